@@ -1,0 +1,60 @@
+#pragma once
+
+// PgSession: the seam between the collector and libpq. The real implementation is
+// LibpqSession; unit tests use a fake. Not thread-safe: one session per thread.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace optischema::collector {
+
+// A small, fully materialised result in text format. NULL is nullopt.
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+
+  // Column index by name, or -1.
+  int Column(std::string_view name) const;
+};
+
+// One streamed row: fields in text form, valid only during the callback. NULL is nullopt.
+using RowFields = std::span<const std::optional<std::string_view>>;
+// Returns false to stop the stream early (the rest is read and discarded).
+using RowCallback = std::function<bool(RowFields)>;
+
+class PgSession {
+ public:
+  virtual ~PgSession() = default;
+
+  // Runs one statement and returns its whole result. For small results only.
+  // Errors: kConnectionLost when the connection broke (reconnect), kPermissionDenied
+  // (SQLSTATE 42501), kQueryFailed otherwise, with SQLSTATE.
+  virtual Result<QueryResult> Query(std::string_view sql) = 0;
+
+  // Runs `select_sql` (a SELECT without trailing semicolon) and hands each row to `on_row` without
+  // holding the whole result in memory. Same errors as Query.
+  virtual Status Stream(std::string_view select_sql, const RowCallback& on_row) = 0;
+
+  // Server version as PG_VERSION_NUM, e.g. 150004.
+  virtual int ServerVersionNum() const = 0;
+};
+
+struct ConnectOptions {
+  std::string dsn;                      // libpq connection string or URI; PG* env vars apply
+  std::optional<std::string> password;  // from password_file; overrides the DSN's password
+  std::string application_name = "optischema-agent";
+  int connect_timeout_s = 10;
+};
+
+// Opens a libpq connection. Errors: kConnectionFailed (unreachable; retry), kAuthFailed (bad
+// password or no pg_hba entry; fix credentials). Messages never contain the password.
+Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options);
+
+}  // namespace optischema::collector

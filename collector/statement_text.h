@@ -1,0 +1,41 @@
+#pragma once
+
+// Statement text analysis with libpg_query: anonymization, fingerprint and filter classification.
+// Pure functions, no database access; safe to call from several threads at once.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace optischema::collector {
+
+// Leading comment on every statement the agent runs, so it can recognise and drop its own work.
+inline constexpr std::string_view kAgentMarker = "/* optischema-agent */";
+
+// Why a statement is left out of snapshots. Decided once per statement, from the parse tree.
+enum class Exclusion {
+  kNone,                // user workload: sent
+  kAgentOwn,            // starts with kAgentMarker
+  kTransactionControl,  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION...
+  kSessionUtility,      // SET, RESET, SHOW, DISCARD, DEALLOCATE, LISTEN, UNLISTEN
+  kCatalogOnly,         // every relation it reads is in pg_catalog / information_schema
+};
+const char* ExclusionName(Exclusion e);
+
+struct AnalyzedText {
+  // Anonymized text: constants replaced by $n, comments removed, no literal of any kind left.
+  // nullopt when the text does not parse: the raw text is never returned.
+  std::optional<std::string> text;
+  // 16 lowercase hex digits. libpg_query's fingerprint when the text parses; otherwise a hash of
+  // the scanner's non-literal tokens, or of the queryid alone when even scanning fails. Never a
+  // function of a literal's value.
+  std::string fingerprint;
+  Exclusion exclusion = Exclusion::kNone;
+};
+
+// Analyzes one pg_stat_statements query text. `queryid` is used only for the last-resort
+// fingerprint. Never throws; never returns raw input.
+AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid);
+
+}  // namespace optischema::collector

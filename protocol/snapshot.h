@@ -1,0 +1,109 @@
+#pragma once
+
+// Protocol v1 snapshot: what the agent sends about one database for one window. Plain data; the
+// JSON mapping (and every field name) lives in snapshot_json.cc.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace optischema::protocol {
+
+inline constexpr int kProtocolMajor = 1;
+inline constexpr int kProtocolMinor = 0;
+// "1.0": carried in every message as `protocol`.
+std::string ProtocolVersionString();
+
+enum class DurationClass { kStandard, kLong, kHeavy };
+const char* DurationClassName(DurationClass c);
+
+// Counters summed over the window. Used per statement and for the remainder.
+struct WindowCounters {
+  int64_t calls = 0;
+  double total_exec_time_ms = 0;
+  double total_plan_time_ms = 0;
+  int64_t rows = 0;
+  int64_t shared_blks_hit = 0;
+  int64_t shared_blks_read = 0;
+  int64_t shared_blks_dirtied = 0;
+  int64_t shared_blks_written = 0;
+  int64_t temp_blks_read = 0;
+  int64_t temp_blks_written = 0;
+  double blk_read_time_ms = 0;
+  double blk_write_time_ms = 0;
+  int64_t wal_records = 0;
+  double wal_bytes = 0;
+};
+
+struct StatementMetrics {
+  int64_t queryid = 0;  // sent as a decimal string: JSON numbers lose 64-bit precision
+  uint32_t userid = 0;
+  bool toplevel = true;
+  std::string fingerprint;   // hex; never empty for a sent statement
+  bool include_text = false; // text is sent only the first time; absent otherwise
+  std::optional<std::string> text;  // anonymized; nullopt with include_text = unparsable
+  WindowCounters window;
+  double mean_exec_time_ms = 0;  // window mean = Δtotal / Δcalls
+  // Cumulative since the entry was created (pg_stat_statements cannot window these).
+  double cumulative_min_exec_time_ms = 0;
+  double cumulative_max_exec_time_ms = 0;
+  double cumulative_stddev_exec_time_ms = 0;
+  double time_pct = 0;
+  double score = 0;
+  DurationClass duration_class = DurationClass::kStandard;
+  double sample_weight = 1.0;
+};
+
+// Exact correction so that Σ(sent × sample_weight) + remainder = the true window totals.
+struct Remainder {
+  int64_t statements = 0;             // changed statements not sent
+  int64_t unclassified_statements = 0;  // of those: text not read yet, so not filterable yet
+  WindowCounters window;              // may be negative for a counter: it is a correction
+  double time_pct = 0;
+};
+
+struct Sampling {
+  bool applied = false;
+  int64_t max_statements = 0;
+  int64_t changed_statements = 0;  // after filtering
+  int64_t sent_statements = 0;
+  int64_t head_statements = 0;     // top by time, weight 1
+  int64_t tail_statements = 0;     // candidates for uniform sampling
+  int64_t sampled_statements = 0;  // drawn from the tail, weight 1/p
+  double tail_probability = 1.0;
+};
+
+struct ServerInfo {
+  int server_version_num = 0;
+  std::string server_version;
+  std::string extension_version;
+  std::optional<std::string> stats_reset;  // pg_stat_statements_info.stats_reset (RFC 3339)
+  int64_t dealloc_delta = 0;               // entries evicted during the window
+  bool stats_reset_in_window = false;
+};
+
+struct Kpis {
+  std::map<std::string, int64_t> connections_by_state;  // database's client backends
+  int64_t connections_total = 0;                        // whole instance
+  int64_t max_connections = 0;
+  std::optional<double> cache_hit_ratio;  // over the window; nullopt when no block was touched
+  double tps = 0;                         // commits + rollbacks per second over the window
+};
+
+struct Snapshot {
+  std::string snapshot_id;  // UUID v4
+  std::string agent_id;     // empty until registration exists
+  std::string database;     // configured name
+  std::string collected_at; // RFC 3339 UTC
+  double window_s = 0;
+  ServerInfo server;
+  Kpis kpis;
+  std::vector<StatementMetrics> statements;
+  Remainder remainder;
+  Sampling sampling;
+  int64_t excluded_statements = 0;  // changed but filtered (agent's own, utilities, catalog)
+};
+
+}  // namespace optischema::protocol
