@@ -3,11 +3,13 @@
 // Agent configuration: a TOML file (--config FILE or OPTISCHEMA_CONFIG) and/or OPTISCHEMA_*
 // environment variables. Environment values override the file. Every error names the source
 // (file and line where there is one, or the environment variable), the key, and what is wrong.
+// Error messages never quote the API key or a DSN.
 
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -18,9 +20,10 @@ enum class SendQueryText { kNormalized, kNone };
 enum class LogFormat { kText, kJson };
 
 struct DatabaseConfig {
-  std::string name;           // unique, [A-Za-z0-9_.-]+
+  std::string name;           // unique, [A-Za-z0-9_.-]{1,63}
   std::string dsn;            // libpq connection string or URI; may omit everything (PG* env vars)
-  std::string password_file;  // read at connect time; empty: libpq's usual sources (pgpass, env)
+  std::string password_file;  // read at connect time (LoadConfig checks it is readable); empty:
+                              // libpq's usual sources (pgpass, env)
   bool apply = false;
   std::string maintenance_window;
 };
@@ -32,13 +35,13 @@ struct Config {
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   // [control_plane]
-  std::string control_plane_url;
-  std::string api_key;       // never logged
-  std::string api_key_file;  // read by LoadConfig into api_key
+  std::string control_plane_url;  // https://, or http:// to a loopback host; empty: none
+  std::string api_key;            // never logged
+  std::string api_key_file;       // read by LoadConfig into api_key, trimmed of whitespace
   std::string ca_file;
   std::string recommendation_public_key;
   // [collector]
-  int max_statements_per_snapshot = 5000;
+  int max_statements_per_snapshot = 5000;  // 10 to 1000000
   SendQueryText send_query_text = SendQueryText::kNormalized;
   std::chrono::milliseconds text_refresh_interval = std::chrono::minutes(5);
   // [[database]]
@@ -47,14 +50,25 @@ struct Config {
 
 // Looks up an environment variable; injected so tests need not touch the process environment.
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+// The process environment (getenv).
 EnvLookup ProcessEnv();
 
 // Loads the configuration. `path` empty: OPTISCHEMA_CONFIG if set, else environment only.
-// Errors (all kConfig): unreadable file, TOML syntax, unknown key, wrong type, out-of-range
-// value, duplicate database name, no database at all.
+// An empty environment value counts as unset. Environment overrides, each replacing one setting:
+// OPTISCHEMA_STATE_DIR, _INTERVAL, _LOG_FORMAT, _LOG_LEVEL, _CONTROL_PLANE_URL, _CA_FILE,
+// _MAX_STATEMENTS, _SEND_QUERY_TEXT; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
+// replaces the file's api_key / api_key_file; OPTISCHEMA_DATABASE_URL sets the dsn of the
+// database named "default" (added when the file has none), OPTISCHEMA_DATABASE_PASSWORD_FILE
+// its password_file. Files named by api_key_file and password_file are read after merging.
+// Errors (all kConfig), as "FILE:LINE: KEY: what is wrong" (KEY like "agent.interval" or
+// "database[0].name", entries counted from 0), "environment VARIABLE: what is wrong",
+// "FILE:LINE:COL: TOML syntax error: ..." or "FILE: cannot read configuration: ...": unreadable
+// file, TOML syntax, unknown key or table, wrong type, out-of-range value, api_key together with
+// api_key_file, unreadable key or password file, duplicate database name, no database at all.
 Result<Config> LoadConfig(const std::string& path, const EnvLookup& env);
 
-// Parses "500ms", "30s", "5m", "1h" (a positive integer and a unit). nullopt when malformed.
+// Parses "500ms", "30s", "5m", "1h" (a positive integer and a unit). nullopt when malformed:
+// zero, a sign, no or another unit, surrounding text, or more than milliseconds can hold.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 }  // namespace optischema::agent

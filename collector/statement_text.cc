@@ -1,0 +1,378 @@
+#include "collector/statement_text.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace optischema::collector {
+namespace {
+
+using Json = nlohmann::json;
+
+// Owns one libpg_query result struct (returned by value) and releases it with its free function.
+template <typename Result, void (*Free)(Result)>
+class Owned {
+ public:
+  explicit Owned(Result result) : result_(result) {}
+  ~Owned() { Free(result_); }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+
+  const Result* operator->() const { return &result_; }
+
+ private:
+  Result result_;
+};
+
+using ParseResult = Owned<PgQueryParseResult, pg_query_free_parse_result>;
+using NormalizeResult = Owned<PgQueryNormalizeResult, pg_query_free_normalize_result>;
+using ScanResult = Owned<PgQueryScanResult, pg_query_free_scan_result>;
+using FingerprintResult = Owned<PgQueryFingerprintResult, pg_query_free_fingerprint_result>;
+
+struct UnpackedScanDeleter {
+  void operator()(PgQuery__ScanResult* result) const {
+    pg_query__scan_result__free_unpacked(result, nullptr);
+  }
+};
+using UnpackedScan = std::unique_ptr<PgQuery__ScanResult, UnpackedScanDeleter>;
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+bool IsAllSpace(std::string_view text) { return std::all_of(text.begin(), text.end(), IsSpace); }
+
+std::string_view TrimSpace(std::string_view text) {
+  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+bool StartsWithAgentMarker(std::string_view raw) {
+  return TrimSpace(raw).starts_with(kAgentMarker);
+}
+
+bool IsLiteralToken(PgQuery__Token kind) {
+  switch (kind) {
+    case PG_QUERY__TOKEN__SCONST:
+    case PG_QUERY__TOKEN__USCONST:
+    case PG_QUERY__TOKEN__ICONST:
+    case PG_QUERY__TOKEN__FCONST:
+    case PG_QUERY__TOKEN__BCONST:
+    case PG_QUERY__TOKEN__XCONST:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsCommentToken(PgQuery__Token kind) {
+  return kind == PG_QUERY__TOKEN__SQL_COMMENT || kind == PG_QUERY__TOKEN__C_COMMENT;
+}
+
+struct Token {
+  std::size_t start;
+  std::size_t end;  // one past the last byte
+  PgQuery__Token kind;
+};
+
+// Tokens of `sql` in text order. nullopt when the scanner rejects the text or reports positions
+// that are out of range, overlapping or out of order: callers cut literals out by position, so
+// positions that cannot be trusted must not be used.
+std::optional<std::vector<Token>> Scan(const std::string& sql) {
+  const ScanResult scan(pg_query_scan(sql.c_str()));
+  if (scan->error != nullptr) return std::nullopt;
+  const UnpackedScan unpacked(pg_query__scan_result__unpack(
+      nullptr, scan->pbuf.len, reinterpret_cast<const uint8_t*>(scan->pbuf.data)));
+  if (unpacked == nullptr) return std::nullopt;
+
+  std::vector<Token> tokens;
+  tokens.reserve(unpacked->n_tokens);
+  std::size_t previous_end = 0;
+  for (std::size_t i = 0; i < unpacked->n_tokens; ++i) {
+    const PgQuery__ScanToken* token = unpacked->tokens[i];
+    if (token == nullptr || token->start < 0 || token->end < token->start) return std::nullopt;
+    const auto start = static_cast<std::size_t>(token->start);
+    const auto end = static_cast<std::size_t>(token->end);
+    if (start < previous_end || end > sql.size()) return std::nullopt;
+    tokens.push_back({start, end, token->token});
+    previous_end = end;
+  }
+  return tokens;
+}
+
+// 64-bit FNV-1a.
+class Fnv1a {
+ public:
+  void Add(std::string_view bytes) {
+    for (char c : bytes) {
+      state_ ^= static_cast<unsigned char>(c);
+      state_ *= 0x100000001b3ULL;
+    }
+  }
+  std::uint64_t value() const { return state_; }
+
+ private:
+  std::uint64_t state_ = 0xcbf29ce484222325ULL;
+};
+
+std::string Hex16(std::uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (auto it = out.rbegin(); it != out.rend(); ++it) {
+    *it = kDigits[value & 0xfU];
+    value >>= 4U;
+  }
+  return out;
+}
+
+bool IsHex16(const char* text) {
+  if (text == nullptr) return false;
+  const std::string_view view(text);
+  return view.size() == 16 && std::all_of(view.begin(), view.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Hash of the token stream in which every literal and every comment is reduced to a fixed tag, so
+// it depends on keywords, identifiers, operators and parameters only. Each token is encoded as a
+// tag byte plus, for kept tokens, a length-prefixed text, which keeps the encoding unambiguous.
+std::optional<std::string> TokenFingerprint(const std::string& raw) {
+  const std::optional<std::vector<Token>> tokens = Scan(raw);
+  if (!tokens) return std::nullopt;
+  Fnv1a hash;
+  for (const Token& token : *tokens) {
+    if (IsLiteralToken(token.kind)) {
+      hash.Add("L");
+    } else if (IsCommentToken(token.kind)) {
+      hash.Add("C");
+    } else {
+      const std::string_view text =
+          std::string_view(raw).substr(token.start, token.end - token.start);
+      hash.Add("T");
+      hash.Add(std::to_string(text.size()));
+      hash.Add(":");
+      hash.Add(text);
+    }
+  }
+  return Hex16(hash.value());
+}
+
+std::string QueryidFingerprint(int64_t queryid) {
+  Fnv1a hash;
+  hash.Add(std::to_string(queryid));
+  return Hex16(hash.value());
+}
+
+// Highest n among the $n parameter tokens of `sql`, 0 when there is none. Saturates far above any
+// parameter number PostgreSQL accepts.
+std::uint64_t HighestParam(const std::string& sql, const std::vector<Token>& tokens) {
+  constexpr std::uint64_t kCap = std::uint64_t{1} << 32U;
+  std::uint64_t highest = 0;
+  for (const Token& token : tokens) {
+    if (token.kind != PG_QUERY__TOKEN__PARAM) continue;
+    std::uint64_t number = 0;
+    for (std::size_t i = token.start + 1; i < token.end && sql[i] >= '0' && sql[i] <= '9'; ++i) {
+      number = std::min(number * 10 + static_cast<std::uint64_t>(sql[i] - '0'), kCap);
+    }
+    highest = std::max(highest, number);
+  }
+  return highest;
+}
+
+// Rebuilds `normalized` from its tokens: a comment and the whitespace around it become one space,
+// every literal token becomes the next unused $k, whitespace between other tokens is kept, and the
+// result is trimmed. nullopt when the text does not scan or the scanner leaves anything but
+// whitespace between tokens (nothing unscanned may reach the output).
+std::optional<std::string> StripCommentsAndLiterals(const std::string& normalized) {
+  const std::optional<std::vector<Token>> tokens = Scan(normalized);
+  if (!tokens) return std::nullopt;
+  const std::string_view source(normalized);
+  std::uint64_t next_param = HighestParam(normalized, *tokens) + 1;
+
+  std::string out;
+  out.reserve(normalized.size());
+  std::size_t position = 0;
+  bool after_comment = false;
+  for (const Token& token : *tokens) {
+    const std::string_view gap = source.substr(position, token.start - position);
+    if (!IsAllSpace(gap)) return std::nullopt;
+    position = token.end;
+    if (IsCommentToken(token.kind)) {
+      after_comment = true;
+      continue;
+    }
+    if (after_comment) {
+      while (!out.empty() && IsSpace(out.back())) out.pop_back();
+      if (!out.empty()) out.push_back(' ');
+      after_comment = false;
+    } else {
+      out.append(gap);
+    }
+    if (IsLiteralToken(token.kind)) {
+      out.push_back('$');
+      out.append(std::to_string(next_param++));
+    } else {
+      out.append(source.substr(token.start, token.end - token.start));
+    }
+  }
+  if (!IsAllSpace(source.substr(position))) return std::nullopt;
+  return std::string(TrimSpace(out));
+}
+
+// Name of the node type of one top-level statement, empty for an entry without a statement.
+std::string StatementType(const Json& entry) {
+  if (!entry.is_object()) return {};
+  const auto stmt = entry.find("stmt");
+  if (stmt == entry.end() || !stmt->is_object() || stmt->empty()) return {};
+  return stmt->begin().key();
+}
+
+bool IsSessionUtilityType(const std::string& type) {
+  return type == "VariableSetStmt" || type == "VariableShowStmt" || type == "DiscardStmt" ||
+         type == "DeallocateStmt" || type == "ListenStmt" || type == "UnlistenStmt";
+}
+
+std::string StringField(const Json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool IsCatalogRelation(const std::string& schema, const std::string& relation) {
+  if (schema.empty()) return relation.starts_with("pg_");
+  return schema == "pg_catalog" || schema == "information_schema";
+}
+
+// True when the tree references at least one relation that is not a CTE of the statement and all
+// such relations are catalog relations.
+bool ReadsOnlyCatalog(const Json& root) {
+  std::vector<const Json*> range_vars;
+  std::set<std::string> cte_names;
+  std::vector<const Json*> pending{&root};
+  while (!pending.empty()) {
+    const Json* node = pending.back();
+    pending.pop_back();
+    if (node->is_array()) {
+      for (const Json& child : *node) pending.push_back(&child);
+    } else if (node->is_object()) {
+      for (auto it = node->begin(); it != node->end(); ++it) {
+        if (it.value().is_object()) {
+          if (it.key() == "RangeVar") range_vars.push_back(&it.value());
+          if (it.key() == "CommonTableExpr") cte_names.insert(StringField(it.value(), "ctename"));
+        }
+        pending.push_back(&it.value());
+      }
+    }
+  }
+
+  bool any_relation = false;
+  for (const Json* range_var : range_vars) {
+    const std::string schema = StringField(*range_var, "schemaname");
+    const std::string relation = StringField(*range_var, "relname");
+    if (schema.empty() && cte_names.contains(relation)) continue;
+    if (!IsCatalogRelation(schema, relation)) return false;
+    any_relation = true;
+  }
+  return any_relation;
+}
+
+// Classification of a statement that parsed, from pg_query_parse's JSON tree. A tree that cannot be
+// read is user workload.
+Exclusion Classify(const char* parse_tree) {
+  try {
+    const Json tree = Json::parse(parse_tree, nullptr, /*allow_exceptions=*/false);
+    const auto stmts = tree.is_object() ? tree.find("stmts") : tree.end();
+    if (stmts == tree.end() || !stmts->is_array()) return Exclusion::kNone;
+
+    bool any_statement = false;
+    bool all_transaction = true;
+    bool all_session_or_transaction = true;
+    for (const Json& entry : *stmts) {
+      const std::string type = StatementType(entry);
+      if (type.empty()) continue;
+      any_statement = true;
+      const bool transaction = type == "TransactionStmt";
+      all_transaction = all_transaction && transaction;
+      all_session_or_transaction =
+          all_session_or_transaction && (transaction || IsSessionUtilityType(type));
+    }
+    if (any_statement && all_transaction) return Exclusion::kTransactionControl;
+    if (any_statement && all_session_or_transaction) return Exclusion::kSessionUtility;
+    return ReadsOnlyCatalog(tree) ? Exclusion::kCatalogOnly : Exclusion::kNone;
+  } catch (const Json::exception&) {
+    return Exclusion::kNone;
+  }
+}
+
+// libpg_query's fingerprint, or the token fingerprint when libpg_query cannot compute one.
+std::string ParsedFingerprint(const std::string& raw, int64_t queryid) {
+  const FingerprintResult fingerprint(pg_query_fingerprint(raw.c_str()));
+  if (fingerprint->error == nullptr) {
+    return IsHex16(fingerprint->fingerprint_str) ? std::string(fingerprint->fingerprint_str)
+                                                 : Hex16(fingerprint->fingerprint);
+  }
+  return TokenFingerprint(raw).value_or(QueryidFingerprint(queryid));
+}
+
+std::optional<std::string> AnonymizedText(const std::string& raw) {
+  const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
+  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
+  return StripCommentsAndLiterals(normalized->normalized_query);
+}
+
+AnalyzedText Analyze(std::string_view raw_text, int64_t queryid) {
+  const std::string raw(raw_text);
+  const bool agent_own = StartsWithAgentMarker(raw_text);
+  AnalyzedText result;
+
+  const ParseResult parsed(pg_query_parse(raw.c_str()));
+  if (parsed->error != nullptr || parsed->parse_tree == nullptr) {
+    result.fingerprint = TokenFingerprint(raw).value_or(QueryidFingerprint(queryid));
+    result.exclusion = agent_own ? Exclusion::kAgentOwn : Exclusion::kNone;
+    return result;
+  }
+  result.fingerprint = ParsedFingerprint(raw, queryid);
+  result.text = AnonymizedText(raw);
+  result.exclusion = agent_own ? Exclusion::kAgentOwn : Classify(parsed->parse_tree);
+  return result;
+}
+
+}  // namespace
+
+const char* ExclusionName(Exclusion e) {
+  switch (e) {
+    case Exclusion::kNone:
+      return "none";
+    case Exclusion::kAgentOwn:
+      return "agent_own";
+    case Exclusion::kTransactionControl:
+      return "transaction_control";
+    case Exclusion::kSessionUtility:
+      return "session_utility";
+    case Exclusion::kCatalogOnly:
+      return "catalog_only";
+  }
+  return "none";
+}
+
+AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid) {
+  try {
+    return Analyze(raw_text, queryid);
+  } catch (const std::exception&) {
+    // Only resource exhaustion (std::bad_alloc and the like) gets here. Fail closed: no text.
+    AnalyzedText fallback;
+    fallback.fingerprint = QueryidFingerprint(queryid);
+    fallback.exclusion = StartsWithAgentMarker(raw_text) ? Exclusion::kAgentOwn : Exclusion::kNone;
+    return fallback;
+  }
+}
+
+}  // namespace optischema::collector

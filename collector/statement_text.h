@@ -25,12 +25,14 @@ const char* ExclusionName(Exclusion e);
 
 struct AnalyzedText {
   // Anonymized text: constants replaced by $n, comments removed, no literal of any kind left.
-  // nullopt when the text does not parse: the raw text is never returned.
+  // nullopt when the text does not parse or cannot be rescanned cleanly after normalization: the
+  // raw text is never returned.
   std::optional<std::string> text;
   // 16 lowercase hex digits. libpg_query's fingerprint when the text parses; otherwise a hash of
   // the scanner's non-literal tokens, or of the queryid alone when even scanning fails. Never a
   // function of a literal's value.
   std::string fingerprint;
+  // Text that does not parse is kNone unless it starts with kAgentMarker.
   Exclusion exclusion = Exclusion::kNone;
 };
 

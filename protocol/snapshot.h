@@ -19,23 +19,54 @@ std::string ProtocolVersionString();
 enum class DurationClass { kStandard, kLong, kHeavy };
 const char* DurationClassName(DurationClass c);
 
-// Counters summed over the window. Used per statement and for the remainder.
-struct WindowCounters {
-  int64_t calls = 0;
+// Counters summed over the window. Integer counts per statement; fractional in the remainder,
+// which corrects weighted sums.
+template <class Count>
+struct BasicWindowCounters {
+  Count calls = 0;
   double total_exec_time_ms = 0;
   double total_plan_time_ms = 0;
-  int64_t rows = 0;
-  int64_t shared_blks_hit = 0;
-  int64_t shared_blks_read = 0;
-  int64_t shared_blks_dirtied = 0;
-  int64_t shared_blks_written = 0;
-  int64_t temp_blks_read = 0;
-  int64_t temp_blks_written = 0;
+  Count rows = 0;
+  Count shared_blks_hit = 0;
+  Count shared_blks_read = 0;
+  Count shared_blks_dirtied = 0;
+  Count shared_blks_written = 0;
+  Count temp_blks_read = 0;
+  Count temp_blks_written = 0;
   double blk_read_time_ms = 0;
   double blk_write_time_ms = 0;
-  int64_t wal_records = 0;
+  Count wal_records = 0;
   double wal_bytes = 0;
+
 };
+using WindowCounters = BasicWindowCounters<int64_t>;
+using WeightedCounters = BasicWindowCounters<double>;
+
+// Calls f(name, objs.field...) for every counter field, in wire order: the one list of counter
+// fields, used for JSON and arithmetic alike. Works across BasicWindowCounters instantiations.
+template <class F, class... Counters>
+void ForEachCounter(F&& f, Counters&... objs) {
+  f("calls", objs.calls...);
+  f("total_exec_time_ms", objs.total_exec_time_ms...);
+  f("total_plan_time_ms", objs.total_plan_time_ms...);
+  f("rows", objs.rows...);
+  f("shared_blks_hit", objs.shared_blks_hit...);
+  f("shared_blks_read", objs.shared_blks_read...);
+  f("shared_blks_dirtied", objs.shared_blks_dirtied...);
+  f("shared_blks_written", objs.shared_blks_written...);
+  f("temp_blks_read", objs.temp_blks_read...);
+  f("temp_blks_written", objs.temp_blks_written...);
+  f("blk_read_time_ms", objs.blk_read_time_ms...);
+  f("blk_write_time_ms", objs.blk_write_time_ms...);
+  f("wal_records", objs.wal_records...);
+  f("wal_bytes", objs.wal_bytes...);
+}
+
+// out += weight × in, field by field.
+inline void AddWeighted(WeightedCounters& out, const WindowCounters& in, double weight) {
+  ForEachCounter([weight](const char*, double& o, auto v) { o += weight * static_cast<double>(v); },
+                 out, in);
+}
 
 struct StatementMetrics {
   int64_t queryid = 0;  // sent as a decimal string: JSON numbers lose 64-bit precision
@@ -60,7 +91,7 @@ struct StatementMetrics {
 struct Remainder {
   int64_t statements = 0;             // changed statements not sent
   int64_t unclassified_statements = 0;  // of those: text not read yet, so not filterable yet
-  WindowCounters window;              // may be negative for a counter: it is a correction
+  WeightedCounters window;            // may be negative for a counter: it is a correction
   double time_pct = 0;
 };
 

@@ -19,21 +19,9 @@ const char* DurationClassName(DurationClass c) {
 
 namespace {
 
-void PutCounters(nlohmann::json& j, const WindowCounters& w) {
-  j["calls"] = w.calls;
-  j["total_exec_time_ms"] = w.total_exec_time_ms;
-  j["total_plan_time_ms"] = w.total_plan_time_ms;
-  j["rows"] = w.rows;
-  j["shared_blks_hit"] = w.shared_blks_hit;
-  j["shared_blks_read"] = w.shared_blks_read;
-  j["shared_blks_dirtied"] = w.shared_blks_dirtied;
-  j["shared_blks_written"] = w.shared_blks_written;
-  j["temp_blks_read"] = w.temp_blks_read;
-  j["temp_blks_written"] = w.temp_blks_written;
-  j["blk_read_time_ms"] = w.blk_read_time_ms;
-  j["blk_write_time_ms"] = w.blk_write_time_ms;
-  j["wal_records"] = w.wal_records;
-  j["wal_bytes"] = w.wal_bytes;
+template <class Count>
+void PutCounters(nlohmann::json& j, const BasicWindowCounters<Count>& w) {
+  ForEachCounter([&j](const char* name, const auto& v) { j[name] = v; }, w);
 }
 
 nlohmann::json StatementToJson(const StatementMetrics& s) {

@@ -1,6 +1,6 @@
-#include "applier/sql_identifier.h"
+#include "core/sql_identifier.h"
 
-namespace optischema::applier {
+namespace optischema {
 
 std::string QuoteIdentifier(std::string_view name) {
   constexpr std::size_t kMaxIdentifierBytes = 63;  // NAMEDATALEN - 1
@@ -17,4 +17,4 @@ std::string QuoteIdentifier(std::string_view name) {
   return out;
 }
 
-}  // namespace optischema::applier
+}  // namespace optischema

@@ -1,0 +1,50 @@
+#include "agent/database_connector.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace optischema::agent {
+
+namespace {
+
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return MakeError(ErrorCode::kConfig,
+                     "password_file " + path + ": cannot read: " + std::strerror(errno));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string pw = buf.str();
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+  return pw;
+}
+
+}  // namespace
+
+collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database) {
+  return [database]() -> Result<std::unique_ptr<collector::PgSession>> {
+    collector::ConnectOptions options;
+    options.dsn = database.dsn;
+    if (!database.password_file.empty()) {
+      auto pw = ReadPasswordFile(database.password_file);
+      if (!pw.ok()) return std::move(pw).error();
+      options.password = std::move(pw).value();
+    }
+    return collector::ConnectLibpq(options);
+  };
+}
+
+collector::CollectorOptions MakeCollectorOptions(const Config& config,
+                                                 const DatabaseConfig& database) {
+  collector::CollectorOptions o;
+  o.database_name = database.name;
+  o.max_statements_per_snapshot = static_cast<std::size_t>(config.max_statements_per_snapshot);
+  o.send_text = config.send_query_text == SendQueryText::kNormalized;
+  o.text_refresh_interval = config.text_refresh_interval;
+  return o;
+}
+
+}  // namespace optischema::agent

@@ -1,0 +1,74 @@
+// optischema-agent: parse the command line, load the configuration, run the command.
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+
+#include "agent/collect_command.h"
+#include "agent/config.h"
+#include "agent/logging.h"
+#include "core/version.h"
+
+namespace {
+
+constexpr int kExitConfig = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace optischema;
+  CLI::App app{"optischema-agent: PostgreSQL query optimization agent"};
+  app.require_subcommand(1);
+  std::string config_path;
+  app.add_option("--config", config_path, "configuration file (default: $OPTISCHEMA_CONFIG)");
+
+  app.add_subcommand("version", "print the agent version");
+
+  auto* collect = app.add_subcommand("collect", "take one snapshot and print it");
+  bool dry_run = false;
+  int window_s = 10;
+  std::string database;
+  std::string format = "table";
+  collect->add_flag("--dry-run", dry_run, "print the snapshot instead of sending it (required)");
+  collect->add_option("--window", window_s, "seconds between the two readings")
+      ->check(CLI::Range(1, 3600));
+  collect->add_option("--database", database, "only this configured database");
+  collect->add_option("--format", format, "json or table")
+      ->check(CLI::IsMember({"json", "table"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitConfig;
+  }
+
+  if (app.got_subcommand("version")) {
+    std::cout << "optischema-agent " << kAgentVersion << "\n";
+    return 0;
+  }
+
+  auto config = agent::LoadConfig(config_path, agent::ProcessEnv());
+  if (!config.ok()) {
+    std::cerr << "optischema-agent: " << config.error().message << "\n";
+    return kExitConfig;
+  }
+  if (Status st = agent::SetupLogging(config->log_format, config->log_level); !st.ok()) {
+    std::cerr << "optischema-agent: " << st.error().message << "\n";
+    return kExitConfig;
+  }
+
+  if (collect->parsed()) {
+    if (!dry_run) {
+      std::cerr << "optischema-agent: collect needs --dry-run (it prints the snapshot and sends "
+                   "nothing)\n";
+      return kExitConfig;
+    }
+    agent::CollectCommandOptions options;
+    options.window = std::chrono::seconds(window_s);
+    options.database = database;
+    options.format = format == "json" ? agent::OutputFormat::kJson : agent::OutputFormat::kTable;
+    return agent::RunCollectDryRun(*config, options, std::cout, std::cerr);
+  }
+  return 0;
+}

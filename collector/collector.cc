@@ -1,0 +1,308 @@
+#include "collector/collector.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "collector/delta.h"
+#include "collector/sampler.h"
+#include "collector/scorer.h"
+#include "core/time_format.h"
+#include "core/uuid.h"
+
+namespace optischema::collector {
+
+namespace {
+
+// Above this many wanted texts, filtering by queryid costs more than it saves.
+constexpr std::size_t kMaxTextFilterIds = 20000;
+
+bool Changed(const protocol::WindowCounters& d) {
+  return d.calls > 0 || d.total_exec_time_ms > 0 || d.total_plan_time_ms > 0;
+}
+
+}  // namespace
+
+Collector::Collector(CollectorOptions options, SessionFactory connect, const Clock& clock)
+    : options_(std::move(options)),
+      connect_(std::move(connect)),
+      clock_(clock),
+      rng_(std::random_device{}()) {
+  options_.max_statements_per_snapshot = std::max<std::size_t>(2, options_.max_statements_per_snapshot);
+}
+
+Status Collector::Connect() {
+  auto session = connect_();
+  if (!session.ok()) return std::move(session).error();
+  ++counters_.connects;
+  auto ext = DetectExtension(**session, options_.database_name);
+  if (!ext.ok()) return std::move(ext).error();
+  if (options_.require_all_stats_privilege) {
+    if (Status st = CheckStatsPrivilege(**session); !st.ok()) return st;
+  }
+  auto version = (*session)->Query("SHOW server_version");
+  if (!version.ok()) return std::move(version).error();
+  server_version_ = version->rows.empty() ? "" : version->rows[0][0].value_or("");
+  reader_.emplace(std::move(ext).value());
+  session_ = std::move(session).value();
+  have_baseline_ = false;
+  return OkStatus();
+}
+
+Result<std::optional<protocol::Snapshot>> Collector::Collect() {
+  if (!session_) {
+    if (Status st = Connect(); !st.ok()) return std::move(st).error();
+  }
+  auto result = CollectOnce();
+  if (!result.ok() && result.error().code == ErrorCode::kConnectionLost) {
+    session_.reset();
+    have_baseline_ = false;
+  }
+  return result;
+}
+
+Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
+  const auto now = clock_.Monotonic();
+  InfoReading info;
+  if (!reader_->InfoSql().empty()) {
+    auto res = session_->Query(reader_->InfoSql());
+    if (!res.ok()) return std::move(res).error();
+    if (!res->rows.empty()) {
+      const auto& dealloc = res->rows[0][0];
+      if (dealloc) std::from_chars(dealloc->data(), dealloc->data() + dealloc->size(), info.dealloc);
+      info.stats_reset = res->rows[0][1];
+    }
+  }
+  auto kpis = ReadKpis(*session_);
+  if (!kpis.ok()) return std::move(kpis).error();
+
+  const bool all_reset = have_baseline_ && info.stats_reset != previous_info_.stats_reset;
+  if (Status st = ReadStats(all_reset); !st.ok()) return std::move(st).error();
+  ++counters_.readings;
+  counters_.live_slots = slots_.live();
+
+  if (!have_baseline_) {
+    have_baseline_ = true;
+    ++counters_.baselines;
+    previous_info_ = std::move(info);
+    previous_kpis_ = std::move(kpis).value();
+    previous_at_ = now;
+    return std::optional<protocol::Snapshot>();
+  }
+
+  // Statements to classify: changed ones whose text was never analyzed, plus texts owed to the
+  // control plane. Rate-limited; until then unclassified statements go to the remainder.
+  SlotSet wanted = text_wanted_;
+  for (const auto& c : changes_) {
+    if (!classified_.contains(c.slot)) wanted.add(c.slot);
+  }
+  if (!wanted.isEmpty() && TextReadDue(now)) {
+    if (Status st = ReadTexts(wanted); !st.ok()) return std::move(st).error();
+    last_text_read_ = now;
+  }
+
+  const double window_s = std::chrono::duration<double>(now - previous_at_).count();
+  protocol::Snapshot snap = BuildSnapshot(window_s, info, *kpis);
+  previous_info_ = std::move(info);
+  previous_kpis_ = std::move(kpis).value();
+  previous_at_ = now;
+  return std::optional<protocol::Snapshot>(std::move(snap));
+}
+
+Status Collector::ReadStats(bool all_reset) {
+  changes_.clear();
+  ++reading_no_;
+  SlotSet present_now;
+  StatReading row;
+  Status st = session_->Stream(reader_->StatsSql(), [&](RowFields fields) {
+    if (!StatReader::ParseRow(fields, &row)) {
+      ++counters_.malformed_rows;
+      return true;
+    }
+    bool created = false;
+    const uint32_t slot = slots_.Intern(row.key, &created);
+    if (slot >= previous_.size()) {
+      const std::size_t n = std::max<std::size_t>(slot + 1, previous_.size() * 2);
+      previous_.resize(n);
+      last_seen_.resize(n);
+      exclusion_.resize(n);
+      fingerprint_.resize(n);
+    }
+    if (created) {
+      live_.add(slot);
+      exclusion_[slot] = Exclusion::kNone;
+      fingerprint_[slot].clear();
+    }
+    if (have_baseline_) {
+      const bool continued = !created && present_.contains(slot);
+      protocol::WindowCounters delta;
+      ComputeDelta(continued ? &previous_[slot] : nullptr, row, all_reset, &delta);
+      if (Changed(delta)) changes_.push_back({slot, delta});
+    }
+    previous_[slot] = row;
+    last_seen_[slot] = reading_no_;
+    present_now.add(slot);
+    return true;
+  });
+  if (!st.ok()) return st;
+  RecycleAbsentSlots(present_now);
+  present_ = std::move(present_now);
+  return OkStatus();
+}
+
+void Collector::RecycleAbsentSlots(const SlotSet& present_now) {
+  const SlotSet absent = live_ - present_now;
+  for (uint32_t slot : absent) {
+    if (reading_no_ - last_seen_[slot] <= options_.slot_grace_readings) continue;
+    slots_.Release(slot);
+    live_.remove(slot);
+    classified_.remove(slot);
+    excluded_.remove(slot);
+    text_sent_.remove(slot);
+    text_wanted_.remove(slot);
+    if (auto it = pending_text_.find(slot); it != pending_text_.end()) {
+      pending_text_bytes_ -= it->second ? it->second->size() : 0;
+      pending_text_.erase(it);
+    }
+  }
+}
+
+bool Collector::TextReadDue(std::chrono::steady_clock::time_point now) const {
+  return !last_text_read_ || now - *last_text_read_ >= options_.text_refresh_interval;
+}
+
+Status Collector::ReadTexts(const SlotSet& wanted) {
+  std::vector<int64_t> ids;
+  if (wanted.cardinality() <= kMaxTextFilterIds) {
+    ids.reserve(wanted.cardinality());
+    for (uint32_t slot : wanted) ids.push_back(slots_.key(slot).queryid);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  }
+  ++counters_.text_reads;
+  StatementKey key;
+  return session_->Stream(reader_->TextSql(ids), [&](RowFields fields) {
+    if (fields.size() != 5 || !StatReader::ParseKey(fields, &key) || !fields[4]) return true;
+    const uint32_t slot = slots_.Find(key);
+    if (slot == StatementSlots::kNone || !wanted.contains(slot)) return true;
+    text_wanted_.remove(slot);
+    if (classified_.contains(slot) && pending_text_.contains(slot)) return true;
+    AnalyzedText analyzed = AnalyzeStatementText(*fields[4], key.queryid);
+    ++counters_.texts_analyzed;
+    classified_.add(slot);
+    exclusion_[slot] = analyzed.exclusion;
+    fingerprint_[slot] = std::move(analyzed.fingerprint);
+    if (analyzed.exclusion != Exclusion::kNone) {
+      excluded_.add(slot);
+      return true;
+    }
+    if (!options_.send_text || text_sent_.contains(slot)) return true;
+    const std::size_t size = analyzed.text ? analyzed.text->size() : 0;
+    if (pending_text_bytes_ + size <= options_.text_cache_bytes) {
+      pending_text_bytes_ += size;
+      pending_text_[slot] = std::move(analyzed.text);
+    }
+    return true;
+  });
+}
+
+protocol::StatementMetrics Collector::MakeStatement(uint32_t slot,
+                                                    const protocol::WindowCounters& delta,
+                                                    double total_time_ms, double weight) {
+  const StatementKey& key = slots_.key(slot);
+  const StatReading& cumulative = previous_[slot];
+  protocol::StatementMetrics s;
+  s.queryid = key.queryid;
+  s.userid = key.userid;
+  s.toplevel = key.toplevel;
+  s.fingerprint = fingerprint_[slot];
+  s.window = delta;
+  s.mean_exec_time_ms =
+      delta.calls > 0 ? delta.total_exec_time_ms / static_cast<double>(delta.calls) : 0.0;
+  s.cumulative_min_exec_time_ms = cumulative.min_exec_time_ms;
+  s.cumulative_max_exec_time_ms = cumulative.max_exec_time_ms;
+  s.cumulative_stddev_exec_time_ms = cumulative.stddev_exec_time_ms;
+  s.time_pct = total_time_ms > 0 ? 100.0 * delta.total_exec_time_ms / total_time_ms : 0.0;
+  s.duration_class = ClassifyDuration(s.mean_exec_time_ms);
+  s.score = ScoreStatement(delta, s.mean_exec_time_ms, s.time_pct);
+  s.sample_weight = weight;
+  if (options_.send_text && !text_sent_.contains(slot)) {
+    if (auto it = pending_text_.find(slot); it != pending_text_.end()) {
+      s.include_text = true;
+      s.text = std::move(it->second);
+      pending_text_bytes_ -= s.text ? s.text->size() : 0;
+      pending_text_.erase(it);
+      text_sent_.add(slot);
+    } else {
+      text_wanted_.add(slot);  // evicted from the cache: fetch again at the next text read
+    }
+  }
+  return s;
+}
+
+protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& info,
+                                            const KpiReading& kpis) {
+  protocol::Snapshot snap;
+  snap.snapshot_id = NewUuidV4();
+  snap.database = options_.database_name;
+  snap.collected_at = FormatRfc3339(clock_.Now());
+  snap.window_s = window_s;
+  snap.server.server_version_num = session_->ServerVersionNum();
+  snap.server.server_version = server_version_;
+  snap.server.extension_version = reader_->extension().version;
+  snap.server.stats_reset = info.stats_reset;
+  snap.server.stats_reset_in_window = info.stats_reset != previous_info_.stats_reset;
+  snap.server.dealloc_delta = info.dealloc >= previous_info_.dealloc
+                                  ? info.dealloc - previous_info_.dealloc
+                                  : info.dealloc;
+  snap.kpis = WindowKpis(previous_kpis_, kpis, window_s);
+
+  // Partition the changed entries. Totals cover everything not filtered out, including entries
+  // not classified yet, so that time_pct and the remainder stay exact.
+  std::vector<SampleCandidate> candidates;
+  candidates.reserve(changes_.size());
+  protocol::WeightedCounters truth;
+  int64_t unclassified = 0;
+  for (uint32_t i = 0; i < changes_.size(); ++i) {
+    const Change& c = changes_[i];
+    if (excluded_.contains(c.slot)) {
+      ++snap.excluded_statements;
+      continue;
+    }
+    protocol::AddWeighted(truth, c.delta, 1.0);
+    if (!classified_.contains(c.slot)) {
+      ++unclassified;
+      continue;
+    }
+    candidates.push_back({i, c.delta.total_exec_time_ms});
+  }
+  const double total_time = truth.total_exec_time_ms;
+
+  const SamplePlan plan = PlanSample(candidates, options_.max_statements_per_snapshot, rng_());
+  protocol::WeightedCounters sent;
+  snap.statements.reserve(plan.chosen.size());
+  for (const SampleChoice& choice : plan.chosen) {
+    const Change& c = changes_[choice.index];
+    snap.statements.push_back(MakeStatement(c.slot, c.delta, total_time, choice.weight));
+    protocol::AddWeighted(sent, c.delta, choice.weight);
+  }
+
+  protocol::ForEachCounter([](const char*, double& r, double t, double s) { r = t - s; },
+                           snap.remainder.window, truth, sent);
+  snap.remainder.statements =
+      static_cast<int64_t>(candidates.size() - plan.chosen.size()) + unclassified;
+  snap.remainder.unclassified_statements = unclassified;
+  snap.remainder.time_pct =
+      total_time > 0 ? 100.0 * snap.remainder.window.total_exec_time_ms / total_time : 0.0;
+
+  snap.sampling.applied = plan.applied;
+  snap.sampling.max_statements = static_cast<int64_t>(options_.max_statements_per_snapshot);
+  snap.sampling.changed_statements = static_cast<int64_t>(candidates.size()) + unclassified;
+  snap.sampling.sent_statements = static_cast<int64_t>(plan.chosen.size());
+  snap.sampling.head_statements = static_cast<int64_t>(plan.head);
+  snap.sampling.tail_statements = static_cast<int64_t>(plan.tail);
+  snap.sampling.sampled_statements = static_cast<int64_t>(plan.sampled);
+  snap.sampling.tail_probability = plan.tail_probability;
+  return snap;
+}
+
+}  // namespace optischema::collector

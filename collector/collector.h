@@ -1,0 +1,129 @@
+#pragma once
+
+// Collector: one per configured database. Each Collect() call is one reading of
+// pg_stat_statements; from the second reading on it returns the snapshot of the window since the
+// previous one (windowed, filtered, sampled, scored, anonymized). Not thread-safe: one thread
+// drives one Collector.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <roaring/roaring.hh>
+
+#include "collector/kpi_reader.h"
+#include "collector/pg_session.h"
+#include "collector/stat_reader.h"
+#include "collector/statement_slots.h"
+#include "collector/statement_text.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "protocol/snapshot.h"
+
+namespace optischema::collector {
+
+// A set of statement slots (CRoaring's C++ class; this Debian version declares it globally).
+using SlotSet = ::Roaring;
+
+struct CollectorOptions {
+  std::string database_name;  // configured name, carried in snapshots and messages
+  std::size_t max_statements_per_snapshot = 5000;
+  bool send_text = true;  // false: send_query_text = "none", fingerprints only
+  // The text read (pg_stat_statements(true)) reads the server's whole query-text file, so it
+  // happens at most once per interval (the first one is not delayed).
+  std::chrono::milliseconds text_refresh_interval = std::chrono::minutes(5);
+  // Upper bound on anonymized texts held while waiting for their statement to be sent.
+  std::size_t text_cache_bytes = 8u << 20;
+  // Readings an entry may be absent (evicted) before its slot is recycled.
+  uint32_t slot_grace_readings = 20;
+  bool require_all_stats_privilege = true;  // refuse a role without pg_read_all_stats
+};
+
+// Opens a fresh session; called at start and after a lost connection.
+using SessionFactory = std::function<Result<std::unique_ptr<PgSession>>()>;
+
+// Work counters, for tests, benchmarks and the daemon's status line.
+struct CollectorCounters {
+  uint64_t connects = 0;
+  uint64_t readings = 0;
+  uint64_t baselines = 0;
+  uint64_t text_reads = 0;       // pg_stat_statements(true) calls
+  uint64_t texts_analyzed = 0;
+  uint64_t malformed_rows = 0;   // rows that did not parse (skipped)
+  uint32_t live_slots = 0;
+};
+
+class Collector {
+ public:
+  Collector(CollectorOptions options, SessionFactory connect, const Clock& clock);
+
+  // One reading. Returns nullopt when the reading is a baseline (first after start or after a
+  // reconnect), otherwise the window's snapshot. Errors: those of ConnectLibpq, DetectExtension,
+  // CheckStatsPrivilege and PgSession; after kConnectionLost the next call reconnects and takes a
+  // new baseline. A failed call leaves the previous baseline intact unless the connection was lost.
+  Result<std::optional<protocol::Snapshot>> Collect();
+
+  const CollectorCounters& counters() const { return counters_; }
+
+ private:
+  struct Change {
+    uint32_t slot;
+    protocol::WindowCounters delta;
+  };
+  struct InfoReading {
+    int64_t dealloc = 0;
+    std::optional<std::string> stats_reset;
+  };
+
+  Status Connect();
+  Result<std::optional<protocol::Snapshot>> CollectOnce();
+  Status ReadStats(bool all_reset);
+  void RecycleAbsentSlots(const SlotSet& present_now);
+  bool TextReadDue(std::chrono::steady_clock::time_point now) const;
+  Status ReadTexts(const SlotSet& wanted);
+  protocol::Snapshot BuildSnapshot(double window_s, const InfoReading& info,
+                                   const KpiReading& kpis);
+  protocol::StatementMetrics MakeStatement(uint32_t slot, const protocol::WindowCounters& delta,
+                                           double total_time_ms, double weight);
+
+  CollectorOptions options_;
+  SessionFactory connect_;
+  const Clock& clock_;
+  std::unique_ptr<PgSession> session_;
+  std::optional<StatReader> reader_;
+  std::string server_version_;
+  CollectorCounters counters_;
+  std::mt19937_64 rng_;
+
+  // Per-slot state, indexed by slot.
+  StatementSlots slots_;
+  std::vector<StatReading> previous_;
+  std::vector<uint32_t> last_seen_;  // reading number
+  std::vector<Exclusion> exclusion_;
+  std::vector<std::string> fingerprint_;
+  // Slot sets.
+  SlotSet live_;        // interned
+  SlotSet present_;     // present in the previous reading
+  SlotSet classified_;  // text analyzed: exclusion and fingerprint known
+  SlotSet excluded_;    // filtered out of snapshots
+  SlotSet text_sent_;   // text already carried by a snapshot (or not to be sent)
+  SlotSet text_wanted_; // sent without text: fetch it at the next text read
+  std::unordered_map<uint32_t, std::optional<std::string>> pending_text_;
+  std::size_t pending_text_bytes_ = 0;
+
+  std::vector<Change> changes_;  // this reading's changed entries
+  bool have_baseline_ = false;
+  uint32_t reading_no_ = 0;
+  InfoReading previous_info_;
+  KpiReading previous_kpis_;
+  std::chrono::steady_clock::time_point previous_at_{};
+  std::optional<std::chrono::steady_clock::time_point> last_text_read_;
+};
+
+}  // namespace optischema::collector

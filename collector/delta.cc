@@ -1,0 +1,24 @@
+#include "collector/delta.h"
+
+namespace optischema::collector {
+
+DeltaKind ComputeDelta(const StatReading* prev, const StatReading& cur, bool all_reset,
+                       protocol::WindowCounters* out) {
+  if (prev == nullptr) {
+    *out = cur.totals;
+    return DeltaKind::kNewEntry;
+  }
+  bool went_down = all_reset || cur.stats_since != prev->stats_since;
+  protocol::ForEachCounter([&went_down](const char*, const auto& c, const auto& p) {
+    if (c < p) went_down = true;
+  }, cur.totals, prev->totals);
+  if (went_down) {
+    *out = cur.totals;
+    return DeltaKind::kEntryReset;
+  }
+  protocol::ForEachCounter([](const char*, auto& o, const auto& c, const auto& p) { o = c - p; },
+                           *out, cur.totals, prev->totals);
+  return DeltaKind::kContinued;
+}
+
+}  // namespace optischema::collector

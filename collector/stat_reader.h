@@ -1,0 +1,81 @@
+#pragma once
+
+// Version-aware reading of pg_stat_statements: which columns exist in which extension version,
+// the SQL the agent runs, and parsing of streamed rows without allocation.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "collector/pg_session.h"
+#include "core/result.h"
+#include "protocol/snapshot.h"
+
+namespace optischema::collector {
+
+// Identity of a pg_stat_statements entry.
+struct StatementKey {
+  uint32_t userid = 0;
+  uint32_t dbid = 0;
+  int64_t queryid = 0;
+  bool toplevel = true;
+  bool operator==(const StatementKey&) const = default;
+};
+
+// One entry as read: counters cumulative since the entry was created.
+struct StatReading {
+  StatementKey key;
+  protocol::WindowCounters totals;
+  double min_exec_time_ms = 0;
+  double max_exec_time_ms = 0;
+  double stddev_exec_time_ms = 0;
+  double stats_since = 0;  // epoch seconds (extension 1.11+); 0 when the version has no such column
+};
+
+struct ExtensionInfo {
+  std::string version;  // pg_extension.extversion, e.g. "1.10"
+  int major = 0;
+  int minor = 0;
+  std::string schema;   // where the extension's functions live
+  bool AtLeast(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
+};
+
+// Parses "1.10" into major/minor. false when malformed.
+bool ParseExtensionVersion(std::string_view text, int* major, int* minor);
+
+// Finds pg_stat_statements in the connected database. Errors: kExtensionMissing (names CREATE
+// EXTENSION and shared_preload_libraries), kUnsupportedVersion (older than 1.8, names the fix).
+Result<ExtensionInfo> DetectExtension(PgSession& session, std::string_view database_name);
+
+// Errors with kPermissionDenied (naming GRANT pg_monitor) when the connected role cannot see other
+// roles' statements.
+Status CheckStatsPrivilege(PgSession& session);
+
+class StatReader {
+ public:
+  explicit StatReader(ExtensionInfo extension);
+
+  // SELECT of the current database's entries, without text, in the column order ParseRow expects.
+  const std::string& StatsSql() const { return stats_sql_; }
+  // SELECT userid, dbid, toplevel, queryid, query for the given queryids (deduplicated by the
+  // caller), or for every entry when `queryids` is empty. Reads the server's whole text file.
+  std::string TextSql(std::span<const int64_t> queryids) const;
+  // SELECT dealloc, stats_reset; nullopt-returning query ("") before 1.9, which has no info view.
+  const std::string& InfoSql() const { return info_sql_; }
+
+  // Parses one row of StatsSql. false when a field is missing or not a number.
+  static bool ParseRow(RowFields fields, StatReading* out);
+  // Parses the key columns (first four) of a TextSql row; the text is field 4.
+  static bool ParseKey(RowFields fields, StatementKey* out);
+
+  const ExtensionInfo& extension() const { return extension_; }
+
+ private:
+  ExtensionInfo extension_;
+  std::string from_;       // schema-qualified function name
+  std::string stats_sql_;
+  std::string info_sql_;
+};
+
+}  // namespace optischema::collector

@@ -1,0 +1,209 @@
+# shellcheck shell=bash
+# Functions shared by the scripts in scripts/. Source this file; it sets no shell options, so it is
+# safe to source from an interactive shell, and every function returns non-zero on failure whether
+# or not errexit is on.
+#
+#   ensure_packages [PACKAGE...]  install missing Debian packages (default: OPTISCHEMA_PACKAGES)
+#   build_project [CMAKE_ARG...]  configure into build/ and build
+#   pg_start DIR [NAME=VALUE...]  start a throwaway PostgreSQL 15 cluster in DIR
+#   pg_stop DIR                   stop it and remove DIR
+#   pg_stop_all_under DIR         stop every throwaway cluster left anywhere below DIR
+#   pg_free_port                  print a TCP port nobody listens on
+
+OPTISCHEMA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OPTISCHEMA_BUILD_DIR="$OPTISCHEMA_ROOT/build"
+OPTISCHEMA_PG_BIN=/usr/lib/postgresql/15/bin
+
+# Everything needed to build the project and run its tests, benchmark and demo. postgresql-15
+# ships pg_stat_statements and pgbench; iproute2 provides ss for pg_free_port.
+OPTISCHEMA_PACKAGES=(
+  build-essential cmake pkg-config g++
+  libpq-dev nlohmann-json3-dev libroaring-dev libspdlog-dev libsystemd-dev
+  libgtest-dev libgmock-dev libcurl4-openssl-dev libpg-query-dev libprotobuf-c-dev
+  libtomlplusplus-dev libcli11-dev libssl-dev zlib1g-dev libsqlite3-dev libcpp-httplib-dev
+  postgresql-15 postgresql-client-15 postgresql-15-hypopg postgresql-15-pg-qualstats
+  procps iproute2 util-linux
+)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs those of the given packages (OPTISCHEMA_PACKAGES when none are given) that dpkg does not
+# report as installed, non-interactively, through sudo unless running as root. Runs apt-get update
+# at most once per shell.
+ensure_packages() {
+  local packages=("$@") missing=() package
+  ((${#packages[@]} > 0)) || packages=("${OPTISCHEMA_PACKAGES[@]}")
+  for package in "${packages[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]]; then
+      missing+=("$package")
+    fi
+  done
+  ((${#missing[@]} > 0)) || return 0
+
+  local as_root=()
+  ((EUID == 0)) || as_root=(sudo)
+  log "installing ${missing[*]}"
+  if [[ -z "${OPTISCHEMA_APT_UPDATED:-}" ]]; then
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || return
+    OPTISCHEMA_APT_UPDATED=1
+  fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# Configures the project into build/ (RelWithDebInfo, warnings as errors, plus the given CMake
+# arguments) and builds every target.
+build_project() {
+  log "building in $OPTISCHEMA_BUILD_DIR"
+  cmake -S "$OPTISCHEMA_ROOT" -B "$OPTISCHEMA_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DOPTISCHEMA_WERROR=ON "$@" || return
+  cmake --build "$OPTISCHEMA_BUILD_DIR" -j"$(nproc)"
+}
+
+# Prints a TCP port below the kernel's ephemeral range (where the C++ fixture picks its ports) that
+# no socket listens on right now.
+pg_free_port() {
+  local port=$((10000 + RANDOM % 22000)) attempt
+  for ((attempt = 0; attempt < 200; attempt++)); do
+    if [[ -z "$(ss -Hltn "sport = :$port")" ]]; then
+      echo "$port"
+      return 0
+    fi
+    port=$((10000 + (port - 10000 + 1) % 22000))
+  done
+  echo "pg_free_port: no free port found" >&2
+  return 1
+}
+
+# Runs a PostgreSQL server program from / (readable by everyone), as the postgres system user when
+# running as root, because PostgreSQL refuses to run as root.
+_pg_run() {
+  local program="$OPTISCHEMA_PG_BIN/$1"
+  shift
+  if ((EUID == 0)); then
+    (cd / && runuser -u postgres -- "$program" "$@")
+  else
+    (cd / && "$program" "$@")
+  fi
+}
+
+# Gives the files to the postgres system user when running as root.
+_pg_own() {
+  if ((EUID == 0)); then chown postgres:postgres "$@"; fi
+}
+
+# $1 as a postgresql.conf string literal.
+_pg_conf_literal() {
+  local value=${1//\\/\\\\}
+  printf "'%s'" "${value//\'/\'\'}"
+}
+
+# Writes DIR/data/optischema.conf (included by postgresql.conf): the fixture's settings for PORT,
+# then the NAME=VALUE settings, which therefore take precedence. The same settings as the C++
+# fixture in tests/support/pg_cluster.cc.
+_pg_write_settings() {
+  local dir=$1 port=$2 setting
+  shift 2
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = $(_pg_conf_literal "$dir")"
+    echo "shared_preload_libraries = 'pg_stat_statements'"
+    echo "pg_stat_statements.track_utility = on"
+    echo "fsync = off"
+    echo "synchronous_commit = off"
+    echo "full_page_writes = off"
+    echo "max_connections = 50"
+    for setting in "$@"; do
+      echo "${setting%%=*} = $(_pg_conf_literal "${setting#*=}")"
+    done
+  } >"$dir/data/optischema.conf" || return
+  _pg_own "$dir/data/optischema.conf"
+}
+
+# Starts a throwaway PostgreSQL 15 cluster in DIR (created if missing; its data directory is
+# initialized unless it already holds one), with the Unix socket in DIR, TCP on 127.0.0.1 at a
+# free port, pg_stat_statements preloaded, durability off and the NAME=VALUE settings applied
+# last; the server log is DIR/log. Every ancestor of DIR must be searchable by the postgres user
+# when running as root. On success exports PGHOST=DIR PGPORT PGUSER=postgres PGDATABASE=postgres.
+pg_start() {
+  if (($# < 1)) || [[ -z "$1" ]]; then
+    echo "usage: pg_start DIR [NAME=VALUE...]" >&2
+    return 2
+  fi
+  local dir=$1 setting
+  shift
+  for setting in "$@"; do
+    if [[ "$setting" != ?*=* ]]; then
+      echo "pg_start: setting '$setting' is not NAME=VALUE" >&2
+      return 2
+    fi
+  done
+  mkdir -p "$dir" && dir="$(cd "$dir" && pwd)" && _pg_own "$dir" || return
+
+  if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+    if ! _pg_run initdb -D "$dir/data" -U postgres --auth=trust -N -E UTF8 --locale=C \
+      >"$dir/initdb.log" 2>&1; then
+      echo "pg_start: initdb failed:" >&2
+      cat "$dir/initdb.log" >&2
+      return 1
+    fi
+    printf "\ninclude = 'optischema.conf'\n" >>"$dir/data/postgresql.conf" || return
+  fi
+
+  local attempt port log_size
+  for attempt in 1 2 3 4 5; do
+    port="$(pg_free_port)" || return
+    _pg_write_settings "$dir" "$port" "$@" || return
+    log_size=0
+    if [[ -f "$dir/log" ]]; then log_size="$(stat -c %s "$dir/log")"; fi
+    if _pg_run pg_ctl -w -t 60 -D "$dir/data" -l "$dir/log" start >/dev/null; then
+      export PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+      return 0
+    fi
+    # Retry on another port only when someone took this one since pg_free_port looked.
+    tail -c +"$((log_size + 1))" "$dir/log" | grep -q 'Address already in use' || break
+  done
+  echo "pg_start: the server in $dir did not start; end of $dir/log:" >&2
+  tail -n 40 "$dir/log" >&2
+  return 1
+}
+
+# Stops the server of the cluster in DIR if it runs (fast shutdown, then immediate) and removes
+# DIR. Unsets PGHOST, PGPORT, PGUSER and PGDATABASE when PGHOST points at DIR.
+pg_stop() {
+  if (($# != 1)) || [[ -z "$1" ]]; then
+    echo "usage: pg_stop DIR" >&2
+    return 2
+  fi
+  local dir=$1
+  [[ -d "$dir" ]] || return 0
+  dir="$(cd "$dir" && pwd)" || return
+  if [[ -f "$dir/data/postmaster.pid" ]]; then
+    _pg_run pg_ctl -w -t 60 -D "$dir/data" -m fast stop >/dev/null 2>&1 ||
+      _pg_run pg_ctl -w -t 60 -D "$dir/data" -m immediate stop >/dev/null 2>&1 ||
+      echo "pg_stop: could not stop the server in $dir" >&2
+  fi
+  if [[ "${PGHOST:-}" == "$dir" ]]; then unset PGHOST PGPORT PGUSER PGDATABASE; fi
+  rm -rf -- "$dir"
+}
+
+# Stops, with immediate shutdown, every server whose data directory's postmaster.pid lies below
+# DIR, such as those left by a killed test process; SIGKILLs a postmaster that survives that.
+# Removes nothing.
+pg_stop_all_under() {
+  if (($# != 1)) || [[ -z "$1" ]]; then
+    echo "usage: pg_stop_all_under DIR" >&2
+    return 2
+  fi
+  local pid_file data pid
+  while IFS= read -r -d '' pid_file; do
+    data="$(dirname "$pid_file")"
+    _pg_run pg_ctl -w -t 30 -D "$data" -m immediate stop >/dev/null 2>&1 && continue
+    pid="$(head -n 1 "$pid_file" 2>/dev/null)" || continue
+    if [[ "$pid" =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]]; then
+      log "killing leftover postmaster $pid in $data"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done < <(find "$1" -path '*/data/postmaster.pid' -print0 2>/dev/null)
+}

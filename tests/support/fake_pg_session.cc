@@ -1,0 +1,110 @@
+#include "tests/support/fake_pg_session.h"
+
+#include <algorithm>
+#include <string_view>
+
+namespace optischema::testing {
+
+namespace {
+
+using collector::QueryResult;
+using collector::RowCallback;
+using collector::RowFields;
+
+QueryResult Rows(std::vector<std::vector<std::optional<std::string>>> rows) {
+  QueryResult r;
+  r.rows = std::move(rows);
+  return r;
+}
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+class FakePgSession final : public collector::PgSession {
+ public:
+  explicit FakePgSession(FakeServer& server) : server_(server) {}
+
+  Result<QueryResult> Query(std::string_view sql) override {
+    server_.statements.emplace_back(sql);
+    if (server_.fail_next) {
+      Error e = *server_.fail_next;
+      server_.fail_next.reset();
+      return e;
+    }
+    if (Contains(sql, "pg_extension")) {
+      if (!server_.extension_installed) return Rows({});
+      return Rows({{server_.extension_version, "public"}});
+    }
+    if (Contains(sql, "pg_roles")) {
+      return Rows({{"monitor", server_.can_read_all_stats ? "t" : "f"}});
+    }
+    if (Contains(sql, "SHOW server_version")) return Rows({{"15.4"}});
+    if (Contains(sql, "pg_stat_statements_info")) {
+      return Rows({{std::to_string(server_.dealloc), server_.stats_reset}});
+    }
+    if (Contains(sql, "pg_stat_database")) {
+      return Rows({{std::to_string(server_.xacts), "900", "100", "3", "100"}});
+    }
+    if (Contains(sql, "pg_stat_activity")) return Rows({{"active", "1"}, {"idle", "2"}});
+    return QueryResult{};
+  }
+
+  Status Stream(std::string_view sql, const RowCallback& on_row) override {
+    server_.statements.emplace_back(sql);
+    if (server_.fail_next) {
+      Error e = *server_.fail_next;
+      server_.fail_next.reset();
+      return e;
+    }
+    const bool text = Contains(sql, "(true)");
+    if (text) {
+      ++server_.text_reads;
+    } else {
+      ++server_.stats_reads;
+    }
+    std::vector<std::string> values;
+    std::vector<std::optional<std::string_view>> fields;
+    for (const FakeEntry& e : server_.entries) {
+      values = {std::to_string(e.userid), std::to_string(e.dbid), e.toplevel ? "t" : "f",
+                std::to_string(e.queryid)};
+      if (text) {
+        if (Contains(sql, "ANY(") && !Contains(sql, std::to_string(e.queryid))) continue;
+        values.push_back(e.text);
+      } else {
+        const std::vector<std::string> rest = {
+            std::to_string(e.calls), std::to_string(e.total_exec_time_ms), "0",
+            std::to_string(e.rows), std::to_string(e.shared_blks_hit),
+            std::to_string(e.shared_blks_read), "0", "0", "0",
+            std::to_string(e.temp_blks_written), "0", "0", "0", "0", "0.5", "9.5", "1.25",
+            std::to_string(e.stats_since)};
+        values.insert(values.end(), rest.begin(), rest.end());
+      }
+      fields.assign(values.begin(), values.end());
+      if (!on_row(RowFields(fields.data(), fields.size()))) break;
+    }
+    return OkStatus();
+  }
+
+  int ServerVersionNum() const override { return 150004; }
+
+ private:
+  FakeServer& server_;
+};
+
+}  // namespace
+
+FakeEntry* FakeServer::Find(int64_t queryid) {
+  auto it = std::find_if(entries.begin(), entries.end(),
+                         [queryid](const FakeEntry& e) { return e.queryid == queryid; });
+  return it == entries.end() ? nullptr : &*it;
+}
+
+collector::SessionFactory FakeServer::Factory() {
+  return [this]() -> Result<std::unique_ptr<collector::PgSession>> {
+    ++connects;
+    return std::unique_ptr<collector::PgSession>(std::make_unique<FakePgSession>(*this));
+  };
+}
+
+}  // namespace optischema::testing

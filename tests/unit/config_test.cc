@@ -1,0 +1,610 @@
+#include "agent/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace optischema::agent {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Whether `text` contains `part`; error messages are checked with it for leaked secrets.
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// An environment backed by a map, so that tests never read or change the process environment.
+EnvLookup MapEnv(std::map<std::string, std::string> variables) {
+  return [variables = std::move(variables)](const std::string& name) -> std::optional<std::string> {
+    const auto it = variables.find(name);
+    if (it == variables.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+// An environment with no variables set.
+EnvLookup NoEnv() { return MapEnv({}); }
+
+constexpr char kOneDatabase[] = R"([[database]]
+name = "orders"
+)";
+
+// Gives every test its own temporary directory, removed afterwards.
+class LoadConfigTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = testing::TempDir() + "config_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes `content` to `name` in the test directory and returns its path.
+  std::string Write(const std::string& name, const std::string& content) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  // Loads `content` as agent.toml and returns the error message, or "" when loading succeeds.
+  std::string ErrorFor(const std::string& content, const EnvLookup& env = NoEnv()) {
+    const Result<Config> config = LoadConfig(Write("agent.toml", content), env);
+    if (config.ok()) return "";
+    EXPECT_EQ(config.error().code, ErrorCode::kConfig);
+    return config.error().message;
+  }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(LoadConfigTest, LoadsEveryKeyOfAFullFile) {
+  const std::string password_file = Write("orders.pw", "secret\n");
+  const std::string path = Write("agent.toml", R"(# full example
+[agent]
+state_dir = "/srv/agent"
+interval = "15s"
+log_format = "json"
+log_level = "debug"
+
+[control_plane]
+url = "https://control.example.com/api"
+api_key = "key-123"
+ca_file = "/etc/ssl/ca.pem"
+recommendation_public_key = "ed25519:abc"
+
+[collector]
+max_statements_per_snapshot = 2000
+send_query_text = "none"
+text_refresh_interval = "10m"
+
+[[database]]
+name = "orders"
+dsn = "postgresql://optischema@db:5432/orders"
+password_file = ")" + password_file + R"("
+apply = true
+maintenance_window = "Sun 02:00-04:00"
+
+[[database]]
+name = "billing.v2"
+dsn = ""
+)");
+  const Result<Config> config = LoadConfig(path, NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->state_dir, "/srv/agent");
+  EXPECT_EQ(config->interval, std::chrono::seconds(15));
+  EXPECT_EQ(config->log_format, LogFormat::kJson);
+  EXPECT_EQ(config->log_level, "debug");
+  EXPECT_EQ(config->control_plane_url, "https://control.example.com/api");
+  EXPECT_EQ(config->api_key, "key-123");
+  EXPECT_EQ(config->api_key_file, "");
+  EXPECT_EQ(config->ca_file, "/etc/ssl/ca.pem");
+  EXPECT_EQ(config->recommendation_public_key, "ed25519:abc");
+  EXPECT_EQ(config->max_statements_per_snapshot, 2000);
+  EXPECT_EQ(config->send_query_text, SendQueryText::kNone);
+  EXPECT_EQ(config->text_refresh_interval, std::chrono::minutes(10));
+  ASSERT_EQ(config->databases.size(), 2u);
+  EXPECT_EQ(config->databases[0].name, "orders");
+  EXPECT_EQ(config->databases[0].dsn, "postgresql://optischema@db:5432/orders");
+  EXPECT_EQ(config->databases[0].password_file, password_file);
+  EXPECT_TRUE(config->databases[0].apply);
+  EXPECT_EQ(config->databases[0].maintenance_window, "Sun 02:00-04:00");
+  EXPECT_EQ(config->databases[1].name, "billing.v2");
+  EXPECT_EQ(config->databases[1].dsn, "");
+  EXPECT_EQ(config->databases[1].password_file, "");
+  EXPECT_FALSE(config->databases[1].apply);
+}
+
+TEST_F(LoadConfigTest, OmittedSettingsKeepTheirDefaults) {
+  const Result<Config> config = LoadConfig(Write("agent.toml", kOneDatabase), NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->state_dir, "/var/lib/optischema-agent");
+  EXPECT_EQ(config->interval, std::chrono::seconds(30));
+  EXPECT_EQ(config->log_format, LogFormat::kText);
+  EXPECT_EQ(config->log_level, "info");
+  EXPECT_EQ(config->control_plane_url, "");
+  EXPECT_EQ(config->api_key, "");
+  EXPECT_EQ(config->max_statements_per_snapshot, 5000);
+  EXPECT_EQ(config->send_query_text, SendQueryText::kNormalized);
+  EXPECT_EQ(config->text_refresh_interval, std::chrono::minutes(5));
+  ASSERT_EQ(config->databases.size(), 1u);
+  EXPECT_EQ(config->databases[0].dsn, "");
+  EXPECT_FALSE(config->databases[0].apply);
+}
+
+TEST_F(LoadConfigTest, EnvironmentOnlyModeNeedsNoFile) {
+  const Result<Config> config =
+      LoadConfig("", MapEnv({{"OPTISCHEMA_DATABASE_URL", "postgresql://u@h/db"},
+                             {"OPTISCHEMA_INTERVAL", "1m"},
+                             {"OPTISCHEMA_CONTROL_PLANE_URL", "https://cp.example.com"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->interval, std::chrono::minutes(1));
+  EXPECT_EQ(config->control_plane_url, "https://cp.example.com");
+  ASSERT_EQ(config->databases.size(), 1u);
+  EXPECT_EQ(config->databases[0].name, "default");
+  EXPECT_EQ(config->databases[0].dsn, "postgresql://u@h/db");
+}
+
+TEST_F(LoadConfigTest, ReadsTheFileNamedByOptischemaConfigWhenNoPathIsGiven) {
+  const std::string path = Write("agent.toml", kOneDatabase);
+  const Result<Config> config = LoadConfig("", MapEnv({{"OPTISCHEMA_CONFIG", path}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->databases.size(), 1u);
+  EXPECT_EQ(config->databases[0].name, "orders");
+}
+
+TEST_F(LoadConfigTest, ExplicitPathWinsOverOptischemaConfig) {
+  const std::string path = Write("agent.toml", kOneDatabase);
+  const Result<Config> config =
+      LoadConfig(path, MapEnv({{"OPTISCHEMA_CONFIG", Path("missing.toml")}}));
+  EXPECT_TRUE(config.ok()) << config.error().message;
+}
+
+TEST_F(LoadConfigTest, EnvironmentOverridesFileValues) {
+  const std::string key_file = Write("api-key", "env-key\n");
+  const std::string path = Write("agent.toml", R"([agent]
+state_dir = "/file"
+interval = "10s"
+log_format = "text"
+log_level = "info"
+[control_plane]
+url = "https://file.example.com"
+api_key = "file-key"
+ca_file = "/file/ca.pem"
+[collector]
+max_statements_per_snapshot = 100
+send_query_text = "normalized"
+[[database]]
+name = "orders"
+)");
+  const Result<Config> config =
+      LoadConfig(path, MapEnv({{"OPTISCHEMA_STATE_DIR", "/env"},
+                               {"OPTISCHEMA_INTERVAL", "500ms"},
+                               {"OPTISCHEMA_LOG_FORMAT", "json"},
+                               {"OPTISCHEMA_LOG_LEVEL", "warn"},
+                               {"OPTISCHEMA_CONTROL_PLANE_URL", "http://127.0.0.1:8080"},
+                               {"OPTISCHEMA_API_KEY_FILE", key_file},
+                               {"OPTISCHEMA_CA_FILE", "/env/ca.pem"},
+                               {"OPTISCHEMA_MAX_STATEMENTS", "20000"},
+                               {"OPTISCHEMA_SEND_QUERY_TEXT", "none"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->state_dir, "/env");
+  EXPECT_EQ(config->interval, milliseconds(500));
+  EXPECT_EQ(config->log_format, LogFormat::kJson);
+  EXPECT_EQ(config->log_level, "warn");
+  EXPECT_EQ(config->control_plane_url, "http://127.0.0.1:8080");
+  EXPECT_EQ(config->api_key_file, key_file);
+  EXPECT_EQ(config->api_key, "env-key");
+  EXPECT_EQ(config->ca_file, "/env/ca.pem");
+  EXPECT_EQ(config->max_statements_per_snapshot, 20000);
+  EXPECT_EQ(config->send_query_text, SendQueryText::kNone);
+}
+
+TEST_F(LoadConfigTest, EmptyEnvironmentValueCountsAsUnset) {
+  const std::string path = Write("agent.toml", std::string(R"([agent]
+interval = "10s"
+)") + kOneDatabase);
+  const Result<Config> config = LoadConfig(path, MapEnv({{"OPTISCHEMA_INTERVAL", ""},
+                                                         {"OPTISCHEMA_DATABASE_URL", ""},
+                                                         {"OPTISCHEMA_MAX_STATEMENTS", ""}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->interval, std::chrono::seconds(10));
+  ASSERT_EQ(config->databases.size(), 1u);
+  EXPECT_EQ(config->databases[0].name, "orders");
+}
+
+TEST_F(LoadConfigTest, DatabaseUrlReplacesTheDsnOfTheDefaultDatabaseKeepingItsOtherSettings) {
+  const std::string password_file = Write("pw", "pw\n");
+  const Result<Config> config =
+      LoadConfig(Write("agent.toml", R"([[database]]
+name = "default"
+dsn = "host=file"
+apply = true
+)"),
+                 MapEnv({{"OPTISCHEMA_DATABASE_URL", "host=env"},
+                         {"OPTISCHEMA_DATABASE_PASSWORD_FILE", password_file}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->databases.size(), 1u);
+  EXPECT_EQ(config->databases[0].dsn, "host=env");
+  EXPECT_EQ(config->databases[0].password_file, password_file);
+  EXPECT_TRUE(config->databases[0].apply);
+}
+
+TEST_F(LoadConfigTest, DatabaseUrlAddsADefaultDatabaseAfterTheFileDatabases) {
+  const Result<Config> config = LoadConfig(Write("agent.toml", kOneDatabase),
+                                           MapEnv({{"OPTISCHEMA_DATABASE_URL", "host=env"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->databases.size(), 2u);
+  EXPECT_EQ(config->databases[0].name, "orders");
+  EXPECT_EQ(config->databases[1].name, "default");
+  EXPECT_EQ(config->databases[1].dsn, "host=env");
+}
+
+TEST_F(LoadConfigTest, RejectsDatabasePasswordFileWithoutADefaultDatabase) {
+  EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_DATABASE_PASSWORD_FILE", "/pw"}})),
+            "environment OPTISCHEMA_DATABASE_PASSWORD_FILE: applies to the database named "
+            "\"default\", which is not configured; set OPTISCHEMA_DATABASE_URL as well");
+}
+
+TEST_F(LoadConfigTest, ReadsApiKeyFileTrimmingSurroundingWhitespace) {
+  const std::string key_file = Write("api-key", "  \n\tkey-from-file \r\n\n");
+  const Result<Config> config = LoadConfig(Write("agent.toml", R"([control_plane]
+api_key_file = ")" + key_file + R"("
+)" + kOneDatabase),
+                                           NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->api_key, "key-from-file");
+  EXPECT_EQ(config->api_key_file, key_file);
+}
+
+TEST_F(LoadConfigTest, RejectsApiKeyTogetherWithApiKeyFileNamingBothLines) {
+  const std::string message = ErrorFor(R"([control_plane]
+api_key = "s3cret-value"
+api_key_file = "/etc/optischema/api-key"
+)");
+  EXPECT_EQ(message, Path("agent.toml") +
+                         ":3: control_plane.api_key_file: cannot be combined with "
+                         "control_plane.api_key (line 2); set only one");
+  EXPECT_FALSE(Contains(message, "s3cret-value")) << message;
+}
+
+TEST_F(LoadConfigTest, RejectsApiKeyTogetherWithApiKeyFileInTheEnvironment) {
+  EXPECT_EQ(ErrorFor(kOneDatabase,
+                     MapEnv({{"OPTISCHEMA_API_KEY", "k"}, {"OPTISCHEMA_API_KEY_FILE", "/k"}})),
+            "environment OPTISCHEMA_API_KEY_FILE: cannot be combined with OPTISCHEMA_API_KEY; "
+            "set only one");
+}
+
+TEST_F(LoadConfigTest, EnvironmentApiKeyReplacesTheFileApiKeyFileWithoutReadingIt) {
+  const Result<Config> config = LoadConfig(Write("agent.toml", R"([control_plane]
+api_key_file = "/nonexistent/api-key"
+)" + std::string(kOneDatabase)),
+                                           MapEnv({{"OPTISCHEMA_API_KEY", "env-key"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->api_key, "env-key");
+  EXPECT_EQ(config->api_key_file, "");
+}
+
+TEST_F(LoadConfigTest, RejectsUnreadableApiKeyFileNamingLineKeyAndReason) {
+  EXPECT_EQ(ErrorFor(std::string(R"([control_plane]
+api_key_file = "/nonexistent/api-key"
+)") + kOneDatabase),
+            Path("agent.toml") +
+                ":2: control_plane.api_key_file: cannot read \"/nonexistent/api-key\": No such "
+                "file or directory");
+}
+
+TEST_F(LoadConfigTest, RejectsEmptyApiKeyFile) {
+  const std::string key_file = Write("api-key", " \n");
+  EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_API_KEY_FILE", key_file}})),
+            "environment OPTISCHEMA_API_KEY_FILE: file \"" + key_file + "\" is empty");
+}
+
+TEST_F(LoadConfigTest, RejectsMultiLineApiKeyFileWithoutEchoingTheKey) {
+  const std::string key_file = Write("api-key", "first-half\nsecond-half\n");
+  const std::string message =
+      ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_API_KEY_FILE", key_file}}));
+  EXPECT_EQ(message,
+            "environment OPTISCHEMA_API_KEY_FILE: the API key contains a line break or other "
+            "control character (key not shown)");
+}
+
+TEST_F(LoadConfigTest, RejectsMissingDatabaseNamingTheFileAndTheVariable) {
+  EXPECT_EQ(ErrorFor("[agent]\n"), "no database configured: add a [[database]] entry to " +
+                                       Path("agent.toml") + " or set OPTISCHEMA_DATABASE_URL");
+}
+
+TEST_F(LoadConfigTest, RejectsMissingDatabaseInEnvironmentOnlyMode) {
+  const Result<Config> config = LoadConfig("", NoEnv());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code, ErrorCode::kConfig);
+  EXPECT_EQ(config.error().message,
+            "no database configured: add a [[database]] entry to a configuration file (--config "
+            "or OPTISCHEMA_CONFIG) or set OPTISCHEMA_DATABASE_URL");
+}
+
+TEST_F(LoadConfigTest, RejectsUnreadableFileWithTheSystemReason) {
+  const Result<Config> missing = LoadConfig(Path("missing.toml"), NoEnv());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kConfig);
+  EXPECT_EQ(missing.error().message,
+            Path("missing.toml") + ": cannot read configuration: No such file or directory");
+
+  const Result<Config> directory = LoadConfig(dir_.string(), NoEnv());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.error().message,
+            dir_.string() + ": cannot read configuration: Is a directory");
+}
+
+TEST_F(LoadConfigTest, ReportsTomlSyntaxErrorWithLineAndColumn) {
+  const std::string message = ErrorFor("[agent]\ninterval = \"30s\ncollector\n");
+  EXPECT_TRUE(message.starts_with(Path("agent.toml") + ":2:")) << message;
+  EXPECT_TRUE(Contains(message, ": TOML syntax error: ")) << message;
+}
+
+TEST_F(LoadConfigTest, TomlSyntaxErrorDoesNotEchoAnUnquotedApiKey) {
+  const std::string message = ErrorFor("[control_plane]\napi_key = s3cretvalue\n");
+  EXPECT_TRUE(message.starts_with(Path("agent.toml") + ":2:11: TOML syntax error: ")) << message;
+  EXPECT_FALSE(Contains(message, "s3cretvalue")) << message;
+}
+
+TEST_F(LoadConfigTest, RejectsUnknownKeyListingTheKnownKeys) {
+  EXPECT_EQ(ErrorFor("[agent]\nintervall = \"30s\"\n"),
+            Path("agent.toml") +
+                ":2: agent.intervall: unknown key; known keys: state_dir, interval, log_format, "
+                "log_level");
+}
+
+TEST_F(LoadConfigTest, RejectsUnknownTableListingTheKnownTables) {
+  EXPECT_EQ(ErrorFor(std::string(kOneDatabase) + "[colector]\nsend_query_text = \"none\"\n"),
+            Path("agent.toml") +
+                ":3: colector: unknown table; known tables: agent, control_plane, collector, "
+                "database");
+}
+
+TEST_F(LoadConfigTest, RejectsTopLevelKeyOutsideAnyTable) {
+  EXPECT_EQ(ErrorFor("interval = \"30s\"\n"),
+            Path("agent.toml") +
+                ":1: interval: unknown key; known tables: agent, control_plane, collector, "
+                "database");
+}
+
+TEST_F(LoadConfigTest, RejectsUnknownKeyInASecondDatabaseEntry) {
+  EXPECT_EQ(ErrorFor(std::string(kOneDatabase) + "[[database]]\nname = \"b\"\nreadonly = true\n"),
+            Path("agent.toml") +
+                ":5: database[1].readonly: unknown key; known keys: name, dsn, password_file, "
+                "apply, maintenance_window");
+}
+
+TEST_F(LoadConfigTest, RejectsWrongTypesNamingTheExpectedType) {
+  EXPECT_EQ(ErrorFor("[collector]\nmax_statements_per_snapshot = \"5000\"\n"),
+            Path("agent.toml") +
+                ":2: collector.max_statements_per_snapshot: expected an integer from 10 to "
+                "1000000, got a string");
+  EXPECT_EQ(ErrorFor("[agent]\ninterval = 30\n"),
+            Path("agent.toml") +
+                ":2: agent.interval: expected a duration like \"30s\" or \"5m\", got an integer");
+  EXPECT_EQ(ErrorFor("[[database]]\nname = \"a\"\napply = \"yes\"\n"),
+            Path("agent.toml") + ":3: database[0].apply: expected true or false, got a string");
+  EXPECT_EQ(ErrorFor("agent = \"x\"\n"),
+            Path("agent.toml") + ":1: agent: expected a table ([agent]), got a string");
+  EXPECT_EQ(ErrorFor("database = \"orders\"\n"),
+            Path("agent.toml") + ":1: database: expected [[database]] tables, got a string");
+  EXPECT_EQ(ErrorFor("database = [1]\n"),
+            Path("agent.toml") + ":1: database[0]: expected a table, got an integer");
+}
+
+TEST_F(LoadConfigTest, RejectsMalformedIntervalNamingFileLineAndKey) {
+  EXPECT_EQ(ErrorFor(R"(# Agent configuration.
+
+[agent]
+state_dir = "/var/lib/optischema-agent"
+
+# How often to collect.
+interval = "thirty"
+)"),
+            Path("agent.toml") +
+                R"(:7: agent.interval: expected a duration like "30s" or "5m", got "thirty")");
+}
+
+TEST_F(LoadConfigTest, RejectsNegativeIntervalNamingFileLineAndKey) {
+  EXPECT_EQ(ErrorFor("[collector]\ntext_refresh_interval = \"-5m\"\n"),
+            Path("agent.toml") +
+                R"(:2: collector.text_refresh_interval: expected a duration like "30s" or "5m", )"
+                R"(got "-5m")");
+}
+
+TEST_F(LoadConfigTest, EnforcesMaxStatementsBoundsInFileAndEnvironment) {
+  for (const int accepted : {10, 1000000}) {
+    const Result<Config> config =
+        LoadConfig(Write("agent.toml", "[collector]\nmax_statements_per_snapshot = " +
+                                           std::to_string(accepted) + "\n" + kOneDatabase),
+                   NoEnv());
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    EXPECT_EQ(config->max_statements_per_snapshot, accepted);
+  }
+  EXPECT_EQ(ErrorFor("[collector]\nmax_statements_per_snapshot = 9\n"),
+            Path("agent.toml") +
+                ":2: collector.max_statements_per_snapshot: expected an integer from 10 to "
+                "1000000, got 9");
+  EXPECT_EQ(ErrorFor("[collector]\nmax_statements_per_snapshot = 1000001\n"),
+            Path("agent.toml") +
+                ":2: collector.max_statements_per_snapshot: expected an integer from 10 to "
+                "1000000, got 1000001");
+  for (const std::string rejected : {"9", "1000001", "12abc", "-50", " 100"}) {
+    EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_MAX_STATEMENTS", rejected}})),
+              "environment OPTISCHEMA_MAX_STATEMENTS: expected an integer from 10 to 1000000, "
+              "got \"" +
+                  rejected + "\"");
+  }
+}
+
+TEST_F(LoadConfigTest, RejectsUnknownEnumerationValues) {
+  EXPECT_EQ(ErrorFor("[agent]\nlog_format = \"xml\"\n"),
+            Path("agent.toml") + R"(:2: agent.log_format: expected "text" or "json", got "xml")");
+  EXPECT_EQ(ErrorFor("[agent]\nlog_level = \"verbose\"\n"),
+            Path("agent.toml") +
+                ":2: agent.log_level: expected one of trace, debug, info, warn, error, critical, "
+                "off, got \"verbose\"");
+  EXPECT_EQ(ErrorFor("[collector]\nsend_query_text = \"raw\"\n"),
+            Path("agent.toml") +
+                R"(:2: collector.send_query_text: expected "normalized" or "none", got "raw")");
+}
+
+TEST_F(LoadConfigTest, RejectsInvalidEnvironmentValueNamingTheVariable) {
+  EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_INTERVAL", "x"}})),
+            R"(environment OPTISCHEMA_INTERVAL: expected a duration like "30s" or "5m", got "x")");
+  EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_LOG_FORMAT", "yaml"}})),
+            R"(environment OPTISCHEMA_LOG_FORMAT: expected "text" or "json", got "yaml")");
+}
+
+TEST_F(LoadConfigTest, EscapesControlCharactersOfQuotedValues) {
+  EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_LOG_LEVEL", "in\"fo\n"}})),
+            "environment OPTISCHEMA_LOG_LEVEL: expected one of trace, debug, info, warn, error, "
+            "critical, off, got \"in\\\"fo\\x0a\"");
+}
+
+TEST_F(LoadConfigTest, RequiresHttpsControlPlaneUrlExceptForLoopback) {
+  for (const std::string accepted :
+       {"https://cp.example.com", "https://cp.example.com:8443/v1", "http://127.0.0.1",
+        "http://localhost:8080/api", "http://[::1]:9000", "http://user@localhost"}) {
+    const Result<Config> config =
+        LoadConfig("", MapEnv({{"OPTISCHEMA_DATABASE_URL", "host=db"},
+                               {"OPTISCHEMA_CONTROL_PLANE_URL", accepted}}));
+    ASSERT_TRUE(config.ok()) << accepted << ": " << config.error().message;
+    EXPECT_EQ(config->control_plane_url, accepted);
+  }
+  for (const std::string rejected :
+       {"http://cp.example.com", "ftp://cp.example.com", "cp.example.com", "https://",
+        "https:///path", "http://localhost.evil.com", "http://127.0.0.1.evil.com",
+        "http://evil.com@", "HTTPS://cp.example.com"}) {
+    EXPECT_EQ(ErrorFor(kOneDatabase, MapEnv({{"OPTISCHEMA_CONTROL_PLANE_URL", rejected}})),
+              "environment OPTISCHEMA_CONTROL_PLANE_URL: expected an https:// URL (http:// only "
+              "for 127.0.0.1, localhost or [::1]), got \"" +
+                  rejected + "\"")
+        << rejected;
+  }
+  EXPECT_EQ(ErrorFor("[control_plane]\nurl = \"http://control.example.com\"\n"),
+            Path("agent.toml") +
+                ":2: control_plane.url: expected an https:// URL (http:// only for 127.0.0.1, "
+                "localhost or [::1]), got \"http://control.example.com\"");
+}
+
+TEST_F(LoadConfigTest, RejectsDatabaseWithoutNameAtItsHeaderLine) {
+  EXPECT_EQ(ErrorFor(std::string(kOneDatabase) + "\n[[database]]\ndsn = \"host=x\"\n"),
+            Path("agent.toml") +
+                ":4: database[1].name: missing; every [[database]] entry needs a unique name");
+}
+
+TEST_F(LoadConfigTest, RejectsInvalidDatabaseNames) {
+  const std::string expected_prefix =
+      Path("agent.toml") +
+      ":2: database[0].name: expected a name of 1 to 63 characters from A-Z a-z 0-9 _ . -, got ";
+  EXPECT_EQ(ErrorFor("[[database]]\nname = \"\"\n"), expected_prefix + "\"\"");
+  EXPECT_EQ(ErrorFor("[[database]]\nname = \"my db\"\n"), expected_prefix + "\"my db\"");
+  const std::string too_long(64, 'a');
+  EXPECT_EQ(ErrorFor("[[database]]\nname = \"" + too_long + "\"\n"),
+            expected_prefix + "\"" + too_long + "\"");
+  EXPECT_EQ(ErrorFor("[[database]]\nname = \"" + too_long.substr(1) + "\"\n"), "");
+}
+
+TEST_F(LoadConfigTest, RejectsDuplicateDatabaseNamesNamingBothLines) {
+  EXPECT_EQ(ErrorFor(R"([[database]]
+name = "orders"
+
+[[database]]
+name = "billing"
+
+[[database]]
+dsn = "host=other"
+name = "orders"
+)"),
+            Path("agent.toml") +
+                R"(:9: database[2].name: duplicate database name "orders", first used at line 2)");
+}
+
+TEST_F(LoadConfigTest, RejectsMissingPasswordFileFromFileOrEnvironment) {
+  EXPECT_EQ(ErrorFor(R"([[database]]
+name = "orders"
+password_file = "/nonexistent/pw"
+)"),
+            Path("agent.toml") +
+                ":3: database[0].password_file: cannot read \"/nonexistent/pw\": No such file or "
+                "directory");
+  EXPECT_EQ(ErrorFor("", MapEnv({{"OPTISCHEMA_DATABASE_URL", "host=db"},
+                                 {"OPTISCHEMA_DATABASE_PASSWORD_FILE", "/nonexistent/pw"}})),
+            "environment OPTISCHEMA_DATABASE_PASSWORD_FILE: cannot read \"/nonexistent/pw\": No "
+            "such file or directory");
+}
+
+TEST_F(LoadConfigTest, DsnErrorsDoNotEchoTheDsn) {
+  const std::string message = ErrorFor(R"([[database]]
+name = "orders"
+dsn = ["postgresql://u:hunter2@db/orders"]
+)");
+  EXPECT_EQ(message, Path("agent.toml") + ":3: database[0].dsn: expected a string, got an array");
+  EXPECT_FALSE(Contains(message, "hunter2")) << message;
+}
+
+TEST_F(LoadConfigTest, LaterErrorsDoNotEchoApiKeyOrDsnPassword) {
+  const std::string message =
+      ErrorFor(R"([control_plane]
+api_key = "s3cret-value"
+[[database]]
+name = "orders"
+dsn = "postgresql://u:hunter2@db/orders"
+apply = 1
+)",
+               MapEnv({{"OPTISCHEMA_DATABASE_URL", "postgresql://u:hunter3@db/x"}}));
+  EXPECT_EQ(message,
+            Path("agent.toml") + ":6: database[0].apply: expected true or false, got an integer");
+  EXPECT_FALSE(Contains(message, "s3cret-value")) << message;
+  EXPECT_FALSE(Contains(message, "hunter")) << message;
+}
+
+TEST(ParseDuration, AcceptsAPositiveIntegerAndAUnit) {
+  const std::vector<std::pair<std::string, milliseconds>> cases = {
+      {"1ms", milliseconds(1)},
+      {"500ms", milliseconds(500)},
+      {"30s", std::chrono::seconds(30)},
+      {"5m", std::chrono::minutes(5)},
+      {"1h", std::chrono::hours(1)},
+      {"48h", std::chrono::hours(48)},
+      {"007s", std::chrono::seconds(7)},
+      {"9223372036854775807ms", milliseconds(9223372036854775807)},
+      {"2562047788015h", std::chrono::hours(2562047788015)},
+  };
+  for (const auto& [text, expected] : cases) {
+    EXPECT_EQ(ParseDuration(text), std::optional(expected)) << text;
+  }
+}
+
+TEST(ParseDuration, RejectsMalformedZeroNegativeAndOverflowingDurations) {
+  for (const std::string_view text :
+       {"", "s", "30", "0s", "0ms", "-5s", "+5s", " 5s", "5s ", "5 s", "5sec", "5S", "1.5s",
+        "1h30m", "5d", "9223372036854775808ms", "9223372036854775807s", "2562047788016h",
+        "99999999999999999999s"}) {
+    EXPECT_EQ(ParseDuration(text), std::nullopt) << '"' << text << '"';
+  }
+}
+
+TEST(ProcessEnv, ReadsTheProcessEnvironment) {
+  ASSERT_EQ(setenv("OPTISCHEMA_CONFIG_TEST_VARIABLE", "value", 1), 0);
+  const EnvLookup env = ProcessEnv();
+  EXPECT_EQ(env("OPTISCHEMA_CONFIG_TEST_VARIABLE"), std::optional<std::string>("value"));
+  ASSERT_EQ(unsetenv("OPTISCHEMA_CONFIG_TEST_VARIABLE"), 0);
+  EXPECT_EQ(env("OPTISCHEMA_CONFIG_TEST_VARIABLE"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace optischema::agent

@@ -1,0 +1,256 @@
+#include "collector/statement_text.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace optischema::collector {
+namespace {
+
+bool IsHex16(const std::string& s) {
+  return s.size() == 16 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::string TextOf(std::string_view sql) {
+  return AnalyzeStatementText(sql, 1).text.value_or("<nullopt>");
+}
+
+Exclusion ExclusionOf(std::string_view sql) { return AnalyzeStatementText(sql, 1).exclusion; }
+
+struct AnonymizationCase {
+  std::string sql;
+  std::vector<std::string> secrets;  // substrings that must not appear in the output text
+};
+
+TEST(StatementText, AnonymizedTextContainsNoLiteralValue) {
+  const std::vector<AnonymizationCase> cases = {
+      {"SELECT * FROM users WHERE name = 'alice-secret'", {"alice-secret"}},
+      {"SELECT * FROM t WHERE a = 424242 AND b = 3.14159 AND c = -777",
+       {"424242", "3.14159", "777"}},
+      {"SELECT * FROM t WHERE id IN (1111, 2222, 3333)", {"1111", "2222", "3333"}},
+      {"SELECT * FROM t LIMIT 10 OFFSET 20", {"10", "20"}},
+      {"SELECT a FROM t -- contact alice@example.com\nWHERE b = 1", {"alice@example.com", "--"}},
+      {"SELECT /* bob@example.com */ a FROM t", {"bob@example.com", "/*"}},
+      {"ALTER ROLE bob PASSWORD 'hunter2'", {"hunter2"}},
+      {"CREATE ROLE x LOGIN PASSWORD 'S3cr3t!'", {"S3cr3t!"}},
+      {"ALTER USER u WITH ENCRYPTED PASSWORD 'pw'", {"'pw'", "pw'"}},
+      {"SELECT $$secret-dollar$$, $tag$secret-tagged$tag$", {"secret-dollar", "secret-tagged"}},
+      {"SELECT E'esc\\'aped\\n' AS x", {"esc", "aped"}},
+      {"SELECT B'1010', X'ff00ee'", {"1010", "ff00ee"}},
+      {"SELECT now() - interval '3 days', DATE '2024-01-01'", {"3 days", "2024-01-01"}},
+      {"INSERT INTO t (a, b) VALUES (101, 'r1'), (202, 'r2'), (303, 'r3'), (404, 'r4')",
+       {"101", "202", "303", "404", "'r1'", "'r2'", "'r3'", "'r4'"}},
+      {"UPDATE accounts SET email = 'carol@example.org' WHERE id = 5",
+       {"carol@example.org", "= 5"}},
+      {"SELECT U&'d\\0061t\\+000061' AS u", {"0061", "000061"}},
+      {"SELECT 'first-part'\n'second-part'", {"first-part", "second-part"}},
+      {"COMMENT ON TABLE t IS 'internal note'", {"internal note"}},
+      {"CREATE TABLE t (a varchar(255) DEFAULT 'dflt-value', b int DEFAULT 99)",
+       {"dflt-value", "99", "255"}},
+      {"COPY t FROM '/srv/private/export.csv'", {"/srv/private/export.csv"}},
+      {"ALTER SYSTEM SET work_mem = '1GB'", {"1GB"}},
+      {"PREPARE TRANSACTION 'gid-secret'", {"gid-secret"}},
+      {"NOTIFY channel, 'payload-secret'", {"payload-secret"}},
+      {"SELECT 1e10, .5, 6.02E+23", {"1e10", ".5", "6.02", "E+23"}},
+  };
+  for (const AnonymizationCase& c : cases) {
+    SCOPED_TRACE(c.sql);
+    const AnalyzedText result = AnalyzeStatementText(c.sql, 42);
+    ASSERT_TRUE(result.text.has_value());
+    for (const std::string& secret : c.secrets) {
+      EXPECT_EQ(result.text->find(secret), std::string::npos)
+          << "leaked: " << secret << " in: " << *result.text;
+    }
+    EXPECT_TRUE(IsHex16(result.fingerprint)) << result.fingerprint;
+  }
+}
+
+TEST(StatementText, ReplacesStringLiteralsWithPlaceholders) {
+  EXPECT_EQ(TextOf("SELECT * FROM users WHERE name = 'alice'"),
+            "SELECT * FROM users WHERE name = $1");
+}
+
+TEST(StatementText, ReplacesNumericLiteralsIncludingNegativeOnes) {
+  EXPECT_EQ(TextOf("SELECT * FROM t WHERE a = 1 AND b = 2.5 AND c = -3"),
+            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3");
+}
+
+TEST(StatementText, ReplacesPasswordsInRoleStatements) {
+  EXPECT_EQ(TextOf("ALTER ROLE bob PASSWORD 'hunter2'"), "ALTER ROLE bob PASSWORD $1");
+  EXPECT_EQ(TextOf("CREATE ROLE x LOGIN PASSWORD 'S3cr3t!'"), "CREATE ROLE x LOGIN PASSWORD $1");
+  EXPECT_EQ(TextOf("ALTER USER u WITH ENCRYPTED PASSWORD 'pw'"),
+            "ALTER USER u WITH ENCRYPTED PASSWORD $1");
+}
+
+TEST(StatementText, RemovesCommentsAndCollapsesTheirWhitespace) {
+  EXPECT_EQ(TextOf("SELECT a /* bob@example.com */ FROM t"), "SELECT a FROM t");
+  EXPECT_EQ(TextOf("SELECT a -- contact alice@example.com\n  FROM t"), "SELECT a FROM t");
+  EXPECT_EQ(TextOf("/* leading */ SELECT a FROM t /* trailing */"), "SELECT a FROM t");
+  EXPECT_EQ(TextOf("SELECT/**/a FROM t"), "SELECT a FROM t");
+  EXPECT_EQ(TextOf("SELECT a /* outer /* nested */ still outer */ FROM t"), "SELECT a FROM t");
+}
+
+TEST(StatementText, KeepsExistingPlaceholdersAndNumbersNewOnesAfterTheHighest) {
+  EXPECT_EQ(TextOf("SELECT * FROM t WHERE a = $1 AND b = $2"),
+            "SELECT * FROM t WHERE a = $1 AND b = $2");
+  EXPECT_EQ(TextOf("SELECT * FROM t WHERE a = $3 AND b = 'x'"),
+            "SELECT * FROM t WHERE a = $3 AND b = $4");
+}
+
+TEST(StatementText, ReplacesLiteralsThatNormalizationLeaves) {
+  EXPECT_EQ(TextOf("COMMENT ON TABLE t IS 'note'"), "COMMENT ON TABLE t IS $1");
+  EXPECT_EQ(TextOf("SELECT $2 FROM t; COPY t FROM '/tmp/x.csv'"),
+            "SELECT $2 FROM t; COPY t FROM $3");
+}
+
+TEST(StatementText, KeepsQuotedIdentifiers) {
+  EXPECT_EQ(TextOf("SELECT \"Weird Col\" FROM \"My Table\" WHERE x = 'v'"),
+            "SELECT \"Weird Col\" FROM \"My Table\" WHERE x = $1");
+}
+
+TEST(StatementText, TrimsSurroundingWhitespace) {
+  EXPECT_EQ(TextOf("  \n\tSELECT a\nFROM t  \n"), "SELECT a\nFROM t");
+}
+
+TEST(StatementText, UnparsableTextHasNoTextAndALiteralIndependentFingerprint) {
+  const AnalyzedText first = AnalyzeStatementText("SELEC 'secret-token' FROM t", 7);
+  const AnalyzedText second = AnalyzeStatementText("SELEC 'other' FROM t", 8);
+  EXPECT_FALSE(first.text.has_value());
+  EXPECT_TRUE(IsHex16(first.fingerprint)) << first.fingerprint;
+  EXPECT_EQ(first.fingerprint, second.fingerprint);
+  EXPECT_EQ(first.exclusion, Exclusion::kNone);
+}
+
+TEST(StatementText, UnparsableFingerprintIgnoresCommentContentAndNumbers) {
+  EXPECT_EQ(AnalyzeStatementText("SELEC 1 /* a@example.com */ FROM t", 1).fingerprint,
+            AnalyzeStatementText("SELEC 2.5 /* b@example.com */ FROM t", 2).fingerprint);
+}
+
+TEST(StatementText, UnparsableFingerprintDependsOnIdentifiers) {
+  EXPECT_NE(AnalyzeStatementText("SELEC 'x' FROM t", 1).fingerprint,
+            AnalyzeStatementText("SELEC 'x' FROM u", 1).fingerprint);
+}
+
+TEST(StatementText, UnscannableTextFallsBackToAQueryidFingerprint) {
+  const AnalyzedText first = AnalyzeStatementText("SELECT 'unterminated secret", 12345);
+  const AnalyzedText same_queryid = AnalyzeStatementText("SELECT 'other unterminated", 12345);
+  const AnalyzedText other_queryid = AnalyzeStatementText("SELECT 'unterminated secret", 54321);
+  EXPECT_FALSE(first.text.has_value());
+  EXPECT_TRUE(IsHex16(first.fingerprint)) << first.fingerprint;
+  EXPECT_EQ(first.fingerprint, same_queryid.fingerprint);
+  EXPECT_NE(first.fingerprint, other_queryid.fingerprint);
+}
+
+TEST(StatementText, SameStatementWithDifferentConstantsHasSameFingerprint) {
+  const AnalyzedText a = AnalyzeStatementText("SELECT * FROM orders WHERE id = 1 AND s = 'a'", 1);
+  const AnalyzedText b = AnalyzeStatementText("SELECT * FROM orders WHERE id = 99 AND s = 'b'", 2);
+  const AnalyzedText c = AnalyzeStatementText("SELECT * FROM orders WHERE id = $1 AND s = $2", 3);
+  EXPECT_TRUE(IsHex16(a.fingerprint)) << a.fingerprint;
+  EXPECT_EQ(a.fingerprint, b.fingerprint);
+  EXPECT_EQ(a.fingerprint, c.fingerprint);
+}
+
+TEST(StatementText, DifferentStatementsHaveDifferentFingerprints) {
+  EXPECT_NE(AnalyzeStatementText("SELECT * FROM orders WHERE id = 1", 1).fingerprint,
+            AnalyzeStatementText("SELECT * FROM customers WHERE id = 1", 1).fingerprint);
+  EXPECT_NE(AnalyzeStatementText("SELECT a FROM orders", 1).fingerprint,
+            AnalyzeStatementText("SELECT b FROM orders", 1).fingerprint);
+}
+
+TEST(StatementText, ClassifiesTransactionControl) {
+  for (const char* sql : {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT a", "RELEASE SAVEPOINT a",
+                          "BEGIN; COMMIT", "PREPARE TRANSACTION 'x'"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_EQ(ExclusionOf(sql), Exclusion::kTransactionControl);
+  }
+}
+
+TEST(StatementText, ClassifiesSessionUtility) {
+  for (const char* sql : {"SET work_mem='64MB'", "SHOW work_mem", "RESET ALL", "DISCARD ALL",
+                          "DEALLOCATE ALL", "LISTEN ch", "UNLISTEN *", "BEGIN; SET LOCAL x = 1"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_EQ(ExclusionOf(sql), Exclusion::kSessionUtility);
+  }
+}
+
+TEST(StatementText, ClassifiesCatalogOnlyReads) {
+  for (const char* sql :
+       {"SELECT * FROM pg_class", "SELECT * FROM pg_catalog.pg_stat_activity",
+        "select * from information_schema.tables",
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace",
+        "WITH x AS (SELECT * FROM pg_class) SELECT * FROM x"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_EQ(ExclusionOf(sql), Exclusion::kCatalogOnly);
+  }
+}
+
+TEST(StatementText, DoesNotCountCteReferencesAsCatalogRelations) {
+  EXPECT_EQ(ExclusionOf("WITH pg_x AS (SELECT 1) SELECT * FROM pg_x"), Exclusion::kNone);
+}
+
+TEST(StatementText, UserRelationNextToCatalogIsUserWorkload) {
+  EXPECT_EQ(ExclusionOf("SELECT * FROM orders JOIN pg_class ON true"), Exclusion::kNone);
+  EXPECT_EQ(ExclusionOf("SELECT * FROM pg_class WHERE oid IN (SELECT relid FROM public.t)"),
+            Exclusion::kNone);
+  EXPECT_EQ(ExclusionOf("SELECT * FROM myschema.pg_thing"), Exclusion::kNone);
+}
+
+TEST(StatementText, StatementsWithoutRelationsAreUserWorkload) {
+  EXPECT_EQ(ExclusionOf("SELECT 1"), Exclusion::kNone);
+  EXPECT_EQ(ExclusionOf("SELECT now()"), Exclusion::kNone);
+  EXPECT_EQ(ExclusionOf("BEGIN; SELECT 1"), Exclusion::kNone);
+}
+
+TEST(StatementText, AgentMarkerTakesPrecedenceAndTextIsStillAnonymized) {
+  const std::string sql = std::string("  \n") + std::string(kAgentMarker) +
+                          " SELECT * FROM pg_class WHERE relname = 'orders'";
+  const AnalyzedText result = AnalyzeStatementText(sql, 1);
+  EXPECT_EQ(result.exclusion, Exclusion::kAgentOwn);
+  EXPECT_EQ(result.text, "SELECT * FROM pg_class WHERE relname = $1");
+  EXPECT_TRUE(IsHex16(result.fingerprint)) << result.fingerprint;
+  EXPECT_EQ(ExclusionOf(std::string(kAgentMarker) + " BEGIN"), Exclusion::kAgentOwn);
+}
+
+TEST(StatementText, AgentMarkerOnUnparsableTextStillExcludes) {
+  const AnalyzedText result =
+      AnalyzeStatementText(std::string(kAgentMarker) + " SELEC 'x' FROM t", 1);
+  EXPECT_EQ(result.exclusion, Exclusion::kAgentOwn);
+  EXPECT_FALSE(result.text.has_value());
+}
+
+TEST(StatementText, AgentMarkerLaterInTheTextDoesNotExclude) {
+  EXPECT_EQ(ExclusionOf("SELECT * FROM orders " + std::string(kAgentMarker)), Exclusion::kNone);
+}
+
+TEST(StatementText, GivesTheSameResultsWhenCalledFromSeveralThreads) {
+  const std::string sql = "SELECT * FROM orders WHERE id = 5 AND note = 'n' -- c";
+  const AnalyzedText expected = AnalyzeStatementText(sql, 1);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int& count : mismatches) {
+    threads.emplace_back([&sql, &expected, &count] {
+      for (int i = 0; i < 200; ++i) {
+        const AnalyzedText got = AnalyzeStatementText(sql, 1);
+        if (got.text != expected.text || got.fingerprint != expected.fingerprint) ++count;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+}
+
+TEST(StatementText, NamesEveryExclusion) {
+  EXPECT_STREQ(ExclusionName(Exclusion::kNone), "none");
+  EXPECT_STREQ(ExclusionName(Exclusion::kAgentOwn), "agent_own");
+  EXPECT_STREQ(ExclusionName(Exclusion::kTransactionControl), "transaction_control");
+  EXPECT_STREQ(ExclusionName(Exclusion::kSessionUtility), "session_utility");
+  EXPECT_STREQ(ExclusionName(Exclusion::kCatalogOnly), "catalog_only");
+}
+
+}  // namespace
+}  // namespace optischema::collector

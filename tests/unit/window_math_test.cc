@@ -1,0 +1,150 @@
+// Delta, sampling and score: the arithmetic of a window.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "collector/delta.h"
+#include "collector/sampler.h"
+#include "collector/scorer.h"
+#include "collector/stat_reader.h"
+
+namespace optischema::collector {
+namespace {
+
+StatReading Reading(int64_t calls, double ms, int64_t hit = 0) {
+  StatReading r;
+  r.totals.calls = calls;
+  r.totals.total_exec_time_ms = ms;
+  r.totals.shared_blks_hit = hit;
+  return r;
+}
+
+TEST(Delta, ContinuedEntrySubtractsEveryCounter) {
+  const StatReading prev = Reading(10, 100, 50);
+  const StatReading cur = Reading(15, 130, 80);
+  protocol::WindowCounters d;
+  EXPECT_EQ(ComputeDelta(&prev, cur, false, &d), DeltaKind::kContinued);
+  EXPECT_EQ(d.calls, 5);
+  EXPECT_DOUBLE_EQ(d.total_exec_time_ms, 30);
+  EXPECT_EQ(d.shared_blks_hit, 30);
+}
+
+TEST(Delta, AnyCounterGoingDownMeansTheEntryRestarted) {
+  const StatReading prev = Reading(10, 100, 50);
+  const StatReading cur = Reading(12, 130, 20);  // calls up, blocks down: evicted and re-created
+  protocol::WindowCounters d;
+  EXPECT_EQ(ComputeDelta(&prev, cur, false, &d), DeltaKind::kEntryReset);
+  EXPECT_EQ(d.calls, 12);
+  EXPECT_EQ(d.shared_blks_hit, 20);
+}
+
+TEST(Delta, GlobalResetUsesCurrentValues) {
+  const StatReading prev = Reading(10, 100);
+  const StatReading cur = Reading(30, 300);
+  protocol::WindowCounters d;
+  EXPECT_EQ(ComputeDelta(&prev, cur, true, &d), DeltaKind::kEntryReset);
+  EXPECT_EQ(d.calls, 30);
+}
+
+TEST(Delta, NewEntryCountsEverything) {
+  protocol::WindowCounters d;
+  EXPECT_EQ(ComputeDelta(nullptr, Reading(3, 9), false, &d), DeltaKind::kNewEntry);
+  EXPECT_EQ(d.calls, 3);
+}
+
+TEST(Sampler, EverythingFitsMeansNoSampling) {
+  std::vector<SampleCandidate> c = {{0, 5}, {1, 50}, {2, 1}};
+  SamplePlan p = PlanSample(c, 10, 1);
+  EXPECT_FALSE(p.applied);
+  ASSERT_EQ(p.chosen.size(), 3u);
+  EXPECT_EQ(p.chosen[0].index, 1u);  // by time, descending
+  for (const auto& ch : p.chosen) EXPECT_EQ(ch.weight, 1.0);
+}
+
+TEST(Sampler, HeadCoversMostTimeAndTailIsUniformWithInverseProbabilityWeights) {
+  std::vector<SampleCandidate> c;
+  for (uint32_t i = 0; i < 1000; ++i) c.push_back({i, i < 5 ? 10000.0 : 1.0});
+  SamplePlan p = PlanSample(c, 100, 42);
+  EXPECT_TRUE(p.applied);
+  EXPECT_EQ(p.chosen.size(), 100u);
+  EXPECT_EQ(p.head, 5u);  // 5 statements cover > 95 % of the time
+  EXPECT_EQ(p.tail, 995u);
+  EXPECT_EQ(p.sampled, 95u);
+  std::set<uint32_t> seen;
+  for (std::size_t i = 0; i < p.chosen.size(); ++i) {
+    EXPECT_TRUE(seen.insert(p.chosen[i].index).second);
+    EXPECT_DOUBLE_EQ(p.chosen[i].weight, i < 5 ? 1.0 : 995.0 / 95.0);
+  }
+}
+
+TEST(Sampler, HeadIsCappedAtHalfTheBudget) {
+  std::vector<SampleCandidate> c;
+  for (uint32_t i = 0; i < 1000; ++i) c.push_back({i, 1.0});
+  SamplePlan p = PlanSample(c, 100, 1);
+  EXPECT_EQ(p.head, 50u);
+  EXPECT_EQ(p.sampled, 50u);
+}
+
+TEST(Scorer, DurationClassesFollowTheWindowMean) {
+  EXPECT_EQ(ClassifyDuration(999), protocol::DurationClass::kStandard);
+  EXPECT_EQ(ClassifyDuration(1000), protocol::DurationClass::kLong);
+  EXPECT_EQ(ClassifyDuration(5000), protocol::DurationClass::kLong);
+  EXPECT_EQ(ClassifyDuration(5001), protocol::DurationClass::kHeavy);
+}
+
+TEST(Scorer, ScoreIsBetweenZeroAndHundredAndMonotoneInEachInput) {
+  protocol::WindowCounters w;
+  w.shared_blks_hit = 100;
+  double last = -1;
+  for (double mean : {0.1, 1.0, 10.0, 100.0, 999.0, 1000.0, 4000.0, 6000.0, 60000.0}) {
+    const double s = ScoreStatement(w, mean, 10);
+    EXPECT_GE(s, last) << mean;
+    EXPECT_LE(s, 100.0);
+    last = s;
+  }
+  last = -1;
+  for (double pct : {0.0, 1.0, 10.0, 50.0, 100.0}) {
+    const double s = ScoreStatement(w, 10, pct);
+    EXPECT_GE(s, last);
+    last = s;
+  }
+  protocol::WindowCounters missing = w;
+  missing.shared_blks_read = 100;
+  EXPECT_GT(ScoreStatement(missing, 10, 10), ScoreStatement(w, 10, 10));
+  protocol::WindowCounters spilling = w;
+  spilling.temp_blks_written = 100;
+  EXPECT_GT(ScoreStatement(spilling, 10, 10), ScoreStatement(w, 10, 10));
+  EXPECT_EQ(ScoreStatement(protocol::WindowCounters{}, 0, 0), 0.0);
+  protocol::WindowCounters worst;
+  worst.shared_blks_read = 10;
+  worst.temp_blks_written = 1000;
+  EXPECT_EQ(ScoreStatement(worst, 60000, 100), 100.0);
+}
+
+TEST(StatReader, ParsesExtensionVersions) {
+  int major = 0, minor = 0;
+  EXPECT_TRUE(ParseExtensionVersion("1.10", &major, &minor));
+  EXPECT_EQ(major, 1);
+  EXPECT_EQ(minor, 10);
+  EXPECT_FALSE(ParseExtensionVersion("1", &major, &minor));
+  EXPECT_FALSE(ParseExtensionVersion("1.x", &major, &minor));
+}
+
+TEST(StatReader, RejectsRowsWithMissingOrNonNumericFields) {
+  std::vector<std::optional<std::string_view>> fields(22, std::string_view("1"));
+  fields[2] = "t";
+  StatReading r;
+  EXPECT_TRUE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  fields[4] = "12x";
+  EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  fields[4] = "12";
+  EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), 21), &r));
+  fields[3] = std::nullopt;  // queryid NULL: insufficient privilege
+  EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+}
+
+}  // namespace
+}  // namespace optischema::collector
