@@ -39,9 +39,17 @@ Status Collector::Connect() {
   if (options_.require_all_stats_privilege) {
     if (Status st = CheckStatsPrivilege(**session); !st.ok()) return st;
   }
-  auto version = (*session)->Query("SHOW server_version");
-  if (!version.ok()) return std::move(version).error();
-  server_version_ = version->rows.empty() ? "" : version->rows[0][0].value_or("");
+  auto self = (*session)->Query(
+      "SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user), (SELECT oid "
+      "FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()), "
+      "current_setting('server_version')");
+  if (!self.ok()) return std::move(self).error();
+  if (!self->rows.empty()) {
+    const auto& row = self->rows[0];
+    std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), own_userid_);
+    std::from_chars(row[1]->data(), row[1]->data() + row[1]->size(), own_dbid_);
+    server_version_ = row[2].value_or("");
+  }
   reader_.emplace(std::move(ext).value());
   session_ = std::move(session).value();
   have_baseline_ = false;
@@ -119,19 +127,7 @@ Status Collector::ReadStats(bool all_reset) {
       return true;
     }
     bool created = false;
-    const uint32_t slot = slots_.Intern(row.key, &created);
-    if (slot >= previous_.size()) {
-      const std::size_t n = std::max<std::size_t>(slot + 1, previous_.size() * 2);
-      previous_.resize(n);
-      last_seen_.resize(n);
-      exclusion_.resize(n);
-      fingerprint_.resize(n);
-    }
-    if (created) {
-      live_.add(slot);
-      exclusion_[slot] = Exclusion::kNone;
-      fingerprint_[slot].clear();
-    }
+    const uint32_t slot = InternSlot(row.key, &created);
     if (have_baseline_) {
       const bool continued = !created && present_.contains(slot);
       protocol::WindowCounters delta;
@@ -147,6 +143,25 @@ Status Collector::ReadStats(bool all_reset) {
   RecycleAbsentSlots(present_now);
   present_ = std::move(present_now);
   return OkStatus();
+}
+
+uint32_t Collector::InternSlot(const StatementKey& key, bool* created) {
+  const uint32_t slot = slots_.Intern(key, created);
+  if (slot >= previous_.size()) {
+    const std::size_t n = std::max<std::size_t>(slot + 1, previous_.size() * 2);
+    previous_.resize(n);
+    last_seen_.resize(n);
+    exclusion_.resize(n);
+    fingerprint_.resize(n);
+  }
+  if (*created) {
+    live_.add(slot);
+    previous_[slot] = StatReading{};
+    last_seen_[slot] = reading_no_;
+    exclusion_[slot] = Exclusion::kNone;
+    fingerprint_[slot].clear();
+  }
+  return slot;
 }
 
 void Collector::RecycleAbsentSlots(const SlotSet& present_now) {
@@ -179,30 +194,54 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   }
   ++counters_.text_reads;
+  std::optional<int64_t> self_queryid;
   StatementKey key;
-  return session_->Stream(reader_->TextSql(ids), [&](RowFields fields) {
-    if (fields.size() != 5 || !StatReader::ParseKey(fields, &key) || !fields[4]) return true;
-    const uint32_t slot = slots_.Find(key);
-    if (slot == StatementSlots::kNone || !wanted.contains(slot)) return true;
-    text_wanted_.remove(slot);
-    if (classified_.contains(slot) && pending_text_.contains(slot)) return true;
-    AnalyzedText analyzed = AnalyzeStatementText(*fields[4], key.queryid);
-    ++counters_.texts_analyzed;
-    classified_.add(slot);
-    exclusion_[slot] = analyzed.exclusion;
-    fingerprint_[slot] = std::move(analyzed.fingerprint);
-    if (analyzed.exclusion != Exclusion::kNone) {
-      excluded_.add(slot);
-      return true;
-    }
-    if (!options_.send_text || text_sent_.contains(slot)) return true;
-    const std::size_t size = analyzed.text ? analyzed.text->size() : 0;
-    if (pending_text_bytes_ + size <= options_.text_cache_bytes) {
-      pending_text_bytes_ += size;
-      pending_text_[slot] = std::move(analyzed.text);
-    }
-    return true;
-  });
+  Status st = session_->StreamWithParams(
+      reader_->TextSql(), {StatReader::QueryIdArray(ids)}, [&](RowFields fields) {
+        if (fields.size() != 6 || !StatReader::ParseKey(fields, &key) || !fields[4]) return true;
+        if (fields[5] && !self_queryid) {
+          int64_t id = 0;
+          std::from_chars(fields[5]->data(), fields[5]->data() + fields[5]->size(), id);
+          self_queryid = id;
+        }
+        const uint32_t slot = slots_.Find(key);
+        if (slot == StatementSlots::kNone || !wanted.contains(slot)) return true;
+        text_wanted_.remove(slot);
+        AnalyzedText analyzed = AnalyzeStatementText(*fields[4], key.queryid);
+        ++counters_.texts_analyzed;
+        Classify(slot, analyzed.exclusion, std::move(analyzed.fingerprint));
+        if (analyzed.exclusion != Exclusion::kNone || !options_.send_text ||
+            text_sent_.contains(slot) || pending_text_.contains(slot)) {
+          return true;
+        }
+        const std::size_t size = analyzed.text ? analyzed.text->size() : 0;
+        if (pending_text_bytes_ + size <= options_.text_cache_bytes) {
+          pending_text_bytes_ += size;
+          pending_text_[slot] = std::move(analyzed.text);
+        }
+        return true;
+      });
+  if (!st.ok()) return st;
+  if (self_queryid && *self_queryid != 0) {
+    // The text read's own entry appears only after it ran; classify it now so it never needs a
+    // text read of its own.
+    bool created = false;
+    const uint32_t slot =
+        InternSlot(StatementKey{own_userid_, own_dbid_, *self_queryid, true}, &created);
+    Classify(slot, Exclusion::kAgentOwn, "");
+  }
+  return OkStatus();
+}
+
+void Collector::Classify(uint32_t slot, Exclusion exclusion, std::string fingerprint) {
+  classified_.add(slot);
+  exclusion_[slot] = exclusion;
+  fingerprint_[slot] = std::move(fingerprint);
+  if (exclusion != Exclusion::kNone) {
+    excluded_.add(slot);
+  } else {
+    excluded_.remove(slot);
+  }
 }
 
 protocol::StatementMetrics Collector::MakeStatement(uint32_t slot,

@@ -84,6 +84,9 @@ class Collector {
   Status Connect();
   Result<std::optional<protocol::Snapshot>> CollectOnce();
   Status ReadStats(bool all_reset);
+  // Slot of `key`, creating it (and its per-slot state) when new.
+  uint32_t InternSlot(const StatementKey& key, bool* created);
+  void Classify(uint32_t slot, Exclusion exclusion, std::string fingerprint);
   void RecycleAbsentSlots(const SlotSet& present_now);
   bool TextReadDue(std::chrono::steady_clock::time_point now) const;
   Status ReadTexts(const SlotSet& wanted);
@@ -98,6 +101,8 @@ class Collector {
   std::unique_ptr<PgSession> session_;
   std::optional<StatReader> reader_;
   std::string server_version_;
+  uint32_t own_userid_ = 0;  // the agent's role and database, to recognise its own entries
+  uint32_t own_dbid_ = 0;
   CollectorCounters counters_;
   std::mt19937_64 rng_;
 

@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -69,7 +70,11 @@ Error ErrorFromResult(PGconn* conn, const PGresult* res) {
     return MakeError(ErrorCode::kPermissionDenied, message, sqlstate);
   }
   if (message.find("pg_stat_statements must be loaded via") != std::string::npos) {
-    return MakeError(ErrorCode::kExtensionMissing, message, sqlstate);
+    return MakeError(ErrorCode::kExtensionMissing,
+                     message +
+                         " — add pg_stat_statements to shared_preload_libraries in "
+                         "postgresql.conf and restart PostgreSQL",
+                     sqlstate);
   }
   if (sqlstate == "57014") return MakeError(ErrorCode::kTimeout, message, sqlstate);
   return MakeError(ErrorCode::kQueryFailed, message, sqlstate);
@@ -209,6 +214,45 @@ class LibpqSession final : public PgSession {
       return MakeError(ErrorCode::kInternal, "malformed escape sequence in COPY output");
     }
     return OkStatus();
+  }
+
+  Status StreamWithParams(std::string_view sql,
+                          const std::vector<std::optional<std::string>>& params,
+                          const RowCallback& on_row) override {
+    const std::string text = Marked(sql);
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    if (!PQsendQueryParams(conn_.get(), text.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0) ||
+        !PQsetSingleRowMode(conn_.get())) {
+      while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+      return ErrorFromResult(conn_.get(), nullptr);
+    }
+    Status status = OkStatus();
+    bool wanted = true;
+    std::vector<std::optional<std::string_view>> fields;
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+      ResultPtr res(raw);
+      const ExecStatusType st = PQresultStatus(res.get());
+      if (st == PGRES_SINGLE_TUPLE) {
+        if (!wanted) continue;  // drain
+        const int ncols = PQnfields(res.get());
+        fields.clear();
+        for (int c = 0; c < ncols; ++c) {
+          if (PQgetisnull(res.get(), 0, c)) {
+            fields.emplace_back(std::nullopt);
+          } else {
+            fields.emplace_back(std::string_view(
+                PQgetvalue(res.get(), 0, c), static_cast<std::size_t>(PQgetlength(res.get(), 0, c))));
+          }
+        }
+        wanted = on_row(RowFields(fields.data(), fields.size()));
+      } else if (st != PGRES_TUPLES_OK && status.ok()) {
+        status = ErrorFromResult(conn_.get(), res.get());
+      }
+    }
+    return status;
   }
 
   int ServerVersionNum() const override { return PQserverVersion(conn_.get()); }

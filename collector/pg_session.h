@@ -38,9 +38,17 @@ class PgSession {
   // (SQLSTATE 42501), kQueryFailed otherwise, with SQLSTATE.
   virtual Result<QueryResult> Query(std::string_view sql) = 0;
 
-  // Runs `select_sql` (a SELECT without trailing semicolon) and hands each row to `on_row` without
-  // holding the whole result in memory. Same errors as Query.
+  // Runs `select_sql` (a SELECT without trailing semicolon, no parameters) through COPY TO STDOUT
+  // and hands each row to `on_row` without holding the result in memory: the cheapest way to read
+  // many rows. Same errors as Query.
   virtual Status Stream(std::string_view select_sql, const RowCallback& on_row) = 0;
+
+  // Runs `sql` with text parameters ($1, $2, ...; nullopt = NULL) in single-row mode: memory stays
+  // flat and, unlike COPY, the statement text does not depend on the values, so
+  // pg_stat_statements keeps one entry for it. Same errors as Query.
+  virtual Status StreamWithParams(std::string_view sql,
+                                  const std::vector<std::optional<std::string>>& params,
+                                  const RowCallback& on_row) = 0;
 
   // Server version as PG_VERSION_NUM, e.g. 150004.
   virtual int ServerVersionNum() const = 0;

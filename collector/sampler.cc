@@ -1,7 +1,6 @@
 #include "collector/sampler.h"
 
 #include <algorithm>
-#include <numeric>
 #include <random>
 
 namespace optischema::collector {
@@ -20,17 +19,7 @@ SamplePlan PlanSample(std::span<const SampleCandidate> candidates, std::size_t m
     return plan;
   }
   plan.applied = true;
-  const double total = std::accumulate(sorted.begin(), sorted.end(), 0.0,
-                                       [](double acc, const SampleCandidate& c) {
-                                         return acc + c.time_ms;
-                                       });
-  const std::size_t head_budget = std::max<std::size_t>(1, max_statements / 2);
-  double covered = 0;
-  std::size_t head = 0;
-  while (head < head_budget && (total <= 0 || covered < 0.95 * total)) {
-    covered += sorted[head].time_ms;
-    ++head;
-  }
+  const std::size_t head = max_statements / 2;
   plan.head = head;
   plan.tail = sorted.size() - head;
   plan.sampled = std::min(max_statements - head, plan.tail);

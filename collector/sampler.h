@@ -29,8 +29,8 @@ struct SamplePlan {
   double tail_probability = 1.0;
 };
 
-// With n ≤ max_statements, chooses all. Otherwise the head is the fewest top statements covering
-// 95 % of the time, at most max_statements / 2; the rest of the budget is a uniform sample without
+// With n ≤ max_statements, chooses all. Otherwise the head is the max_statements / 2 statements
+// with the most time, sent exactly; the other half of the budget is a uniform sample without
 // replacement of the tail (seeded, so a run is reproducible). max_statements ≥ 2.
 SamplePlan PlanSample(std::span<const SampleCandidate> candidates, std::size_t max_statements,
                       uint64_t seed);

@@ -114,6 +114,17 @@ StatReader::StatReader(ExtensionInfo extension) : extension_(std::move(extension
   sql += kCurrentDbFilter;
   stats_sql_ = std::move(sql);
 
+  std::string text = "SELECT userid, dbid, ";
+  text += v19 ? "toplevel" : "true";
+  text += ", queryid, query, ";
+  text += v19 ? "(SELECT query_id FROM pg_catalog.pg_stat_activity WHERE pid = "
+                "pg_catalog.pg_backend_pid())"
+              : "NULL::bigint";
+  text += " FROM " + from_ + "(true)";
+  text += kCurrentDbFilter;
+  text += " AND ($1::bigint[] IS NULL OR queryid = ANY($1::bigint[]))";
+  text_sql_ = std::move(text);
+
   if (v19) {
     info_sql_ =
         "SELECT dealloc, to_char(stats_reset AT TIME ZONE 'UTC', "
@@ -122,23 +133,15 @@ StatReader::StatReader(ExtensionInfo extension) : extension_(std::move(extension
   }
 }
 
-std::string StatReader::TextSql(std::span<const int64_t> queryids) const {
-  std::string sql = "SELECT userid, dbid, ";
-  sql += extension_.AtLeast(1, 9) ? "toplevel" : "true";
-  sql += ", queryid, query FROM " + from_ + "(true)";
-  sql += kCurrentDbFilter;
-  if (!queryids.empty()) {
-    // Integers produced by this process, never text from elsewhere.
-    sql += " AND queryid = ANY('{";
-    bool first = true;
-    for (int64_t id : queryids) {
-      if (!first) sql.push_back(',');
-      sql += std::to_string(id);
-      first = false;
-    }
-    sql += "}'::bigint[])";
+std::optional<std::string> StatReader::QueryIdArray(std::span<const int64_t> queryids) {
+  if (queryids.empty()) return std::nullopt;
+  std::string out = "{";
+  for (std::size_t i = 0; i < queryids.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += std::to_string(queryids[i]);
   }
-  return sql;
+  out.push_back('}');
+  return out;
 }
 
 bool StatReader::ParseKey(RowFields f, StatementKey* out) {

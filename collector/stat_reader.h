@@ -4,6 +4,7 @@
 // the SQL the agent runs, and parsing of streamed rows without allocation.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -58,9 +59,13 @@ class StatReader {
 
   // SELECT of the current database's entries, without text, in the column order ParseRow expects.
   const std::string& StatsSql() const { return stats_sql_; }
-  // SELECT userid, dbid, toplevel, queryid, query for the given queryids (deduplicated by the
-  // caller), or for every entry when `queryids` is empty. Reads the server's whole text file.
-  std::string TextSql(std::span<const int64_t> queryids) const;
+  // SELECT userid, dbid, toplevel, queryid, query, self_queryid for the queryids in parameter $1
+  // (see QueryIdArray). Reads the server's whole query-text file. The text is constant, so the
+  // statement keeps one pg_stat_statements entry; self_queryid is that entry's queryid (taken from
+  // pg_stat_activity, 1.9+; NULL before), so the agent can recognise it without reading its text.
+  const std::string& TextSql() const { return text_sql_; }
+  // Parameter $1 of TextSql: a bigint[] literal of the ids, or NULL (every entry) when empty.
+  static std::optional<std::string> QueryIdArray(std::span<const int64_t> queryids);
   // SELECT dealloc, stats_reset; nullopt-returning query ("") before 1.9, which has no info view.
   const std::string& InfoSql() const { return info_sql_; }
 
@@ -75,6 +80,7 @@ class StatReader {
   ExtensionInfo extension_;
   std::string from_;       // schema-qualified function name
   std::string stats_sql_;
+  std::string text_sql_;
   std::string info_sql_;
 };
 

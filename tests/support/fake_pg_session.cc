@@ -1,6 +1,7 @@
 #include "tests/support/fake_pg_session.h"
 
 #include <algorithm>
+#include <set>
 #include <string_view>
 
 namespace optischema::testing {
@@ -36,10 +37,10 @@ class FakePgSession final : public collector::PgSession {
       if (!server_.extension_installed) return Rows({});
       return Rows({{server_.extension_version, "public"}});
     }
+    if (Contains(sql, "server_version")) return Rows({{"10", "5", "15.4"}});
     if (Contains(sql, "pg_roles")) {
       return Rows({{"monitor", server_.can_read_all_stats ? "t" : "f"}});
     }
-    if (Contains(sql, "SHOW server_version")) return Rows({{"15.4"}});
     if (Contains(sql, "pg_stat_statements_info")) {
       return Rows({{std::to_string(server_.dealloc), server_.stats_reset}});
     }
@@ -52,34 +53,44 @@ class FakePgSession final : public collector::PgSession {
 
   Status Stream(std::string_view sql, const RowCallback& on_row) override {
     server_.statements.emplace_back(sql);
-    if (server_.fail_next) {
-      Error e = *server_.fail_next;
-      server_.fail_next.reset();
-      return e;
-    }
-    const bool text = Contains(sql, "(true)");
-    if (text) {
-      ++server_.text_reads;
-    } else {
-      ++server_.stats_reads;
-    }
+    if (server_.fail_next) return TakeFailure();
+    ++server_.stats_reads;
     std::vector<std::string> values;
     std::vector<std::optional<std::string_view>> fields;
     for (const FakeEntry& e : server_.entries) {
       values = {std::to_string(e.userid), std::to_string(e.dbid), e.toplevel ? "t" : "f",
-                std::to_string(e.queryid)};
-      if (text) {
-        if (Contains(sql, "ANY(") && !Contains(sql, std::to_string(e.queryid))) continue;
-        values.push_back(e.text);
-      } else {
-        const std::vector<std::string> rest = {
-            std::to_string(e.calls), std::to_string(e.total_exec_time_ms), "0",
-            std::to_string(e.rows), std::to_string(e.shared_blks_hit),
-            std::to_string(e.shared_blks_read), "0", "0", "0",
-            std::to_string(e.temp_blks_written), "0", "0", "0", "0", "0.5", "9.5", "1.25",
-            std::to_string(e.stats_since)};
-        values.insert(values.end(), rest.begin(), rest.end());
+                std::to_string(e.queryid), std::to_string(e.calls),
+                std::to_string(e.total_exec_time_ms), "0", std::to_string(e.rows),
+                std::to_string(e.shared_blks_hit), std::to_string(e.shared_blks_read), "0", "0",
+                "0", std::to_string(e.temp_blks_written), "0", "0", "0", "0", "0.5", "9.5",
+                "1.25", std::to_string(e.stats_since)};
+      fields.assign(values.begin(), values.end());
+      if (!on_row(RowFields(fields.data(), fields.size()))) break;
+    }
+    return OkStatus();
+  }
+
+  Status StreamWithParams(std::string_view sql,
+                          const std::vector<std::optional<std::string>>& params,
+                          const RowCallback& on_row) override {
+    server_.statements.emplace_back(sql);
+    if (server_.fail_next) return TakeFailure();
+    ++server_.text_reads;
+    std::set<std::string> ids;
+    if (!params.empty() && params[0]) {
+      std::string list = params[0]->substr(1, params[0]->size() - 2);
+      for (std::size_t start = 0; start <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', start), list.size());
+        ids.insert(list.substr(start, comma - start));
+        start = comma + 1;
       }
+    }
+    std::vector<std::string> values;
+    std::vector<std::optional<std::string_view>> fields;
+    for (const FakeEntry& e : server_.entries) {
+      if (!ids.empty() && !ids.contains(std::to_string(e.queryid))) continue;
+      values = {std::to_string(e.userid), std::to_string(e.dbid), e.toplevel ? "t" : "f",
+                std::to_string(e.queryid), e.text, std::to_string(kTextReadQueryId)};
       fields.assign(values.begin(), values.end());
       if (!on_row(RowFields(fields.data(), fields.size()))) break;
     }
@@ -89,6 +100,12 @@ class FakePgSession final : public collector::PgSession {
   int ServerVersionNum() const override { return 150004; }
 
  private:
+  Error TakeFailure() {
+    Error e = *server_.fail_next;
+    server_.fail_next.reset();
+    return e;
+  }
+
   FakeServer& server_;
 };
 

@@ -31,6 +31,9 @@ struct FakeEntry {
   std::string text;
 };
 
+// queryid the fake reports for the text read itself (pg_stat_activity.query_id).
+inline constexpr int64_t kTextReadQueryId = 777000777;
+
 struct FakeServer {
   std::string extension_version = "1.10";
   bool extension_installed = true;

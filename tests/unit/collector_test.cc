@@ -354,3 +354,33 @@ TEST_F(CollectorTest, ColumnsFollowTheExtensionVersion) {
 
 }  // namespace
 }  // namespace optischema::collector
+
+namespace optischema::collector {
+namespace {
+
+TEST(CollectorSelfRecognition, TextReadEntryIsExcludedWithoutReadingItsText) {
+  FakeServer server;
+  ManualClock clock;
+  server.entries = {Entry(1, 1, 1)};
+  CollectorOptions options;
+  options.database_name = "orders";
+  Collector c(options, server.Factory(), clock);
+  ASSERT_TRUE(c.Collect().ok());
+  server.entries[0].calls++;
+  clock.Advance(30s);
+  ASSERT_TRUE(c.Collect().ok());
+  ASSERT_EQ(server.text_reads, 1);
+  // The text read now shows up in pg_stat_statements as a new entry of the agent's role.
+  FakeEntry self = Entry(optischema::testing::kTextReadQueryId, 1, 40, "(text never needed)");
+  server.entries.push_back(self);
+  clock.Advance(30s);
+  auto snap = c.Collect();
+  ASSERT_TRUE(snap.ok() && snap->has_value());
+  EXPECT_EQ(server.text_reads, 1);
+  EXPECT_TRUE((*snap)->statements.empty());
+  EXPECT_EQ((*snap)->excluded_statements, 1);
+  EXPECT_EQ((*snap)->remainder.unclassified_statements, 0);
+}
+
+}  // namespace
+}  // namespace optischema::collector

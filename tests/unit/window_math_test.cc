@@ -64,28 +64,33 @@ TEST(Sampler, EverythingFitsMeansNoSampling) {
   for (const auto& ch : p.chosen) EXPECT_EQ(ch.weight, 1.0);
 }
 
-TEST(Sampler, HeadCoversMostTimeAndTailIsUniformWithInverseProbabilityWeights) {
+TEST(Sampler, HeadIsTheTopHalfOfTheBudgetAndTailIsUniformWithInverseProbabilityWeights) {
   std::vector<SampleCandidate> c;
-  for (uint32_t i = 0; i < 1000; ++i) c.push_back({i, i < 5 ? 10000.0 : 1.0});
+  for (uint32_t i = 0; i < 1000; ++i) c.push_back({i, static_cast<double>((i * 7919) % 1000)});
   SamplePlan p = PlanSample(c, 100, 42);
   EXPECT_TRUE(p.applied);
   EXPECT_EQ(p.chosen.size(), 100u);
-  EXPECT_EQ(p.head, 5u);  // 5 statements cover > 95 % of the time
-  EXPECT_EQ(p.tail, 995u);
-  EXPECT_EQ(p.sampled, 95u);
+  EXPECT_EQ(p.head, 50u);
+  EXPECT_EQ(p.tail, 950u);
+  EXPECT_EQ(p.sampled, 50u);
   std::set<uint32_t> seen;
   for (std::size_t i = 0; i < p.chosen.size(); ++i) {
     EXPECT_TRUE(seen.insert(p.chosen[i].index).second);
-    EXPECT_DOUBLE_EQ(p.chosen[i].weight, i < 5 ? 1.0 : 995.0 / 95.0);
+    EXPECT_DOUBLE_EQ(p.chosen[i].weight, i < 50 ? 1.0 : 950.0 / 50.0);
+    // The head holds the 50 largest times (999 down to 950).
+    if (i < 50) {
+      EXPECT_GE(c[p.chosen[i].index].time_ms, 950.0);
+    }
   }
 }
 
-TEST(Sampler, HeadIsCappedAtHalfTheBudget) {
+TEST(Sampler, SameSeedSameSample) {
   std::vector<SampleCandidate> c;
   for (uint32_t i = 0; i < 1000; ++i) c.push_back({i, 1.0});
-  SamplePlan p = PlanSample(c, 100, 1);
-  EXPECT_EQ(p.head, 50u);
-  EXPECT_EQ(p.sampled, 50u);
+  SamplePlan a = PlanSample(c, 100, 9);
+  SamplePlan b = PlanSample(c, 100, 9);
+  ASSERT_EQ(a.chosen.size(), b.chosen.size());
+  for (std::size_t i = 0; i < a.chosen.size(); ++i) EXPECT_EQ(a.chosen[i].index, b.chosen[i].index);
 }
 
 TEST(Scorer, DurationClassesFollowTheWindowMean) {
