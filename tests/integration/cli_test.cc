@@ -1,0 +1,113 @@
+// The optischema-agent executable, as a user runs it.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/support/pg_cluster.h"
+
+namespace {
+
+using optischema::testing::PgCluster;
+
+struct AgentRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the agent through the shell with `env` assignments prefixed; captures stdout and stderr.
+AgentRun RunAgent(const std::string& env, const std::string& args) {
+  const std::string err_path = ::testing::TempDir() + "/agent_stderr.txt";
+  const std::string cmd = "env -u OPTISCHEMA_CONFIG -u OPTISCHEMA_DATABASE_URL " + env + " " +
+                          OPTISCHEMA_AGENT_BINARY + " " + args + " 2>" + err_path;
+  AgentRun run;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
+  const int raw = pclose(pipe);
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream err(err_path);
+  std::stringstream ss;
+  ss << err.rdbuf();
+  run.err = ss.str();
+  return run;
+}
+
+std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+
+TEST(AgentCli, VersionPrintsTheVersion) {
+  AgentRun r = RunAgent("", "version");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("optischema-agent ", 0), 0u) << r.out;
+}
+
+TEST(AgentCli, DryRunPrintsProtocolV1SnapshotJson) {
+  auto cluster = PgCluster::Start();
+  cluster->Exec("CREATE EXTENSION pg_stat_statements; CREATE TABLE t (id int PRIMARY KEY)");
+  // What the snapshot counts is covered by collector_pg_test; here: the shape a user gets.
+  const std::string env = "OPTISCHEMA_DATABASE_URL=" + Quoted(cluster->ConnectionString());
+  AgentRun r = RunAgent(env, "collect --dry-run --window 1 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto snap = nlohmann::json::parse(r.out);
+  for (const char* field : {"protocol", "snapshot_id", "database", "collected_at", "window_s",
+                            "server", "kpis", "statements", "remainder", "sampling"}) {
+    EXPECT_TRUE(snap.contains(field)) << field;
+  }
+  EXPECT_EQ(snap["database"], "default");
+  EXPECT_EQ(snap["protocol"], "1.0");
+  EXPECT_GE(snap["window_s"].get<double>(), 1.0);
+}
+
+TEST(AgentCli, TableFormatShowsTheHeaderAndTopStatements) {
+  auto cluster = PgCluster::Start();
+  cluster->Exec("CREATE EXTENSION pg_stat_statements");
+  const std::string env = "OPTISCHEMA_DATABASE_URL=" + Quoted(cluster->ConnectionString());
+  AgentRun r = RunAgent(env, "collect --dry-run --window 1 --format table");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("database default"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("calls"), std::string::npos) << r.out;
+}
+
+TEST(AgentCli, BadConfigValueExitsTwoNamingFileLineAndKey) {
+  const std::string path = ::testing::TempDir() + "/bad_agent.toml";
+  {
+    std::ofstream f(path);
+    f << "[agent]\ninterval = \"thirty\"\n\n[[database]]\nname = \"main\"\ndsn = \"\"\n";
+  }
+  AgentRun r = RunAgent("", "--config " + path + " collect --dry-run");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(path + ":2: agent.interval"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("thirty"), std::string::npos) << r.err;
+}
+
+TEST(AgentCli, NoConfigurationAtAllExitsTwoWithTheFix) {
+  AgentRun r = RunAgent("", "collect --dry-run");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("OPTISCHEMA_DATABASE_URL"), std::string::npos) << r.err;
+}
+
+TEST(AgentCli, UnreachableDatabaseExitsOneWithAClearMessage) {
+  AgentRun r = RunAgent("OPTISCHEMA_DATABASE_URL='host=127.0.0.1 port=1 dbname=x connect_timeout=2'",
+                   "collect --dry-run --window 1");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("database \"default\": cannot connect to database"), std::string::npos)
+      << r.err;
+}
+
+TEST(AgentCli, UnknownDatabaseNameExitsTwo) {
+  AgentRun r = RunAgent("OPTISCHEMA_DATABASE_URL='host=/nonexistent'",
+                   "collect --dry-run --database nope");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no configured database is named \"nope\""), std::string::npos) << r.err;
+}
+
+}  // namespace
