@@ -1,11 +1,10 @@
 #include "agent/collect_command.h"
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "agent/database_connector.h"
 #include "agent/snapshot_table.h"

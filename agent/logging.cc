@@ -18,11 +18,13 @@ class JsonLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     nlohmann::json j;
-    j["ts"] = FormatRfc3339(std::chrono::time_point_cast<std::chrono::system_clock::duration>(msg.time));
+    j["ts"] =
+        FormatRfc3339(std::chrono::time_point_cast<std::chrono::system_clock::duration>(msg.time));
     j["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
                              spdlog::level::to_string_view(msg.level).size());
     j["msg"] = std::string(msg.payload.data(), msg.payload.size());
-    const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string line =
+        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     dest.append(line.data(), line.data() + line.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -39,8 +41,8 @@ Status SetupLogging(LogFormat format, const std::string& level) {
                                              "\"; use trace, debug, info, warn, error, critical "
                                              "or off");
   }
-  auto logger = std::make_shared<spdlog::logger>(
-      "optischema", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("optischema",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == LogFormat::kJson) {
     logger->set_formatter(std::make_unique<JsonLineFormatter>());
   } else {

@@ -1,7 +1,6 @@
 // optischema-agent: parse the command line, load the configuration, run the command.
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <string>
 
@@ -34,8 +33,7 @@ int main(int argc, char** argv) {
   collect->add_option("--window", window_s, "seconds between the two readings")
       ->check(CLI::Range(1, 3600));
   collect->add_option("--database", database, "only this configured database");
-  collect->add_option("--format", format, "json or table")
-      ->check(CLI::IsMember({"json", "table"}));
+  collect->add_option("--format", format, "json or table")->check(CLI::IsMember({"json", "table"}));
 
   try {
     app.parse(argc, argv);

@@ -43,14 +43,14 @@ std::string FormatSnapshotTable(const protocol::Snapshot& s, std::size_t max_row
                 s.server.stats_reset_in_window ? "  (statistics were reset)" : "");
   std::string conns;
   for (const auto& [state, n] : s.kpis.connections_by_state) {
-    conns += Format("%s%s=%lld", conns.empty() ? "" : " ", state.c_str(), static_cast<long long>(n));
+    conns +=
+        Format("%s%s=%lld", conns.empty() ? "" : " ", state.c_str(), static_cast<long long>(n));
   }
-  out += Format("tps %.1f  cache hit %s  connections %s (instance %lld of %lld)\n\n", s.kpis.tps,
-                s.kpis.cache_hit_ratio ? Format("%.2f%%", *s.kpis.cache_hit_ratio * 100).c_str()
-                                       : "n/a",
-                conns.empty() ? "none" : conns.c_str(),
-                static_cast<long long>(s.kpis.connections_total),
-                static_cast<long long>(s.kpis.max_connections));
+  out += Format(
+      "tps %.1f  cache hit %s  connections %s (instance %lld of %lld)\n\n", s.kpis.tps,
+      s.kpis.cache_hit_ratio ? Format("%.2f%%", *s.kpis.cache_hit_ratio * 100).c_str() : "n/a",
+      conns.empty() ? "none" : conns.c_str(), static_cast<long long>(s.kpis.connections_total),
+      static_cast<long long>(s.kpis.max_connections));
 
   std::vector<const protocol::StatementMetrics*> rows;
   for (const auto& st : s.statements) rows.push_back(&st);
@@ -62,8 +62,9 @@ std::string FormatSnapshotTable(const protocol::Snapshot& s, std::size_t max_row
   std::size_t rank = 0;
   for (const auto* st : rows) {
     if (rank == max_rows) break;
-    std::string text = st->include_text ? (st->text ? OneLine(*st->text, 70) : "(unparsable text withheld)")
-                                        : "(text sent earlier) fingerprint " + st->fingerprint;
+    std::string text = st->include_text
+                           ? (st->text ? OneLine(*st->text, 70) : "(unparsable text withheld)")
+                           : "(text sent earlier) fingerprint " + st->fingerprint;
     out += Format("%-3zu %10lld %12.2f %10.3f %7.2f %5.1f %-8s  %s\n", ++rank,
                   static_cast<long long>(st->window.calls), st->window.total_exec_time_ms,
                   st->mean_exec_time_ms, st->time_pct, st->score,
@@ -72,8 +73,8 @@ std::string FormatSnapshotTable(const protocol::Snapshot& s, std::size_t max_row
   if (rows.empty()) out += "(no statement ran in the window)\n";
   out += Format("\n%zu statements sent", s.statements.size());
   if (rows.size() > max_rows) out += Format(" (top %zu shown)", max_rows);
-  out += Format(", %lld in remainder (%.2f%% of time)", static_cast<long long>(s.remainder.statements),
-                s.remainder.time_pct);
+  out += Format(", %lld in remainder (%.2f%% of time)",
+                static_cast<long long>(s.remainder.statements), s.remainder.time_pct);
   if (s.sampling.applied) {
     out += Format(", sampled: head %lld + %lld of %lld tail (p=%.3f)",
                   static_cast<long long>(s.sampling.head_statements),

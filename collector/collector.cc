@@ -27,7 +27,8 @@ Collector::Collector(CollectorOptions options, SessionFactory connect, const Clo
       connect_(std::move(connect)),
       clock_(clock),
       rng_(std::random_device{}()) {
-  options_.max_statements_per_snapshot = std::max<std::size_t>(2, options_.max_statements_per_snapshot);
+  options_.max_statements_per_snapshot =
+      std::max<std::size_t>(2, options_.max_statements_per_snapshot);
 }
 
 Status Collector::Connect() {
@@ -76,7 +77,8 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
     if (!res.ok()) return std::move(res).error();
     if (!res->rows.empty()) {
       const auto& dealloc = res->rows[0][0];
-      if (dealloc) std::from_chars(dealloc->data(), dealloc->data() + dealloc->size(), info.dealloc);
+      if (dealloc)
+        std::from_chars(dealloc->data(), dealloc->data() + dealloc->size(), info.dealloc);
       info.stats_reset = res->rows[0][1];
     }
   }
@@ -290,9 +292,8 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   snap.server.extension_version = reader_->extension().version;
   snap.server.stats_reset = info.stats_reset;
   snap.server.stats_reset_in_window = info.stats_reset != previous_info_.stats_reset;
-  snap.server.dealloc_delta = info.dealloc >= previous_info_.dealloc
-                                  ? info.dealloc - previous_info_.dealloc
-                                  : info.dealloc;
+  snap.server.dealloc_delta =
+      info.dealloc >= previous_info_.dealloc ? info.dealloc - previous_info_.dealloc : info.dealloc;
   snap.kpis = WindowKpis(previous_kpis_, kpis, window_s);
 
   // Partition the changed entries. Totals cover everything not filtered out, including entries

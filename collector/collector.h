@@ -11,11 +11,10 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <roaring/roaring.hh>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <roaring/roaring.hh>
 
 #include "collector/kpi_reader.h"
 #include "collector/pg_session.h"
@@ -53,9 +52,9 @@ struct CollectorCounters {
   uint64_t connects = 0;
   uint64_t readings = 0;
   uint64_t baselines = 0;
-  uint64_t text_reads = 0;       // pg_stat_statements(true) calls
+  uint64_t text_reads = 0;  // pg_stat_statements(true) calls
   uint64_t texts_analyzed = 0;
-  uint64_t malformed_rows = 0;   // rows that did not parse (skipped)
+  uint64_t malformed_rows = 0;  // rows that did not parse (skipped)
   uint32_t live_slots = 0;
 };
 
@@ -113,12 +112,12 @@ class Collector {
   std::vector<Exclusion> exclusion_;
   std::vector<std::string> fingerprint_;
   // Slot sets.
-  SlotSet live_;        // interned
-  SlotSet present_;     // present in the previous reading
-  SlotSet classified_;  // text analyzed: exclusion and fingerprint known
-  SlotSet excluded_;    // filtered out of snapshots
-  SlotSet text_sent_;   // text already carried by a snapshot (or not to be sent)
-  SlotSet text_wanted_; // sent without text: fetch it at the next text read
+  SlotSet live_;         // interned
+  SlotSet present_;      // present in the previous reading
+  SlotSet classified_;   // text analyzed: exclusion and fingerprint known
+  SlotSet excluded_;     // filtered out of snapshots
+  SlotSet text_sent_;    // text already carried by a snapshot (or not to be sent)
+  SlotSet text_wanted_;  // sent without text: fetch it at the next text read
   std::unordered_map<uint32_t, std::optional<std::string>> pending_text_;
   std::size_t pending_text_bytes_ = 0;
 

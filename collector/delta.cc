@@ -9,9 +9,11 @@ DeltaKind ComputeDelta(const StatReading* prev, const StatReading& cur, bool all
     return DeltaKind::kNewEntry;
   }
   bool went_down = all_reset || cur.stats_since != prev->stats_since;
-  protocol::ForEachCounter([&went_down](const char*, const auto& c, const auto& p) {
-    if (c < p) went_down = true;
-  }, cur.totals, prev->totals);
+  protocol::ForEachCounter(
+      [&went_down](const char*, const auto& c, const auto& p) {
+        if (c < p) went_down = true;
+      },
+      cur.totals, prev->totals);
   if (went_down) {
     *out = cur.totals;
     return DeltaKind::kEntryReset;

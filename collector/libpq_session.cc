@@ -92,18 +92,33 @@ bool UnescapeCopyField(std::string_view in, std::string& out) {
     }
     char e = in[++i];
     switch (e) {
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
       case 'x': {
         int value = 0;
         int digits = 0;
-        while (digits < 2 && i + 1 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1]))) {
+        while (digits < 2 && i + 1 < in.size() &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 1]))) {
           char h = in[++i];
-          value = value * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+          value = value * 16 + (std::isdigit(static_cast<unsigned char>(h))
+                                    ? h - '0'
+                                    : (std::tolower(h) - 'a' + 10));
           ++digits;
         }
         if (digits == 0) return false;
@@ -185,8 +200,8 @@ class LibpqSession final : public PgSession {
       std::size_t start = 0;
       for (;;) {
         const std::size_t tab = line.find('\t', start);
-        std::string_view field =
-            line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
+        std::string_view field = line.substr(
+            start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
         if (field == "\\N") {
           fields.emplace_back(std::nullopt);
         } else if (field.find('\\') == std::string_view::npos) {
@@ -243,8 +258,9 @@ class LibpqSession final : public PgSession {
           if (PQgetisnull(res.get(), 0, c)) {
             fields.emplace_back(std::nullopt);
           } else {
-            fields.emplace_back(std::string_view(
-                PQgetvalue(res.get(), 0, c), static_cast<std::size_t>(PQgetlength(res.get(), 0, c))));
+            fields.emplace_back(
+                std::string_view(PQgetvalue(res.get(), 0, c),
+                                 static_cast<std::size_t>(PQgetlength(res.get(), 0, c))));
           }
         }
         wanted = on_row(RowFields(fields.data(), fields.size()));

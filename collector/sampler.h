@@ -11,8 +11,8 @@
 namespace optischema::collector {
 
 struct SampleCandidate {
-  uint32_t index = 0;   // caller's identifier
-  double time_ms = 0;   // window total execution time
+  uint32_t index = 0;  // caller's identifier
+  double time_ms = 0;  // window total execution time
 };
 
 struct SampleChoice {

@@ -13,9 +13,12 @@ protocol::DurationClass ClassifyDuration(double mean_ms) {
 
 double DurationWeight(protocol::DurationClass c) {
   switch (c) {
-    case protocol::DurationClass::kStandard: return 1.0;
-    case protocol::DurationClass::kLong: return 1.5;
-    case protocol::DurationClass::kHeavy: return 2.0;
+    case protocol::DurationClass::kStandard:
+      return 1.0;
+    case protocol::DurationClass::kLong:
+      return 1.5;
+    case protocol::DurationClass::kHeavy:
+      return 2.0;
   }
   return 1.0;
 }

@@ -157,12 +157,11 @@ bool StatReader::ParseRow(RowFields f, StatReading* out) {
   return ParseNumber(f[4], &t.calls) && ParseNumber(f[5], &t.total_exec_time_ms) &&
          ParseNumber(f[6], &t.total_plan_time_ms) && ParseNumber(f[7], &t.rows) &&
          ParseNumber(f[8], &t.shared_blks_hit) && ParseNumber(f[9], &t.shared_blks_read) &&
-         ParseNumber(f[10], &t.shared_blks_dirtied) &&
-         ParseNumber(f[11], &t.shared_blks_written) && ParseNumber(f[12], &t.temp_blks_read) &&
-         ParseNumber(f[13], &t.temp_blks_written) && ParseNumber(f[14], &t.blk_read_time_ms) &&
-         ParseNumber(f[15], &t.blk_write_time_ms) && ParseNumber(f[16], &t.wal_records) &&
-         ParseNumber(f[17], &t.wal_bytes) && ParseNumber(f[18], &out->min_exec_time_ms) &&
-         ParseNumber(f[19], &out->max_exec_time_ms) &&
+         ParseNumber(f[10], &t.shared_blks_dirtied) && ParseNumber(f[11], &t.shared_blks_written) &&
+         ParseNumber(f[12], &t.temp_blks_read) && ParseNumber(f[13], &t.temp_blks_written) &&
+         ParseNumber(f[14], &t.blk_read_time_ms) && ParseNumber(f[15], &t.blk_write_time_ms) &&
+         ParseNumber(f[16], &t.wal_records) && ParseNumber(f[17], &t.wal_bytes) &&
+         ParseNumber(f[18], &out->min_exec_time_ms) && ParseNumber(f[19], &out->max_exec_time_ms) &&
          ParseNumber(f[20], &out->stddev_exec_time_ms) && ParseNumber(f[21], &out->stats_since);
 }
 

@@ -38,7 +38,7 @@ struct ExtensionInfo {
   std::string version;  // pg_extension.extversion, e.g. "1.10"
   int major = 0;
   int minor = 0;
-  std::string schema;   // where the extension's functions live
+  std::string schema;  // where the extension's functions live
   bool AtLeast(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
 };
 
@@ -78,7 +78,7 @@ class StatReader {
 
  private:
   ExtensionInfo extension_;
-  std::string from_;       // schema-qualified function name
+  std::string from_;  // schema-qualified function name
   std::string stats_sql_;
   std::string text_sql_;
   std::string info_sql_;

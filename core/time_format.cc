@@ -1,7 +1,7 @@
 #include "core/time_format.h"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace optischema {
 

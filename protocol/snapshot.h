@@ -37,7 +37,6 @@ struct BasicWindowCounters {
   double blk_write_time_ms = 0;
   Count wal_records = 0;
   double wal_bytes = 0;
-
 };
 using WindowCounters = BasicWindowCounters<int64_t>;
 using WeightedCounters = BasicWindowCounters<double>;
@@ -72,8 +71,8 @@ struct StatementMetrics {
   int64_t queryid = 0;  // sent as a decimal string: JSON numbers lose 64-bit precision
   uint32_t userid = 0;
   bool toplevel = true;
-  std::string fingerprint;   // hex; never empty for a sent statement
-  bool include_text = false; // text is sent only the first time; absent otherwise
+  std::string fingerprint;          // hex; never empty for a sent statement
+  bool include_text = false;        // text is sent only the first time; absent otherwise
   std::optional<std::string> text;  // anonymized; nullopt with include_text = unparsable
   WindowCounters window;
   double mean_exec_time_ms = 0;  // window mean = Δtotal / Δcalls
@@ -89,9 +88,9 @@ struct StatementMetrics {
 
 // Exact correction so that Σ(sent × sample_weight) + remainder = the true window totals.
 struct Remainder {
-  int64_t statements = 0;             // changed statements not sent
+  int64_t statements = 0;               // changed statements not sent
   int64_t unclassified_statements = 0;  // of those: text not read yet, so not filterable yet
-  WeightedCounters window;            // may be negative for a counter: it is a correction
+  WeightedCounters window;              // may be negative for a counter: it is a correction
   double time_pct = 0;
 };
 
@@ -124,10 +123,10 @@ struct Kpis {
 };
 
 struct Snapshot {
-  std::string snapshot_id;  // UUID v4
-  std::string agent_id;     // empty until registration exists
-  std::string database;     // configured name
-  std::string collected_at; // RFC 3339 UTC
+  std::string snapshot_id;   // UUID v4
+  std::string agent_id;      // empty until registration exists
+  std::string database;      // configured name
+  std::string collected_at;  // RFC 3339 UTC
   double window_s = 0;
   ServerInfo server;
   Kpis kpis;

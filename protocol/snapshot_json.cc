@@ -10,9 +10,12 @@ std::string ProtocolVersionString() {
 
 const char* DurationClassName(DurationClass c) {
   switch (c) {
-    case DurationClass::kStandard: return "standard";
-    case DurationClass::kLong: return "long";
-    case DurationClass::kHeavy: return "heavy";
+    case DurationClass::kStandard:
+      return "standard";
+    case DurationClass::kLong:
+      return "long";
+    case DurationClass::kHeavy:
+      return "heavy";
   }
   return "standard";
 }

@@ -6,7 +6,8 @@
 
 namespace optischema::protocol {
 
-// Protocol v1 JSON of a snapshot. Every field name of the wire format is written here and only here.
+// Protocol v1 JSON of a snapshot. Every field name of the wire format is written here and only
+// here.
 nlohmann::json SnapshotToJson(const Snapshot& snapshot);
 
 }  // namespace optischema::protocol

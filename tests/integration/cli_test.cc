@@ -96,16 +96,17 @@ TEST(AgentCli, NoConfigurationAtAllExitsTwoWithTheFix) {
 }
 
 TEST(AgentCli, UnreachableDatabaseExitsOneWithAClearMessage) {
-  AgentRun r = RunAgent("OPTISCHEMA_DATABASE_URL='host=127.0.0.1 port=1 dbname=x connect_timeout=2'",
-                   "collect --dry-run --window 1");
+  AgentRun r =
+      RunAgent("OPTISCHEMA_DATABASE_URL='host=127.0.0.1 port=1 dbname=x connect_timeout=2'",
+               "collect --dry-run --window 1");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("database \"default\": cannot connect to database"), std::string::npos)
       << r.err;
 }
 
 TEST(AgentCli, UnknownDatabaseNameExitsTwo) {
-  AgentRun r = RunAgent("OPTISCHEMA_DATABASE_URL='host=/nonexistent'",
-                   "collect --dry-run --database nope");
+  AgentRun r =
+      RunAgent("OPTISCHEMA_DATABASE_URL='host=/nonexistent'", "collect --dry-run --database nope");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("no configured database is named \"nope\""), std::string::npos) << r.err;
 }

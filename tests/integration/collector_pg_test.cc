@@ -60,8 +60,9 @@ class CollectorPgTest : public ::testing::Test {
     cluster_.reset();
     cluster_ = PgCluster::Start(options);
     cluster_->Exec("CREATE EXTENSION pg_stat_statements");
-    cluster_->Exec("CREATE TABLE t (id int PRIMARY KEY, v text); "
-                   "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 1000) g");
+    cluster_->Exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); "
+        "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 1000) g");
   }
 
   std::unique_ptr<Collector> Make(CollectorOptions options = {}) {
@@ -86,7 +87,8 @@ class CollectorPgTest : public ::testing::Test {
   }
 
   // The statement of the snapshot whose anonymized text is `text`, or null.
-  const protocol::StatementMetrics* ByText(const protocol::Snapshot& snap, const std::string& text) {
+  const protocol::StatementMetrics* ByText(const protocol::Snapshot& snap,
+                                           const std::string& text) {
     for (const auto& s : snap.statements) {
       auto it = texts_.find(s.queryid);
       if (it != texts_.end() && it->second == text) return &s;
@@ -235,7 +237,8 @@ TEST_F(CollectorPgTest, SecretsInRealStatementsNeverReachTheSnapshot) {
   cluster_->Exec("CREATE TABLE notes (body text DEFAULT 'default-secret')");
   protocol::Snapshot snap = Snapshot(*c);
   const std::string json = protocol::SnapshotToJson(snap).dump();
-  for (const char* secret : {"hunter2", "swordfish", "alice@", "4111111111111111", "default-secret"}) {
+  for (const char* secret :
+       {"hunter2", "swordfish", "alice@", "4111111111111111", "default-secret"}) {
     EXPECT_EQ(json.find(secret), std::string::npos) << secret << " leaked:\n" << json;
   }
   EXPECT_NE(ByText(snap, "ALTER ROLE secretive PASSWORD $1"), nullptr) << DescribeTexts();
@@ -312,8 +315,8 @@ TEST_F(CollectorPgTest, BadPasswordIsAnAuthenticationError) {
     out << "host all pwuser 127.0.0.1/32 scram-sha-256\n" << rest;
   }
   cluster_->Exec("SELECT pg_reload_conf()");
-  const std::string base = "host=127.0.0.1 port=" + std::to_string(cluster_->port()) +
-                           " dbname=postgres user=pwuser";
+  const std::string base =
+      "host=127.0.0.1 port=" + std::to_string(cluster_->port()) + " dbname=postgres user=pwuser";
   CollectorOptions options;
   options.database_name = "main";
   Collector bad(options, FactoryFor(base + " password=wrong-password"), clock_);

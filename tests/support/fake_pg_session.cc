@@ -58,12 +58,28 @@ class FakePgSession final : public collector::PgSession {
     std::vector<std::string> values;
     std::vector<std::optional<std::string_view>> fields;
     for (const FakeEntry& e : server_.entries) {
-      values = {std::to_string(e.userid), std::to_string(e.dbid), e.toplevel ? "t" : "f",
-                std::to_string(e.queryid), std::to_string(e.calls),
-                std::to_string(e.total_exec_time_ms), "0", std::to_string(e.rows),
-                std::to_string(e.shared_blks_hit), std::to_string(e.shared_blks_read), "0", "0",
-                "0", std::to_string(e.temp_blks_written), "0", "0", "0", "0", "0.5", "9.5",
-                "1.25", std::to_string(e.stats_since)};
+      values = {std::to_string(e.userid),
+                std::to_string(e.dbid),
+                e.toplevel ? "t" : "f",
+                std::to_string(e.queryid),
+                std::to_string(e.calls),
+                std::to_string(e.total_exec_time_ms),
+                "0",
+                std::to_string(e.rows),
+                std::to_string(e.shared_blks_hit),
+                std::to_string(e.shared_blks_read),
+                "0",
+                "0",
+                "0",
+                std::to_string(e.temp_blks_written),
+                "0",
+                "0",
+                "0",
+                "0",
+                "0.5",
+                "9.5",
+                "1.25",
+                std::to_string(e.stats_since)};
       fields.assign(values.begin(), values.end());
       if (!on_row(RowFields(fields.data(), fields.size()))) break;
     }
@@ -89,8 +105,12 @@ class FakePgSession final : public collector::PgSession {
     std::vector<std::optional<std::string_view>> fields;
     for (const FakeEntry& e : server_.entries) {
       if (!ids.empty() && !ids.contains(std::to_string(e.queryid))) continue;
-      values = {std::to_string(e.userid), std::to_string(e.dbid), e.toplevel ? "t" : "f",
-                std::to_string(e.queryid), e.text, std::to_string(kTextReadQueryId)};
+      values = {std::to_string(e.userid),
+                std::to_string(e.dbid),
+                e.toplevel ? "t" : "f",
+                std::to_string(e.queryid),
+                e.text,
+                std::to_string(kTextReadQueryId)};
       fields.assign(values.begin(), values.end());
       if (!on_row(RowFields(fields.data(), fields.size()))) break;
     }

@@ -19,7 +19,7 @@ TEST(StatementSlots, InternReturnsTheSameSlotForTheSameKey) {
   EXPECT_TRUE(created);
   EXPECT_EQ(slots.Intern(Key(42), &created), a);
   EXPECT_FALSE(created);
-  EXPECT_NE(slots.Intern(Key(42, 11), &created), a);  // other user
+  EXPECT_NE(slots.Intern(Key(42, 11), &created), a);         // other user
   EXPECT_NE(slots.Intern(Key(42, 10, false), &created), a);  // nested
   EXPECT_EQ(slots.live(), 3u);
 }
