@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,9 @@ struct AgentRun {
 
 // Runs the agent through the shell with `env` assignments prefixed; captures stdout and stderr.
 AgentRun RunAgent(const std::string& env, const std::string& args) {
-  const std::string err_path = ::testing::TempDir() + "/agent_stderr.txt";
+  // ctest runs tests in parallel processes: one stderr file per process.
+  const std::string err_path =
+      ::testing::TempDir() + "/agent_stderr." + std::to_string(getpid()) + ".txt";
   const std::string cmd = "env -u OPTISCHEMA_CONFIG -u OPTISCHEMA_DATABASE_URL " + env + " " +
                           OPTISCHEMA_AGENT_BINARY + " " + args + " 2>" + err_path;
   AgentRun run;
@@ -78,7 +81,8 @@ TEST(AgentCli, TableFormatShowsTheHeaderAndTopStatements) {
 }
 
 TEST(AgentCli, BadConfigValueExitsTwoNamingFileLineAndKey) {
-  const std::string path = ::testing::TempDir() + "/bad_agent.toml";
+  const std::string path =
+      ::testing::TempDir() + "/bad_agent." + std::to_string(getpid()) + ".toml";
   {
     std::ofstream f(path);
     f << "[agent]\ninterval = \"thirty\"\n\n[[database]]\nname = \"main\"\ndsn = \"\"\n";

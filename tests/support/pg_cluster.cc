@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -136,7 +135,9 @@ std::string ReadFile(const std::string& path, std::uintmax_t offset = 0) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
   in.seekg(static_cast<std::streamoff>(offset));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
 }
 
 void WriteFile(const std::string& path, const std::string& contents, std::ios::openmode mode) {
