@@ -86,7 +86,11 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
   if (!kpis.ok()) return std::move(kpis).error();
 
   const bool all_reset = have_baseline_ && info.stats_reset != previous_info_.stats_reset;
-  if (Status st = ReadStats(all_reset); !st.ok()) return std::move(st).error();
+  if (Status st = ReadStats(all_reset); !st.ok()) {
+    // Part of the entries may hold this reading's values: only a new baseline is exact.
+    have_baseline_ = false;
+    return std::move(st).error();
+  }
   ++counters_.readings;
   counters_.live_slots = slots_.live();
 
@@ -106,8 +110,15 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
     if (!classified_.contains(c.slot)) wanted.add(c.slot);
   }
   if (!wanted.isEmpty() && TextReadDue(now)) {
-    if (Status st = ReadTexts(wanted); !st.ok()) return std::move(st).error();
+    // A failed text read costs classification, not the window: unclassified statements go to
+    // the remainder and are read again at the next due text read. A lost connection, though,
+    // ends the reading.
     last_text_read_ = now;
+    if (Status st = ReadTexts(wanted); !st.ok()) {
+      if (st.error().code == ErrorCode::kConnectionLost) return std::move(st).error();
+      ++counters_.text_read_failures;
+      last_text_read_error_ = st.error();
+    }
   }
 
   const double window_s = std::chrono::duration<double>(now - previous_at_).count();
@@ -342,6 +353,12 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   snap.sampling.tail_statements = static_cast<int64_t>(plan.tail);
   snap.sampling.sampled_statements = static_cast<int64_t>(plan.sampled);
   snap.sampling.tail_probability = plan.tail_probability;
+  if (pending_text_bytes_ > options_.text_cache_bytes / 2) {
+    // Texts of statements that keep being sampled out: drop them; a statement sent without its
+    // text asks for it again (text_wanted_), so nothing is lost but a later text read.
+    pending_text_.clear();
+    pending_text_bytes_ = 0;
+  }
   return snap;
 }
 

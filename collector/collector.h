@@ -55,6 +55,7 @@ struct CollectorCounters {
   uint64_t text_reads = 0;  // pg_stat_statements(true) calls
   uint64_t texts_analyzed = 0;
   uint64_t malformed_rows = 0;  // rows that did not parse (skipped)
+  uint64_t text_read_failures = 0;
   uint32_t live_slots = 0;
 };
 
@@ -69,6 +70,8 @@ class Collector {
   Result<std::optional<protocol::Snapshot>> Collect();
 
   const CollectorCounters& counters() const { return counters_; }
+  // Why the last failed text read failed (the reading itself went on), for logs and status.
+  const std::optional<Error>& last_text_read_error() const { return last_text_read_error_; }
 
  private:
   struct Change {
@@ -103,6 +106,7 @@ class Collector {
   uint32_t own_userid_ = 0;  // the agent's role and database, to recognise its own entries
   uint32_t own_dbid_ = 0;
   CollectorCounters counters_;
+  std::optional<Error> last_text_read_error_;
   std::mt19937_64 rng_;
 
   // Per-slot state, indexed by slot.

@@ -55,6 +55,11 @@ class FakePgSession final : public collector::PgSession {
     server_.statements.emplace_back(sql);
     if (server_.fail_next) return TakeFailure();
     ++server_.stats_reads;
+    if (server_.fail_stream) {
+      Error e = *server_.fail_stream;
+      server_.fail_stream.reset();
+      return e;
+    }
     std::vector<std::string> values;
     std::vector<std::optional<std::string_view>> fields;
     for (const FakeEntry& e : server_.entries) {
@@ -92,6 +97,11 @@ class FakePgSession final : public collector::PgSession {
     server_.statements.emplace_back(sql);
     if (server_.fail_next) return TakeFailure();
     ++server_.text_reads;
+    if (server_.fail_text_read) {
+      Error e = *server_.fail_text_read;
+      server_.fail_text_read.reset();
+      return e;
+    }
     std::set<std::string> ids;
     if (!params.empty() && params[0]) {
       std::string list = params[0]->substr(1, params[0]->size() - 2);

@@ -49,6 +49,10 @@ struct FakeServer {
   std::vector<std::string> statements;  // every SQL text received
   // Failure injection: the next Stream/Query fails with this error once.
   std::optional<Error> fail_next;
+  // The next statistics stream fails with this error once.
+  std::optional<Error> fail_stream;
+  // The next text read fails with this error once.
+  std::optional<Error> fail_text_read;
 
   FakeEntry* Find(int64_t queryid);
   collector::SessionFactory Factory();

@@ -280,6 +280,43 @@ TEST_F(CollectorTest, SamplingKeepsWeightedTotalsExact) {
   }
 }
 
+TEST_F(CollectorTest, FailedTextReadKeepsTheWindowAndRetriesLater) {
+  CollectorOptions options;
+  options.text_refresh_interval = 1min;
+  server_.entries = {Entry(1, 1, 1)};
+  Collector c = Make(options);
+  ASSERT_TRUE(c.Collect().ok());
+  server_.entries[0].calls += 4;
+  server_.fail_text_read = MakeError(ErrorCode::kTimeout, "canceling statement due to timeout");
+  auto snap = Next(c);
+  EXPECT_EQ(c.counters().text_read_failures, 1u);
+  ASSERT_TRUE(c.last_text_read_error().has_value());
+  EXPECT_TRUE(snap.statements.empty());
+  EXPECT_DOUBLE_EQ(snap.remainder.window.calls, 4);  // counted, not lost
+  EXPECT_EQ(snap.remainder.unclassified_statements, 1);
+  clock_.Advance(1min);
+  server_.entries[0].calls += 2;
+  snap = Next(c);
+  ASSERT_EQ(snap.statements.size(), 1u);
+  EXPECT_EQ(snap.statements[0].window.calls, 2);
+}
+
+TEST_F(CollectorTest, FailedStatsReadMakesTheNextReadingABaseline) {
+  server_.entries = {Entry(1, 1, 1)};
+  Collector c = Make();
+  ASSERT_TRUE(c.Collect().ok());
+  server_.entries[0].calls += 4;
+  clock_.Advance(30s);
+  server_.fail_stream =
+      MakeError(ErrorCode::kTimeout, "canceling statement due to statement timeout");
+  auto failed = c.Collect();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kTimeout);
+  auto next = c.Collect();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+}
+
 TEST_F(CollectorTest, AbsentSlotsAreRecycledAfterTheGracePeriod) {
   CollectorOptions options;
   options.slot_grace_readings = 2;
