@@ -74,7 +74,7 @@ int RunCollectDryRun(const Config& config, const CollectCommandOptions& options,
     if (options.format == OutputFormat::kTable) {
       out << FormatSnapshotTable(s) << "\n";
     } else {
-      documents.push_back(protocol::SnapshotToJson(s));
+      documents.push_back(nlohmann::json::parse(protocol::SnapshotToJson(s)));
     }
   }
   if (options.format == OutputFormat::kJson && !documents.empty()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 
 #include "collector/delta.h"
 #include "collector/sampler.h"
@@ -172,7 +173,7 @@ uint32_t Collector::InternSlot(const StatementKey& key, bool* created) {
     previous_[slot] = StatReading{};
     last_seen_[slot] = reading_no_;
     exclusion_[slot] = Exclusion::kNone;
-    fingerprint_[slot].clear();
+    fingerprint_[slot] = 0;
   }
   return slot;
 }
@@ -249,7 +250,9 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
 void Collector::Classify(uint32_t slot, Exclusion exclusion, std::string fingerprint) {
   classified_.add(slot);
   exclusion_[slot] = exclusion;
-  fingerprint_[slot] = std::move(fingerprint);
+  uint64_t value = 0;
+  std::from_chars(fingerprint.data(), fingerprint.data() + fingerprint.size(), value, 16);
+  fingerprint_[slot] = value;
   if (exclusion != Exclusion::kNone) {
     excluded_.add(slot);
   } else {
@@ -266,7 +269,9 @@ protocol::StatementMetrics Collector::MakeStatement(uint32_t slot,
   s.queryid = key.queryid;
   s.userid = key.userid;
   s.toplevel = key.toplevel;
-  s.fingerprint = fingerprint_[slot];
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fingerprint_[slot]));
+  s.fingerprint = hex;
   s.window = delta;
   s.mean_exec_time_ms =
       delta.calls > 0 ? delta.total_exec_time_ms / static_cast<double>(delta.calls) : 0.0;

@@ -114,7 +114,7 @@ class Collector {
   std::vector<StatReading> previous_;
   std::vector<uint32_t> last_seen_;  // reading number
   std::vector<Exclusion> exclusion_;
-  std::vector<std::string> fingerprint_;
+  std::vector<uint64_t> fingerprint_;  // 64-bit value of the 16-hex-digit fingerprint
   // Slot sets.
   SlotSet live_;         // interned
   SlotSet present_;      // present in the previous reading

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "protocol/json_writer.h"
+
 namespace optischema::protocol {
 
 std::string ProtocolVersionString() {
@@ -22,85 +24,174 @@ const char* DurationClassName(DurationClass c) {
 
 namespace {
 
+void Put(JsonWriter& w, int64_t v) { w.Int(v); }
+void Put(JsonWriter& w, double v) { w.Double(v); }
+
 template <class Count>
-void PutCounters(nlohmann::json& j, const BasicWindowCounters<Count>& w) {
-  ForEachCounter([&j](const char* name, const auto& v) { j[name] = v; }, w);
+void PutCounters(JsonWriter& w, const BasicWindowCounters<Count>& counters) {
+  ForEachCounter(
+      [&w](const char* name, const auto& v) {
+        w.Key(name);
+        Put(w, v);
+      },
+      counters);
 }
 
-nlohmann::json StatementToJson(const StatementMetrics& s) {
-  nlohmann::json j = nlohmann::json::object();
-  j["queryid"] = std::to_string(s.queryid);
-  j["userid"] = s.userid;
-  j["toplevel"] = s.toplevel;
-  j["fingerprint"] = s.fingerprint;
-  if (s.include_text) {
-    j["text"] = s.text ? nlohmann::json(*s.text) : nlohmann::json(nullptr);
+void PutOptionalString(JsonWriter& w, const std::optional<std::string>& v) {
+  if (v) {
+    w.String(*v);
+  } else {
+    w.Null();
   }
-  PutCounters(j, s.window);
-  j["mean_exec_time_ms"] = s.mean_exec_time_ms;
-  j["cumulative_min_exec_time_ms"] = s.cumulative_min_exec_time_ms;
-  j["cumulative_max_exec_time_ms"] = s.cumulative_max_exec_time_ms;
-  j["cumulative_stddev_exec_time_ms"] = s.cumulative_stddev_exec_time_ms;
-  j["time_pct"] = s.time_pct;
-  j["score"] = s.score;
-  j["duration_class"] = DurationClassName(s.duration_class);
-  j["sample_weight"] = s.sample_weight;
-  return j;
+}
+
+void PutStatement(JsonWriter& w, const StatementMetrics& s) {
+  w.BeginObject();
+  w.Key("queryid");
+  w.String(std::to_string(s.queryid));
+  w.Key("userid");
+  w.Uint(s.userid);
+  w.Key("toplevel");
+  w.Bool(s.toplevel);
+  w.Key("fingerprint");
+  w.String(s.fingerprint);
+  if (s.include_text) {
+    w.Key("text");
+    PutOptionalString(w, s.text);
+  }
+  PutCounters(w, s.window);
+  w.Key("mean_exec_time_ms");
+  w.Double(s.mean_exec_time_ms);
+  w.Key("cumulative_min_exec_time_ms");
+  w.Double(s.cumulative_min_exec_time_ms);
+  w.Key("cumulative_max_exec_time_ms");
+  w.Double(s.cumulative_max_exec_time_ms);
+  w.Key("cumulative_stddev_exec_time_ms");
+  w.Double(s.cumulative_stddev_exec_time_ms);
+  w.Key("time_pct");
+  w.Double(s.time_pct);
+  w.Key("score");
+  w.Double(s.score);
+  w.Key("duration_class");
+  w.String(DurationClassName(s.duration_class));
+  w.Key("sample_weight");
+  w.Double(s.sample_weight);
+  w.EndObject();
+}
+
+void PutServer(JsonWriter& w, const ServerInfo& s) {
+  w.BeginObject();
+  w.Key("version_num");
+  w.Int(s.server_version_num);
+  w.Key("version");
+  w.String(s.server_version);
+  w.Key("pg_stat_statements_version");
+  w.String(s.extension_version);
+  w.Key("stats_reset");
+  PutOptionalString(w, s.stats_reset);
+  w.Key("stats_reset_in_window");
+  w.Bool(s.stats_reset_in_window);
+  w.Key("dealloc_delta");
+  w.Int(s.dealloc_delta);
+  w.EndObject();
+}
+
+void PutKpis(JsonWriter& w, const Kpis& k) {
+  w.BeginObject();
+  w.Key("connections_by_state");
+  w.BeginObject();
+  for (const auto& [state, n] : k.connections_by_state) {
+    w.Key(state);
+    w.Int(n);
+  }
+  w.EndObject();
+  w.Key("connections_total");
+  w.Int(k.connections_total);
+  w.Key("max_connections");
+  w.Int(k.max_connections);
+  w.Key("cache_hit_ratio");
+  if (k.cache_hit_ratio) {
+    w.Double(*k.cache_hit_ratio);
+  } else {
+    w.Null();
+  }
+  w.Key("tps");
+  w.Double(k.tps);
+  w.EndObject();
+}
+
+void PutRemainder(JsonWriter& w, const Remainder& r) {
+  w.BeginObject();
+  w.Key("statements");
+  w.Int(r.statements);
+  w.Key("unclassified_statements");
+  w.Int(r.unclassified_statements);
+  PutCounters(w, r.window);
+  w.Key("time_pct");
+  w.Double(r.time_pct);
+  w.EndObject();
+}
+
+void PutSampling(JsonWriter& w, const Sampling& s) {
+  w.BeginObject();
+  w.Key("applied");
+  w.Bool(s.applied);
+  w.Key("max_statements");
+  w.Int(s.max_statements);
+  w.Key("changed_statements");
+  w.Int(s.changed_statements);
+  w.Key("sent_statements");
+  w.Int(s.sent_statements);
+  w.Key("head_statements");
+  w.Int(s.head_statements);
+  w.Key("tail_statements");
+  w.Int(s.tail_statements);
+  w.Key("sampled_statements");
+  w.Int(s.sampled_statements);
+  w.Key("tail_probability");
+  w.Double(s.tail_probability);
+  w.EndObject();
 }
 
 }  // namespace
 
-nlohmann::json SnapshotToJson(const Snapshot& snap) {
-  nlohmann::json j = nlohmann::json::object();
-  j["protocol"] = ProtocolVersionString();
-  j["snapshot_id"] = snap.snapshot_id;
-  if (!snap.agent_id.empty()) j["agent_id"] = snap.agent_id;
-  j["database"] = snap.database;
-  j["collected_at"] = snap.collected_at;
-  j["window_s"] = snap.window_s;
-
-  nlohmann::json server = nlohmann::json::object();
-  server["version_num"] = snap.server.server_version_num;
-  server["version"] = snap.server.server_version;
-  server["pg_stat_statements_version"] = snap.server.extension_version;
-  server["stats_reset"] =
-      snap.server.stats_reset ? nlohmann::json(*snap.server.stats_reset) : nlohmann::json(nullptr);
-  server["stats_reset_in_window"] = snap.server.stats_reset_in_window;
-  server["dealloc_delta"] = snap.server.dealloc_delta;
-  j["server"] = std::move(server);
-
-  nlohmann::json kpis = nlohmann::json::object();
-  kpis["connections_by_state"] = snap.kpis.connections_by_state;
-  kpis["connections_total"] = snap.kpis.connections_total;
-  kpis["max_connections"] = snap.kpis.max_connections;
-  kpis["cache_hit_ratio"] = snap.kpis.cache_hit_ratio ? nlohmann::json(*snap.kpis.cache_hit_ratio)
-                                                      : nlohmann::json(nullptr);
-  kpis["tps"] = snap.kpis.tps;
-  j["kpis"] = std::move(kpis);
-
-  nlohmann::json statements = nlohmann::json::array();
-  for (const auto& s : snap.statements) statements.push_back(StatementToJson(s));
-  j["statements"] = std::move(statements);
-
-  nlohmann::json rem = nlohmann::json::object();
-  rem["statements"] = snap.remainder.statements;
-  rem["unclassified_statements"] = snap.remainder.unclassified_statements;
-  PutCounters(rem, snap.remainder.window);
-  rem["time_pct"] = snap.remainder.time_pct;
-  j["remainder"] = std::move(rem);
-
-  nlohmann::json sampling = nlohmann::json::object();
-  sampling["applied"] = snap.sampling.applied;
-  sampling["max_statements"] = snap.sampling.max_statements;
-  sampling["changed_statements"] = snap.sampling.changed_statements;
-  sampling["sent_statements"] = snap.sampling.sent_statements;
-  sampling["head_statements"] = snap.sampling.head_statements;
-  sampling["tail_statements"] = snap.sampling.tail_statements;
-  sampling["sampled_statements"] = snap.sampling.sampled_statements;
-  sampling["tail_probability"] = snap.sampling.tail_probability;
-  j["sampling"] = std::move(sampling);
-  j["excluded_statements"] = snap.excluded_statements;
-  return j;
+std::string SnapshotToJson(const Snapshot& snap) {
+  std::string out;
+  std::size_t text_bytes = 0;
+  for (const auto& s : snap.statements) text_bytes += s.text ? s.text->size() : 0;
+  out.reserve(1024 + snap.statements.size() * 900 + text_bytes);
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("protocol");
+  w.String(ProtocolVersionString());
+  w.Key("snapshot_id");
+  w.String(snap.snapshot_id);
+  if (!snap.agent_id.empty()) {
+    w.Key("agent_id");
+    w.String(snap.agent_id);
+  }
+  w.Key("database");
+  w.String(snap.database);
+  w.Key("collected_at");
+  w.String(snap.collected_at);
+  w.Key("window_s");
+  w.Double(snap.window_s);
+  w.Key("server");
+  PutServer(w, snap.server);
+  w.Key("kpis");
+  PutKpis(w, snap.kpis);
+  w.Key("statements");
+  w.BeginArray();
+  for (const auto& s : snap.statements) PutStatement(w, s);
+  w.EndArray();
+  w.Key("remainder");
+  PutRemainder(w, snap.remainder);
+  w.Key("sampling");
+  PutSampling(w, snap.sampling);
+  w.Key("excluded_statements");
+  w.Int(snap.excluded_statements);
+  w.EndObject();
+  return out;
 }
 
 }  // namespace optischema::protocol

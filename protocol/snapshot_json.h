@@ -1,13 +1,13 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "protocol/snapshot.h"
 
 namespace optischema::protocol {
 
-// Protocol v1 JSON of a snapshot. Every field name of the wire format is written here and only
-// here.
-nlohmann::json SnapshotToJson(const Snapshot& snapshot);
+// Protocol v1 JSON of a snapshot, compact, in one pass. Every field name of the wire format is
+// written here and only here.
+std::string SnapshotToJson(const Snapshot& snapshot);
 
 }  // namespace optischema::protocol
