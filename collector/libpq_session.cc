@@ -3,7 +3,6 @@
 
 #include <libpq-fe.h>
 
-#include <cctype>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -80,64 +79,59 @@ Error ErrorFromResult(PGconn* conn, const PGresult* res) {
   return MakeError(ErrorCode::kQueryFailed, message, sqlstate);
 }
 
-// Decodes one field of COPY text format in place of `out`. Returns false on a malformed escape.
-bool UnescapeCopyField(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c != '\\' || i + 1 == in.size()) {
-      out.push_back(c);
-      continue;
+// Reads big-endian integers from COPY binary data.
+uint16_t ReadU16(const char* p) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint16_t>((b[0] << 8) | b[1]);
+}
+uint32_t ReadU32(const char* p) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+}
+
+constexpr std::string_view kCopyBinarySignature("PGCOPY\n\377\r\n\0", 11);
+
+// Parses the tuples of one COPY binary data message (the first one also carries the file
+// header). Calls on_row per tuple until it returns false. Returns false on malformed data.
+bool ParseCopyBinaryMessage(std::string_view data, bool* header_seen, bool* done, bool* wanted,
+                            std::vector<std::optional<std::string_view>>& fields,
+                            const RowCallback& on_row) {
+  std::size_t pos = 0;
+  if (!*header_seen) {
+    if (data.size() < kCopyBinarySignature.size() + 8 || !data.starts_with(kCopyBinarySignature)) {
+      return false;
     }
-    char e = in[++i];
-    switch (e) {
-      case 'b':
-        out.push_back('\b');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'v':
-        out.push_back('\v');
-        break;
-      case 'x': {
-        int value = 0;
-        int digits = 0;
-        while (digits < 2 && i + 1 < in.size() &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 1]))) {
-          char h = in[++i];
-          value = value * 16 + (std::isdigit(static_cast<unsigned char>(h))
-                                    ? h - '0'
-                                    : (std::tolower(h) - 'a' + 10));
-          ++digits;
-        }
-        if (digits == 0) return false;
-        out.push_back(static_cast<char>(value));
-        break;
-      }
-      default:
-        if (e >= '0' && e <= '7') {
-          int value = e - '0';
-          for (int d = 0; d < 2 && i + 1 < in.size() && in[i + 1] >= '0' && in[i + 1] <= '7'; ++d) {
-            value = value * 8 + (in[++i] - '0');
-          }
-          out.push_back(static_cast<char>(value));
-        } else {
-          out.push_back(e);  // \\ and any other escaped character stand for themselves
-        }
-    }
+    pos = kCopyBinarySignature.size() + 4;  // signature, flags
+    const uint32_t extension = ReadU32(data.data() + pos);
+    pos += 4;
+    if (extension > data.size() - pos) return false;
+    pos += extension;
+    *header_seen = true;
   }
-  return true;
+  while (pos + 2 <= data.size()) {
+    const auto count = static_cast<int16_t>(ReadU16(data.data() + pos));
+    pos += 2;
+    if (count == -1) {
+      *done = true;
+      return true;
+    }
+    if (count < 0) return false;
+    fields.clear();
+    for (int16_t i = 0; i < count; ++i) {
+      if (pos + 4 > data.size()) return false;
+      const auto length = static_cast<int32_t>(ReadU32(data.data() + pos));
+      pos += 4;
+      if (length == -1) {
+        fields.emplace_back(std::nullopt);
+        continue;
+      }
+      if (length < 0 || static_cast<std::size_t>(length) > data.size() - pos) return false;
+      fields.emplace_back(data.substr(pos, static_cast<std::size_t>(length)));
+      pos += static_cast<std::size_t>(length);
+    }
+    if (*wanted) *wanted = on_row(RowFields(fields.data(), fields.size()));
+  }
+  return pos == data.size();
 }
 
 class LibpqSession final : public PgSession {
@@ -175,7 +169,7 @@ class LibpqSession final : public PgSession {
   Status Stream(std::string_view select_sql, const RowCallback& on_row) override {
     std::string text = Marked("COPY (");
     text.append(select_sql);
-    text.append(") TO STDOUT");
+    text.append(") TO STDOUT (FORMAT binary)");
     {
       ResultPtr res(PQexec(conn_.get(), text.c_str()));
       if (!res || PQresultStatus(res.get()) != PGRES_COPY_OUT) {
@@ -183,7 +177,8 @@ class LibpqSession final : public PgSession {
       }
     }
     std::vector<std::optional<std::string_view>> fields;
-    std::vector<std::string> scratch;
+    bool header_seen = false;
+    bool done = false;
     bool wanted = true;
     bool malformed = false;
     for (;;) {
@@ -192,30 +187,11 @@ class LibpqSession final : public PgSession {
       if (n == -1) break;  // end of data
       if (n < 0) return ErrorFromResult(conn_.get(), nullptr);
       CopyBuffer buffer(raw);
-      if (!wanted || malformed) continue;  // drain the rest
-      std::string_view line(raw, static_cast<std::size_t>(n));
-      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-      fields.clear();
-      std::size_t col = 0;
-      std::size_t start = 0;
-      for (;;) {
-        const std::size_t tab = line.find('\t', start);
-        std::string_view field = line.substr(
-            start, tab == std::string_view::npos ? std::string_view::npos : tab - start);
-        if (field == "\\N") {
-          fields.emplace_back(std::nullopt);
-        } else if (field.find('\\') == std::string_view::npos) {
-          fields.emplace_back(field);
-        } else {
-          if (scratch.size() <= col) scratch.resize(col + 1);
-          if (!UnescapeCopyField(field, scratch[col])) malformed = true;
-          fields.emplace_back(std::string_view(scratch[col]));
-        }
-        ++col;
-        if (tab == std::string_view::npos) break;
-        start = tab + 1;
+      if (malformed || done) continue;  // drain the rest
+      if (!ParseCopyBinaryMessage(std::string_view(raw, static_cast<std::size_t>(n)), &header_seen,
+                                  &done, &wanted, fields, on_row)) {
+        malformed = true;
       }
-      if (!malformed) wanted = on_row(RowFields(fields.data(), fields.size()));
     }
     ResultPtr final_res(PQgetResult(conn_.get()));
     Status status = OkStatus();
@@ -225,9 +201,7 @@ class LibpqSession final : public PgSession {
     // Drain any further results so the connection is ready for the next command.
     while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
     if (!status.ok()) return status;
-    if (malformed) {
-      return MakeError(ErrorCode::kInternal, "malformed escape sequence in COPY output");
-    }
+    if (malformed) return MakeError(ErrorCode::kInternal, "malformed COPY binary data");
     return OkStatus();
   }
 

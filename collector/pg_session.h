@@ -24,7 +24,8 @@ struct QueryResult {
   int Column(std::string_view name) const;
 };
 
-// One streamed row: fields in text form, valid only during the callback. NULL is nullopt.
+// One streamed row, valid only during the callback: text fields (StreamWithParams) or binary
+// fields (Stream). NULL is nullopt.
 using RowFields = std::span<const std::optional<std::string_view>>;
 // Returns false to stop the stream early (the rest is read and discarded).
 using RowCallback = std::function<bool(RowFields)>;
@@ -38,9 +39,11 @@ class PgSession {
   // (SQLSTATE 42501), kQueryFailed otherwise, with SQLSTATE.
   virtual Result<QueryResult> Query(std::string_view sql) = 0;
 
-  // Runs `select_sql` (a SELECT without trailing semicolon, no parameters) through COPY TO STDOUT
-  // and hands each row to `on_row` without holding the result in memory: the cheapest way to read
-  // many rows. Same errors as Query.
+  // Runs `select_sql` (a SELECT without trailing semicolon, no parameters) through
+  // COPY ... TO STDOUT (FORMAT binary) and hands each row to `on_row` without holding the result
+  // in memory: the cheapest way to read many rows. Fields are in PostgreSQL's binary send format
+  // (network byte order; cast every column to a fixed type in the SELECT); NULL is nullopt. Same
+  // errors as Query.
   virtual Status Stream(std::string_view select_sql, const RowCallback& on_row) = 0;
 
   // Runs `sql` with text parameters ($1, $2, ...; nullopt = NULL) in single-row mode: memory stays

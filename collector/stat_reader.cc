@@ -1,5 +1,6 @@
 #include "collector/stat_reader.h"
 
+#include <bit>
 #include <charconv>
 #include <string>
 
@@ -98,17 +99,20 @@ StatReader::StatReader(ExtensionInfo extension) : extension_(std::move(extension
   const std::string schema = QuoteIdentifier(extension_.schema);
   from_ = schema + ".pg_stat_statements";
 
-  // Column order is ParseRow's contract. 1.11 split block I/O time into shared and local.
-  std::string sql = "SELECT userid, dbid, ";
+  // Column order and types are ParseRow's contract: every column is cast to oid, bool, int8 or
+  // float8 so the binary COPY format is fixed. 1.11 split block I/O time into shared and local.
+  std::string sql = "SELECT userid::oid, dbid::oid, ";
   sql += v19 ? "toplevel" : "true";
   sql +=
-      ", queryid, calls, total_exec_time, total_plan_time, rows, shared_blks_hit, "
-      "shared_blks_read, shared_blks_dirtied, shared_blks_written, temp_blks_read, "
-      "temp_blks_written, ";
-  sql += v111 ? "shared_blk_read_time + local_blk_read_time, "
-                "shared_blk_write_time + local_blk_write_time, "
-              : "blk_read_time, blk_write_time, ";
-  sql += "wal_records, wal_bytes::float8, min_exec_time, max_exec_time, stddev_exec_time, ";
+      ", queryid::int8, calls::int8, total_exec_time::float8, total_plan_time::float8, "
+      "rows::int8, shared_blks_hit::int8, shared_blks_read::int8, shared_blks_dirtied::int8, "
+      "shared_blks_written::int8, temp_blks_read::int8, temp_blks_written::int8, ";
+  sql += v111 ? "(shared_blk_read_time + local_blk_read_time)::float8, "
+                "(shared_blk_write_time + local_blk_write_time)::float8, "
+              : "blk_read_time::float8, blk_write_time::float8, ";
+  sql +=
+      "wal_records::int8, wal_bytes::float8, min_exec_time::float8, max_exec_time::float8, "
+      "stddev_exec_time::float8, ";
   sql += v111 ? "extract(epoch FROM stats_since)::float8" : "0::float8";
   sql += " FROM " + from_ + "(false)";
   sql += kCurrentDbFilter;
@@ -150,19 +154,61 @@ bool StatReader::ParseKey(RowFields f, StatementKey* out) {
          ParseBool(f[2], &out->toplevel) && f[3] && ParseNumber(f[3], &out->queryid);
 }
 
+namespace {
+
+// Binary send format readers. A field of the wrong size (or NULL where a value is required) makes
+// the row malformed.
+bool ReadBinary(const std::optional<std::string_view>& f, uint64_t* out, std::size_t size) {
+  if (!f || f->size() != size) return false;
+  uint64_t v = 0;
+  for (unsigned char c : *f) v = (v << 8) | c;
+  *out = v;
+  return true;
+}
+bool ReadOid(const std::optional<std::string_view>& f, uint32_t* out) {
+  uint64_t v = 0;
+  if (!ReadBinary(f, &v, 4)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+bool ReadBool(const std::optional<std::string_view>& f, bool* out) {
+  uint64_t v = 0;
+  if (!ReadBinary(f, &v, 1)) return false;
+  *out = v != 0;
+  return true;
+}
+// NULL counters (e.g. no planning recorded) count as zero.
+bool ReadInt8(const std::optional<std::string_view>& f, int64_t* out) {
+  uint64_t v = 0;
+  if (f && !ReadBinary(f, &v, 8)) return false;
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+bool ReadFloat8(const std::optional<std::string_view>& f, double* out) {
+  uint64_t v = 0;
+  if (f && !ReadBinary(f, &v, 8)) return false;
+  *out = std::bit_cast<double>(v);
+  return true;
+}
+
+}  // namespace
+
 bool StatReader::ParseRow(RowFields f, StatReading* out) {
   constexpr std::size_t kColumns = 22;
-  if (f.size() != kColumns || !ParseKey(f, &out->key)) return false;
+  if (f.size() != kColumns || !f[3]) return false;  // queryid NULL: insufficient privilege
   auto& t = out->totals;
-  return ParseNumber(f[4], &t.calls) && ParseNumber(f[5], &t.total_exec_time_ms) &&
-         ParseNumber(f[6], &t.total_plan_time_ms) && ParseNumber(f[7], &t.rows) &&
-         ParseNumber(f[8], &t.shared_blks_hit) && ParseNumber(f[9], &t.shared_blks_read) &&
-         ParseNumber(f[10], &t.shared_blks_dirtied) && ParseNumber(f[11], &t.shared_blks_written) &&
-         ParseNumber(f[12], &t.temp_blks_read) && ParseNumber(f[13], &t.temp_blks_written) &&
-         ParseNumber(f[14], &t.blk_read_time_ms) && ParseNumber(f[15], &t.blk_write_time_ms) &&
-         ParseNumber(f[16], &t.wal_records) && ParseNumber(f[17], &t.wal_bytes) &&
-         ParseNumber(f[18], &out->min_exec_time_ms) && ParseNumber(f[19], &out->max_exec_time_ms) &&
-         ParseNumber(f[20], &out->stddev_exec_time_ms) && ParseNumber(f[21], &out->stats_since);
+  auto& k = out->key;
+  return ReadOid(f[0], &k.userid) && ReadOid(f[1], &k.dbid) && ReadBool(f[2], &k.toplevel) &&
+         ReadInt8(f[3], &k.queryid) && ReadInt8(f[4], &t.calls) &&
+         ReadFloat8(f[5], &t.total_exec_time_ms) && ReadFloat8(f[6], &t.total_plan_time_ms) &&
+         ReadInt8(f[7], &t.rows) && ReadInt8(f[8], &t.shared_blks_hit) &&
+         ReadInt8(f[9], &t.shared_blks_read) && ReadInt8(f[10], &t.shared_blks_dirtied) &&
+         ReadInt8(f[11], &t.shared_blks_written) && ReadInt8(f[12], &t.temp_blks_read) &&
+         ReadInt8(f[13], &t.temp_blks_written) && ReadFloat8(f[14], &t.blk_read_time_ms) &&
+         ReadFloat8(f[15], &t.blk_write_time_ms) && ReadInt8(f[16], &t.wal_records) &&
+         ReadFloat8(f[17], &t.wal_bytes) && ReadFloat8(f[18], &out->min_exec_time_ms) &&
+         ReadFloat8(f[19], &out->max_exec_time_ms) &&
+         ReadFloat8(f[20], &out->stddev_exec_time_ms) && ReadFloat8(f[21], &out->stats_since);
 }
 
 }  // namespace optischema::collector

@@ -69,9 +69,10 @@ class StatReader {
   // SELECT dealloc, stats_reset; nullopt-returning query ("") before 1.9, which has no info view.
   const std::string& InfoSql() const { return info_sql_; }
 
-  // Parses one row of StatsSql. false when a field is missing or not a number.
+  // Parses one row of StatsSql in binary send format. false when a field is missing, NULL where a
+  // value is required, or of the wrong size.
   static bool ParseRow(RowFields fields, StatReading* out);
-  // Parses the key columns (first four) of a TextSql row; the text is field 4.
+  // Parses the key columns (first four, text format) of a TextSql row; the text is field 4.
   static bool ParseKey(RowFields fields, StatementKey* out);
 
   const ExtensionInfo& extension() const { return extension_; }

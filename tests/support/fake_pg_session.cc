@@ -1,6 +1,7 @@
 #include "tests/support/fake_pg_session.h"
 
 #include <algorithm>
+#include <bit>
 #include <set>
 #include <string_view>
 
@@ -17,6 +18,17 @@ QueryResult Rows(std::vector<std::vector<std::optional<std::string>>> rows) {
   r.rows = std::move(rows);
   return r;
 }
+
+// PostgreSQL binary send format of an integer of `size` bytes, or of a float8.
+std::string Binary(uint64_t value, std::size_t size) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) {
+    out[size - 1 - i] = static_cast<char>(value & 0xFF);
+    value >>= 8;
+  }
+  return out;
+}
+std::string Binary(double value) { return Binary(std::bit_cast<uint64_t>(value), 8); }
 
 bool Contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
@@ -63,28 +75,28 @@ class FakePgSession final : public collector::PgSession {
     std::vector<std::string> values;
     std::vector<std::optional<std::string_view>> fields;
     for (const FakeEntry& e : server_.entries) {
-      values = {std::to_string(e.userid),
-                std::to_string(e.dbid),
-                e.toplevel ? "t" : "f",
-                std::to_string(e.queryid),
-                std::to_string(e.calls),
-                std::to_string(e.total_exec_time_ms),
-                "0",
-                std::to_string(e.rows),
-                std::to_string(e.shared_blks_hit),
-                std::to_string(e.shared_blks_read),
-                "0",
-                "0",
-                "0",
-                std::to_string(e.temp_blks_written),
-                "0",
-                "0",
-                "0",
-                "0",
-                "0.5",
-                "9.5",
-                "1.25",
-                std::to_string(e.stats_since)};
+      values = {Binary(e.userid, 4),
+                Binary(e.dbid, 4),
+                Binary(e.toplevel ? 1u : 0u, 1),
+                Binary(static_cast<uint64_t>(e.queryid), 8),
+                Binary(static_cast<uint64_t>(e.calls), 8),
+                Binary(e.total_exec_time_ms),
+                Binary(0.0),
+                Binary(static_cast<uint64_t>(e.rows), 8),
+                Binary(static_cast<uint64_t>(e.shared_blks_hit), 8),
+                Binary(static_cast<uint64_t>(e.shared_blks_read), 8),
+                Binary(0, 8),
+                Binary(0, 8),
+                Binary(0, 8),
+                Binary(static_cast<uint64_t>(e.temp_blks_written), 8),
+                Binary(0.0),
+                Binary(0.0),
+                Binary(0, 8),
+                Binary(0.0),
+                Binary(0.5),
+                Binary(9.5),
+                Binary(1.25),
+                Binary(e.stats_since)};
       fields.assign(values.begin(), values.end());
       if (!on_row(RowFields(fields.data(), fields.size()))) break;
     }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -138,14 +139,36 @@ TEST(StatReader, ParsesExtensionVersions) {
   EXPECT_FALSE(ParseExtensionVersion("1.x", &major, &minor));
 }
 
-TEST(StatReader, RejectsRowsWithMissingOrNonNumericFields) {
-  std::vector<std::optional<std::string_view>> fields(22, std::string_view("1"));
-  fields[2] = "t";
+std::string BigEndian(uint64_t v, std::size_t size) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i)
+    out[size - 1 - i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  return out;
+}
+
+TEST(StatReader, ParsesBinaryRowsAndRejectsWrongSizesAndNullKeys) {
+  std::vector<std::string> values(22, BigEndian(std::bit_cast<uint64_t>(2.5), 8));
+  values[0] = BigEndian(10, 4);
+  values[1] = BigEndian(5, 4);
+  values[2] = BigEndian(1, 1);
+  values[3] = BigEndian(static_cast<uint64_t>(int64_t{-42}), 8);
+  values[4] = BigEndian(7, 8);
+  std::vector<std::optional<std::string_view>> fields(values.begin(), values.end());
   StatReading r;
-  EXPECT_TRUE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
-  fields[4] = "12x";
+  ASSERT_TRUE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  EXPECT_EQ(r.key.userid, 10u);
+  EXPECT_EQ(r.key.dbid, 5u);
+  EXPECT_TRUE(r.key.toplevel);
+  EXPECT_EQ(r.key.queryid, -42);
+  EXPECT_EQ(r.totals.calls, 7);
+  EXPECT_DOUBLE_EQ(r.totals.total_exec_time_ms, 2.5);
+  fields[6] = std::nullopt;  // NULL counter counts as zero
+  ASSERT_TRUE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  EXPECT_DOUBLE_EQ(r.totals.total_plan_time_ms, 0);
+  const std::string short_int = BigEndian(7, 4);
+  fields[4] = std::string_view(short_int);  // int4 where int8 is expected
   EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
-  fields[4] = "12";
+  fields[4] = std::string_view(values[4]);
   EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), 21), &r));
   fields[3] = std::nullopt;  // queryid NULL: insufficient privilege
   EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
