@@ -288,9 +288,11 @@ Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
   }
   auto session = std::make_unique<LibpqSession>(std::move(conn));
   // The collector only reads. Every transaction is read-only and bounded in time, so a slow
-  // catalog or a held lock can never make the agent a burden on the server.
+  // catalog or a held lock can never make the agent a burden on the server. The statement
+  // timeout leaves room for the rare text read of a very large query-text file, whose rows the
+  // agent anonymizes as they arrive.
   auto setup = session->Query(
-      "SET default_transaction_read_only = on; SET statement_timeout = '60s'; "
+      "SET default_transaction_read_only = on; SET statement_timeout = '5min'; "
       "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'");
   if (!setup.ok()) return std::move(setup).error();
   return std::unique_ptr<PgSession>(std::move(session));

@@ -284,9 +284,42 @@ bool ReadsOnlyCatalog(const Json& root) {
   return any_relation;
 }
 
+// Whether `pattern` occurs in the compact JSON `tree` as JSON syntax, not inside a string value
+// (where its quotes would be escaped).
+bool HasJsonPattern(std::string_view tree, std::string_view pattern, std::size_t* count = nullptr) {
+  std::size_t found = 0;
+  for (std::size_t pos = tree.find(pattern); pos != std::string_view::npos;
+       pos = tree.find(pattern, pos + 1)) {
+    if (pos == 0 || tree[pos - 1] != '\\') ++found;
+  }
+  if (count != nullptr) *count = found;
+  return found > 0;
+}
+
+// Classification without building the tree, for the common case: one statement whose node type
+// decides, or which names no relation that could be a catalog one. nullopt: walk the tree.
+std::optional<Exclusion> ClassifyFast(std::string_view tree) {
+  constexpr std::string_view kStmt = "\"stmt\":{\"";
+  std::size_t statements = 0;
+  if (!HasJsonPattern(tree, kStmt, &statements) || statements != 1) return std::nullopt;
+  const std::size_t start = tree.find(kStmt) + kStmt.size();
+  const std::size_t end = tree.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  const std::string type(tree.substr(start, end - start));
+  if (type == "TransactionStmt") return Exclusion::kTransactionControl;
+  if (IsSessionUtilityType(type)) return Exclusion::kSessionUtility;
+  if (HasJsonPattern(tree, "\"relname\":\"pg_") ||
+      HasJsonPattern(tree, "\"schemaname\":\"pg_catalog\"") ||
+      HasJsonPattern(tree, "\"schemaname\":\"information_schema\"")) {
+    return std::nullopt;
+  }
+  return Exclusion::kNone;
+}
+
 // Classification of a statement that parsed, from pg_query_parse's JSON tree. A tree that cannot be
 // read is user workload.
 Exclusion Classify(const char* parse_tree) {
+  if (auto fast = ClassifyFast(parse_tree)) return *fast;
   try {
     const Json tree = Json::parse(parse_tree, nullptr, /*allow_exceptions=*/false);
     const auto stmts = tree.is_object() ? tree.find("stmts") : tree.end();
