@@ -132,6 +132,8 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
 Status Collector::ReadStats(bool all_reset) {
   changes_.clear();
+  // Sized once from the previous reading, so a reading where everything changed never doubles it.
+  changes_.reserve(slots_.live());
   ++reading_no_;
   SlotSet present_now;
   StatReading row;
@@ -161,9 +163,9 @@ Status Collector::ReadStats(bool all_reset) {
 
 uint32_t Collector::InternSlot(const StatementKey& key, bool* created) {
   const uint32_t slot = slots_.Intern(key, created);
-  if (slot >= previous_.size()) {
-    const std::size_t n = std::max<std::size_t>(slot + 1, previous_.size() * 2);
-    previous_.resize(n);
+  if (slot >= last_seen_.size()) {
+    previous_.EnsureSize(slot + 1);
+    const std::size_t n = previous_.size();
     last_seen_.resize(n);
     exclusion_.resize(n);
     fingerprint_.resize(n);

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "collector/chunked_array.h"
 #include "collector/kpi_reader.h"
 #include "collector/pg_session.h"
 #include "collector/stat_reader.h"
@@ -38,7 +39,7 @@ struct CollectorOptions {
   // happens at most once per interval (the first one is not delayed).
   std::chrono::milliseconds text_refresh_interval = std::chrono::minutes(5);
   // Upper bound on anonymized texts held while waiting for their statement to be sent.
-  std::size_t text_cache_bytes = 8u << 20;
+  std::size_t text_cache_bytes = 4u << 20;
   // Readings an entry may be absent (evicted) before its slot is recycled.
   uint32_t slot_grace_readings = 20;
   bool require_all_stats_privilege = true;  // refuse a role without pg_read_all_stats
@@ -111,7 +112,7 @@ class Collector {
 
   // Per-slot state, indexed by slot.
   StatementSlots slots_;
-  std::vector<StatReading> previous_;
+  ChunkedArray<StatReading> previous_;
   std::vector<uint32_t> last_seen_;  // reading number
   std::vector<Exclusion> exclusion_;
   std::vector<uint64_t> fingerprint_;  // 64-bit value of the 16-hex-digit fingerprint
