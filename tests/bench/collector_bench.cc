@@ -9,11 +9,15 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/time_format.h"
@@ -64,8 +68,8 @@ WorkloadInfo PrepareWorkload(PgCluster& cluster, std::size_t n) {
   info.text_avg_bytes = std::stoll(rows[0].at(2));
   info.text_max_bytes = std::stoll(rows[0].at(3));
   if (info.entries < static_cast<int64_t>(n)) {
-    throw std::runtime_error("the workload of " + std::to_string(n) +
-                             " statements left only " + std::to_string(info.entries) +
+    throw std::runtime_error("the workload of " + std::to_string(n) + " statements left only " +
+                             std::to_string(info.entries) +
                              " distinct pg_stat_statements entries: statements share queryids "
                              "or entries were evicted");
   }
@@ -96,8 +100,8 @@ std::string DescribeMachine() {
 // `arg` quoted for a POSIX shell when it holds anything but plain characters.
 std::string ShellWord(const std::string& arg) {
   const bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_-./,=:").find(c) !=
-                                                              std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_-./,=:").find(c) != std::string_view::npos;
   });
   if (plain) return arg;
   std::string quoted = "'";
@@ -140,7 +144,9 @@ int Run(const Options& options, const std::string& command) {
   std::cout << "\nCollector vs floor: PostgreSQL " << context.server_version << ", "
             << context.machine << "\n\n"
             << ResultsTable(results) << "\n"
-            << DetailsTable(results) << "\nTargets:\n";
+            << DetailsTable(results) << "\n";
+  for (const std::string& note : FailureNotes(results)) std::cout << note << "\n";
+  std::cout << "\nTargets:\n";
   for (const std::string& line : TargetLines(results)) std::cout << "  " << line << "\n";
 
   if (!options.doc_path.empty()) {
@@ -167,7 +173,8 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", options.repeat,
                  "measured cycles per kind (default: 5 up to 10000 statements, 3 above)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--write-doc", options.doc_path, "also write the results as Markdown to this file");
+  app.add_option("--write-doc", options.doc_path,
+                 "also write the results as Markdown to this file");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -136,7 +136,7 @@ double RunWorkload(PGconn* conn, std::size_t n) {
 
 // One measured agent cycle.
 struct Cycle {
-  CycleTimes times;  // Collect() + dump()
+  CycleTimes times;  // Collect() + SnapshotToJson()
   double collect_cpu_ms = 0;
   protocol::Snapshot snapshot;
   std::string json;
@@ -149,7 +149,7 @@ Cycle RunCycle(collector::Collector& agent) {
   cycle.collect_cpu_ms = watch.CpuElapsedMs();
   if (!result.ok()) throw std::runtime_error("Collect: " + result.error().ToString());
   if (!result->has_value()) throw std::runtime_error("Collect returned a baseline, not a snapshot");
-  cycle.json = protocol::SnapshotToJson(**result).dump();
+  cycle.json = protocol::SnapshotToJson(**result);
   cycle.times = watch.Elapsed();
   cycle.snapshot = std::move(**result);
   return cycle;
@@ -169,8 +169,7 @@ FloorResult MeasureFloor(const std::string& dsn, int repeat) {
       const ResultPtr res(PQexec(conn.get(), sql.c_str()));
       runs.push_back(watch.Elapsed());
       if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
-        throw std::runtime_error("floor query failed: " +
-                                 std::string(PQerrorMessage(conn.get())));
+        throw std::runtime_error("floor query failed: " + std::string(PQerrorMessage(conn.get())));
       }
       floor.rows = PQntuples(res.get());
     }
@@ -202,12 +201,14 @@ AgentResult MeasureAgent(const std::string& dsn, std::size_t n, int repeat) {
       if (!baseline.ok()) throw std::runtime_error("baseline: " + baseline.error().ToString());
       if (baseline->has_value()) throw std::runtime_error("the first Collect was not a baseline");
     }
+    out.baseline_rss_mib = PeakRssMib();
 
     std::vector<double> passes;
     passes.push_back(RunWorkload(workload.get(), n));
     const uint64_t analyzed_before = agent.counters().texts_analyzed;
     out.first = RunCycle(agent).times;
     out.first_texts_analyzed = agent.counters().texts_analyzed - analyzed_before;
+    out.first_rss_mib = PeakRssMib();
 
     const uint64_t reads_before_changed = agent.counters().text_reads;
     std::vector<CycleTimes> changed;
@@ -228,6 +229,7 @@ AgentResult MeasureAgent(const std::string& dsn, std::size_t n, int repeat) {
     out.changed_collect_cpu_ms = Median(std::move(collect_cpu));
     out.changed_json_cpu_ms = Median(std::move(json_cpu));
     out.changed_text_reads = agent.counters().text_reads - reads_before_changed;
+    out.changed_rss_mib = PeakRssMib();
 
     const uint64_t reads_before_steady = agent.counters().text_reads;
     std::vector<CycleTimes> steady;
@@ -236,6 +238,12 @@ AgentResult MeasureAgent(const std::string& dsn, std::size_t n, int repeat) {
     out.steady_text_reads = agent.counters().text_reads - reads_before_steady;
 
     out.workload_pass_s = Median(std::move(passes));
+    out.text_read_failures = agent.counters().text_read_failures;
+    if (const auto& error = agent.last_text_read_error(); error) {
+      const std::string message = error->ToString();
+      message.copy(out.last_text_read_error,
+                   std::min(message.size(), sizeof out.last_text_read_error - 1));
+    }
     out.peak_rss_mib = PeakRssMib();
     return out;
   });

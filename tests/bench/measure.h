@@ -25,7 +25,7 @@ struct FloorResult {
 };
 
 // One measured agent cycle is Collector::Collect() followed by serialising the snapshot to the
-// protocol JSON (SnapshotToJson(...).dump()), as the agent does before sending.
+// protocol JSON text (protocol::SnapshotToJson), as the agent does before sending.
 struct AgentResult {
   CycleTimes baseline;  // first Collect(): connect, checks, first reading (no snapshot)
   // First cycle after the workload ran: reads and anonymizes the texts of every changed entry.
@@ -34,18 +34,26 @@ struct AgentResult {
   // Medians over the cycles that follow a pass of the whole workload (every entry changed).
   CycleTimes changed;
   double changed_collect_cpu_ms = 0;  // of changed.cpu_ms: Collect() alone
-  double changed_json_cpu_ms = 0;     // of changed.cpu_ms: SnapshotToJson + dump
+  double changed_json_cpu_ms = 0;     // of changed.cpu_ms: SnapshotToJson
   // Of the last changed cycle: entries changed in the window, statements sent, payload sizes.
   int64_t changed_statements = 0;
   int64_t sent_statements = 0;
   int64_t json_bytes = 0;
-  int64_t gzip_bytes = 0;  // gzip (deflate level 6) of the JSON
+  int64_t gzip_bytes = 0;           // gzip (deflate level 6) of the JSON
   uint64_t changed_text_reads = 0;  // text reads during the changed cycles
   // Medians over cycles with no workload in between.
   CycleTimes steady;
   uint64_t steady_text_reads = 0;  // text reads during the steady cycles
   double workload_pass_s = 0;      // median wall time of one workload pass (not measured work)
+  // Text reads that failed over the whole run (the collector carries on without those texts), and
+  // the last one's message, truncated, "" when none failed.
+  uint64_t text_read_failures = 0;
+  char last_text_read_error[256] = {};
   double start_rss_mib = 0;
+  // Peak RSS so far at the end of each phase: baseline, first cycle, changed cycles, and the run.
+  double baseline_rss_mib = 0;
+  double first_rss_mib = 0;
+  double changed_rss_mib = 0;
   double peak_rss_mib = 0;
 };
 

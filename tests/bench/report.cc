@@ -4,6 +4,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "tests/bench/workload.h"
+
 namespace optischema::bench {
 namespace {
 
@@ -21,10 +23,17 @@ std::string Fixed(double value, int decimals) {
 
 // 100000 -> "100,000".
 std::string Count(uint64_t value) {
-  std::string digits = std::to_string(value);
-  for (std::size_t i = digits.size(); i > 3; i -= 3) digits.insert(i - 3, ",");
-  return digits;
+  const std::string digits = std::to_string(value);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
+
+// Milliseconds with two decimals below 10, one above.
+std::string Ms(double value) { return Fixed(value, value < 10 ? 2 : 1); }
 
 std::string Ratio(double value, double floor) {
   return floor > 0 ? Fixed(value / floor, 2) + "x" : "n/a";
@@ -71,14 +80,14 @@ std::string ResultsTable(const std::vector<SizeResult>& results) {
     const AgentResult& a = r.agent;
     rows.push_back({
         Count(r.workload.statements),
-        Fixed(r.floor.read.cpu_ms, 1),
-        Fixed(r.floor.read.wall_ms, 1),
+        Ms(r.floor.read.cpu_ms),
+        Ms(r.floor.read.wall_ms),
         Fixed(r.floor.peak_rss_mib, 1),
-        Fixed(a.changed.cpu_ms, 1) + " (" + Ratio(a.changed.cpu_ms, r.floor.read.cpu_ms) + ")",
-        Fixed(a.changed_json_cpu_ms, 1),
-        Fixed(a.changed.wall_ms, 1) + " (" + Ratio(a.changed.wall_ms, r.floor.read.wall_ms) + ")",
-        Fixed(a.steady.cpu_ms, 1) + " (" + Ratio(a.steady.cpu_ms, r.floor.read.cpu_ms) + ")",
-        Fixed(a.first.cpu_ms, 1),
+        Ms(a.changed.cpu_ms) + " (" + Ratio(a.changed.cpu_ms, r.floor.read.cpu_ms) + ")",
+        Ms(a.changed_json_cpu_ms),
+        Ms(a.changed.wall_ms) + " (" + Ratio(a.changed.wall_ms, r.floor.read.wall_ms) + ")",
+        Ms(a.steady.cpu_ms) + " (" + Ratio(a.steady.cpu_ms, r.floor.read.cpu_ms) + ")",
+        Ms(a.first.cpu_ms),
         Fixed(a.peak_rss_mib, 1),
         Fixed(static_cast<double>(a.json_bytes) / kBytesPerKib, 0) + " / " +
             Fixed(static_cast<double>(a.gzip_bytes) / kBytesPerKib, 0),
@@ -86,9 +95,9 @@ std::string ResultsTable(const std::vector<SizeResult>& results) {
     });
   }
   return Markdown({"statements", "floor cpu ms", "floor wall ms", "floor rss MiB",
-                   "agent changed cpu ms (x floor)", "of which json ms",
-                   "agent wall ms (x floor)", "steady cpu ms (x floor)", "first-cycle cpu ms",
-                   "agent peak rss MiB", "payload KiB raw/gzip", "steady text reads"},
+                   "agent changed cpu ms (x floor)", "of which json ms", "agent wall ms (x floor)",
+                   "steady cpu ms (x floor)", "first-cycle cpu ms", "agent peak rss MiB",
+                   "payload KiB raw/gzip", "steady text reads"},
                   rows);
 }
 
@@ -105,29 +114,49 @@ std::string DetailsTable(const std::vector<SizeResult>& results) {
             std::to_string(w.text_max_bytes),
         Count(static_cast<uint64_t>(r.floor.rows)),
         Fixed(a.workload_pass_s, 1),
-        Fixed(a.baseline.cpu_ms, 1) + " / " + Fixed(a.baseline.wall_ms, 1),
-        Fixed(a.first.wall_ms, 1),
+        Ms(a.baseline.cpu_ms) + " / " + Ms(a.baseline.wall_ms),
+        Ms(a.first.wall_ms),
         Count(a.first_texts_analyzed),
-        Fixed(a.changed_collect_cpu_ms, 1),
+        Ms(a.changed_collect_cpu_ms),
         Count(static_cast<uint64_t>(a.changed_statements)) + " / " +
             Count(static_cast<uint64_t>(a.sent_statements)),
         std::to_string(a.changed_text_reads),
-        Fixed(a.steady.wall_ms, 1),
+        std::to_string(a.text_read_failures),
+        Ms(a.steady.wall_ms),
         Fixed(r.floor.start_rss_mib, 1) + " / " + Fixed(a.start_rss_mib, 1),
+        Fixed(a.baseline_rss_mib, 1) + " / " + Fixed(a.first_rss_mib, 1) + " / " +
+            Fixed(a.changed_rss_mib, 1) + " / " + Fixed(a.peak_rss_mib, 1),
     });
   }
-  return Markdown({"statements", "repeat", "workload entries", "text bytes min/avg/max",
-                   "rows read", "workload pass s", "baseline cpu/wall ms", "first-cycle wall ms",
-                   "texts analyzed", "changed: collect cpu ms", "changed/sent statements",
-                   "changed text reads", "steady wall ms", "start rss MiB floor/agent"},
-                  rows);
+  return Markdown(
+      {"statements", "repeat", "workload entries", "text bytes min/avg/max", "rows read",
+       "workload pass s", "baseline cpu/wall ms", "first-cycle wall ms", "texts analyzed",
+       "changed: collect cpu ms", "changed/sent statements", "changed text reads",
+       "text read failures", "steady wall ms", "start rss MiB floor/agent",
+       "agent rss MiB after baseline/first/changed/steady"},
+      rows);
+}
+
+std::vector<std::string> FailureNotes(const std::vector<SizeResult>& results) {
+  std::vector<std::string> notes;
+  for (const SizeResult& r : results) {
+    if (r.agent.text_read_failures == 0) continue;
+    std::string message = r.agent.last_text_read_error;
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    notes.push_back("At " + Count(r.workload.statements) + " statements " +
+                    std::to_string(r.agent.text_read_failures) +
+                    " text read(s) failed (the cycle that held one has figures for the texts "
+                    "analyzed before it failed); the last with: " +
+                    message);
+  }
+  return notes;
 }
 
 std::vector<std::string> TargetLines(const std::vector<SizeResult>& results) {
   std::vector<std::string> lines;
   for (std::size_t size : kCpuTargetSizes) {
-    const std::string target = "collector CPU <= " + Fixed(kCpuRatioTarget, 2) +
-                               " x floor at " + Count(size) + " statements (changed cycle)";
+    const std::string target = "collector CPU <= " + Fixed(kCpuRatioTarget, 2) + " x floor at " +
+                               Count(size) + " statements (changed cycle)";
     const SizeResult* r = Find(results, size);
     if (r == nullptr) {
       lines.push_back("SKIP  " + target + ": size not run");
@@ -135,9 +164,10 @@ std::vector<std::string> TargetLines(const std::vector<SizeResult>& results) {
     }
     const double agent = r->agent.changed.cpu_ms;
     const double floor = r->floor.read.cpu_ms;
-    lines.push_back(Verdict(agent <= kCpuRatioTarget * floor) + target + ": " + Fixed(agent, 1) +
-                    " ms vs floor " + Fixed(floor, 1) + " ms = " + Ratio(agent, floor) +
-                    " (limit " + Fixed(kCpuRatioTarget * floor, 1) + " ms)");
+    lines.push_back(Verdict(agent <= kCpuRatioTarget * floor) + target + ": " + Fixed(agent, 2) +
+                    " ms vs floor " + Fixed(floor, 2) +
+                    " ms = " + (floor > 0 ? Fixed(agent / floor, 3) + "x" : "n/a") + " (limit " +
+                    Fixed(kCpuRatioTarget * floor, 2) + " ms)");
   }
 
   const std::string rss_target = "agent peak RSS <= " + Fixed(kRssTargetMib, 0) + " MiB at " +
@@ -172,9 +202,9 @@ std::string BenchmarkDocument(const RunContext& context, const std::vector<SizeR
          "above the largest size)\n\n"
       << "## Method\n\n"
       << "For each size N, pg_stat_statements is reset and N distinct statements are run once: "
-         "SELECTs on 250 small tables whose target lists differ in length (6 to 145 "
-         "expressions) and composition, so every one is its own entry, with normalized texts of "
-         "the lengths given below. Each measurement then runs in a forked process of its own, so "
+      << WorkloadDescription()
+      << ", so every one is its own entry, with normalized texts of the lengths given below. Each "
+         "measurement then runs in a forked process of its own, so "
          "CPU time (CLOCK_PROCESS_CPUTIME_ID, client side only) and peak RSS (ru_maxrss) are its "
          "own; times are medians over the repeats.\n\n"
       << "- **Floor**: what a naive exporter pays for one reading: a plain libpq `PQexec` of the "
@@ -182,7 +212,8 @@ std::string BenchmarkDocument(const RunContext& context, const std::vector<SizeR
          "nothing iterated, on a connection of its own.\n"
       << "- **Agent**: a `Collector` with default options (5,000 statements per snapshot at "
          "most). A measured cycle is `Collect()` (streaming the same SELECT through COPY, deltas, "
-         "filtering, sampling, scoring) plus `SnapshotToJson(snapshot).dump()`. Sequence: a "
+         "filtering, sampling, scoring) plus `SnapshotToJson(snapshot)` (the JSON text sent). "
+         "Sequence: a "
          "baseline; one pass of the workload and the *first cycle*, which reads and anonymizes "
          "the texts of all N entries; then, repeated, a workload pass (not measured) and a "
          "*changed cycle* in which every entry changed; then *steady cycles* with no workload in "
@@ -199,8 +230,10 @@ std::string BenchmarkDocument(const RunContext& context, const std::vector<SizeR
       << DetailsTable(results) << "\n"
       << "*Workload entries*: entries whose text is one of the workload's statements after its "
          "first pass (at least N). *Rows read*: rows of the floor's SELECT. *Start rss*: ru_maxrss "
-         "of the measuring process when it began, inherited from the benchmark process.\n\n"
-      << "## Targets\n\n";
+         "of the measuring process when it began, inherited from the benchmark process. *Agent rss "
+         "after ...*: the agent process's peak RSS so far at the end of each phase.\n\n";
+  for (const std::string& note : FailureNotes(results)) out << "**" << note << "**\n\n";
+  out << "## Targets\n\n";
   for (const std::string& line : TargetLines(results)) out << "- " << line << "\n";
   return out.str();
 }

@@ -33,6 +33,9 @@ std::string ResultsTable(const std::vector<SizeResult>& results);
 // Secondary figures (baseline, first-cycle wall, text lengths, ...), in the same form.
 std::string DetailsTable(const std::vector<SizeResult>& results);
 
+// One line per size at which a text read failed, with the collector's error message.
+std::vector<std::string> FailureNotes(const std::vector<SizeResult>& results);
+
 // One line per target, starting with PASS, MISS or SKIP (the size it needs was not run), with the
 // numbers it was decided on.
 std::vector<std::string> TargetLines(const std::vector<SizeResult>& results);

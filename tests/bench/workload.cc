@@ -7,7 +7,7 @@
 namespace optischema::bench {
 namespace {
 
-constexpr std::size_t kMinExpressions = 6;
+constexpr std::size_t kMinExpressions = 8;
 constexpr std::size_t kLengths = 140;  // target lists have kMinExpressions + [0, kLengths) items
 // Coprime with kLengths: successive shapes jump across the whole length range.
 constexpr std::size_t kLengthStride = 37;
@@ -35,6 +35,12 @@ constexpr std::array<ExpressionKind, 8> kKinds = {{
 
 std::size_t MaxStatements() { return kTables * kLengths * kKinds.size(); }
 
+std::string WorkloadDescription() {
+  return "SELECTs on " + std::to_string(kTables) + " tables of " + std::to_string(kRowsPerTable) +
+         " rows whose target lists differ in length (" + std::to_string(kMinExpressions) + " to " +
+         std::to_string(kMinExpressions + kLengths - 1) + " expressions) and composition";
+}
+
 std::string SetupSql() {
   std::string sql;
   for (std::size_t t = 0; t < kTables; ++t) {
@@ -56,8 +62,7 @@ std::string Statement(std::size_t i) {
                                 std::to_string(MaxStatements()) + " distinct shapes");
   }
   const std::size_t shape = i / kTables;
-  const std::size_t expressions =
-      kMinExpressions + (shape % kLengths) * kLengthStride % kLengths;
+  const std::size_t expressions = kMinExpressions + (shape % kLengths) * kLengthStride % kLengths;
   const std::size_t rotation = shape / kLengths;
   std::string sql = "SELECT id";
   for (std::size_t j = 0; j < expressions; ++j) {

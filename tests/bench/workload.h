@@ -3,7 +3,7 @@
 // The benchmark's workload: many distinct pg_stat_statements entries with realistic texts.
 //
 // Statement i is a SELECT on table bench_t<i % kTables> whose target list has a shape derived from
-// s = i / kTables: its length (6 to 145 expressions, spread over that range whatever the number of
+// s = i / kTables: its length (8 to 147 expressions, spread over that range whatever the number of
 // statements) and the rotation of the expression kinds it cycles through. Different tables or
 // shapes give different PostgreSQL 15 queryids (constants and aliases do not count), so statements
 // 0..n-1 are n distinct entries; their normalized texts are roughly 200 to 4000 bytes long.
@@ -17,6 +17,9 @@ namespace optischema::bench {
 inline constexpr std::size_t kTables = 250;
 // Number of distinct statements the shapes can express.
 std::size_t MaxStatements();
+
+// One line for humans: what the statements look like.
+std::string WorkloadDescription();
 
 // Creates tables bench_t0 .. bench_t<kTables-1> (id int primary key, a int, b int, c text,
 // d timestamptz), each holding a few rows.
