@@ -40,11 +40,7 @@ class FakePgSession final : public collector::PgSession {
 
   Result<QueryResult> Query(std::string_view sql) override {
     server_.statements.emplace_back(sql);
-    if (server_.fail_next) {
-      Error e = *server_.fail_next;
-      server_.fail_next.reset();
-      return e;
-    }
+    if (server_.fail_next) return Take(server_.fail_next);
     if (Contains(sql, "pg_extension")) {
       if (!server_.extension_installed) return Rows({});
       return Rows({{server_.extension_version, "public"}});
@@ -65,13 +61,9 @@ class FakePgSession final : public collector::PgSession {
 
   Status Stream(std::string_view sql, const RowCallback& on_row) override {
     server_.statements.emplace_back(sql);
-    if (server_.fail_next) return TakeFailure();
+    if (server_.fail_next) return Take(server_.fail_next);
     ++server_.stats_reads;
-    if (server_.fail_stream) {
-      Error e = *server_.fail_stream;
-      server_.fail_stream.reset();
-      return e;
-    }
+    if (server_.fail_stream) return Take(server_.fail_stream);
     std::vector<std::string> values;
     std::vector<std::optional<std::string_view>> fields;
     for (const FakeEntry& e : server_.entries) {
@@ -107,13 +99,9 @@ class FakePgSession final : public collector::PgSession {
                           const std::vector<std::optional<std::string>>& params,
                           const RowCallback& on_row) override {
     server_.statements.emplace_back(sql);
-    if (server_.fail_next) return TakeFailure();
+    if (server_.fail_next) return Take(server_.fail_next);
     ++server_.text_reads;
-    if (server_.fail_text_read) {
-      Error e = *server_.fail_text_read;
-      server_.fail_text_read.reset();
-      return e;
-    }
+    if (server_.fail_text_read) return Take(server_.fail_text_read);
     std::set<std::string> ids;
     if (!params.empty() && params[0]) {
       std::string list = params[0]->substr(1, params[0]->size() - 2);
@@ -142,9 +130,10 @@ class FakePgSession final : public collector::PgSession {
   int ServerVersionNum() const override { return 150004; }
 
  private:
-  Error TakeFailure() {
-    Error e = *server_.fail_next;
-    server_.fail_next.reset();
+  // Returns the injected failure and clears it, so it fires once.
+  static Error Take(std::optional<Error>& failure) {
+    Error e = *failure;
+    failure.reset();
     return e;
   }
 
