@@ -1,0 +1,100 @@
+#include "agent/snapshot_sender.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace optischema::agent {
+
+namespace {
+
+std::string Describe(const Result<protocol::HttpResponse>& result) {
+  if (!result.ok()) return result.error().message;
+  return "HTTP " + std::to_string(result->status);
+}
+
+}  // namespace
+
+SnapshotSender::SnapshotSender(Spool& spool, protocol::HttpClient& http, std::string agent_id,
+                               protocol::Backoff backoff)
+    : spool_(spool), http_(http), agent_id_(std::move(agent_id)), backoff_(std::move(backoff)) {}
+
+SendOutcome SnapshotSender::Quarantine(const SpoolEntry& entry, std::string why) {
+  SendOutcome out;
+  out.kind = SendOutcome::Kind::kQuarantined;
+  out.detail = "snapshot " + entry.id + " moved to the spool's bad/ folder: " + why;
+  if (Status st = spool_.Quarantine(entry); !st.ok()) {
+    // Cannot move it: keep it and retry later rather than lose it.
+    out.kind = SendOutcome::Kind::kRetryLater;
+    out.wait = backoff_.Next();
+    out.detail = "snapshot " + entry.id + " refused (" + why +
+                 ") and could not be set aside: " + st.error().message;
+    spdlog::error("{}", out.detail);
+    return out;
+  }
+  ++quarantined_;
+  spdlog::error("{}", out.detail);
+  return out;
+}
+
+SendOutcome SnapshotSender::DeliverOne() {
+  const std::optional<SpoolEntry> entry = spool_.Oldest();
+  if (!entry) return SendOutcome{};
+
+  auto body = spool_.ReadCompressed(*entry);
+  if (!body.ok()) {
+    const auto now_oldest = spool_.Oldest();
+    if (!now_oldest || now_oldest->seq != entry->seq) {
+      // Dropped by the spool bound while we were reading it: move on at once.
+      return SendOutcome{SendOutcome::Kind::kRetryLater, std::chrono::milliseconds(0), false,
+                         "snapshot " + entry->id + " was dropped by the spool bound"};
+    }
+    return Quarantine(*entry, "unreadable: " + body.error().message);
+  }
+
+  protocol::HttpRequest request;
+  request.method = "POST";
+  request.path = "/v1/agents/" + agent_id_ + "/snapshots";
+  request.body = std::move(body).value();
+  request.body_is_gzip = true;
+  request.idempotency_key = entry->id;
+  const auto result = http_.Send(request);
+
+  SendOutcome out;
+  out.kind = SendOutcome::Kind::kRetryLater;
+  switch (protocol::Classify(result)) {
+    case protocol::RetryDecision::kDone:
+      if (Status st = spool_.Remove(*entry); !st.ok()) {
+        spdlog::warn(
+            "snapshot {} delivered but not removed from the spool ({}); it will be sent "
+            "again and stored once",
+            entry->id, st.error().message);
+      }
+      ++delivered_;
+      backoff_.Reset();
+      return SendOutcome{SendOutcome::Kind::kDelivered, std::chrono::milliseconds(0), false,
+                         "snapshot " + entry->id + " delivered (" + Describe(result) + ")"};
+    case protocol::RetryDecision::kRetry:
+      out.wait = backoff_.Next();
+      break;
+    case protocol::RetryDecision::kRetryAfter:
+      out.wait = std::max<std::chrono::milliseconds>(
+          backoff_.Next(), protocol::RetryAfter(*result).value_or(std::chrono::seconds(0)));
+      break;
+    case protocol::RetryDecision::kConfigProblem:
+      out.configuration_problem = true;
+      out.wait = std::max(backoff_.Next(), kConfigProblemWait);
+      out.detail = "control plane refused the agent (" + Describe(result) +
+                   "): check control_plane.url and the API key; snapshots stay in the spool";
+      spdlog::error("{}", out.detail);
+      return out;
+    case protocol::RetryDecision::kGiveUp:
+      return Quarantine(*entry, "control plane refused it (" + Describe(result) + ")");
+  }
+  out.detail = "snapshot " + entry->id + " not delivered (" + Describe(result) + "); retrying in " +
+               std::to_string(out.wait.count()) + " ms";
+  spdlog::warn("{}", out.detail);
+  return out;
+}
+
+}  // namespace optischema::agent

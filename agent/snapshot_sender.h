@@ -1,0 +1,57 @@
+#pragma once
+
+// SnapshotSender: delivers spooled snapshots to the control plane, oldest first, one attempt per
+// DeliverOne() call. An entry leaves the spool only after a 2xx (202 accepted, or 200 for a replay
+// the server already stored), or, when the server refuses it for good (4xx other than
+// 401/403/408/429), by moving to the spool's bad/ folder — never silently. Network failures, 5xx
+// and throttling keep the entry and say how long to wait. Not thread-safe: one sender thread;
+// the collector may append to the same Spool concurrently.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "agent/spool.h"
+#include "protocol/http_client.h"
+#include "protocol/retry_policy.h"
+
+namespace optischema::agent {
+
+struct SendOutcome {
+  enum class Kind {
+    kIdle,         // spool empty
+    kDelivered,    // accepted; removed from the spool
+    kRetryLater,   // kept; try again after `wait`
+    kQuarantined,  // refused for good or unreadable; moved to bad/
+  };
+  Kind kind = Kind::kIdle;
+  std::chrono::milliseconds wait{0};
+  bool configuration_problem = false;  // 401/403/3xx: the API key or URL needs fixing
+  std::string detail;                  // for logs; never contains the API key
+};
+
+class SnapshotSender {
+ public:
+  // A configuration problem is retried no faster than this: a person must fix it first.
+  static constexpr std::chrono::milliseconds kConfigProblemWait = std::chrono::minutes(1);
+
+  SnapshotSender(Spool& spool, protocol::HttpClient& http, std::string agent_id,
+                 protocol::Backoff backoff);
+
+  SendOutcome DeliverOne();
+
+  uint64_t delivered() const { return delivered_; }
+  uint64_t quarantined() const { return quarantined_; }
+
+ private:
+  SendOutcome Quarantine(const SpoolEntry& entry, std::string why);
+
+  Spool& spool_;
+  protocol::HttpClient& http_;
+  std::string agent_id_;
+  protocol::Backoff backoff_;
+  uint64_t delivered_ = 0;
+  uint64_t quarantined_ = 0;
+};
+
+}  // namespace optischema::agent

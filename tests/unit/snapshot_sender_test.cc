@@ -1,0 +1,129 @@
+#include "agent/snapshot_sender.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "tests/support/fake_http_client.h"
+
+namespace optischema::agent {
+namespace {
+
+using optischema::testing::FakeHttpClient;
+using Kind = SendOutcome::Kind;
+
+class SnapshotSenderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/sender-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    spool_ = std::make_unique<Spool>(dir_ + "/spool");
+    ASSERT_TRUE(spool_->Open().ok());
+    sender_ = std::make_unique<SnapshotSender>(
+        *spool_, http_, "agent-1",
+        protocol::Backoff(std::chrono::seconds(1), std::chrono::minutes(5), 7));
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Add(const std::string& id) {
+    ASSERT_TRUE(spool_->Append(id, R"({"snapshot_id":")" + id + R"("})").ok());
+  }
+  std::size_t BadFiles() const {
+    const auto bad = std::filesystem::path(dir_) / "spool" / "bad";
+    if (!std::filesystem::exists(bad)) return 0;
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(bad),
+                                                  std::filesystem::directory_iterator()));
+  }
+
+  std::string dir_;
+  FakeHttpClient http_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<SnapshotSender> sender_;
+};
+
+TEST_F(SnapshotSenderTest, DeliversOldestFirstAndRemovesOnlyAfterAcceptance) {
+  Add("a");
+  Add("b");
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kIdle);
+  ASSERT_EQ(http_.requests.size(), 2u);
+  EXPECT_EQ(http_.requests[0].idempotency_key, "a");
+  EXPECT_EQ(http_.requests[1].idempotency_key, "b");
+  EXPECT_EQ(http_.requests[0].method, "POST");
+  EXPECT_EQ(http_.requests[0].path, "/v1/agents/agent-1/snapshots");
+  EXPECT_TRUE(http_.requests[0].body_is_gzip);
+  EXPECT_EQ(spool_->Depth(), 0u);
+}
+
+TEST_F(SnapshotSenderTest, ServerErrorsAndNetworkFailuresKeepTheSnapshotAndBackOff) {
+  Add("a");
+  http_.ThenStatus(500);
+  http_.Then(MakeError(ErrorCode::kConnectionFailed, "connection refused"));
+  http_.Then(MakeError(ErrorCode::kTimeout, "timed out"));
+  for (int i = 0; i < 3; ++i) {
+    SendOutcome out = sender_->DeliverOne();
+    EXPECT_EQ(out.kind, Kind::kRetryLater);
+    // Full jitter under a ceiling that doubles from 1 s.
+    EXPECT_LE(out.wait, std::chrono::seconds(1 << i));
+    EXPECT_EQ(spool_->Depth(), 1u);
+  }
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+  EXPECT_EQ(http_.requests.back().idempotency_key, "a");  // the same snapshot, same key
+  EXPECT_EQ(spool_->Depth(), 0u);
+}
+
+TEST_F(SnapshotSenderTest, ThrottlingHonoursRetryAfter) {
+  Add("a");
+  http_.ThenStatus(429, {{"retry-after", "120"}});
+  SendOutcome out = sender_->DeliverOne();
+  EXPECT_EQ(out.kind, Kind::kRetryLater);
+  EXPECT_GE(out.wait, std::chrono::seconds(120));
+  EXPECT_EQ(spool_->Depth(), 1u);
+}
+
+TEST_F(SnapshotSenderTest, RejectedKeyIsAConfigurationProblemAndKeepsEverything) {
+  Add("a");
+  http_.ThenStatus(401);
+  SendOutcome out = sender_->DeliverOne();
+  EXPECT_EQ(out.kind, Kind::kRetryLater);
+  EXPECT_TRUE(out.configuration_problem);
+  EXPECT_GE(out.wait, SnapshotSender::kConfigProblemWait);
+  EXPECT_NE(out.detail.find("API key"), std::string::npos);
+  EXPECT_EQ(spool_->Depth(), 1u);
+}
+
+TEST_F(SnapshotSenderTest, SnapshotRefusedForGoodIsSetAsideSoTheQueueMovesOn) {
+  Add("bad");
+  Add("good");
+  http_.ThenStatus(400);
+  SendOutcome out = sender_->DeliverOne();
+  EXPECT_EQ(out.kind, Kind::kQuarantined);
+  EXPECT_EQ(BadFiles(), 1u);  // kept for inspection, not lost
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+  EXPECT_EQ(http_.requests.back().idempotency_key, "good");
+  EXPECT_EQ(sender_->quarantined(), 1u);
+  EXPECT_EQ(sender_->delivered(), 1u);
+}
+
+TEST_F(SnapshotSenderTest, ReplayAnsweredWith200CountsAsDelivered) {
+  Add("a");
+  http_.ThenStatus(200);
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+  EXPECT_EQ(spool_->Depth(), 0u);
+}
+
+TEST_F(SnapshotSenderTest, UnreadableSpoolFileIsSetAside) {
+  Add("a");
+  const auto entry = spool_->Oldest();
+  ASSERT_TRUE(entry.has_value());
+  std::filesystem::remove(entry->path);
+  std::filesystem::create_directory(entry->path);  // exists but cannot be read as a file
+  SendOutcome out = sender_->DeliverOne();
+  EXPECT_EQ(out.kind, Kind::kQuarantined);
+  EXPECT_TRUE(http_.requests.empty());
+}
+
+}  // namespace
+}  // namespace optischema::agent
