@@ -137,13 +137,15 @@ Status Collector::ReadStats(bool all_reset) {
   ++reading_no_;
   SlotSet present_now;
   StatReading row;
+  uint32_t hint = 0;
   Status st = session_->Stream(reader_->StatsSql(), [&](RowFields fields) {
     if (!StatReader::ParseRow(fields, &row)) {
       ++counters_.malformed_rows;
       return true;
     }
     bool created = false;
-    const uint32_t slot = InternSlot(row.key, &created);
+    const uint32_t slot = InternSlot(row.key, hint, &created);
+    hint = slot + 1;
     if (have_baseline_) {
       const bool continued = !created && present_.contains(slot);
       protocol::WindowCounters delta;
@@ -161,8 +163,8 @@ Status Collector::ReadStats(bool all_reset) {
   return OkStatus();
 }
 
-uint32_t Collector::InternSlot(const StatementKey& key, bool* created) {
-  const uint32_t slot = slots_.Intern(key, created);
+uint32_t Collector::InternSlot(const StatementKey& key, uint32_t hint, bool* created) {
+  const uint32_t slot = slots_.InternWithHint(key, hint, created);
   if (slot >= last_seen_.size()) {
     previous_.EnsureSize(slot + 1);
     const std::size_t n = previous_.size();
@@ -242,8 +244,8 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
     // The text read's own entry appears only after it ran; classify it now so it never needs a
     // text read of its own.
     bool created = false;
-    const uint32_t slot =
-        InternSlot(StatementKey{own_userid_, own_dbid_, *self_queryid, true}, &created);
+    const uint32_t slot = InternSlot(StatementKey{own_userid_, own_dbid_, *self_queryid, true},
+                                     StatementSlots::kNone, &created);
     Classify(slot, Exclusion::kAgentOwn, "");
   }
   return OkStatus();

@@ -87,8 +87,8 @@ class Collector {
   Status Connect();
   Result<std::optional<protocol::Snapshot>> CollectOnce();
   Status ReadStats(bool all_reset);
-  // Slot of `key`, creating it (and its per-slot state) when new.
-  uint32_t InternSlot(const StatementKey& key, bool* created);
+  // Slot of `key` (trying `hint` first), creating it and its per-slot state when new.
+  uint32_t InternSlot(const StatementKey& key, uint32_t hint, bool* created);
   void Classify(uint32_t slot, Exclusion exclusion, std::string fingerprint);
   void RecycleAbsentSlots(const SlotSet& present_now);
   bool TextReadDue(std::chrono::steady_clock::time_point now) const;

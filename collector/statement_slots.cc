@@ -56,6 +56,16 @@ uint32_t StatementSlots::Intern(const StatementKey& key, bool* created) {
   return slot;
 }
 
+uint32_t StatementSlots::InternWithHint(const StatementKey& key, uint32_t hint, bool* created) {
+  // A released slot holds the empty key (queryid 0, which pg_stat_statements never reports), so
+  // it cannot match.
+  if (hint < keys_.size() && key.queryid != 0 && keys_[hint] == key) {
+    *created = false;
+    return hint;
+  }
+  return Intern(key, created);
+}
+
 void StatementSlots::Release(uint32_t slot) {
   const std::size_t mask = table_.size() - 1;
   std::size_t i = Probe(keys_[slot]);
@@ -75,6 +85,7 @@ void StatementSlots::Release(uint32_t slot) {
     }
   }
   table_[hole] = 0;
+  keys_[slot] = StatementKey{0, 0, 0, false};
   free_.push_back(slot);
   --live_;
 }

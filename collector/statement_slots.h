@@ -18,6 +18,10 @@ class StatementSlots {
   // Slot of `key`, creating one if the key is new (then *created = true). Released slots are
   // reused before new ones are added, so slots stay dense.
   uint32_t Intern(const StatementKey& key, bool* created);
+  // Like Intern, but first checks `hint`: rows of pg_stat_statements come in the same order every
+  // reading, so the slot after the previous row's is almost always the right one, and checking
+  // it costs one sequential read instead of a random probe of the hash table.
+  uint32_t InternWithHint(const StatementKey& key, uint32_t hint, bool* created);
   // Slot of `key` or kNone.
   uint32_t Find(const StatementKey& key) const;
   // Forgets the key of `slot`; the slot number may be handed out again by Intern.

@@ -34,6 +34,24 @@ TEST(StatementSlots, SlotsAreDenseAndReleasedSlotsAreReused) {
   EXPECT_EQ(slots.capacity(), 100u);
 }
 
+TEST(StatementSlots, HintIsUsedOnlyWhenItHoldsTheKey) {
+  StatementSlots slots;
+  bool created = false;
+  const uint32_t a = slots.Intern(Key(11), &created);
+  const uint32_t b = slots.Intern(Key(22), &created);
+  EXPECT_EQ(slots.InternWithHint(Key(22), a + 1, &created), b);
+  EXPECT_FALSE(created);
+  EXPECT_EQ(slots.InternWithHint(Key(11), b, &created), a);  // wrong hint: found by hash
+  EXPECT_FALSE(created);
+  EXPECT_EQ(slots.InternWithHint(Key(33), 999, &created), 2u);  // hint out of range
+  EXPECT_TRUE(created);
+  slots.Release(b);
+  // The released slot no longer matches its old key through the hint.
+  const uint32_t again = slots.InternWithHint(Key(22), b, &created);
+  EXPECT_TRUE(created);
+  EXPECT_EQ(slots.Find(Key(22)), again);
+}
+
 TEST(StatementSlots, RandomInternAndReleaseAgreeWithAReferenceMap) {
   StatementSlots slots;
   std::unordered_map<int64_t, uint32_t> reference;
@@ -48,7 +66,9 @@ TEST(StatementSlots, RandomInternAndReleaseAgreeWithAReferenceMap) {
         reference.erase(it);
       }
     } else {
-      const uint32_t slot = slots.Intern(Key(q), &created);
+      // Random hints, often pointing at released or other slots, must never change the answer.
+      const uint32_t slot =
+          slots.InternWithHint(Key(q), static_cast<uint32_t>(rng() % 6000), &created);
       auto [it, inserted] = reference.emplace(q, slot);
       ASSERT_EQ(created, inserted);
       ASSERT_EQ(it->second, slot);
