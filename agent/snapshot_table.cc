@@ -1,6 +1,7 @@
 #include "agent/snapshot_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
