@@ -74,8 +74,10 @@ std::string FormatSnapshotTable(const protocol::Snapshot& s, std::size_t max_row
   if (rows.empty()) out += "(no statement ran in the window)\n";
   out += Format("\n%zu statements sent", s.statements.size());
   if (rows.size() > max_rows) out += Format(" (top %zu shown)", max_rows);
-  out += Format(", %lld in remainder (%.2f%% of time)",
-                static_cast<long long>(s.remainder.statements), s.remainder.time_pct);
+  out +=
+      Format(", %lld in remainder (%.2f%% of time)", static_cast<long long>(s.remainder.statements),
+             // The remainder is a correction: a rounding error can fall just below zero.
+             std::abs(s.remainder.time_pct) < 0.005 ? 0.0 : s.remainder.time_pct);
   if (s.sampling.applied) {
     out += Format(", sampled: head %lld + %lld of %lld tail (p=%.3f)",
                   static_cast<long long>(s.sampling.head_statements),
