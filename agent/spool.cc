@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file_io.h"
+
 #define ZLIB_CONST
 #include <zlib.h>
 
@@ -39,25 +41,6 @@ Error IoError(std::string_view path, std::string_view what, std::error_code ec) 
   message.append(path).append(": ").append(what).append(": ").append(ec.message());
   return MakeError(ErrorCode::kIo, std::move(message));
 }
-
-// Owns a file descriptor; closes it on destruction, ignoring errors (use Close() to see them).
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  [[nodiscard]] int get() const { return fd_; }
-  // Closes now: 0, or -1 with errno set.
-  int Close() { return ::close(std::exchange(fd_, -1)); }
-
- private:
-  int fd_;
-};
 
 // Owns a zlib stream set up for gzip; ends it on destruction.
 class GzipStream {
@@ -198,28 +181,12 @@ std::error_code ListNames(const std::string& dir, std::vector<std::string>* name
   return ec;
 }
 
-// Creates `path` (which must not exist), writes `bytes`, fsyncs and closes it.
-Status WriteAndSync(const std::string& path, std::string_view bytes) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return IoError(path, "cannot create", Errno());
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd.get(), bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError(path, "cannot write", Errno());
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fsync(fd.get()) != 0) return IoError(path, "cannot fsync", Errno());
-  if (fd.Close() != 0) return IoError(path, "cannot close", Errno());
-  return OkStatus();
-}
-
-Status SyncDirectory(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return IoError(dir, "cannot open directory", Errno());
-  if (::fsync(fd.get()) != 0) return IoError(dir, "cannot fsync directory", Errno());
-  return OkStatus();
+// The spool's errors name it: "spool <path>: <step>: <reason>".
+Status InSpool(Status status) {
+  if (status.ok()) return status;
+  Error e = std::move(status).error();
+  e.message = "spool " + e.message;
+  return e;
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -333,14 +300,16 @@ Result<SpoolEntryId> Spool::Append(std::string_view id, std::string_view json_bo
   SpoolEntry entry{std::string(id), seq, dir_ + "/" + EntryName(seq, id), compressed->size()};
   const std::string temp_path = entry.path + std::string(kTempSuffix);
   UnlinkUnlessDismissed cleanup(temp_path);
-  if (Status written = WriteAndSync(temp_path, *compressed); !written.ok()) {
+  if (Status written = InSpool(WriteNewFileSynced(temp_path, *compressed)); !written.ok()) {
     return std::move(written).error();
   }
   if (::rename(temp_path.c_str(), entry.path.c_str()) != 0) {
     return IoError(temp_path, "cannot rename into place", Errno());
   }
   cleanup.Retarget(entry.path);
-  if (Status synced = SyncDirectory(dir_); !synced.ok()) return std::move(synced).error();
+  if (Status synced = InSpool(SyncDirectory(dir_)); !synced.ok()) {
+    return std::move(synced).error();
+  }
   cleanup.Dismiss();
 
   std::lock_guard lock(mu_);

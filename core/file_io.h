@@ -1,0 +1,40 @@
+#pragma once
+
+// Durable file writing shared by the state directory's writers (spool, agent id): a file is
+// written completely and fsync'ed before it is renamed into place, and the directory is fsync'ed
+// after the rename. Errors are kIo with the message "<path>: <step>: <system reason>".
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace optischema {
+
+// Owns a file descriptor; closes it on destruction, ignoring errors (use Close() to see them).
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  [[nodiscard]] bool valid() const { return fd_ >= 0; }
+  [[nodiscard]] int get() const { return fd_; }
+  // Closes now: 0, or -1 with errno set.
+  int Close();
+
+ private:
+  int fd_;
+};
+
+// kIo error "<path>: <what>: <reason of the current errno>".
+Error IoErrorFromErrno(std::string_view path, std::string_view what);
+
+// Creates `path` (which must not exist; mode 0600), writes all of `bytes`, fsyncs and closes it.
+Status WriteNewFileSynced(const std::string& path, std::string_view bytes);
+
+// fsyncs the directory `dir`, making renames and removals in it durable.
+Status SyncDirectory(const std::string& dir);
+
+}  // namespace optischema
