@@ -75,7 +75,14 @@ template <class T>
 struct StringSetting {
   std::string_view expected;
   std::optional<T> (*parse)(std::string_view text);
+  bool may_hold_secret = false;  // an invalid value is then not quoted in the error
 };
+
+template <class T>
+std::string Shown(const StringSetting<T>& setting, std::string_view text) {
+  return setting.may_hold_secret ? std::string("a value that is not shown (it may hold a password)")
+                                 : Quote(text);
+}
 
 std::optional<std::string> AnyString(std::string_view text) { return std::string(text); }
 
@@ -128,6 +135,20 @@ std::optional<SendQueryText> ParseSendQueryText(std::string_view text) {
   return std::nullopt;
 }
 
+// A proxy URL as libcurl takes it: empty (none), or scheme://host[:port] with scheme http, https,
+// socks4, socks4a, socks5 or socks5h; no line breaks.
+std::optional<std::string> ParseProxyUrl(std::string_view url) {
+  if (url.empty()) return std::string();
+  for (std::string_view scheme : {"http://", "https://", "socks4://", "socks4a://", "socks5://",
+                                  "socks5h://"}) {
+    if (url.starts_with(scheme) && url.size() > scheme.size() &&
+        url.find_first_of("\r\n\t ") == std::string_view::npos) {
+      return std::string(url);
+    }
+  }
+  return std::nullopt;
+}
+
 bool IsDatabaseNameChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '.' || c == '-';
@@ -165,6 +186,10 @@ constexpr StringSetting<SendQueryText> kSendQueryText = {R"("normalized" or "non
                                                          ParseSendQueryText};
 constexpr StringSetting<std::string> kDatabaseName = {
     "a name of 1 to 63 characters from A-Z a-z 0-9 _ . -", ParseDatabaseName};
+constexpr StringSetting<std::uint64_t> kByteSize = {
+    R"(a size from 64KiB to 1024GiB like "256MiB")", ParseByteSize};
+constexpr StringSetting<std::string> kProxyUrl = {R"(a proxy URL like "http://proxy:3128")",
+                                                  ParseProxyUrl, /*may_hold_secret=*/true};
 constexpr std::string_view kStatementsExpected = "an integer from 10 to 1000000";
 constexpr StringSetting<int> kStatements = {kStatementsExpected, ParseStatements};
 
@@ -341,7 +366,7 @@ Status FileLoader::ReadString(const toml::node& node, const std::string& key,
   const toml::value<std::string>* text = node.as_string();
   if (text == nullptr) return Fail(node, key, Expected(setting.expected, TypeName(node.type())));
   std::optional<T> value = setting.parse(text->get());
-  if (!value) return Fail(node, key, Expected(setting.expected, Quote(text->get())));
+  if (!value) return Fail(node, key, Expected(setting.expected, Shown(setting, text->get())));
   *out = *std::move(value);
   return OkStatus();
 }
@@ -394,6 +419,14 @@ Status FileLoader::LoadAgent(const toml::node& node, const std::string& key) con
        [&](const auto& n, const auto& k) { return ReadString(n, k, kPath, &config.state_dir); }},
       {"interval",
        [&](const auto& n, const auto& k) { return ReadString(n, k, kDuration, &config.interval); }},
+      {"heartbeat_interval",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kDuration, &config.heartbeat_interval);
+       }},
+      {"spool_max_bytes",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kByteSize, &config.spool_max_bytes);
+       }},
       {"log_format",
        [&](const auto& n, const auto& k) {
          return ReadString(n, k, kLogFormat, &config.log_format);
@@ -425,9 +458,15 @@ Status FileLoader::LoadControlPlane(const toml::node& node, const std::string& k
        [&](const auto& n, const auto& k) { return read_key_source(n, k, &config.api_key_file); }},
       {"ca_file",
        [&](const auto& n, const auto& k) { return ReadString(n, k, kString, &config.ca_file); }},
+      {"proxy",
+       [&](const auto& n, const auto& k) { return ReadString(n, k, kProxyUrl, &config.proxy); }},
       {"recommendation_public_key",
        [&](const auto& n, const auto& k) {
          return ReadString(n, k, kString, &config.recommendation_public_key);
+       }},
+      {"recommendations_interval",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kDuration, &config.recommendations_interval);
        }},
   };
   if (Status status = ReadFields(**table, key, fields); !status.ok()) return status;
@@ -542,7 +581,7 @@ Status Override(const EnvLookup& env, const std::string& variable, const StringS
   const std::optional<std::string> text = Lookup(env, variable);
   if (!text) return OkStatus();
   std::optional<T> value = setting.parse(*text);
-  if (!value) return ConfigError(EnvWhere(variable), Expected(setting.expected, Quote(*text)));
+  if (!value) return ConfigError(EnvWhere(variable), Expected(setting.expected, Shown(setting, *text)));
   *out = *std::move(value);
   return OkStatus();
 }
@@ -599,6 +638,12 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
   Config& config = draft->config;
   Status status = Override(env, "OPTISCHEMA_STATE_DIR", kPath, &config.state_dir);
   if (status.ok()) status = Override(env, "OPTISCHEMA_INTERVAL", kDuration, &config.interval);
+  if (status.ok()) {
+    status = Override(env, "OPTISCHEMA_HEARTBEAT_INTERVAL", kDuration, &config.heartbeat_interval);
+  }
+  if (status.ok()) {
+    status = Override(env, "OPTISCHEMA_SPOOL_MAX_BYTES", kByteSize, &config.spool_max_bytes);
+  }
   if (status.ok()) status = Override(env, "OPTISCHEMA_LOG_FORMAT", kLogFormat, &config.log_format);
   if (status.ok()) status = Override(env, "OPTISCHEMA_LOG_LEVEL", kLogLevel, &config.log_level);
   if (status.ok()) {
@@ -607,6 +652,11 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
   }
   if (status.ok()) status = OverrideApiKey(env, draft);
   if (status.ok()) status = Override(env, "OPTISCHEMA_CA_FILE", kString, &config.ca_file);
+  if (status.ok()) status = Override(env, "OPTISCHEMA_PROXY", kProxyUrl, &config.proxy);
+  if (status.ok()) {
+    status = Override(env, "OPTISCHEMA_RECOMMENDATIONS_INTERVAL", kDuration,
+                      &config.recommendations_interval);
+  }
   if (status.ok()) {
     status = Override(env, "OPTISCHEMA_MAX_STATEMENTS", kStatements,
                       &config.max_statements_per_snapshot);
@@ -709,6 +759,29 @@ std::optional<milliseconds> ParseDuration(std::string_view text) {
   }
   if (count > std::numeric_limits<milliseconds::rep>::max() / factor) return std::nullopt;
   return milliseconds(count * factor);
+}
+
+std::optional<std::uint64_t> ParseByteSize(std::string_view text) {
+  constexpr std::uint64_t kMin = std::uint64_t{64} << 10;
+  constexpr std::uint64_t kMax = std::uint64_t{1} << 40;
+  std::uint64_t count = 0;
+  const auto [unit_start, error] = std::from_chars(text.data(), text.data() + text.size(), count);
+  if (error != std::errc() || count == 0) return std::nullopt;
+  const std::string_view unit = text.substr(static_cast<std::size_t>(unit_start - text.data()));
+  unsigned shift = 0;
+  if (unit == "KiB") {
+    shift = 10;
+  } else if (unit == "MiB") {
+    shift = 20;
+  } else if (unit == "GiB") {
+    shift = 30;
+  } else if (!unit.empty()) {
+    return std::nullopt;
+  }
+  if (count > (kMax >> shift)) return std::nullopt;
+  const std::uint64_t bytes = count << shift;
+  if (bytes < kMin) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace optischema::agent

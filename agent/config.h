@@ -6,6 +6,7 @@
 // Error messages never quote the API key or a DSN.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,12 +35,19 @@ struct Config {
   std::chrono::milliseconds interval = std::chrono::seconds(30);
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(60);
+  // Bound on the compressed size of the spool; above it the oldest snapshots are dropped (and
+  // the drops reported in the next heartbeat).
+  std::uint64_t spool_max_bytes = std::uint64_t{256} * 1024 * 1024;
   // [control_plane]
   std::string control_plane_url;  // https://, or http:// to a loopback host; empty: none
   std::string api_key;            // never logged
   std::string api_key_file;       // read by LoadConfig into api_key, trimmed of whitespace
   std::string ca_file;
+  // Proxy URL for the control plane; empty: the https_proxy / no_proxy environment variables.
+  std::string proxy;
   std::string recommendation_public_key;
+  std::chrono::milliseconds recommendations_interval = std::chrono::minutes(5);
   // [collector]
   int max_statements_per_snapshot = 5000;  // 10 to 1000000
   SendQueryText send_query_text = SendQueryText::kNormalized;
@@ -55,8 +63,9 @@ EnvLookup ProcessEnv();
 
 // Loads the configuration. `path` empty: OPTISCHEMA_CONFIG if set, else environment only.
 // An empty environment value counts as unset. Environment overrides, each replacing one setting:
-// OPTISCHEMA_STATE_DIR, _INTERVAL, _LOG_FORMAT, _LOG_LEVEL, _CONTROL_PLANE_URL, _CA_FILE,
-// _MAX_STATEMENTS, _SEND_QUERY_TEXT; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
+// OPTISCHEMA_STATE_DIR, _INTERVAL, _HEARTBEAT_INTERVAL, _SPOOL_MAX_BYTES, _LOG_FORMAT, _LOG_LEVEL,
+// _CONTROL_PLANE_URL, _CA_FILE, _PROXY, _RECOMMENDATIONS_INTERVAL, _MAX_STATEMENTS,
+// _SEND_QUERY_TEXT; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
 // replaces the file's api_key / api_key_file; OPTISCHEMA_DATABASE_URL sets the dsn of the
 // database named "default" (added when the file has none), OPTISCHEMA_DATABASE_PASSWORD_FILE
 // its password_file. Files named by api_key_file and password_file are read after merging.
@@ -70,5 +79,9 @@ Result<Config> LoadConfig(const std::string& path, const EnvLookup& env);
 // Parses "500ms", "30s", "5m", "1h" (a positive integer and a unit). nullopt when malformed:
 // zero, a sign, no or another unit, surrounding text, or more than milliseconds can hold.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+// Parses a size: a positive integer with a unit "KiB", "MiB" or "GiB" ("256MiB"), or bytes
+// without a unit. nullopt when malformed, below 64 KiB or above 1 TiB.
+std::optional<std::uint64_t> ParseByteSize(std::string_view text);
 
 }  // namespace optischema::agent

@@ -7,8 +7,6 @@
 
 namespace optischema::agent {
 
-namespace {
-
 Result<std::string> ReadPasswordFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -22,7 +20,22 @@ Result<std::string> ReadPasswordFile(const std::string& path) {
   return pw;
 }
 
-}  // namespace
+std::vector<std::string> SecretsOf(const Config& config) {
+  std::vector<std::string> secrets;
+  if (!config.api_key.empty()) secrets.push_back(config.api_key);
+  for (const DatabaseConfig& database : config.databases) {
+    if (!database.password_file.empty()) {
+      if (auto password = ReadPasswordFile(database.password_file);
+          password.ok() && !password->empty()) {
+        secrets.push_back(std::move(password).value());
+      }
+    }
+    if (std::optional<std::string> password = collector::DsnPassword(database.dsn)) {
+      secrets.push_back(std::move(*password));
+    }
+  }
+  return secrets;
+}
 
 collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database) {
   return [database]() -> Result<std::unique_ptr<collector::PgSession>> {

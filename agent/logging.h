@@ -1,16 +1,40 @@
 #pragma once
 
-// Logging setup: spdlog to stderr, as text or one JSON object per line. The logger is the one
-// global of the process.
+// Logging: spdlog to stderr, as text or one JSON object per line. The logger is the one global of
+// the process; SetupLogging may be called again (configuration reload) and replaces it.
+//
+// Lines carry a message and named fields (database, snapshot_id, ...). In JSON each field is a
+// top-level key next to "ts", "level" and "msg"; in text a field is appended as key=value (quoted
+// when it holds a space). Every line, message and fields, goes through Redact() with the secrets
+// given to SetupLogging before it is written.
 
+#include <spdlog/common.h>
+#include <spdlog/sinks/sink.h>
+
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "agent/config.h"
 #include "core/result.h"
 
 namespace optischema::agent {
 
-// Installs the default logger. Errors (kConfig) for an unknown level name.
-Status SetupLogging(LogFormat format, const std::string& level);
+struct LogField {
+  std::string_view key;  // a fixed name: "database", "snapshot_id", "error", ...
+  std::string value;
+};
+
+// Installs the default logger writing to `sink` (stderr when null). `secrets` (API key, database
+// passwords) are masked in every line. Errors (kConfig) for an unknown level name.
+Status SetupLogging(LogFormat format, const std::string& level,
+                    std::vector<std::string> secrets = {},
+                    std::shared_ptr<spdlog::sinks::sink> sink = nullptr);
+
+// Logs `message` with `fields` through the default logger. Thread-safe.
+void LogEvent(spdlog::level::level_enum level, std::string_view message,
+              std::initializer_list<LogField> fields = {});
 
 }  // namespace optischema::agent

@@ -6,7 +6,10 @@
 
 #include "agent/collect_command.h"
 #include "agent/config.h"
+#include "agent/daemon.h"
+#include "agent/database_connector.h"
 #include "agent/logging.h"
+#include "agent/service_notifier.h"
 #include "core/version.h"
 
 namespace {
@@ -18,11 +21,13 @@ constexpr int kExitConfig = 2;
 int main(int argc, char** argv) {
   using namespace optischema;
   CLI::App app{"optischema-agent: PostgreSQL query optimization agent"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
   std::string config_path;
   app.add_option("--config", config_path, "configuration file (default: $OPTISCHEMA_CONFIG)");
 
   app.add_subcommand("version", "print the agent version");
+  app.add_subcommand(
+      "run", "run the agent: collect every interval and deliver to the control plane (default)");
 
   auto* collect = app.add_subcommand("collect", "take one snapshot and print it");
   bool dry_run = false;
@@ -51,7 +56,9 @@ int main(int argc, char** argv) {
     std::cerr << "optischema-agent: " << config.error().message << "\n";
     return kExitConfig;
   }
-  if (Status st = agent::SetupLogging(config->log_format, config->log_level); !st.ok()) {
+  if (Status st = agent::SetupLogging(config->log_format, config->log_level,
+                                      agent::SecretsOf(*config));
+      !st.ok()) {
     std::cerr << "optischema-agent: " << st.error().message << "\n";
     return kExitConfig;
   }
@@ -68,5 +75,8 @@ int main(int argc, char** argv) {
     options.format = format == "json" ? agent::OutputFormat::kJson : agent::OutputFormat::kTable;
     return agent::RunCollectDryRun(*config, options, std::cout, std::cerr);
   }
-  return 0;
+  // `run`, and no subcommand at all, run the daemon.
+  const auto notifier = agent::MakeSystemdNotifier();
+  return agent::RunDaemon(std::move(config).value(), {config_path, agent::ProcessEnv()},
+                          *notifier);
 }

@@ -62,6 +62,12 @@ SendOutcome SnapshotSender::DeliverOne() {
 
   SendOutcome out;
   out.kind = SendOutcome::Kind::kRetryLater;
+  if (result.ok() && result->status == 404) {
+    out.agent_unknown = true;
+    out.detail = "control plane does not know agent " + agent_id_ + " (HTTP 404); registering again";
+    spdlog::warn("{}", out.detail);
+    return out;
+  }
   switch (protocol::Classify(result)) {
     case protocol::RetryDecision::kDone:
       if (Status st = spool_.Remove(*entry); !st.ok()) {
@@ -93,7 +99,8 @@ SendOutcome SnapshotSender::DeliverOne() {
   }
   out.detail = "snapshot " + entry->id + " not delivered (" + Describe(result) + "); retrying in " +
                std::to_string(out.wait.count()) + " ms";
-  spdlog::warn("{}", out.detail);
+  // Outages are reported by the caller when the link state changes, not once per attempt.
+  spdlog::debug("{}", out.detail);
   return out;
 }
 

@@ -3,7 +3,8 @@
 // SnapshotSender: delivers spooled snapshots to the control plane, oldest first, one attempt per
 // DeliverOne() call. An entry leaves the spool only after a 2xx (202 accepted, or 200 for a replay
 // the server already stored), or, when the server refuses it for good (4xx other than
-// 401/403/408/429), by moving to the spool's bad/ folder — never silently. Network failures, 5xx
+// 401/403/404/408/429), by moving to the spool's bad/ folder — never silently. A 404 means the
+// control plane does not know the agent: the entry is kept and the caller registers again. Network failures, 5xx
 // and throttling keep the entry and say how long to wait. Not thread-safe: one sender thread;
 // the collector may append to the same Spool concurrently.
 
@@ -28,6 +29,8 @@ struct SendOutcome {
   std::chrono::milliseconds wait{0};
   bool configuration_problem = false;  // 401/403/3xx: the API key or URL needs fixing
   std::string detail;                  // for logs; never contains the API key
+  bool agent_unknown = false;          // 404: the control plane does not know this agent (any
+                                       // more); register again, then retry
 };
 
 class SnapshotSender {

@@ -292,6 +292,9 @@ Result<SpoolEntryId> Spool::Append(std::string_view id, std::string_view json_bo
   Result<std::string> compressed = Gzip(json_body);
   if (!compressed.ok()) return std::move(compressed).error();
 
+  // Held until the entry is indexed, so entries are indexed in seq order whatever the number of
+  // appending threads.
+  std::lock_guard append_lock(append_mu_);
   SpoolEntryId seq = 0;
   {
     std::lock_guard lock(mu_);
@@ -320,7 +323,7 @@ Result<SpoolEntryId> Spool::Append(std::string_view id, std::string_view json_bo
 }
 
 void Spool::EnforceBoundLocked() {
-  // With one writer the newest entry has the highest seq, so it is never first of two or more.
+  // Appends are serialised, so the newest entry has the highest seq: never first of two or more.
   while (bytes_ > max_bytes_ && entries_.size() > 1) {
     const auto oldest = entries_.begin();
     // A file that cannot be deleted stays on disk and is indexed again by the next Open().

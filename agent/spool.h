@@ -18,12 +18,11 @@
 // fsync'ed: a removal that a crash undoes makes the entry come back and be sent again, which the
 // server deduplicates by snapshot id; an undone move is simply quarantined again.
 //
-// Thread safety: the index (which entries exist, their sizes, the drop count) is guarded by a
-// mutex. The contract is one writer and one reader at a time: Open() first, alone; then one thread
-// (the collector) calls Append() while another (the sender) calls Oldest(), ReadBody(),
-// ReadCompressed(), Remove() and Quarantine(); Depth(), Bytes() and TakeDropped() may be called
-// from any thread. Two concurrent Append() calls are not allowed: append order would no longer be
-// seq order.
+// Thread safety: Open() first, alone. Then Append() may be called from any number of threads (the
+// database workers; appends are serialised, so seq order is append order), while one thread (the
+// sender) calls Oldest(), ReadBody(), ReadCompressed(), Remove() and Quarantine(); Depth(),
+// Bytes() and TakeDropped() may be called from any thread. The index (which entries exist, their
+// sizes, the drop count) is guarded by a mutex.
 
 #include <cstddef>
 #include <cstdint>
@@ -118,6 +117,7 @@ class Spool {
   const std::string dir_;
   const std::uint64_t max_bytes_;
 
+  std::mutex append_mu_;  // serialises Append(); taken before mu_
   mutable std::mutex mu_;
   std::map<SpoolEntryId, SpoolEntry> entries_;  // guarded by mu_; by seq, oldest first
   std::uint64_t bytes_ = 0;                     // guarded by mu_; sum of entries_ sizes

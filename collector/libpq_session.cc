@@ -261,6 +261,20 @@ bool LooksLikeAuthFailure(std::string_view message) {
 
 }  // namespace
 
+std::optional<std::string> DsnPassword(const std::string& dsn) {
+  if (dsn.empty()) return std::nullopt;
+  const std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(dsn.c_str(), nullptr), PQconninfoFree);
+  if (options == nullptr) return std::nullopt;
+  for (const PQconninfoOption* option = options.get(); option->keyword != nullptr; ++option) {
+    if (std::strcmp(option->keyword, "password") == 0 && option->val != nullptr &&
+        option->val[0] != '\0') {
+      return std::string(option->val);
+    }
+  }
+  return std::nullopt;
+}
+
 Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
   // Order matters: values from the expanded DSN override the ones before it, the password file
   // overrides the DSN.

@@ -64,6 +64,10 @@ struct ConnectOptions {
   int connect_timeout_s = 10;
 };
 
+// The password written into `dsn` (keyword "password=" or a URI's user information), if any, so
+// that it can be masked in logs. nullopt also for a DSN libpq cannot parse.
+std::optional<std::string> DsnPassword(const std::string& dsn);
+
 // Opens a libpq connection. Errors: kConnectionFailed (unreachable; retry), kAuthFailed (bad
 // password or no pg_hba entry; fix credentials). Messages never contain the password.
 Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options);

@@ -25,6 +25,7 @@ enum class ErrorCode {
   kParseFailed,         // input text could not be parsed
   kIo,                  // file system error
   kTimeout,             // operation took too long; retry
+  kCancelled,           // abandoned because the process is stopping; nothing to fix
   kInternal,            // a bug: report it
 };
 
@@ -39,7 +40,7 @@ struct Error {
   // Whether repeating the same operation later may succeed without anyone changing anything.
   [[nodiscard]] bool Retryable() const {
     return code == ErrorCode::kConnectionFailed || code == ErrorCode::kConnectionLost ||
-           code == ErrorCode::kTimeout;
+           code == ErrorCode::kTimeout || code == ErrorCode::kCancelled;
   }
   // "message" or "message (SQLSTATE xxxxx)".
   [[nodiscard]] std::string ToString() const;

@@ -103,6 +103,12 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
+// libcurl's progress callback: a non-zero return abandons the transfer.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancelled = static_cast<const std::function<bool()>*>(user);
+  return (*cancelled)() ? 1 : 0;
+}
+
 // Appends `line` to `list`; false when libcurl is out of memory.
 bool Append(HeaderList& list, const std::string& line) {
   curl_slist* head = curl_slist_append(list.get(), line.c_str());
@@ -217,6 +223,11 @@ class CurlHttpClient final : public HttpClient {
     set.Set(CURLOPT_WRITEDATA, static_cast<void*>(&exchange));
     set.Set(CURLOPT_HEADERFUNCTION, &OnHeader);
     set.Set(CURLOPT_HEADERDATA, static_cast<void*>(&exchange));
+    if (options_.cancelled) {
+      set.Set(CURLOPT_NOPROGRESS, 0L);
+      set.Set(CURLOPT_XFERINFOFUNCTION, &OnProgress);
+      set.Set(CURLOPT_XFERINFODATA, static_cast<void*>(&options_.cancelled));
+    }
     if (is_get) {
       set.Set(CURLOPT_HTTPGET, 1L);
     } else {
@@ -285,6 +296,8 @@ class CurlHttpClient final : public HttpClient {
         return MakeError(ErrorCode::kConfig, "control_plane.url is not usable: " + detail);
       case CURLE_OUT_OF_MEMORY:
         return MakeError(ErrorCode::kInternal, detail);
+      case CURLE_ABORTED_BY_CALLBACK:
+        return MakeError(ErrorCode::kCancelled, "cancelled: the agent is stopping");
       default:  // send/receive errors, empty replies, proxy failures…
         return MakeError(ErrorCode::kConnectionFailed,
                          "the exchange failed: " + detail + " (curl error " +

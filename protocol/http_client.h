@@ -11,6 +11,7 @@
 //                      certificate could not be verified.
 //   kTimeout           connecting took longer than connect_timeout or the whole exchange longer
 //                      than total_timeout.
+//   kCancelled         HttpClientOptions::cancelled returned true during the exchange.
 //   kConfig            the options cannot work (base_url not https://, unreadable ca_file…);
 //                      retrying will not help until the configuration changes.
 //   kInvalidArgument   the request itself is malformed (unknown method, line break in a header).
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +73,9 @@ struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
   std::chrono::milliseconds total_timeout = std::chrono::seconds(60);
   std::string user_agent = std::string("optischema-agent/") + kAgentVersion;
+  // Polled several times a second during an exchange (from the thread calling Send); returning
+  // true abandons it with kCancelled. Lets a stopping daemon leave a slow exchange at once.
+  std::function<bool()> cancelled;
 };
 
 // Checks what can be checked without the network: the URL's scheme and host, and that the API key

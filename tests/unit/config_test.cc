@@ -361,8 +361,8 @@ TEST_F(LoadConfigTest, TomlSyntaxErrorDoesNotEchoAnUnquotedApiKey) {
 TEST_F(LoadConfigTest, RejectsUnknownKeyListingTheKnownKeys) {
   EXPECT_EQ(ErrorFor("[agent]\nintervall = \"30s\"\n"),
             Path("agent.toml") +
-                ":2: agent.intervall: unknown key; known keys: state_dir, interval, log_format, "
-                "log_level");
+                ":2: agent.intervall: unknown key; known keys: state_dir, interval, "
+                "heartbeat_interval, spool_max_bytes, log_format, log_level");
 }
 
 TEST_F(LoadConfigTest, RejectsUnknownTableListingTheKnownTables) {
@@ -604,6 +604,50 @@ TEST(ProcessEnv, ReadsTheProcessEnvironment) {
   EXPECT_EQ(env("OPTISCHEMA_CONFIG_TEST_VARIABLE"), std::optional<std::string>("value"));
   ASSERT_EQ(unsetenv("OPTISCHEMA_CONFIG_TEST_VARIABLE"), 0);
   EXPECT_EQ(env("OPTISCHEMA_CONFIG_TEST_VARIABLE"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace optischema::agent
+
+namespace optischema::agent {
+namespace {
+
+TEST_F(LoadConfigTest, DaemonSettingsAreReadFromFileAndEnvironment) {
+  const Result<Config> config = LoadConfig(Write("agent.toml", R"([agent]
+heartbeat_interval = "15s"
+spool_max_bytes = "64MiB"
+[control_plane]
+proxy = "http://proxy.internal:3128"
+recommendations_interval = "2m"
+[[database]]
+name = "orders"
+)"),
+                                           MapEnv({{"OPTISCHEMA_HEARTBEAT_INTERVAL", "20s"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->heartbeat_interval, std::chrono::seconds(20));
+  EXPECT_EQ(config->spool_max_bytes, std::uint64_t{64} << 20);
+  EXPECT_EQ(config->proxy, "http://proxy.internal:3128");
+  EXPECT_EQ(config->recommendations_interval, std::chrono::minutes(2));
+}
+
+TEST_F(LoadConfigTest, BadProxyIsRefusedWithoutEchoingItsPassword) {
+  const std::string message = ErrorFor(std::string(R"([control_plane]
+proxy = "ftp://user:pr0xyPass@proxy"
+)") + kOneDatabase);
+  EXPECT_TRUE(Contains(message, Path("agent.toml") + ":2: control_plane.proxy: expected a proxy URL"))
+      << message;
+  EXPECT_FALSE(Contains(message, "pr0xyPass")) << message;
+}
+
+TEST(ParseByteSize, AcceptsUnitsAndRejectsTinyHugeOrMalformedSizes) {
+  EXPECT_EQ(ParseByteSize("256MiB"), std::uint64_t{256} << 20);
+  EXPECT_EQ(ParseByteSize("1GiB"), std::uint64_t{1} << 30);
+  EXPECT_EQ(ParseByteSize("64KiB"), std::uint64_t{64} << 10);
+  EXPECT_EQ(ParseByteSize("1048576"), std::uint64_t{1} << 20);
+  for (const std::string_view text : {"", "0MiB", "1KiB", "63KiB", "2048GiB", "1 MiB", "1MB",
+                                      "-1MiB", "1.5GiB", "MiB"}) {
+    EXPECT_EQ(ParseByteSize(text), std::nullopt) << '"' << text << '"';
+  }
 }
 
 }  // namespace

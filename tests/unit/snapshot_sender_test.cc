@@ -107,6 +107,16 @@ TEST_F(SnapshotSenderTest, SnapshotRefusedForGoodIsSetAsideSoTheQueueMovesOn) {
   EXPECT_EQ(sender_->delivered(), 1u);
 }
 
+TEST_F(SnapshotSenderTest, UnknownAgentKeepsTheSnapshotAndAsksForRegistration) {
+  Add("a");
+  http_.ThenStatus(404);
+  SendOutcome out = sender_->DeliverOne();
+  EXPECT_EQ(out.kind, Kind::kRetryLater);
+  EXPECT_TRUE(out.agent_unknown);
+  EXPECT_EQ(BadFiles(), 0u);
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+}
+
 TEST_F(SnapshotSenderTest, ReplayAnsweredWith200CountsAsDelivered) {
   Add("a");
   http_.ThenStatus(200);

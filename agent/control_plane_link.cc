@@ -1,0 +1,312 @@
+#include "agent/control_plane_link.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "agent/logging.h"
+#include "agent/recommendation_intake.h"
+#include "core/version.h"
+#include "protocol/messages.h"
+#include "protocol/retry_policy.h"
+
+namespace optischema::agent {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Longest single wait: the thread reports itself alive at least this often while idle.
+constexpr milliseconds kWaitSlice{1000};
+constexpr milliseconds kRegisterRetryCap{std::chrono::minutes(5)};
+
+std::string Describe(const Result<protocol::HttpResponse>& result) {
+  if (!result.ok()) return result.error().message;
+  return "HTTP " + std::to_string(result->status);
+}
+
+}  // namespace
+
+ControlPlaneLink::ControlPlaneLink(LinkSettings settings, std::string agent_id,
+                                   std::string hostname, Spool& spool, AgentStatus& status,
+                                   HttpClientFactory make_client)
+    : agent_id_(std::move(agent_id)),
+      hostname_(std::move(hostname)),
+      spool_(spool),
+      status_(status),
+      make_client_(std::move(make_client)),
+      settings_(std::move(settings)) {
+  Touch();
+  thread_ = std::thread([this] { Run(); });
+}
+
+ControlPlaneLink::~ControlPlaneLink() {
+  RequestStop(Clock::now());
+  if (thread_.joinable()) thread_.join();
+}
+
+void ControlPlaneLink::Wake() {
+  std::lock_guard lock(mu_);
+  wake_ = true;
+  cv_.notify_all();
+}
+
+void ControlPlaneLink::Reconfigure(LinkSettings settings) {
+  std::lock_guard lock(mu_);
+  pending_ = std::move(settings);
+  cv_.notify_all();
+}
+
+void ControlPlaneLink::RequestStop(Clock::time_point flush_deadline) {
+  std::lock_guard lock(mu_);
+  flush_deadline_ns_.store(flush_deadline.time_since_epoch().count());
+  stop_ = true;
+  cv_.notify_all();
+}
+
+bool ControlPlaneLink::JoinUntil(Clock::time_point deadline) {
+  {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_until(lock, deadline, [this] { return done_; })) return false;
+  }
+  if (thread_.joinable()) thread_.join();
+  return true;
+}
+
+Clock::time_point ControlPlaneLink::AliveAt() const {
+  return Clock::time_point(Clock::duration(alive_at_ns_.load()));
+}
+
+void ControlPlaneLink::Touch() { alive_at_ns_.store(Clock::now().time_since_epoch().count()); }
+
+bool ControlPlaneLink::Cancelled() const {
+  return Clock::now().time_since_epoch().count() >= flush_deadline_ns_.load();
+}
+
+void ControlPlaneLink::ApplyPendingSettings() {
+  std::optional<LinkSettings> pending;
+  {
+    std::lock_guard lock(mu_);
+    pending.swap(pending_);
+  }
+  if (!pending && http_) return;
+  if (pending) settings_ = std::move(*pending);
+  protocol::HttpClientOptions options = settings_.http;
+  options.cancelled = [this] { return Cancelled(); };
+  sender_.reset();
+  http_ = make_client_(options);
+  sender_ = std::make_unique<SnapshotSender>(spool_, *http_, agent_id_, protocol::Backoff());
+  registered_ = false;
+}
+
+void ControlPlaneLink::NoteReachable() {
+  status_.RecordControlPlane(ControlPlaneState::kOk);
+  if (!failing_) return;
+  failing_ = false;
+  LogEvent(spdlog::level::info, "control plane reachable again",
+           {{"spooled", std::to_string(spool_.Depth())}});
+}
+
+void ControlPlaneLink::NoteFailure(const std::string& what, bool configuration_problem) {
+  status_.RecordControlPlane(configuration_problem ? ControlPlaneState::kRefused
+                                                   : ControlPlaneState::kUnreachable);
+  const auto now = Clock::now();
+  if (failing_ && now - last_failure_log_ < kRepeatLogEvery) return;
+  failing_ = true;
+  last_failure_log_ = now;
+  status_.RecordError("control plane: " + what);
+  LogEvent(configuration_problem ? spdlog::level::err : spdlog::level::warn,
+           configuration_problem
+               ? "control plane refuses the agent: check control_plane.url and the API key; "
+                 "snapshots stay in the spool"
+               : "control plane unreachable; snapshots stay in the spool and are sent when it "
+                 "is back",
+           {{"error", what}, {"spooled", std::to_string(spool_.Depth())}});
+}
+
+bool ControlPlaneLink::Register() {
+  protocol::RegisterRequest request;
+  request.agent_id = agent_id_;
+  request.hostname = hostname_;
+  request.version = kAgentVersion;
+  const std::uint64_t generation = status_.RegistrationGeneration();
+  request.databases = status_.Databases();
+  protocol::HttpRequest http;
+  http.method = "POST";
+  http.path = "/v1/agents/register";
+  http.body = protocol::RegisterRequestToJson(request);
+  const auto result = http_->Send(http);
+  const protocol::RetryDecision decision = protocol::Classify(result);
+  if (decision != protocol::RetryDecision::kDone) {
+    NoteFailure("registration: " + Describe(result),
+                decision == protocol::RetryDecision::kConfigProblem ||
+                    decision == protocol::RetryDecision::kGiveUp);
+    return false;
+  }
+  auto reply = protocol::ParseRegisterResponse(result->body);
+  if (!reply.ok()) {
+    NoteFailure("registration reply: " + reply.error().message, false);
+    return false;
+  }
+  if (reply->heartbeat_interval) settings_.heartbeat_interval = *reply->heartbeat_interval;
+  if (reply->recommendations_interval) {
+    settings_.recommendations_interval = *reply->recommendations_interval;
+  }
+  NoteReachable();
+  if (!registered_) {
+    LogEvent(spdlog::level::info, "registered with the control plane",
+             {{"agent_id", agent_id_}, {"databases", std::to_string(request.databases.size())}});
+  }
+  registered_ = true;
+  registered_generation_ = generation;
+  return true;
+}
+
+void ControlPlaneLink::SendHeartbeat() {
+  dropped_unreported_ += spool_.TakeDropped();
+  protocol::Heartbeat heartbeat;
+  heartbeat.status = status_.Health();
+  heartbeat.uptime_s =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+  heartbeat.spool_depth = static_cast<int64_t>(spool_.Depth());
+  heartbeat.spool_dropped = static_cast<int64_t>(dropped_unreported_);
+  heartbeat.last_collect_at = status_.LastCollectAt();
+  heartbeat.recent_errors = status_.TakeRecentErrors();
+  protocol::HttpRequest http;
+  http.method = "POST";
+  http.path = "/v1/agents/" + agent_id_ + "/heartbeat";
+  http.body = protocol::HeartbeatToJson(heartbeat);
+  const auto result = http_->Send(http);
+  if (result.ok() && result->status == 404) registered_ = false;
+  const protocol::RetryDecision decision = protocol::Classify(result);
+  if (decision != protocol::RetryDecision::kDone) {
+    status_.RestoreRecentErrors(std::move(heartbeat.recent_errors));
+    NoteFailure("heartbeat: " + Describe(result),
+                decision == protocol::RetryDecision::kConfigProblem);
+    return;
+  }
+  if (dropped_unreported_ > 0) {
+    LogEvent(spdlog::level::warn, "spool bound reached: oldest snapshots were dropped",
+             {{"dropped", std::to_string(dropped_unreported_)}});
+  }
+  dropped_unreported_ = 0;
+  NoteReachable();
+}
+
+void ControlPlaneLink::PullRecommendations() {
+  protocol::HttpRequest http;
+  http.method = "GET";
+  http.path = "/v1/agents/" + agent_id_ + "/recommendations?status=approved";
+  const auto result = http_->Send(http);
+  const protocol::RetryDecision decision = protocol::Classify(result);
+  if (decision != protocol::RetryDecision::kDone) {
+    NoteFailure("recommendations: " + Describe(result),
+                decision == protocol::RetryDecision::kConfigProblem);
+    return;
+  }
+  NoteReachable();
+  AnnounceRecommendations(result->body, settings_.recommendation_public_key,
+                          announced_recommendations_);
+}
+
+void ControlPlaneLink::WaitUntil(Clock::time_point until) {
+  std::unique_lock lock(mu_);
+  while (!stop_ && !wake_ && !pending_ && Clock::now() < until) {
+    cv_.wait_until(lock, std::min(until, Clock::now() + kWaitSlice));
+    Touch();
+  }
+}
+
+void ControlPlaneLink::Run() {
+  const auto now = Clock::now;
+  protocol::Backoff register_backoff(std::chrono::seconds(1), kRegisterRetryCap);
+  Clock::time_point next_register = now();
+  Clock::time_point next_heartbeat = now();
+  Clock::time_point next_recommendations = now();
+  Clock::time_point next_send = now();
+  bool idle = false;
+  for (;;) {
+    Touch();
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+      if (wake_ && idle) next_send = now();
+      wake_ = false;
+    }
+    ApplyPendingSettings();
+    if (!registered_ || registered_generation_ != status_.RegistrationGeneration()) {
+      if (now() >= next_register) {
+        if (Register()) {
+          register_backoff.Reset();
+          next_send = now();
+        } else {
+          next_register = now() + register_backoff.Next();
+        }
+      }
+      if (!registered_) {
+        WaitUntil(next_register);
+        continue;
+      }
+    }
+    if (now() >= next_heartbeat) {
+      SendHeartbeat();
+      next_heartbeat = now() + settings_.heartbeat_interval;
+    }
+    if (now() >= next_recommendations) {
+      PullRecommendations();
+      next_recommendations = now() + settings_.recommendations_interval;
+    }
+    if (registered_ && now() >= next_send) {
+      const SendOutcome outcome = sender_->DeliverOne();
+      idle = outcome.kind == SendOutcome::Kind::kIdle;
+      switch (outcome.kind) {
+        case SendOutcome::Kind::kIdle:
+          next_send = Clock::time_point::max();
+          break;
+        case SendOutcome::Kind::kDelivered:
+          status_.RecordDelivery();
+          NoteReachable();
+          next_send = now();
+          break;
+        case SendOutcome::Kind::kQuarantined:
+          status_.RecordError(outcome.detail);
+          next_send = now();
+          break;
+        case SendOutcome::Kind::kRetryLater:
+          if (outcome.agent_unknown) {
+            registered_ = false;
+            next_register = now();
+          } else if (outcome.wait > milliseconds(0)) {
+            NoteFailure(outcome.detail, outcome.configuration_problem);
+          }
+          next_send = now() + outcome.wait;
+          break;
+      }
+      if (next_send <= now()) continue;
+    }
+    WaitUntil(std::min({next_send, next_heartbeat, next_recommendations}));
+  }
+  Flush();
+  std::lock_guard lock(mu_);
+  done_ = true;
+  cv_.notify_all();
+}
+
+void ControlPlaneLink::Flush() {
+  ApplyPendingSettings();
+  std::size_t delivered = 0;
+  while (registered_ && !Cancelled() && spool_.Depth() > 0) {
+    const SendOutcome outcome = sender_->DeliverOne();
+    if (outcome.kind != SendOutcome::Kind::kDelivered &&
+        outcome.kind != SendOutcome::Kind::kQuarantined) {
+      break;
+    }
+    ++delivered;
+    Touch();
+  }
+  LogEvent(spdlog::level::info, "control plane link stopped",
+           {{"delivered_at_stop", std::to_string(delivered)},
+            {"left_in_spool", std::to_string(spool_.Depth())}});
+}
+
+}  // namespace optischema::agent

@@ -1,0 +1,111 @@
+#pragma once
+
+// ControlPlaneLink: the one thread that talks to the control plane. It registers the agent, then
+// delivers the spool oldest first (SnapshotSender), sends a heartbeat every heartbeat interval and
+// pulls approved recommendations every recommendations interval. Every exchange is initiated by
+// the agent over HTTPS. Outages are logged when the link state changes (and every 5 minutes while
+// one lasts), never once per attempt; snapshots simply stay in the spool.
+//
+// Thread safety: Wake(), Reconfigure(), RequestStop(), JoinUntil() and AliveAt() may be called from
+// any thread; everything else runs on the link's own thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "agent/agent_status.h"
+#include "agent/snapshot_sender.h"
+#include "agent/spool.h"
+#include "protocol/http_client.h"
+
+namespace optischema::agent {
+
+struct LinkSettings {
+  protocol::HttpClientOptions http;  // base_url, api_key, ca_file, proxy, timeouts
+  std::chrono::milliseconds heartbeat_interval{60000};
+  std::chrono::milliseconds recommendations_interval{300000};
+  std::string recommendation_public_key;  // base64 Ed25519; empty: signatures not checked
+};
+
+using HttpClientFactory =
+    std::function<std::unique_ptr<protocol::HttpClient>(const protocol::HttpClientOptions&)>;
+
+class ControlPlaneLink {
+ public:
+  static constexpr std::chrono::minutes kRepeatLogEvery{5};
+
+  // `spool` and `status` must outlive the link. The thread starts at once.
+  ControlPlaneLink(LinkSettings settings, std::string agent_id, std::string hostname, Spool& spool,
+                   AgentStatus& status, HttpClientFactory make_client);
+  ~ControlPlaneLink();
+
+  ControlPlaneLink(const ControlPlaneLink&) = delete;
+  ControlPlaneLink& operator=(const ControlPlaneLink&) = delete;
+
+  // A snapshot was spooled: deliver it now unless the link is backing off.
+  void Wake();
+  // New settings (configuration reload): the next step uses a new client and registers again.
+  void Reconfigure(LinkSettings settings);
+  // Stops the loop; until `flush_deadline` the link keeps delivering what the spool holds (while
+  // the control plane accepts it), then abandons any exchange in progress and ends.
+  void RequestStop(std::chrono::steady_clock::time_point flush_deadline);
+  // Waits until the thread ended or `deadline` passed; true when it ended (and was joined).
+  bool JoinUntil(std::chrono::steady_clock::time_point deadline);
+
+  std::chrono::steady_clock::time_point AliveAt() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void Run();
+  void Flush();
+  bool Register();
+  void SendHeartbeat();
+  void PullRecommendations();
+  // Records the outcome of an exchange in the link state, logging transitions.
+  void NoteReachable();
+  void NoteFailure(const std::string& what, bool configuration_problem);
+  // Waits until `until`, a wake-up or a stop; applies pending settings.
+  void WaitUntil(Clock::time_point until);
+  void ApplyPendingSettings();
+  bool Cancelled() const;
+  void Touch();
+
+  const std::string agent_id_;
+  const std::string hostname_;
+  Spool& spool_;
+  AgentStatus& status_;
+  HttpClientFactory make_client_;
+  const Clock::time_point started_ = Clock::now();
+
+  // Owned by the link thread.
+  LinkSettings settings_;
+  std::unique_ptr<protocol::HttpClient> http_;
+  std::unique_ptr<SnapshotSender> sender_;  // uses http_
+  bool registered_ = false;
+  std::uint64_t registered_generation_ = 0;
+  bool failing_ = false;
+  Clock::time_point last_failure_log_{};
+  std::uint64_t dropped_unreported_ = 0;
+  std::set<std::string> announced_recommendations_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;                          // guarded by mu_
+  bool stop_ = false;                          // guarded by mu_
+  bool done_ = false;                          // guarded by mu_
+  std::optional<LinkSettings> pending_;        // guarded by mu_
+  std::atomic<std::int64_t> flush_deadline_ns_{INT64_MAX};
+  std::atomic<std::int64_t> alive_at_ns_{0};
+  std::thread thread_;  // last: started when everything else is ready
+};
+
+}  // namespace optischema::agent

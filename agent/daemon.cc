@@ -1,0 +1,292 @@
+#include "agent/daemon.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "agent/agent_identity.h"
+#include "agent/agent_status.h"
+#include "agent/control_plane_link.h"
+#include "agent/database_connector.h"
+#include "agent/database_worker.h"
+#include "agent/logging.h"
+#include "agent/spool.h"
+#include "core/clock.h"
+#include "core/version.h"
+
+namespace optischema::agent {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kLoopTick{1000};
+constexpr std::chrono::seconds kStatusRefresh{10};
+// A database reading may legitimately take the statement timeout (5 min) plus a connect; an HTTP
+// exchange its total timeout (60 s) plus a connect.
+constexpr std::chrono::minutes kWorkerStall{6};
+constexpr std::chrono::minutes kLinkStall{2};
+
+std::string Hostname() {
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
+  return name.data();
+}
+
+LinkSettings MakeLinkSettings(const Config& config) {
+  LinkSettings settings;
+  settings.http.base_url = config.control_plane_url;
+  settings.http.api_key = config.api_key;
+  settings.http.ca_file = config.ca_file;
+  settings.http.proxy = config.proxy;
+  settings.heartbeat_interval = config.heartbeat_interval;
+  settings.recommendations_interval = config.recommendations_interval;
+  settings.recommendation_public_key = config.recommendation_public_key;
+  return settings;
+}
+
+// Whether a worker started for `a` in configuration `ca` still matches `b` in `cb`.
+bool SameWorker(const Config& ca, const DatabaseConfig& a, const Config& cb,
+                const DatabaseConfig& b) {
+  return a.dsn == b.dsn && a.password_file == b.password_file && ca.interval == cb.interval &&
+         ca.max_statements_per_snapshot == cb.max_statements_per_snapshot &&
+         ca.send_query_text == cb.send_query_text &&
+         ca.text_refresh_interval == cb.text_refresh_interval;
+}
+
+class Daemon {
+ public:
+  Daemon(Config config, DaemonOptions options, ServiceNotifier& notifier)
+      : config_(std::move(config)), options_(std::move(options)), notifier_(notifier) {}
+
+  int Run();
+
+ private:
+  int Start();
+  void StartWorker(const DatabaseConfig& database);
+  void Reload();
+  bool ThreadsAlive();
+  void Stop();
+  void PublishStatus(bool force);
+
+  Config config_;
+  DaemonOptions options_;
+  ServiceNotifier& notifier_;
+  SystemClock clock_;
+  AgentStatus status_;
+  std::string agent_id_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<ControlPlaneLink> link_;
+  std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
+  std::string last_status_;
+  Clock::time_point last_status_at_{};
+  bool stall_reported_ = false;
+};
+
+void Daemon::StartWorker(const DatabaseConfig& database) {
+  DatabaseWorkerOptions options;
+  options.database = database.name;
+  options.agent_id = agent_id_;
+  options.interval = config_.interval;
+  options.collector = MakeCollectorOptions(config_, database);
+  options.connect = MakeSessionFactory(database);
+  ControlPlaneLink* link = link_.get();
+  workers_[database.name] = std::make_unique<DatabaseWorker>(std::move(options), *spool_, status_,
+                                                             clock_, [link] { link->Wake(); });
+}
+
+int Daemon::Start() {
+  if (config_.control_plane_url.empty()) {
+    LogEvent(spdlog::level::critical,
+             "control_plane.url is not set: the daemon needs a control plane to deliver to (set "
+             "it, or OPTISCHEMA_CONTROL_PLANE_URL; `collect --dry-run` works without one)");
+    return 2;
+  }
+  if (Status valid = protocol::ValidateHttpClientOptions(MakeLinkSettings(config_).http);
+      !valid.ok()) {
+    LogEvent(spdlog::level::critical, "control plane settings cannot work",
+             {{"error", valid.error().message}});
+    return 2;
+  }
+  auto agent_id = LoadOrCreateAgentId(config_.state_dir);
+  if (!agent_id.ok()) {
+    LogEvent(spdlog::level::critical, "cannot start: agent identity unusable",
+             {{"error", agent_id.error().message}, {"state_dir", config_.state_dir}});
+    return 1;
+  }
+  agent_id_ = std::move(agent_id).value();
+  spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
+  if (Status opened = spool_->Open(); !opened.ok()) {
+    LogEvent(spdlog::level::critical, "cannot start: spool unusable",
+             {{"error", opened.error().message}, {"state_dir", config_.state_dir}});
+    return 1;
+  }
+  LogEvent(spdlog::level::info, "agent starting",
+           {{"version", kAgentVersion},
+            {"agent_id", agent_id_},
+            {"databases", std::to_string(config_.databases.size())},
+            {"interval_ms", std::to_string(config_.interval.count())},
+            {"spooled", std::to_string(spool_->Depth())}});
+  link_ = std::make_unique<ControlPlaneLink>(MakeLinkSettings(config_), agent_id_, Hostname(),
+                                             *spool_, status_, protocol::MakeCurlHttpClient);
+  for (const DatabaseConfig& database : config_.databases) StartWorker(database);
+  return 0;
+}
+
+void Daemon::Reload() {
+  auto next = LoadConfig(options_.config_path, options_.env);
+  if (!next.ok()) {
+    LogEvent(spdlog::level::err, "configuration reload failed; the running configuration stays",
+             {{"error", next.error().message}});
+    return;
+  }
+  Config& fresh = *next;
+  if (Status st = SetupLogging(fresh.log_format, fresh.log_level, SecretsOf(fresh)); !st.ok()) {
+    LogEvent(spdlog::level::err, "configuration reload failed; the running configuration stays",
+             {{"error", st.error().message}});
+    return;
+  }
+  if (fresh.state_dir != config_.state_dir || fresh.spool_max_bytes != config_.spool_max_bytes) {
+    LogEvent(spdlog::level::warn,
+             "state_dir and spool_max_bytes changes take effect at the next start");
+    fresh.state_dir = config_.state_dir;
+    fresh.spool_max_bytes = config_.spool_max_bytes;
+  }
+  const Config old = std::exchange(config_, std::move(fresh));
+  std::map<std::string, const DatabaseConfig*> wanted;
+  for (const DatabaseConfig& database : config_.databases) wanted[database.name] = &database;
+  std::size_t stopped = 0;
+  std::size_t started = 0;
+  for (const DatabaseConfig& database : old.databases) {
+    const auto it = wanted.find(database.name);
+    if (it != wanted.end() && SameWorker(old, database, config_, *it->second)) {
+      wanted.erase(it);
+      continue;
+    }
+    workers_.erase(database.name);  // finishes the reading in progress
+    if (it == wanted.end()) status_.RemoveDatabase(database.name);
+    ++stopped;
+  }
+  for (const auto& [name, database] : wanted) {
+    StartWorker(*database);
+    ++started;
+  }
+  link_->Reconfigure(MakeLinkSettings(config_));
+  LogEvent(spdlog::level::info, "configuration reloaded",
+           {{"workers_stopped", std::to_string(stopped)},
+            {"workers_started", std::to_string(started)},
+            {"databases", std::to_string(config_.databases.size())}});
+}
+
+bool Daemon::ThreadsAlive() {
+  const auto now = Clock::now();
+  std::string stalled;
+  if (now - link_->AliveAt() > kLinkStall) stalled = "control plane link";
+  for (const auto& [name, worker] : workers_) {
+    if (now - worker->AliveAt() > kWorkerStall + config_.interval) stalled = "database " + name;
+  }
+  if (stalled.empty()) {
+    stall_reported_ = false;
+    return true;
+  }
+  if (!stall_reported_) {
+    stall_reported_ = true;
+    LogEvent(spdlog::level::critical, "a thread stopped making progress; watchdog pings withheld",
+             {{"thread", stalled}});
+  }
+  return false;
+}
+
+void Daemon::PublishStatus(bool force) {
+  const auto now = Clock::now();
+  if (!force && now - last_status_at_ < kStatusRefresh) return;
+  std::string line = status_.Summary(spool_->Depth(), spool_->Bytes());
+  last_status_at_ = now;
+  if (line == last_status_ && !force) return;
+  last_status_ = line;
+  notifier_.Notify("STATUS=" + line);
+}
+
+void Daemon::Stop() {
+  const auto begin = Clock::now();
+  notifier_.Notify("STOPPING=1");
+  LogEvent(spdlog::level::info, "stopping: finishing the current step");
+  for (auto& [name, worker] : workers_) worker->RequestStop();
+  bool clean = true;
+  for (auto& [name, worker] : workers_) {
+    if (!worker->JoinUntil(begin + kStopFlush - std::chrono::seconds(2))) {
+      clean = false;
+      LogEvent(spdlog::level::warn, "database reading still running at stop; abandoning it",
+               {{"database", name}});
+    }
+  }
+  link_->RequestStop(begin + kStopFlush);
+  if (!link_->JoinUntil(begin + kStopDeadline)) clean = false;
+  if (!clean) {
+    LogEvent(spdlog::level::warn, "stopped without waiting for every thread; the spool is intact");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
+  workers_.clear();
+  link_.reset();
+  LogEvent(spdlog::level::info, "stopped", {{"left_in_spool", std::to_string(spool_->Depth())}});
+  spdlog::default_logger()->flush();
+}
+
+int Daemon::Run() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  // Blocked before any thread starts, so every thread inherits the mask and only sigtimedwait
+  // below receives them.
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (const int failed = Start(); failed != 0) return failed;
+  notifier_.Notify("READY=1");
+  PublishStatus(/*force=*/true);
+
+  const std::optional<std::chrono::microseconds> watchdog = notifier_.WatchdogPeriod();
+  milliseconds tick = kLoopTick;
+  if (watchdog) {
+    tick = std::max(milliseconds(10),
+                    std::min(tick, std::chrono::duration_cast<milliseconds>(*watchdog / 4)));
+  }
+  for (;;) {
+    if (watchdog && ThreadsAlive()) notifier_.Notify("WATCHDOG=1");
+    PublishStatus(/*force=*/false);
+    timespec timeout{};
+    timeout.tv_sec = static_cast<time_t>(tick.count() / 1000);
+    timeout.tv_nsec = static_cast<long>((tick.count() % 1000) * 1000000);
+    siginfo_t info{};
+    const int signal_number = sigtimedwait(&signals, &info, &timeout);
+    if (signal_number == SIGTERM || signal_number == SIGINT) break;
+    if (signal_number == SIGHUP) {
+      LogEvent(spdlog::level::info, "SIGHUP: reloading the configuration");
+      Reload();
+      PublishStatus(/*force=*/true);
+    }
+  }
+  Stop();
+  return 0;
+}
+
+}  // namespace
+
+int RunDaemon(Config config, const DaemonOptions& options, ServiceNotifier& notifier) {
+  Daemon daemon(std::move(config), options, notifier);
+  return daemon.Run();
+}
+
+}  // namespace optischema::agent

@@ -1,0 +1,153 @@
+#include "agent/database_worker.h"
+
+#include <algorithm>
+
+#include "agent/logging.h"
+#include "core/time_format.h"
+#include "protocol/snapshot_json.h"
+
+namespace optischema::agent {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+namespace {
+
+// Longest single wait: the thread reports itself alive at least this often while idle.
+constexpr milliseconds kWaitSlice{1000};
+
+std::string DescribeMs(milliseconds delay) {
+  if (delay < std::chrono::seconds(10)) return std::to_string(delay.count()) + " ms";
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(delay).count()) + " s";
+}
+
+}  // namespace
+
+milliseconds RetryDelay(milliseconds interval, int failures) {
+  constexpr int kAtIntervalPace = 3;
+  if (failures <= kAtIntervalPace) return interval;
+  const milliseconds cap = std::max<milliseconds>(interval, std::chrono::minutes(5));
+  milliseconds delay = interval * 2;
+  for (int i = kAtIntervalPace + 1; i < failures && delay < cap; ++i) delay *= 2;
+  return std::min(delay, cap);
+}
+
+DatabaseWorker::DatabaseWorker(DatabaseWorkerOptions options, Spool& spool, AgentStatus& status,
+                               const Clock& clock, std::function<void()> on_spooled)
+    : options_(std::move(options)),
+      spool_(spool),
+      status_(status),
+      clock_(clock),
+      on_spooled_(std::move(on_spooled)),
+      collector_(options_.collector, options_.connect, clock) {
+  status_.AddDatabase(options_.database);
+  Touch();
+  thread_ = std::thread([this] { Run(); });
+}
+
+DatabaseWorker::~DatabaseWorker() {
+  RequestStop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DatabaseWorker::RequestStop() {
+  std::lock_guard lock(mu_);
+  stop_ = true;
+  wake_.notify_all();
+}
+
+bool DatabaseWorker::JoinUntil(steady_clock::time_point deadline) {
+  {
+    std::unique_lock lock(mu_);
+    if (!wake_.wait_until(lock, deadline, [this] { return done_; })) return false;
+  }
+  if (thread_.joinable()) thread_.join();
+  return true;
+}
+
+steady_clock::time_point DatabaseWorker::AliveAt() const {
+  return steady_clock::time_point(steady_clock::duration(alive_at_ns_.load()));
+}
+
+void DatabaseWorker::Touch() {
+  alive_at_ns_.store(steady_clock::now().time_since_epoch().count());
+}
+
+void DatabaseWorker::Run() {
+  int failures = 0;
+  steady_clock::time_point last_failure_log{};
+  steady_clock::time_point next = steady_clock::now();
+  for (;;) {
+    Touch();
+    TakeReading(&failures, &last_failure_log);
+    Touch();
+    const milliseconds delay =
+        failures == 0 ? options_.interval : RetryDelay(options_.interval, failures);
+    // Fixed rate (no drift); after an overrun, the next reading starts at once.
+    next = std::max(next + delay, steady_clock::now());
+    std::unique_lock lock(mu_);
+    while (!stop_ && steady_clock::now() < next) {
+      wake_.wait_until(lock, std::min(next, steady_clock::now() + kWaitSlice));
+      Touch();
+    }
+    if (stop_) break;
+  }
+  std::lock_guard lock(mu_);
+  done_ = true;
+  wake_.notify_all();
+}
+
+void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_failure_log) {
+  const std::string& database = options_.database;
+  auto reading = collector_.Collect();
+  if (!reading.ok()) {
+    const Error& error = reading.error();
+    ++*failures;
+    const milliseconds retry = RetryDelay(options_.interval, *failures);
+    const auto now = steady_clock::now();
+    if (*failures == 1 || now - *last_failure_log >= kRepeatLogEvery) {
+      *last_failure_log = now;
+      LogEvent(spdlog::level::err, "reading failed; retrying",
+               {{"database", database},
+                {"error", error.ToString()},
+                {"code", std::string(ErrorCodeName(error.code))},
+                {"retry_in", DescribeMs(retry)},
+                {"failures", std::to_string(*failures)}});
+    }
+    status_.RecordDatabaseError(database, error.ToString());
+    return;
+  }
+  if (*failures > 0) {
+    LogEvent(spdlog::level::info, "database reachable again; the next reading is a new baseline",
+             {{"database", database}, {"failures", std::to_string(*failures)}});
+  }
+  *failures = 0;
+  if (!reading->has_value()) {
+    LogEvent(spdlog::level::info, "baseline taken", {{"database", database}});
+    status_.RecordReading(database, FormatRfc3339(clock_.Now()), /*spooled=*/false);
+    return;
+  }
+  protocol::Snapshot& snapshot = **reading;
+  snapshot.agent_id = options_.agent_id;
+  status_.RecordServer(database, snapshot.server.server_version_num,
+                       {"pg_stat_statements " + snapshot.server.extension_version});
+  const std::string json = protocol::SnapshotToJson(snapshot);
+  auto appended = spool_.Append(snapshot.snapshot_id, json);
+  if (!appended.ok()) {
+    LogEvent(spdlog::level::err, "snapshot could not be written to the spool; it is lost",
+             {{"database", database},
+              {"snapshot_id", snapshot.snapshot_id},
+              {"error", appended.error().message}});
+    status_.RecordDatabaseError(database, "spool: " + appended.error().message);
+    return;
+  }
+  status_.RecordReading(database, snapshot.collected_at, /*spooled=*/true);
+  LogEvent(spdlog::level::info, "snapshot spooled",
+           {{"database", database},
+            {"snapshot_id", snapshot.snapshot_id},
+            {"statements", std::to_string(snapshot.statements.size())},
+            {"window_s", std::to_string(snapshot.window_s)}});
+  if (on_spooled_) on_spooled_();
+}
+
+}  // namespace optischema::agent

@@ -1,0 +1,42 @@
+#include "agent/recommendation_intake.h"
+
+#include "agent/logging.h"
+#include "protocol/recommendation.h"
+
+namespace optischema::agent {
+
+void AnnounceRecommendations(std::string_view body, std::string_view public_key_b64,
+                             std::set<std::string>& announced) {
+  auto list = protocol::ParseRecommendationList(body);
+  if (!list.ok()) {
+    LogEvent(spdlog::level::warn, "recommendations reply refused",
+             {{"error", list.error().message}});
+    return;
+  }
+  for (const protocol::RecommendationEnvelope& envelope : *list) {
+    if (!envelope.id.empty() && announced.contains(envelope.id)) continue;
+    if (!envelope.recommendation.ok()) {
+      LogEvent(spdlog::level::warn, "malformed recommendation refused",
+               {{"recommendation_id", envelope.id},
+                {"error", envelope.recommendation.error().message}});
+    } else {
+      const protocol::Recommendation& recommendation = *envelope.recommendation;
+      std::string signature = "not checked (recommendation_public_key is not set)";
+      if (!public_key_b64.empty()) {
+        const Status verified =
+            protocol::VerifyRecommendationSignature(envelope.raw_json, public_key_b64);
+        signature = verified.ok() ? "verifies" : "REFUSED: " + verified.error().message;
+      }
+      LogEvent(spdlog::level::info,
+               "approved recommendation received; applying is not enabled in this version",
+               {{"recommendation_id", recommendation.id},
+                {"kind", std::string(protocol::RecommendationKindName(
+                             protocol::KindOf(recommendation.spec)))},
+                {"database", recommendation.database},
+                {"signature", signature}});
+    }
+    if (!envelope.id.empty()) announced.insert(envelope.id);
+  }
+}
+
+}  // namespace optischema::agent
