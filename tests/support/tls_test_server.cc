@@ -3,14 +3,6 @@
 // The build defines CPPHTTPLIB_OPENSSL_SUPPORT (and the zlib support that decompresses gzip
 // request bodies) to match the compiled libcpp-httplib.
 #include <httplib.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -25,6 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/test_certificates.h"
+
 namespace optischema::testing {
 namespace {
 
@@ -32,142 +26,9 @@ namespace fs = std::filesystem;
 
 constexpr char kDirPrefix[] = "optischema-tls-";
 constexpr char kLoopback[] = "127.0.0.1";
-constexpr long kValiditySeconds = 24 * 60 * 60;
-constexpr long kBackdateSeconds = 60 * 60;  // tolerate a clock that is slightly behind
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 // How long an idle kept-alive connection delays stopping.
 constexpr time_t kKeepAliveSeconds = 1;
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct ExtensionFree {
-  void operator()(X509_EXTENSION* extension) const { X509_EXTENSION_free(extension); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free_all(bio); }
-};
-using Key = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using KeyContext = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using Certificate = std::unique_ptr<X509, X509Free>;
-using Extension = std::unique_ptr<X509_EXTENSION, ExtensionFree>;
-using Bio = std::unique_ptr<BIO, BioFree>;
-
-// Throws `what` with the oldest error on OpenSSL's queue, and empties the queue.
-[[noreturn]] void ThrowOpenSsl(const std::string& what) {
-  char detail[256] = "no OpenSSL error queued";
-  if (const unsigned long code = ERR_get_error(); code != 0) {
-    ERR_error_string_n(code, detail, sizeof detail);
-  }
-  ERR_clear_error();
-  throw std::runtime_error(what + ": " + detail);
-}
-
-Key NewP256Key() {
-  const KeyContext ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* key = nullptr;
-  if (ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) <= 0 ||
-      EVP_PKEY_CTX_set_group_name(ctx.get(), "P-256") <= 0 ||
-      EVP_PKEY_generate(ctx.get(), &key) <= 0) {
-    ThrowOpenSsl("generating an EC P-256 key");
-  }
-  return Key(key);
-}
-
-// A key and the certificate for it.
-struct Identity {
-  Key key;
-  Certificate cert;
-};
-
-// Adds the extension `nid` = `value` (openssl.cnf syntax) to `cert`, issued by `issuer`.
-void AddExtension(X509* cert, X509* issuer, int nid, const std::string& value) {
-  X509V3_CTX ctx{};
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  const Extension extension(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
-  if (extension == nullptr || X509_add_ext(cert, extension.get(), -1) != 1) {
-    ThrowOpenSsl(std::string("adding ") + OBJ_nid2sn(nid) + " = " + value);
-  }
-}
-
-// A version 3 certificate for a new key with subject CN=`common_name`, valid from an hour ago
-// for a day, with a random serial number and no extensions yet; self-issued when `issuer` is null.
-Identity NewCertificate(const std::string& common_name, const Identity* issuer) {
-  Identity identity{NewP256Key(), Certificate(X509_new())};
-  X509* cert = identity.cert.get();
-  uint64_t serial = 0;
-  if (cert == nullptr || X509_set_version(cert, X509_VERSION_3) != 1 ||
-      RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 1 ||
-      ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert), serial >> 1) != 1 ||
-      X509_gmtime_adj(X509_getm_notBefore(cert), -kBackdateSeconds) == nullptr ||
-      X509_gmtime_adj(X509_getm_notAfter(cert), kValiditySeconds) == nullptr ||
-      X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                                 -1, 0) != 1 ||
-      X509_set_issuer_name(cert, X509_get_subject_name(issuer ? issuer->cert.get() : cert)) != 1 ||
-      X509_set_pubkey(cert, identity.key.get()) != 1) {
-    ThrowOpenSsl("preparing the certificate for " + common_name);
-  }
-  return identity;
-}
-
-void Sign(const Identity& subject, const Identity& issuer) {
-  if (X509_sign(subject.cert.get(), issuer.key.get(), EVP_sha256()) <= 0) {
-    ThrowOpenSsl("signing a certificate");
-  }
-}
-
-Identity NewCa(const std::string& common_name) {
-  Identity ca = NewCertificate(common_name, nullptr);
-  X509* cert = ca.cert.get();
-  AddExtension(cert, cert, NID_basic_constraints, "critical,CA:TRUE");
-  AddExtension(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign");
-  AddExtension(cert, cert, NID_subject_key_identifier, "hash");
-  Sign(ca, ca);
-  return ca;
-}
-
-Identity NewServerIdentity(const Identity& ca, const TlsTestServer::Options& options) {
-  const std::string common_name = options.dns_names.empty() ? kLoopback : options.dns_names[0];
-  Identity server = NewCertificate(common_name, &ca);
-  X509* cert = server.cert.get();
-  std::string alt_names;
-  for (const std::string& name : options.dns_names) {
-    alt_names += (alt_names.empty() ? "DNS:" : ",DNS:") + name;
-  }
-  if (options.loopback_ip)
-    alt_names += (alt_names.empty() ? "IP:" : ",IP:") + std::string(kLoopback);
-  AddExtension(cert, ca.cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  AddExtension(cert, ca.cert.get(), NID_key_usage, "critical,digitalSignature");
-  AddExtension(cert, ca.cert.get(), NID_ext_key_usage, "serverAuth");
-  AddExtension(cert, ca.cert.get(), NID_subject_key_identifier, "hash");
-  AddExtension(cert, ca.cert.get(), NID_authority_key_identifier, "keyid:always");
-  if (!alt_names.empty()) AddExtension(cert, ca.cert.get(), NID_subject_alt_name, alt_names);
-  Sign(server, ca);
-  return server;
-}
-
-void WriteCertificate(const std::string& path, X509* cert) {
-  const Bio bio(BIO_new_file(path.c_str(), "w"));
-  if (bio == nullptr || PEM_write_bio_X509(bio.get(), cert) != 1 || BIO_flush(bio.get()) != 1) {
-    ThrowOpenSsl("writing " + path);
-  }
-}
-
-void WriteKey(const std::string& path, EVP_PKEY* key) {
-  const Bio bio(BIO_new_file(path.c_str(), "w"));
-  if (bio == nullptr ||
-      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
-      BIO_flush(bio.get()) != 1) {
-    ThrowOpenSsl("writing " + path);
-  }
-}
 
 // Header names lower-cased, repeated headers joined with ", ". cpp-httplib adds the peer's and
 // its own address as pseudo-headers; those are not what the client sent and are left out.
@@ -240,22 +101,17 @@ std::unique_ptr<TlsTestServer> TlsTestServer::Start(const Options& options) {
   std::string dir = (fs::temp_directory_path() / (std::string(kDirPrefix) + "XXXXXX")).string();
   if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp " + dir + " failed");
   state->dir = dir;
-  state->ca_file = dir + "/ca.pem";
-  state->wrong_ca_file = dir + "/wrong-ca.pem";
-  const std::string cert_file = dir + "/server.pem";
-  const std::string key_file = dir + "/server.key";
+  TestCertificateOptions certificates;
+  certificates.dns_names = options.dns_names;
+  certificates.loopback_ip = options.loopback_ip;
+  const TestCertificateFiles files = WriteTestCertificates(dir, certificates);
+  state->ca_file = files.ca_file;
+  state->wrong_ca_file = files.wrong_ca_file;
 
-  const Identity ca = NewCa("optischema test CA");
-  const Identity server = NewServerIdentity(ca, options);
-  const Identity wrong_ca = NewCa("optischema unrelated test CA");
-  WriteCertificate(state->ca_file, ca.cert.get());
-  WriteCertificate(state->wrong_ca_file, wrong_ca.cert.get());
-  WriteCertificate(cert_file, server.cert.get());
-  WriteKey(key_file, server.key.get());
-
-  state->server = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
+  state->server =
+      std::make_unique<httplib::SSLServer>(files.cert_file.c_str(), files.key_file.c_str());
   httplib::SSLServer& http = *state->server;
-  if (!http.is_valid()) throw std::runtime_error("cpp-httplib rejected " + cert_file);
+  if (!http.is_valid()) throw std::runtime_error("cpp-httplib rejected " + files.cert_file);
   State* raw_state = state.get();
   const auto serve = [raw_state](const httplib::Request& request, httplib::Response& response) {
     raw_state->Serve(request, response);

@@ -1,0 +1,210 @@
+#include "protocol/controlplane/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "protocol/controlplane/api_keys.h"
+#include "protocol/controlplane/message_validation.h"
+#include "protocol/controlplane/snapshot_validation.h"
+
+namespace optischema::controlplane {
+namespace {
+
+constexpr char kUnknownAgent[] = "unknown agent; register first";
+constexpr char kApprovedStatus[] = "approved";
+
+enum class RouteKind { kRegister, kHeartbeat, kSnapshots, kRecommendations, kEvents, kAudit };
+
+struct Route {
+  RouteKind kind;
+  const char* method;
+  std::string agent_id;
+  std::string recommendation_id;
+};
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path.empty() || path.front() != '/') return segments;
+  path.remove_prefix(1);
+  for (;;) {
+    const auto slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) return segments;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+// The route `path` names, whatever the method; nullopt for an unknown path.
+std::optional<Route> FindRoute(std::string_view path) {
+  const std::vector<std::string_view> s = Segments(path);
+  for (const std::string_view segment : s) {
+    if (segment.empty()) return std::nullopt;
+  }
+  if (s.size() < 3 || s[0] != "v1" || s[1] != "agents") return std::nullopt;
+  if (s.size() == 3 && s[2] == "register") return Route{RouteKind::kRegister, "POST", "", ""};
+  const std::string agent(s[2]);
+  if (s.size() == 4 && s[3] == "heartbeat") return Route{RouteKind::kHeartbeat, "POST", agent, ""};
+  if (s.size() == 4 && s[3] == "snapshots") return Route{RouteKind::kSnapshots, "POST", agent, ""};
+  if (s.size() == 4 && s[3] == "audit") return Route{RouteKind::kAudit, "POST", agent, ""};
+  if (s.size() == 4 && s[3] == "recommendations") {
+    return Route{RouteKind::kRecommendations, "GET", agent, ""};
+  }
+  if (s.size() == 6 && s[3] == "recommendations" && s[5] == "events") {
+    return Route{RouteKind::kEvents, "POST", agent, std::string(s[4])};
+  }
+  return std::nullopt;
+}
+
+nlohmann::json ReplyObject() { return nlohmann::json{{"protocol", ReplyProtocolVersion()}}; }
+
+// Invalid UTF-8 (a protocol version cut mid-character) is replaced rather than thrown on.
+ApiReply JsonReply(int status, const nlohmann::json& body) {
+  return ApiReply{status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+}
+
+// The reply for a store failure: logged here, reported to the agent without internals.
+ApiReply StoreFailure(const Error& error) {
+  spdlog::error("store: {}", error.ToString());
+  return ErrorReply(503, "control plane storage unavailable; retry later");
+}
+
+ApiReply InvalidBody(const Error& error) { return ErrorReply(400, error.message); }
+
+// 202 for a stored record, 404 for an unknown agent.
+ApiReply RecordReply(const Result<StoreOutcome>& outcome) {
+  if (!outcome.ok()) return StoreFailure(outcome.error());
+  if (*outcome == StoreOutcome::kUnknownAgent) return ErrorReply(404, kUnknownAgent);
+  return JsonReply(202, ReplyObject());
+}
+
+}  // namespace
+
+ApiReply ErrorReply(int status, const std::string& reason) {
+  nlohmann::json body = ReplyObject();
+  body["error"] = reason;
+  return JsonReply(status, body);
+}
+
+Api::Api(Store& store, ApiOptions options) : store_(store), options_(options) {}
+
+ApiReply Api::Handle(const ApiRequest& request, const BodyReader& read_body) const {
+  const std::optional<Route> route = FindRoute(request.path);
+  if (!route) return ErrorReply(404, "no such route");
+  const bool head_of_get = request.method == "HEAD" && std::string_view(route->method) == "GET";
+  if (request.method != route->method && !head_of_get) {
+    ApiReply reply = ErrorReply(405, std::string("method not allowed; use ") + route->method);
+    reply.headers.emplace_back("Allow", route->method);
+    return reply;
+  }
+  if (ApiReply failure; !Authorized(request.authorization, failure)) return failure;
+  if (route->kind == RouteKind::kRecommendations) {
+    return Recommendations(route->agent_id, request);
+  }
+
+  std::variant<std::string, ApiReply> body = read_body();
+  if (auto* reply = std::get_if<ApiReply>(&body)) return std::move(*reply);
+  const std::string& text = std::get<std::string>(body);
+  switch (route->kind) {
+    case RouteKind::kRegister:
+      return Register(text);
+    case RouteKind::kHeartbeat:
+      return Heartbeat(route->agent_id, text);
+    case RouteKind::kSnapshots:
+      return Snapshot(route->agent_id, request, text);
+    case RouteKind::kEvents:
+      return Event(route->agent_id, route->recommendation_id, text);
+    case RouteKind::kAudit:
+      return Audit(route->agent_id, text);
+    case RouteKind::kRecommendations:
+      break;
+  }
+  return ErrorReply(500, "unhandled route");
+}
+
+bool Api::Authorized(const std::string& authorization, ApiReply& failure) const {
+  const std::optional<std::string_view> token = BearerToken(authorization);
+  auto known = store_.ApiKeyHashes();
+  if (!known.ok()) {
+    failure = StoreFailure(known.error());
+    return false;
+  }
+  if (token && MatchesKnownKey(ApiKeySha256Hex(*token), *known)) return true;
+  failure = ErrorReply(401, "missing or unknown API key");
+  failure.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return false;
+}
+
+ApiReply Api::Register(const std::string& body) const {
+  auto json = ParseJsonObject(body);
+  if (!json.ok()) return InvalidBody(json.error());
+  auto agent = ValidateRegisterRequest(*json);
+  if (!agent.ok()) return InvalidBody(agent.error());
+  if (Status st = store_.UpsertAgent(*agent); !st.ok()) return StoreFailure(st.error());
+  nlohmann::json reply = ReplyObject();
+  if (options_.snapshot_interval_s) reply["snapshot_interval_s"] = *options_.snapshot_interval_s;
+  if (options_.heartbeat_interval_s) reply["heartbeat_interval_s"] = *options_.heartbeat_interval_s;
+  if (options_.recommendations_interval_s) {
+    reply["recommendations_interval_s"] = *options_.recommendations_interval_s;
+  }
+  return JsonReply(200, reply);
+}
+
+ApiReply Api::Heartbeat(const std::string& agent_id, const std::string& body) const {
+  auto json = ParseJsonObject(body);
+  if (!json.ok()) return InvalidBody(json.error());
+  if (Status st = ValidateHeartbeat(*json); !st.ok()) return InvalidBody(st.error());
+  auto outcome = store_.AddHeartbeat(agent_id, body);
+  if (!outcome.ok()) return StoreFailure(outcome.error());
+  if (*outcome == StoreOutcome::kUnknownAgent) return ErrorReply(404, kUnknownAgent);
+  return JsonReply(200, ReplyObject());
+}
+
+ApiReply Api::Snapshot(const std::string& agent_id, const ApiRequest& request,
+                       const std::string& body) const {
+  auto json = ParseJsonObject(body);
+  if (!json.ok()) return InvalidBody(json.error());
+  auto record = ValidateSnapshot(*json, agent_id, request.idempotency_key);
+  if (!record.ok()) return InvalidBody(record.error());
+  record->body_json = body;
+  auto outcome = store_.AddSnapshot(*record);
+  if (!outcome.ok()) return StoreFailure(outcome.error());
+  if (*outcome == StoreOutcome::kUnknownAgent) return ErrorReply(404, kUnknownAgent);
+  nlohmann::json reply = ReplyObject();
+  reply["stored"] = *outcome == StoreOutcome::kStored;
+  return JsonReply(*outcome == StoreOutcome::kStored ? 202 : 200, reply);
+}
+
+ApiReply Api::Recommendations(const std::string& agent_id, const ApiRequest& request) const {
+  if (!request.status_param.empty() && request.status_param != kApprovedStatus) {
+    return ErrorReply(400, "status: only \"approved\" recommendations are served to agents");
+  }
+  auto known = store_.AgentExists(agent_id);
+  if (!known.ok()) return StoreFailure(known.error());
+  if (!*known) return ErrorReply(404, kUnknownAgent);
+  auto bodies = store_.Recommendations(agent_id, kApprovedStatus);
+  if (!bodies.ok()) return StoreFailure(bodies.error());
+  // The stored texts go out byte for byte: they are JSON objects, written by the control plane.
+  std::string reply =
+      R"({"protocol":)" + nlohmann::json(ReplyProtocolVersion()).dump() + R"(,"recommendations":[)";
+  for (std::size_t i = 0; i < bodies->size(); ++i) {
+    if (i > 0) reply += ',';
+    reply += (*bodies)[i];
+  }
+  reply += "]}";
+  return ApiReply{200, std::move(reply), {}};
+}
+
+ApiReply Api::Event(const std::string& agent_id, const std::string& recommendation_id,
+                    const std::string& body) const {
+  if (auto json = ParseJsonObject(body); !json.ok()) return InvalidBody(json.error());
+  return RecordReply(store_.AddRecommendationEvent(agent_id, recommendation_id, body));
+}
+
+ApiReply Api::Audit(const std::string& agent_id, const std::string& body) const {
+  if (auto json = ParseJsonObject(body); !json.ok()) return InvalidBody(json.error());
+  return RecordReply(store_.AddAuditRecord(agent_id, body));
+}
+
+}  // namespace optischema::controlplane

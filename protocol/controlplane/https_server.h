@@ -1,0 +1,61 @@
+#pragma once
+
+// Carries the Api over HTTPS with cpp-httplib: TLS 1.2 or later, request bodies decompressed
+// (gzip, deflate) by the library and bounded, one log line per request on the default spdlog
+// logger: method, path (no query string), status, duration. Never the headers or the body.
+//
+// Body bounds: a Content-Length above max_body_bytes is refused (413) before anything is read; a
+// body whose decompressed size passes max_body_bytes is refused (413) as soon as it does, so a
+// zip bomb costs at most max_body_bytes of memory. A reply decided before the body was needed
+// (unknown route, bad key) still reads and drops the body, within the same bound, so the client
+// reads the reply before the connection closes. One request per connection.
+//
+// Thread safety: Serve runs the accept loop on the calling thread and requests on a pool of
+// worker threads; Stop may be called from any thread, before or during Serve.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "protocol/controlplane/api.h"
+
+namespace optischema::controlplane {
+
+inline constexpr std::size_t kDefaultMaxBodyBytes = std::size_t{32} << 20;
+
+struct HttpsServerOptions {
+  std::string host;       // address or name to bind
+  int port = 0;           // 0: a free port chosen by the system (see HttpsServer::port)
+  std::string cert_file;  // PEM certificate chain, the server's certificate first
+  std::string key_file;   // PEM private key
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+};
+
+class HttpsServer {
+ public:
+  // Loads the certificate and key and binds the address; connections queue from then on.
+  // Errors (kConfig, the message names the option): an unreadable or invalid certificate or key,
+  // a key that does not match the certificate, an address that cannot be bound (in use, not
+  // local). `api` must outlive the server.
+  static Result<std::unique_ptr<HttpsServer>> Bind(const HttpsServerOptions& options,
+                                                   const Api& api);
+  ~HttpsServer();
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
+
+  int port() const;  // the bound port
+
+  // Serves until Stop; then stops accepting, lets the requests in progress finish and returns.
+  // kInternal when the accept loop failed on its own.
+  Status Serve();
+  void Stop();
+
+ private:
+  struct State;
+  explicit HttpsServer(std::unique_ptr<State> state);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace optischema::controlplane

@@ -1,0 +1,93 @@
+// optischema-controlplane: the reference control plane of protocol v1. Parses the command line,
+// sets up logging and runs one command.
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "protocol/controlplane/admin_commands.h"
+#include "protocol/controlplane/serve_command.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kMaxIntervalSeconds = 86400;
+
+// Log lines on stderr: UTC time, level, message.
+void SetUpLogging() {
+  auto logger = spdlog::stderr_logger_mt("optischema-controlplane");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_default_logger(logger);
+}
+
+void AddIntervalOption(CLI::App& command, const std::string& name, std::optional<int>& value,
+                       const std::string& what) {
+  command.add_option(name, value, "ask agents to " + what + " every N seconds (default: absent)")
+      ->check(CLI::Range(1, kMaxIntervalSeconds));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace optischema::controlplane;
+  CLI::App app{"optischema-controlplane: reference control plane for optischema-agent"};
+  app.require_subcommand(1);
+
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "serve protocol v1 over HTTPS");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")->required();
+  serve_cmd->add_option("--data", serve.data_dir, "data directory (created with mode 0700)")
+      ->required();
+  serve_cmd->add_option("--tls-cert", serve.cert_file, "PEM certificate chain")->required();
+  serve_cmd->add_option("--tls-key", serve.key_file, "PEM private key")->required();
+  serve_cmd
+      ->add_option("--max-body-bytes", serve.max_body_bytes,
+                   "largest request body, compressed or decompressed (default 32 MiB)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  AddIntervalOption(*serve_cmd, "--snapshot-interval-s", serve.api.snapshot_interval_s,
+                    "send a snapshot");
+  AddIntervalOption(*serve_cmd, "--heartbeat-interval-s", serve.api.heartbeat_interval_s,
+                    "send a heartbeat");
+  AddIntervalOption(*serve_cmd, "--recommendations-interval-s",
+                    serve.api.recommendations_interval_s, "poll for recommendations");
+
+  std::string data_dir;
+  bool json = false;
+  auto* keys_cmd = app.add_subcommand("api-keys", "manage API keys")->require_subcommand(1);
+  std::string key_name = "default";
+  auto* create_cmd = keys_cmd->add_subcommand("create", "create a key; prints it as the last line");
+  create_cmd->add_option("--data", data_dir, "data directory")->required();
+  create_cmd->add_option("--name", key_name, "a name to recognise the key by");
+
+  auto* agents_cmd = app.add_subcommand("agents", "registered agents")->require_subcommand(1);
+  auto* agents_list = agents_cmd->add_subcommand("list", "list registered agents");
+  agents_list->add_option("--data", data_dir, "data directory")->required();
+  agents_list->add_flag("--json", json, "print a JSON array");
+
+  SnapshotsListOptions snapshots;
+  auto* snapshots_cmd =
+      app.add_subcommand("snapshots", "received snapshots")->require_subcommand(1);
+  auto* snapshots_list = snapshots_cmd->add_subcommand("list", "list snapshots in arrival order");
+  snapshots_list->add_option("--data", snapshots.data_dir, "data directory")->required();
+  snapshots_list->add_flag("--json", snapshots.json, "print a JSON array, bodies included");
+  snapshots_list->add_option("--agent", snapshots.agent_id, "only this agent id");
+  snapshots_list->add_option("--database", snapshots.database, "only this database name");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+
+  if (serve_cmd->parsed()) {
+    SetUpLogging();
+    return RunServe(serve, std::cout, std::cerr);
+  }
+  if (create_cmd->parsed()) return RunApiKeysCreate(data_dir, key_name, std::cout, std::cerr);
+  if (agents_list->parsed()) return RunAgentsList(data_dir, json, std::cout, std::cerr);
+  return RunSnapshotsList(snapshots, std::cout, std::cerr);
+}

@@ -1,0 +1,177 @@
+// The control plane's API over a real store in a temporary directory, without HTTP: order of
+// checks, what each route stores, which recommendations an agent is served.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "core/time_format.h"
+#include "protocol/controlplane/api.h"
+#include "protocol/controlplane/api_keys.h"
+#include "protocol/controlplane/store.h"
+#include "tests/support/manual_clock.h"
+
+namespace optischema::controlplane {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::hours;
+
+constexpr char kKey[] = "osk_unit-test-key";
+constexpr char kAgent[] = "0b8a3c1e-1111-4222-8333-444455556666";
+constexpr char kOtherAgent[] = "11111111-2222-4333-8444-555555555555";
+
+std::string RegisterBody(const std::string& agent_id) {
+  return nlohmann::json{{"protocol", "1.0"},
+                        {"agent_id", agent_id},
+                        {"hostname", "h"},
+                        {"version", "0.1.0"},
+                        {"databases", nlohmann::json::array()}}
+      .dump();
+}
+
+class ControlPlaneApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = (fs::temp_directory_path() / "optischema-api-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir;
+    auto store = Store::Open(dir_ + "/data", Store::OpenMode::kCreate, clock_);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(*store);
+    ASSERT_TRUE(store_->AddApiKey("test", ApiKeySha256Hex(kKey)).ok());
+    api_ = std::make_unique<Api>(*store_, ApiOptions{});
+  }
+
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Handles `method path` with `body`; counts how often the body was read.
+  ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "{}",
+                const std::string& key = kKey) {
+    ApiRequest request{method, path, "", key.empty() ? "" : "Bearer " + key, ""};
+    return api_->Handle(request, [this, body]() -> std::variant<std::string, ApiReply> {
+      ++body_reads_;
+      return body;
+    });
+  }
+
+  std::string dir_;
+  testing::ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Api> api_;
+  int body_reads_ = 0;
+};
+
+TEST_F(ControlPlaneApiTest, RouteThenKeyAreCheckedBeforeTheBodyIsRead) {
+  const ApiReply unknown_route = Call("POST", "/v1/agents/register/extra", "{}", "");
+  const ApiReply wrong_method = Call("GET", "/v1/agents/register", "{}", "");
+  const ApiReply no_key = Call("POST", "/v1/agents/register", RegisterBody(kAgent), "");
+  const ApiReply wrong_key = Call("POST", "/v1/agents/register", RegisterBody(kAgent), "osk_x");
+
+  EXPECT_EQ(unknown_route.status, 404);
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(no_key.status, 401);
+  EXPECT_EQ(wrong_key.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(wrong_key.body),
+            (nlohmann::json{{"protocol", "1"}, {"error", "missing or unknown API key"}}));
+  EXPECT_EQ(body_reads_, 0);
+}
+
+TEST_F(ControlPlaneApiTest, RefusalFromTheBodyReaderIsTheReply) {
+  ApiRequest request{"POST", "/v1/agents/register", "", std::string("Bearer ") + kKey, ""};
+
+  const ApiReply reply = api_->Handle(request, []() -> std::variant<std::string, ApiReply> {
+    return ErrorReply(413, "too large");
+  });
+
+  EXPECT_EQ(reply.status, 413);
+  auto agents = store_->ListAgents();
+  ASSERT_TRUE(agents.ok());
+  EXPECT_TRUE(agents->empty());
+}
+
+TEST_F(ControlPlaneApiTest, HeartbeatNeedsARegisteredAgent) {
+  const std::string heartbeat =
+      R"({"protocol":"1.0","status":"ok","uptime_s":1,"spool_depth":0,"recent_errors":[]})";
+  const ApiReply before =
+      Call("POST", std::string("/v1/agents/") + kAgent + "/heartbeat", heartbeat);
+  ASSERT_EQ(Call("POST", "/v1/agents/register", RegisterBody(kAgent)).status, 200);
+
+  const ApiReply after =
+      Call("POST", std::string("/v1/agents/") + kAgent + "/heartbeat", heartbeat);
+
+  EXPECT_EQ(before.status, 404);
+  EXPECT_EQ(after.status, 200);
+  auto agents = store_->ListAgents();
+  ASSERT_TRUE(agents.ok());
+  ASSERT_EQ(agents->size(), 1U);
+  EXPECT_EQ((*agents)[0].heartbeats, 1);
+}
+
+TEST_F(ControlPlaneApiTest, SameSnapshotIdFromAnotherAgentIsAnotherSnapshot) {
+  SnapshotRecord record{kAgent, "s-1", "orders", "2026-01-01T00:00:00Z", 0, "{}"};
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(store_->UpsertAgent({kOtherAgent, "h", "1", "[]"}).ok());
+
+  auto first = store_->AddSnapshot(record);
+  auto replay = store_->AddSnapshot(record);
+  record.agent_id = kOtherAgent;
+  auto other = store_->AddSnapshot(record);
+
+  ASSERT_TRUE(first.ok() && replay.ok() && other.ok());
+  EXPECT_EQ(*first, StoreOutcome::kStored);
+  EXPECT_EQ(*replay, StoreOutcome::kDuplicate);
+  EXPECT_EQ(*other, StoreOutcome::kStored);
+  auto listed = store_->ListSnapshots({});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2U);
+}
+
+TEST_F(ControlPlaneApiTest, AgentIsServedItsApprovedRecommendationsUntilTheyExpire) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(store_->UpsertAgent({kOtherAgent, "h", "1", "[]"}).ok());
+  const std::string in_an_hour = FormatRfc3339(clock_.Now() + hours(1));
+  const std::string an_hour_ago = FormatRfc3339(clock_.Now() - hours(1));
+  for (const RecommendationRecord& r :
+       {RecommendationRecord{"r-forever", kAgent, "approved", std::nullopt,
+                             R"({"id":"r-forever"})"},
+        RecommendationRecord{"r-hour", kAgent, "approved", in_an_hour, R"({"id":"r-hour"})"},
+        RecommendationRecord{"r-expired", kAgent, "approved", an_hour_ago, R"({"id":"r-expired"})"},
+        RecommendationRecord{"r-pending", kAgent, "pending", std::nullopt, R"({"id":"r-pending"})"},
+        RecommendationRecord{"r-other", kOtherAgent, "approved", std::nullopt,
+                             R"({"id":"r-other"})"}}) {
+    ASSERT_TRUE(store_->PutRecommendation(r).ok()) << r.id;
+  }
+  const std::string path = std::string("/v1/agents/") + kAgent + "/recommendations";
+
+  const ApiReply now = Call("GET", path);
+  clock_.Advance(hours(2));
+  const ApiReply later = Call("GET", path);
+
+  ASSERT_EQ(now.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(now.body)["recommendations"],
+            nlohmann::json::parse(R"([{"id":"r-forever"},{"id":"r-hour"}])"));
+  EXPECT_EQ(nlohmann::json::parse(later.body)["recommendations"],
+            nlohmann::json::parse(R"([{"id":"r-forever"}])"));
+  EXPECT_EQ(body_reads_, 0);
+}
+
+TEST_F(ControlPlaneApiTest, ListingNeedsAnExistingDatabase) {
+  auto missing = Store::Open(dir_ + "/elsewhere", Store::OpenMode::kExisting, clock_);
+
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kConfig);
+  EXPECT_FALSE(fs::exists(dir_ + "/elsewhere"));
+}
+
+}  // namespace
+}  // namespace optischema::controlplane
