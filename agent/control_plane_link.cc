@@ -19,6 +19,7 @@ namespace {
 // Longest single wait: the thread reports itself alive at least this often while idle.
 constexpr milliseconds kWaitSlice{1000};
 constexpr milliseconds kRegisterRetryCap{std::chrono::minutes(5)};
+constexpr milliseconds kIdlePoll{std::chrono::seconds(5)};
 
 std::string Describe(const Result<protocol::HttpResponse>& result) {
   if (!result.ok()) return result.error().message;
@@ -261,7 +262,8 @@ void ControlPlaneLink::Run() {
       idle = outcome.kind == SendOutcome::Kind::kIdle;
       switch (outcome.kind) {
         case SendOutcome::Kind::kIdle:
-          next_send = Clock::time_point::max();
+          // Workers wake the link after each append; the poll is only a safety net.
+          next_send = now() + kIdlePoll;
           break;
         case SendOutcome::Kind::kDelivered:
           status_.RecordDelivery();

@@ -1,9 +1,12 @@
 #pragma once
 
-// FakeHttpClient: answers from a script of results, records every request. For unit tests of
-// code behind the HttpClient seam.
+// FakeHttpClient: answers from a script of results (or a responder), records every request. For
+// unit tests of code behind the HttpClient seam. Send, Then, SetResponder and Requests() are
+// thread-safe; the public `requests` member is for single-threaded tests only.
 
 #include <deque>
+#include <functional>
+#include <mutex>
 #include <vector>
 
 #include "protocol/http_client.h"
@@ -13,7 +16,20 @@ namespace optischema::testing {
 class FakeHttpClient final : public protocol::HttpClient {
  public:
   // Queues the next answer. With the script empty, requests get 202.
-  void Then(Result<protocol::HttpResponse> answer) { script_.push_back(std::move(answer)); }
+  void Then(Result<protocol::HttpResponse> answer) {
+    std::lock_guard lock(mu_);
+    script_.push_back(std::move(answer));
+  }
+  // Answers every request the script does not, instead of 202.
+  void SetResponder(
+      std::function<Result<protocol::HttpResponse>(const protocol::HttpRequest&)> responder) {
+    std::lock_guard lock(mu_);
+    responder_ = std::move(responder);
+  }
+  std::vector<protocol::HttpRequest> Requests() const {
+    std::lock_guard lock(mu_);
+    return requests;
+  }
   void ThenStatus(int status, std::map<std::string, std::string> headers = {}) {
     protocol::HttpResponse r;
     r.status = status;
@@ -22,7 +38,9 @@ class FakeHttpClient final : public protocol::HttpClient {
   }
 
   Result<protocol::HttpResponse> Send(const protocol::HttpRequest& request) override {
+    std::lock_guard lock(mu_);
     requests.push_back(request);
+    if (script_.empty() && responder_) return responder_(request);
     if (script_.empty()) {
       protocol::HttpResponse r;
       r.status = 202;
@@ -36,7 +54,9 @@ class FakeHttpClient final : public protocol::HttpClient {
   std::vector<protocol::HttpRequest> requests;
 
  private:
+  mutable std::mutex mu_;
   std::deque<Result<protocol::HttpResponse>> script_;
+  std::function<Result<protocol::HttpResponse>(const protocol::HttpRequest&)> responder_;
 };
 
 }  // namespace optischema::testing

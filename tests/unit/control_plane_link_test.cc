@@ -1,0 +1,158 @@
+// ControlPlaneLink against a scripted HTTP client: what it sends, in which order, and how it
+// reacts to the control plane's answers.
+
+#include "agent/control_plane_link.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/fake_http_client.h"
+
+namespace optischema::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeHttpClient;
+
+constexpr char kAgentId[] = "0b5d7c1e-9a7f-4c1e-8a55-2f0d9e3c4b6a";
+
+bool WaitFor(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+protocol::HttpResponse Reply(int status, std::string body = R"({"protocol":"1"})") {
+  protocol::HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+class ControlPlaneLinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "link-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    spool_ = std::make_unique<Spool>(dir_ + "/spool", max_bytes_);
+    ASSERT_TRUE(spool_->Open().ok());
+    http_ = std::make_shared<FakeHttpClient>();
+    http_->SetResponder([](const protocol::HttpRequest& request) -> Result<protocol::HttpResponse> {
+      if (request.path.find("/recommendations") != std::string::npos) {
+        return Reply(200, R"({"protocol":"1","recommendations":[]})");
+      }
+      return Reply(request.path.ends_with("/snapshots") ? 202 : 200);
+    });
+  }
+  void TearDown() override {
+    link_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartLink() {
+    LinkSettings settings;
+    settings.http.base_url = "https://control.example";
+    settings.heartbeat_interval = 50ms;
+    settings.recommendations_interval = 1h;
+    auto http = http_;
+    link_ = std::make_unique<ControlPlaneLink>(
+        settings, kAgentId, "host", *spool_, status_,
+        [http](const protocol::HttpClientOptions&) -> std::unique_ptr<protocol::HttpClient> {
+          // The link owns its client; this one forwards to the shared fake.
+          struct Forward final : protocol::HttpClient {
+            std::shared_ptr<FakeHttpClient> fake;
+            Result<protocol::HttpResponse> Send(const protocol::HttpRequest& r) override {
+              return fake->Send(r);
+            }
+          };
+          auto forward = std::make_unique<Forward>();
+          forward->fake = http;
+          return forward;
+        });
+  }
+
+  std::vector<std::string> Paths() const {
+    std::vector<std::string> paths;
+    for (const auto& request : http_->Requests()) paths.push_back(request.path);
+    return paths;
+  }
+  std::size_t Count(const std::string& suffix) const {
+    std::size_t n = 0;
+    for (const auto& path : Paths()) n += path.ends_with(suffix) ? 1 : 0;
+    return n;
+  }
+
+  std::string dir_;
+  std::uint64_t max_bytes_ = Spool::kDefaultMaxBytes;
+  std::unique_ptr<Spool> spool_;
+  AgentStatus status_;
+  std::shared_ptr<FakeHttpClient> http_;
+  std::unique_ptr<ControlPlaneLink> link_;
+};
+
+TEST_F(ControlPlaneLinkTest, RegistersBeforeDeliveringTheSpoolInOrder) {
+  ASSERT_TRUE(spool_->Append("s1", R"({"n":1})").ok());
+  ASSERT_TRUE(spool_->Append("s2", R"({"n":2})").ok());
+  StartLink();
+  ASSERT_TRUE(WaitFor([&] { return spool_->Depth() == 0; }));
+  const auto requests = http_->Requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.front().path, "/v1/agents/register");
+  std::vector<std::string> delivered;
+  for (const auto& r : requests) {
+    if (r.path.ends_with("/snapshots")) delivered.push_back(r.idempotency_key);
+  }
+  EXPECT_EQ(delivered, (std::vector<std::string>{"s1", "s2"}));
+}
+
+TEST_F(ControlPlaneLinkTest, SpoolDropsAreReportedInTheNextHeartbeat) {
+  // A tiny bound: every append beyond the first drops the oldest entry.
+  spool_ = std::make_unique<Spool>(dir_ + "/small", 1);
+  ASSERT_TRUE(spool_->Open().ok());
+  for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(spool_->Append(id, "{}").ok());
+  http_->Then(Reply(200));  // register
+  StartLink();
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& request : http_->Requests()) {
+      if (request.path.ends_with("/heartbeat") &&
+          nlohmann::json::parse(request.body).value("spool_dropped", 0) == 2) {
+        return true;
+      }
+    }
+    return false;
+  }));
+}
+
+TEST_F(ControlPlaneLinkTest, UnknownAgentRegistersAgainAndKeepsTheSnapshot) {
+  ASSERT_TRUE(spool_->Append("s1", "{}").ok());
+  http_->Then(Reply(200));  // register
+  http_->Then(Reply(200));  // heartbeat
+  http_->Then(Reply(200, R"({"protocol":"1","recommendations":[]})"));
+  http_->Then(Reply(404, R"({"protocol":"1","error":"unknown agent; register first"})"));
+  StartLink();
+  ASSERT_TRUE(WaitFor([&] { return spool_->Depth() == 0; }));
+  EXPECT_GE(Count("/register"), 2u);
+  EXPECT_EQ(Count("/snapshots"), 2u);  // refused once, then delivered: never set aside
+}
+
+TEST_F(ControlPlaneLinkTest, StopDeliversWhatIsLeftBeforeTheDeadline) {
+  StartLink();
+  ASSERT_TRUE(WaitFor([&] { return Count("/register") >= 1 && Count("/heartbeat") >= 1; }));
+  // Spooled without a wake-up, as by a worker finishing its last reading at stop.
+  ASSERT_TRUE(spool_->Append("last", "{}").ok());
+  link_->RequestStop(std::chrono::steady_clock::now() + 5s);
+  ASSERT_TRUE(link_->JoinUntil(std::chrono::steady_clock::now() + 10s));
+  EXPECT_EQ(spool_->Depth(), 0u);
+}
+
+}  // namespace
+}  // namespace optischema::agent
