@@ -16,6 +16,7 @@
 
 #include "core/version.h"
 #include "protocol/http_client.h"
+#include "tests/support/connect_proxy.h"
 #include "tests/support/tls_test_server.h"
 
 namespace optischema::protocol {
@@ -302,6 +303,53 @@ TEST(HttpsClient, CredentialsInTheUrlAreRejectedWithoutEchoingThem) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kConfig);
   EXPECT_FALSE(Contains(status.error().message, kApiKey)) << status.error().message;
+}
+
+}  // namespace
+}  // namespace optischema::protocol
+
+namespace optischema::protocol {
+namespace {
+
+using optischema::testing::ConnectProxy;
+
+TEST(HttpsClient, ConfiguredProxyCarriesTheTlsExchange) {
+  auto server = TlsTestServer::Start();
+  auto proxy = ConnectProxy::Start();
+  HttpClientOptions options = OptionsFor(*server);
+  options.proxy = proxy->url();
+  auto client = MakeCurlHttpClient(options);
+  const auto result = client->Send(Get("/v1/ping"));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(proxy->Targets(),
+            std::vector<std::string>{"127.0.0.1:" + std::to_string(server->port())});
+  ASSERT_EQ(server->Requests().size(), 1u);
+  // TLS ran end to end through the tunnel: the proxy saw only the CONNECT, never the key.
+  EXPECT_EQ(server->Requests()[0].headers.at("authorization"), std::string("Bearer ") + kApiKey);
+}
+
+TEST(HttpsClient, HttpsProxyEnvironmentVariableIsHonouredAndNoProxyBypassesIt) {
+  auto server = TlsTestServer::Start();
+  auto proxy = ConnectProxy::Start();
+  // ctest runs every test in its own process, so the environment change stays in this test.
+  ASSERT_EQ(setenv("https_proxy", proxy->url().c_str(), 1), 0);
+  {
+    auto client = MakeCurlHttpClient(OptionsFor(*server));
+    const auto result = client->Send(Get("/v1/ping"));
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(proxy->Targets().size(), 1u);
+  }
+  ASSERT_EQ(setenv("no_proxy", "127.0.0.1", 1), 0);
+  {
+    auto client = MakeCurlHttpClient(OptionsFor(*server));
+    const auto result = client->Send(Get("/v1/ping"));
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(proxy->Targets().size(), 1u);  // went direct
+  }
+  unsetenv("https_proxy");
+  unsetenv("no_proxy");
+  EXPECT_EQ(server->Requests().size(), 2u);
 }
 
 }  // namespace
