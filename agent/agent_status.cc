@@ -143,7 +143,8 @@ std::string AgentStatus::Summary(std::size_t spool_depth, std::uint64_t spool_by
   }
   std::string line = std::to_string(ok) + (ok == 1 ? " database ok" : " databases ok");
   if (starting > 0) line += ", " + std::to_string(starting) + " starting";
-  if (failing_count > 0) line += ", " + std::to_string(failing_count) + " failing (" + failing + ")";
+  if (failing_count > 0)
+    line += ", " + std::to_string(failing_count) + " failing (" + failing + ")";
   line += "; spool " + std::to_string(spool_depth) + " (" +
           std::to_string((spool_bytes + 1023) / 1024) + " KiB); control plane ";
   switch (control_plane_) {

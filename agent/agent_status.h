@@ -20,11 +20,11 @@ enum class DatabaseState { kStarting, kOk, kFailing };
 
 struct DatabaseStatus {
   DatabaseState state = DatabaseState::kStarting;
-  std::string last_error;               // why it is failing; empty when kOk
+  std::string last_error;                   // why it is failing; empty when kOk
   std::optional<std::string> collected_at;  // RFC 3339 time of the last good reading
-  std::uint64_t snapshots = 0;          // spooled since start
-  int server_version_num = 0;           // 0 until the first connection
-  std::vector<std::string> extensions;  // "pg_stat_statements 1.10"
+  std::uint64_t snapshots = 0;              // spooled since start
+  int server_version_num = 0;               // 0 until the first connection
+  std::vector<std::string> extensions;      // "pg_stat_statements 1.10"
 };
 
 enum class ControlPlaneState { kUnknown, kOk, kUnreachable, kRefused };

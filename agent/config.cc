@@ -139,8 +139,8 @@ std::optional<SendQueryText> ParseSendQueryText(std::string_view text) {
 // socks4, socks4a, socks5 or socks5h; no line breaks.
 std::optional<std::string> ParseProxyUrl(std::string_view url) {
   if (url.empty()) return std::string();
-  for (std::string_view scheme : {"http://", "https://", "socks4://", "socks4a://", "socks5://",
-                                  "socks5h://"}) {
+  for (std::string_view scheme :
+       {"http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://"}) {
     if (url.starts_with(scheme) && url.size() > scheme.size() &&
         url.find_first_of("\r\n\t ") == std::string_view::npos) {
       return std::string(url);
@@ -186,8 +186,8 @@ constexpr StringSetting<SendQueryText> kSendQueryText = {R"("normalized" or "non
                                                          ParseSendQueryText};
 constexpr StringSetting<std::string> kDatabaseName = {
     "a name of 1 to 63 characters from A-Z a-z 0-9 _ . -", ParseDatabaseName};
-constexpr StringSetting<std::uint64_t> kByteSize = {
-    R"(a size from 64KiB to 1024GiB like "256MiB")", ParseByteSize};
+constexpr StringSetting<std::uint64_t> kByteSize = {R"(a size from 64KiB to 1024GiB like "256MiB")",
+                                                    ParseByteSize};
 constexpr StringSetting<std::string> kProxyUrl = {R"(a proxy URL like "http://proxy:3128")",
                                                   ParseProxyUrl, /*may_hold_secret=*/true};
 constexpr std::string_view kStatementsExpected = "an integer from 10 to 1000000";
@@ -581,7 +581,8 @@ Status Override(const EnvLookup& env, const std::string& variable, const StringS
   const std::optional<std::string> text = Lookup(env, variable);
   if (!text) return OkStatus();
   std::optional<T> value = setting.parse(*text);
-  if (!value) return ConfigError(EnvWhere(variable), Expected(setting.expected, Shown(setting, *text)));
+  if (!value)
+    return ConfigError(EnvWhere(variable), Expected(setting.expected, Shown(setting, *text)));
   *out = *std::move(value);
   return OkStatus();
 }

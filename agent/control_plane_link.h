@@ -99,10 +99,10 @@ class ControlPlaneLink {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool wake_ = false;                          // guarded by mu_
-  bool stop_ = false;                          // guarded by mu_
-  bool done_ = false;                          // guarded by mu_
-  std::optional<LinkSettings> pending_;        // guarded by mu_
+  bool wake_ = false;                    // guarded by mu_
+  bool stop_ = false;                    // guarded by mu_
+  bool done_ = false;                    // guarded by mu_
+  std::optional<LinkSettings> pending_;  // guarded by mu_
   std::atomic<std::int64_t> flush_deadline_ns_{INT64_MAX};
   std::atomic<std::int64_t> alive_at_ns_{0};
   std::thread thread_;  // last: started when everything else is ready

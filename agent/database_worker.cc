@@ -69,9 +69,7 @@ steady_clock::time_point DatabaseWorker::AliveAt() const {
   return steady_clock::time_point(steady_clock::duration(alive_at_ns_.load()));
 }
 
-void DatabaseWorker::Touch() {
-  alive_at_ns_.store(steady_clock::now().time_since_epoch().count());
-}
+void DatabaseWorker::Touch() { alive_at_ns_.store(steady_clock::now().time_since_epoch().count()); }
 
 void DatabaseWorker::Run() {
   int failures = 0;

@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
     std::cerr << "optischema-agent: " << config.error().message << "\n";
     return kExitConfig;
   }
-  if (Status st = agent::SetupLogging(config->log_format, config->log_level,
-                                      agent::SecretsOf(*config));
+  if (Status st =
+          agent::SetupLogging(config->log_format, config->log_level, agent::SecretsOf(*config));
       !st.ok()) {
     std::cerr << "optischema-agent: " << st.error().message << "\n";
     return kExitConfig;
@@ -77,6 +77,5 @@ int main(int argc, char** argv) {
   }
   // `run`, and no subcommand at all, run the daemon.
   const auto notifier = agent::MakeSystemdNotifier();
-  return agent::RunDaemon(std::move(config).value(), {config_path, agent::ProcessEnv()},
-                          *notifier);
+  return agent::RunDaemon(std::move(config).value(), {config_path, agent::ProcessEnv()}, *notifier);
 }

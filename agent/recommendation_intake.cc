@@ -16,9 +16,9 @@ void AnnounceRecommendations(std::string_view body, std::string_view public_key_
   for (const protocol::RecommendationEnvelope& envelope : *list) {
     if (!envelope.id.empty() && announced.contains(envelope.id)) continue;
     if (!envelope.recommendation.ok()) {
-      LogEvent(spdlog::level::warn, "malformed recommendation refused",
-               {{"recommendation_id", envelope.id},
-                {"error", envelope.recommendation.error().message}});
+      LogEvent(
+          spdlog::level::warn, "malformed recommendation refused",
+          {{"recommendation_id", envelope.id}, {"error", envelope.recommendation.error().message}});
     } else {
       const protocol::Recommendation& recommendation = *envelope.recommendation;
       std::string signature = "not checked (recommendation_public_key is not set)";
@@ -27,13 +27,14 @@ void AnnounceRecommendations(std::string_view body, std::string_view public_key_
             protocol::VerifyRecommendationSignature(envelope.raw_json, public_key_b64);
         signature = verified.ok() ? "verifies" : "REFUSED: " + verified.error().message;
       }
-      LogEvent(spdlog::level::info,
-               "approved recommendation received; applying is not enabled in this version",
-               {{"recommendation_id", recommendation.id},
-                {"kind", std::string(protocol::RecommendationKindName(
-                             protocol::KindOf(recommendation.spec)))},
-                {"database", recommendation.database},
-                {"signature", signature}});
+      LogEvent(
+          spdlog::level::info,
+          "approved recommendation received; applying is not enabled in this version",
+          {{"recommendation_id", recommendation.id},
+           {"kind",
+            std::string(protocol::RecommendationKindName(protocol::KindOf(recommendation.spec)))},
+           {"database", recommendation.database},
+           {"signature", signature}});
     }
     if (!envelope.id.empty()) announced.insert(envelope.id);
   }

@@ -64,7 +64,8 @@ SendOutcome SnapshotSender::DeliverOne() {
   out.kind = SendOutcome::Kind::kRetryLater;
   if (result.ok() && result->status == 404) {
     out.agent_unknown = true;
-    out.detail = "control plane does not know agent " + agent_id_ + " (HTTP 404); registering again";
+    out.detail =
+        "control plane does not know agent " + agent_id_ + " (HTTP 404); registering again";
     spdlog::warn("{}", out.detail);
     return out;
   }

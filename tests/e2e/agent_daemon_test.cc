@@ -2,6 +2,7 @@
 // (certificates made for the test) and the optischema-agent executable at a 1 s interval.
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -17,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <libpq-fe.h>
 
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
@@ -104,20 +103,32 @@ class AgentDaemonTest : public ::testing::Test {
 
   std::string Config(const std::string& ca_file, const std::string& interval = "1s") const {
     return "[agent]\n"
-           "state_dir = \"" + dir_ + "/state\"\n"
-           "interval = \"" + interval + "\"\n"
+           "state_dir = \"" +
+           dir_ +
+           "/state\"\n"
+           "interval = \"" +
+           interval +
+           "\"\n"
            "heartbeat_interval = \"1s\"\n"
            "log_format = \"json\"\n"
            "[control_plane]\n"
-           "url = \"" + control_plane_->base_url() + "\"\n"
-           "api_key_file = \"" + dir_ + "/api-key\"\n"
-           "ca_file = \"" + ca_file + "\"\n"
+           "url = \"" +
+           control_plane_->base_url() +
+           "\"\n"
+           "api_key_file = \"" +
+           dir_ +
+           "/api-key\"\n"
+           "ca_file = \"" +
+           ca_file +
+           "\"\n"
            "recommendations_interval = \"2s\"\n"
            "[[database]]\n"
            "name = \"shop\"\n"
-           "dsn = \"host=127.0.0.1 port=" + std::to_string(cluster_->port()) +
+           "dsn = \"host=127.0.0.1 port=" +
+           std::to_string(cluster_->port()) +
            " dbname=postgres user=agent\"\n"
-           "password_file = \"" + dir_ + "/db-password\"\n";
+           "password_file = \"" +
+           dir_ + "/db-password\"\n";
   }
 
   void StartAgent(const std::string& config,
@@ -144,8 +155,8 @@ class AgentDaemonTest : public ::testing::Test {
   void RunWorkload() {
     for (int i = 0; i < 3; ++i) {
       const std::string sql = "SELECT name FROM items WHERE id = " + std::to_string(i + 1);
-      const std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(workload_.get(), sql.c_str()),
-                                                                 PQclear);
+      const std::unique_ptr<PGresult, decltype(&PQclear)> result(
+          PQexec(workload_.get(), sql.c_str()), PQclear);
       ASSERT_EQ(PQresultStatus(result.get()), PGRES_TUPLES_OK) << PQerrorMessage(workload_.get());
     }
   }
@@ -202,18 +213,31 @@ class AgentDaemonTest : public ::testing::Test {
 TEST_F(AgentDaemonTest, OutageIsBridgedOnDiskAndEverySnapshotArrivesOnceInOrder) {
   StartControlPlane();
   StartAgent(Config(control_plane_->ca_file()));
-  ASSERT_TRUE(WaitFor([&] { RunWorkload(); return Stored() >= 3; }, 30s)) << agent_->Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        RunWorkload();
+        return Stored() >= 3;
+      },
+      30s))
+      << agent_->Log();
   const long rss_before = agent_->RssKiB();
 
   control_plane_->Stop();
   const std::size_t spooled_before_outage = SpooledIds().size();
   // At least 20 cycles while the control plane is down: the backlog is on disk.
-  ASSERT_TRUE(WaitFor([&] { RunWorkload(); return SpoolFiles() >= 21; }, 60s)) << agent_->Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        RunWorkload();
+        return SpoolFiles() >= 21;
+      },
+      60s))
+      << agent_->Log();
   const long rss_during = agent_->RssKiB();
   const std::size_t outage_snapshots = SpooledIds().size() - spooled_before_outage;
   EXPECT_GE(outage_snapshots, 20u);
-  EXPECT_TRUE(LogHas("control plane unreachable; snapshots stay in the spool and are sent when "
-                     "it is back"));
+  EXPECT_TRUE(
+      LogHas("control plane unreachable; snapshots stay in the spool and are sent when "
+             "it is back"));
 
   control_plane_->Start();
   const std::vector<std::string> spooled_at_return = SpooledIds();
@@ -248,8 +272,8 @@ TEST_F(AgentDaemonTest, OutageIsBridgedOnDiskAndEverySnapshotArrivesOnceInOrder)
   EXPECT_GE(with_statements, outage_snapshots / 2);
 
   // Memory did not grow with the backlog (it lived on disk).
-  EXPECT_LT(rss_during - rss_before, 2048) << "RSS before " << rss_before << " KiB, during "
-                                           << rss_during << " KiB";
+  EXPECT_LT(rss_during - rss_before, 2048)
+      << "RSS before " << rss_before << " KiB, during " << rss_during << " KiB";
   RecordProperty("rss_before_kib", std::to_string(rss_before));
   RecordProperty("rss_after_outage_kib", std::to_string(rss_during));
 }
@@ -338,7 +362,13 @@ TEST_F(AgentDaemonTest, PostgresRestartIsBridgedWithANewBaselineAndNoNegativeDel
   StartControlPlane();
   constexpr auto kInterval = 2s;
   StartAgent(Config(control_plane_->ca_file(), "2s"));
-  ASSERT_TRUE(WaitFor([&] { RunWorkload(); return Stored() >= 2; }, 30s)) << agent_->Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        RunWorkload();
+        return Stored() >= 2;
+      },
+      30s))
+      << agent_->Log();
   auto baselines = [&] {
     std::size_t n = 0;
     for (const json& line : agent_->JsonLog()) n += line.value("msg", "") == "baseline taken";
@@ -354,7 +384,12 @@ TEST_F(AgentDaemonTest, PostgresRestartIsBridgedWithANewBaselineAndNoNegativeDel
   ASSERT_TRUE(WaitFor([&] { return baselines() >= 2; }, 30s)) << agent_->Log();
   EXPECT_LE(Clock::now() - back, 2 * kInterval + 500ms);
   const std::size_t stored_after_restart = Stored();
-  ASSERT_TRUE(WaitFor([&] { RunWorkload(); return Stored() >= stored_after_restart + 2; }, 30s))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        RunWorkload();
+        return Stored() >= stored_after_restart + 2;
+      },
+      30s))
       << agent_->Log();
   StopAgent();
   ExpectNoNegativeCounters(control_plane_->ListSnapshots());
@@ -436,17 +471,26 @@ TEST_F(AgentDaemonTest, ReloadAppliesAGoodConfigurationAndKeepsRunningOnABadOne)
 
   std::ofstream(dir_ + "/agent.toml", std::ios::trunc) << config << "interval = \"fast\"\n";
   agent_->Signal(SIGHUP);
-  ASSERT_TRUE(WaitFor([&] { return LogHas("configuration reload failed; the running "
-                                          "configuration stays"); }, 10s)) << agent_->Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return LogHas(
+            "configuration reload failed; the running "
+            "configuration stays");
+      },
+      10s))
+      << agent_->Log();
   const std::size_t stored = Stored();
   ASSERT_TRUE(WaitFor([&] { return Stored() >= stored + 2; }, 30s)) << "stopped after a bad reload";
 
   std::ofstream(dir_ + "/agent.toml", std::ios::trunc)
-      << config << "[[database]]\nname = \"second\"\ndsn = \"" << cluster_->ConnectionString("second")
-      << "\"\n";
+      << config << "[[database]]\nname = \"second\"\ndsn = \""
+      << cluster_->ConnectionString("second") << "\"\n";
   agent_->Signal(SIGHUP);
-  ASSERT_TRUE(WaitFor([&] { return !control_plane_->ListSnapshots({"--database", "second"}).empty(); },
-                      30s))
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return !control_plane_->ListSnapshots({"--database", "second"}).empty();
+      },
+      30s))
       << agent_->Log();
   StopAgent();
 }

@@ -43,8 +43,8 @@ std::unique_ptr<AgentProcess> AgentProcess::Start(const std::string& dir, const 
   std::string binary = OPTISCHEMA_AGENT_BINARY;
   std::string config_flag = "--config";
   std::string run = "run";
-  std::vector<char*> argv = {binary.data(), config_flag.data(), const_cast<char*>(config_path.c_str()),
-                             run.data(), nullptr};
+  std::vector<char*> argv = {binary.data(), config_flag.data(),
+                             const_cast<char*>(config_path.c_str()), run.data(), nullptr};
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path + ": " + std::strerror(errno));
   const pid_t pid = ::fork();

@@ -46,7 +46,11 @@ TEST_F(LoggingTest, TextLinesAppendFieldsAsKeyValueQuotingSpaces) {
 
 TEST_F(LoggingTest, ValueCannotForgeAFieldOrALine) {
   Install(LogFormat::kJson);
-  LogEvent(spdlog::level::info, "m", {{"error", "a\x1f" "database\x1e" "evil\nsecond line"}});
+  LogEvent(spdlog::level::info, "m",
+           {{"error",
+             "a\x1f"
+             "database\x1e"
+             "evil\nsecond line"}});
   const std::string text = out_.str();
   ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
   const auto line = nlohmann::json::parse(text);
