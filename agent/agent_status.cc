@@ -17,7 +17,9 @@ void AgentStatus::RemoveDatabase(const std::string& name) {
 void AgentStatus::RecordReading(const std::string& database, const std::string& collected_at,
                                 bool spooled) {
   std::lock_guard lock(mu_);
-  DatabaseStatus& status = databases_[database];
+  const auto it = databases_.find(database);
+  if (it == databases_.end()) return;  // removed by a reload; its last reading does not count
+  DatabaseStatus& status = it->second;
   status.state = DatabaseState::kOk;
   status.last_error.clear();
   status.collected_at = collected_at;
@@ -26,7 +28,9 @@ void AgentStatus::RecordReading(const std::string& database, const std::string& 
 
 void AgentStatus::RecordDatabaseError(const std::string& database, const std::string& error) {
   std::lock_guard lock(mu_);
-  DatabaseStatus& status = databases_[database];
+  const auto it = databases_.find(database);
+  if (it == databases_.end()) return;
+  DatabaseStatus& status = it->second;
   status.state = DatabaseState::kFailing;
   status.last_error = error;
   AddErrorLocked("database " + database + ": " + error);
@@ -35,7 +39,9 @@ void AgentStatus::RecordDatabaseError(const std::string& database, const std::st
 void AgentStatus::RecordServer(const std::string& database, int server_version_num,
                                std::vector<std::string> extensions) {
   std::lock_guard lock(mu_);
-  DatabaseStatus& status = databases_[database];
+  const auto it = databases_.find(database);
+  if (it == databases_.end()) return;
+  DatabaseStatus& status = it->second;
   if (status.server_version_num == server_version_num && status.extensions == extensions) return;
   status.server_version_num = server_version_num;
   status.extensions = std::move(extensions);

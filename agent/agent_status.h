@@ -38,6 +38,7 @@ class AgentStatus {
   void AddDatabase(const std::string& name);
   void RemoveDatabase(const std::string& name);
 
+  // The Record* calls for a database not added (or removed) are ignored.
   // A reading succeeded (a snapshot was spooled when `spooled`). `collected_at` is RFC 3339.
   void RecordReading(const std::string& database, const std::string& collected_at, bool spooled);
   // A reading failed; `error` is free of secrets. Also kept as a recent error.

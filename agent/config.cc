@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "collector/pg_session.h"
+
 namespace optischema::agent {
 namespace {
 
@@ -233,6 +235,7 @@ bool HasControlCharacter(std::string_view text) {
 struct DraftDatabase {
   DatabaseConfig config;
   std::string password_file_where;  // source of config.password_file, for the readability check
+  std::string dsn_where;            // source of config.dsn, for the syntax check
 };
 
 // Remembers where the file-path settings came from, so that problems found only after the file
@@ -519,7 +522,10 @@ Status FileLoader::LoadDatabases(const toml::node& node, const std::string& key)
         {"name", [&](const auto& n,
                      const auto& k) { return ReadString(n, k, kDatabaseName, &config.name); }},
         {"dsn",
-         [&](const auto& n, const auto& k) { return ReadString(n, k, kString, &config.dsn); }},
+         [&](const auto& n, const auto& k) {
+           database.dsn_where = Where(n.source(), k);
+           return ReadString(n, k, kString, &config.dsn);
+         }},
         {"password_file",
          [&](const auto& n, const auto& k) {
            database.password_file_where = Where(n.source(), k);
@@ -620,6 +626,7 @@ Status OverrideDefaultDatabase(const EnvLookup& env, Draft* draft) {
       database->config.name = kDefault;
     }
     database->config.dsn = *url;
+    database->dsn_where = EnvWhere("OPTISCHEMA_DATABASE_URL");
   }
   if (const std::optional<std::string> password_file =
           Lookup(env, "OPTISCHEMA_DATABASE_PASSWORD_FILE")) {
@@ -705,6 +712,11 @@ Status FinishDatabases(const std::string& file, Draft* draft) {
                                              where + " or set OPTISCHEMA_DATABASE_URL");
   }
   for (const DraftDatabase& database : draft->databases) {
+    if (!collector::DsnParses(database.config.dsn)) {
+      return ConfigError(database.dsn_where,
+                         "not a libpq connection string or URI (value not shown: it may hold a "
+                         "password); check quoting of values with spaces and %-escapes in URIs");
+    }
     const std::string& password_file = database.config.password_file;
     if (password_file.empty()) continue;
     if (Result<std::string> content = ReadWholeFile(password_file); !content.ok()) {

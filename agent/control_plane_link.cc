@@ -221,6 +221,7 @@ void ControlPlaneLink::WaitUntil(Clock::time_point until) {
 void ControlPlaneLink::Run() {
   const auto now = Clock::now;
   protocol::Backoff register_backoff(std::chrono::seconds(1), kRegisterRetryCap);
+  protocol::Backoff unknown_backoff(std::chrono::seconds(1), kRegisterRetryCap);
   Clock::time_point next_register = now();
   Clock::time_point next_heartbeat = now();
   Clock::time_point next_recommendations = now();
@@ -237,7 +238,9 @@ void ControlPlaneLink::Run() {
     ApplyPendingSettings();
     if (!registered_ || registered_generation_ != status_.RegistrationGeneration()) {
       if (now() >= next_register) {
-        if (Register()) {
+        const bool registered = Register();
+        Touch();
+        if (registered) {
           register_backoff.Reset();
           next_send = now();
         } else {
@@ -251,14 +254,17 @@ void ControlPlaneLink::Run() {
     }
     if (now() >= next_heartbeat) {
       SendHeartbeat();
+      Touch();
       next_heartbeat = now() + settings_.heartbeat_interval;
     }
     if (now() >= next_recommendations) {
       PullRecommendations();
+      Touch();
       next_recommendations = now() + settings_.recommendations_interval;
     }
     if (registered_ && now() >= next_send) {
       const SendOutcome outcome = sender_->DeliverOne();
+      Touch();
       idle = outcome.kind == SendOutcome::Kind::kIdle;
       switch (outcome.kind) {
         case SendOutcome::Kind::kIdle:
@@ -266,6 +272,7 @@ void ControlPlaneLink::Run() {
           next_send = now() + kIdlePoll;
           break;
         case SendOutcome::Kind::kDelivered:
+          unknown_backoff.Reset();
           status_.RecordDelivery();
           NoteReachable();
           next_send = now();
@@ -276,8 +283,9 @@ void ControlPlaneLink::Run() {
           break;
         case SendOutcome::Kind::kRetryLater:
           if (outcome.agent_unknown) {
+            // Register again; backing off, in case the server forgets the agent every time.
             registered_ = false;
-            next_register = now();
+            next_register = now() + unknown_backoff.Next();
           } else if (outcome.wait > milliseconds(0)) {
             NoteFailure(outcome.detail, outcome.configuration_problem);
           }
@@ -295,7 +303,7 @@ void ControlPlaneLink::Run() {
 }
 
 void ControlPlaneLink::Flush() {
-  ApplyPendingSettings();
+  // With the client in use: settings that arrived with the stop would need a new registration.
   std::size_t delivered = 0;
   while (registered_ && !Cancelled() && spool_.Depth() > 0) {
     const SendOutcome outcome = sender_->DeliverOne();

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "agent/agent_identity.h"
 #include "agent/agent_status.h"
@@ -31,15 +32,22 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kLoopTick{1000};
 constexpr std::chrono::seconds kStatusRefresh{10};
-// A database reading may legitimately take the statement timeout (5 min) plus a connect; an HTTP
-// exchange its total timeout (60 s) plus a connect.
+// A database reading may legitimately take the statement timeout (5 min) plus a connect; the link
+// shows progress after every exchange, each bounded by the HTTP total timeout (60 s).
 constexpr std::chrono::minutes kWorkerStall{6};
-constexpr std::chrono::minutes kLinkStall{2};
+constexpr std::chrono::minutes kLinkStall{3};
 
 std::string Hostname() {
   std::array<char, 256> name{};
   if (gethostname(name.data(), name.size() - 1) != 0) return "unknown";
   return name.data();
+}
+
+// CLOCK_MONOTONIC in microseconds, as RELOADING=1 wants it.
+std::string MonotonicMicros() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::to_string(static_cast<long long>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
 }
 
 LinkSettings MakeLinkSettings(const Config& config) {
@@ -74,6 +82,8 @@ class Daemon {
   int Start();
   void StartWorker(const DatabaseConfig& database);
   void Reload();
+  // Joins retired workers whose thread has ended.
+  void ReapRetired();
   bool ThreadsAlive();
   void Stop();
   void PublishStatus(bool force);
@@ -87,6 +97,8 @@ class Daemon {
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<ControlPlaneLink> link_;
   std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
+  // Workers replaced or removed by a reload, still finishing their reading.
+  std::vector<std::unique_ptr<DatabaseWorker>> retired_;
   std::string last_status_;
   Clock::time_point last_status_at_{};
   bool stall_reported_ = false;
@@ -150,6 +162,17 @@ void Daemon::Reload() {
     return;
   }
   Config& fresh = *next;
+  if (fresh.control_plane_url.empty()) {
+    LogEvent(spdlog::level::err, "configuration reload failed; the running configuration stays",
+             {{"error", "control_plane.url is not set"}});
+    return;
+  }
+  if (Status valid = protocol::ValidateHttpClientOptions(MakeLinkSettings(fresh).http);
+      !valid.ok()) {
+    LogEvent(spdlog::level::err, "configuration reload failed; the running configuration stays",
+             {{"error", valid.error().message}});
+    return;
+  }
   if (Status st = SetupLogging(fresh.log_format, fresh.log_level, SecretsOf(fresh)); !st.ok()) {
     LogEvent(spdlog::level::err, "configuration reload failed; the running configuration stays",
              {{"error", st.error().message}});
@@ -172,7 +195,13 @@ void Daemon::Reload() {
       wanted.erase(it);
       continue;
     }
-    workers_.erase(database.name);  // finishes the reading in progress
+    // The old worker finishes its reading in progress in the background (see ReapRetired).
+    auto worker = workers_.find(database.name);
+    if (worker != workers_.end()) {
+      worker->second->RequestStop();
+      retired_.push_back(std::move(worker->second));
+      workers_.erase(worker);
+    }
     if (it == wanted.end()) status_.RemoveDatabase(database.name);
     ++stopped;
   }
@@ -185,6 +214,12 @@ void Daemon::Reload() {
            {{"workers_stopped", std::to_string(stopped)},
             {"workers_started", std::to_string(started)},
             {"databases", std::to_string(config_.databases.size())}});
+}
+
+void Daemon::ReapRetired() {
+  std::erase_if(retired_, [](const std::unique_ptr<DatabaseWorker>& worker) {
+    return worker->JoinUntil(Clock::now());
+  });
 }
 
 bool Daemon::ThreadsAlive() {
@@ -220,13 +255,15 @@ void Daemon::Stop() {
   const auto begin = Clock::now();
   notifier_.Notify("STOPPING=1");
   LogEvent(spdlog::level::info, "stopping: finishing the current step");
-  for (auto& [name, worker] : workers_) worker->RequestStop();
+  for (auto& [name, worker] : workers_) retired_.push_back(std::move(worker));
+  workers_.clear();
+  for (auto& worker : retired_) worker->RequestStop();
   bool clean = true;
-  for (auto& [name, worker] : workers_) {
+  for (auto& worker : retired_) {
     if (!worker->JoinUntil(begin + kStopFlush - std::chrono::seconds(2))) {
       clean = false;
       LogEvent(spdlog::level::warn, "database reading still running at stop; abandoning it",
-               {{"database", name}});
+               {{"database", worker->database()}});
     }
   }
   link_->RequestStop(begin + kStopFlush);
@@ -236,7 +273,7 @@ void Daemon::Stop() {
     spdlog::default_logger()->flush();
     std::_Exit(0);
   }
-  workers_.clear();
+  retired_.clear();
   link_.reset();
   LogEvent(spdlog::level::info, "stopped", {{"left_in_spool", std::to_string(spool_->Depth())}});
   spdlog::default_logger()->flush();
@@ -266,6 +303,7 @@ int Daemon::Run() {
   for (;;) {
     if (watchdog && ThreadsAlive()) notifier_.Notify("WATCHDOG=1");
     PublishStatus(/*force=*/false);
+    ReapRetired();
     timespec timeout{};
     timeout.tv_sec = static_cast<time_t>(tick.count() / 1000);
     timeout.tv_nsec = static_cast<long>((tick.count() % 1000) * 1000000);
@@ -274,7 +312,9 @@ int Daemon::Run() {
     if (signal_number == SIGTERM || signal_number == SIGINT) break;
     if (signal_number == SIGHUP) {
       LogEvent(spdlog::level::info, "SIGHUP: reloading the configuration");
+      notifier_.Notify("RELOADING=1\nMONOTONIC_USEC=" + MonotonicMicros());
       Reload();
+      notifier_.Notify("READY=1");
       PublishStatus(/*force=*/true);
     }
   }

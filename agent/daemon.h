@@ -12,11 +12,13 @@
 //                    start. A thread stuck past the deadline (a database that does not answer) is
 //                    abandoned: the spool is durable, so exiting loses nothing.
 //   SIGHUP           reload the configuration from the same sources. An invalid new configuration
-//                    is logged and the running one kept. Changed or new databases get a new worker
-//                    (their next reading is a baseline), removed ones are stopped, control-plane
-//                    settings apply to the next exchange, log settings at once. state_dir and
-//                    spool_max_bytes take effect at the next start.
-// Service manager: READY=1 once the spool is open and the threads run; STATUS=<summary> when it
+//                    (or one without a usable control plane) is logged and the running one kept.
+//                    Changed or new databases get a new worker (their next reading is a baseline);
+//                    replaced and removed ones finish their reading in the background;
+//                    control-plane settings apply to the next exchange, log settings at once.
+//                    state_dir and spool_max_bytes take effect at the next start.
+// Service manager: READY=1 once the spool is open and the threads run (RELOADING=1, then READY=1
+// again around a reload, as Type=notify-reload expects); STATUS=<summary> when it
 // changes; WATCHDOG=1 every loop turn while every thread has shown progress within its stall
 // limit (a database reading is bounded by the session's statement timeout, an exchange by the
 // HTTP total timeout), so a hung thread stops the pings and lets systemd restart the agent.

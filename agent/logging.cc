@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@ namespace {
 // kFieldMark key kValueMark value. Both marks are control characters that LogEvent replaces in
 // messages and values, so the encoding is unambiguous.
 constexpr char kFieldMark = '\x1f';
+constexpr std::string_view kLoggerName = "optischema";
 constexpr char kValueMark = '\x1e';
 
 struct DecodedLine {
@@ -131,14 +133,29 @@ Status SetupLogging(LogFormat format, const std::string& level, std::vector<std:
                                              "\"; use trace, debug, info, warn, error, critical "
                                              "or off");
   }
+  // Longest first, so that a secret containing another is masked whole.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   auto shared_secrets = std::make_shared<const std::vector<std::string>>(std::move(secrets));
-  if (sink == nullptr) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto logger = std::make_shared<spdlog::logger>("optischema", std::move(sink));
+  std::unique_ptr<spdlog::formatter> formatter;
   if (format == LogFormat::kJson) {
-    logger->set_formatter(std::make_unique<JsonLineFormatter>(shared_secrets));
+    formatter = std::make_unique<JsonLineFormatter>(shared_secrets);
   } else {
-    logger->set_formatter(std::make_unique<TextLineFormatter>(shared_secrets));
+    formatter = std::make_unique<TextLineFormatter>(shared_secrets);
   }
+  // A reload changes the process's logger in place: other threads may be logging through it, and
+  // spdlog does not allow replacing the default logger while they do.
+  const std::shared_ptr<spdlog::logger> current = spdlog::default_logger();
+  if (sink == nullptr && current != nullptr && current->name() == kLoggerName) {
+    current->set_formatter(std::move(formatter));
+    current->set_level(lvl);
+    return OkStatus();
+  }
+  // A logger on a given sink gets another name, so the next call without one replaces it.
+  const std::string name = std::string(kLoggerName) + (sink == nullptr ? "" : "-sink");
+  if (sink == nullptr) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
+  logger->set_formatter(std::move(formatter));
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));

@@ -27,8 +27,11 @@ struct LogField {
   std::string value;
 };
 
-// Installs the default logger writing to `sink` (stderr when null). `secrets` (API key, database
-// passwords) are masked in every line. Errors (kConfig) for an unknown level name.
+// Installs the default logger writing to `sink`. With `sink` null: the first call installs a
+// stderr logger, later calls (configuration reload) change its format, level and secrets in place,
+// safely while other threads log. With a sink (tests): a new logger replaces the default one; no
+// other thread may be logging then. `secrets` (API key, database passwords) are masked in every
+// line. Errors (kConfig) for an unknown level name.
 Status SetupLogging(LogFormat format, const std::string& level,
                     std::vector<std::string> secrets = {},
                     std::shared_ptr<spdlog::sinks::sink> sink = nullptr);

@@ -72,10 +72,13 @@ SendOutcome SnapshotSender::DeliverOne() {
   switch (protocol::Classify(result)) {
     case protocol::RetryDecision::kDone:
       if (Status st = spool_.Remove(*entry); !st.ok()) {
-        spdlog::warn(
-            "snapshot {} delivered but not removed from the spool ({}); it will be sent "
-            "again and stored once",
-            entry->id, st.error().message);
+        // Kept, and sent again later (the server stores it once); not at once, or a spool that
+        // cannot be written would be re-sent in a tight loop.
+        out.wait = backoff_.Next();
+        out.detail = "snapshot " + entry->id + " delivered but not removed from the spool (" +
+                     st.error().message + "); it will be sent again and stored once";
+        spdlog::warn("{}", out.detail);
+        return out;
       }
       ++delivered_;
       backoff_.Reset();
@@ -96,6 +99,15 @@ SendOutcome SnapshotSender::DeliverOne() {
       spdlog::error("{}", out.detail);
       return out;
     case protocol::RetryDecision::kGiveUp:
+      if (!result.ok()) {
+        // A local failure (out of memory, a reply that would not decompress) says nothing about
+        // the snapshot: keep it.
+        out.wait = backoff_.Next();
+        out.detail = "snapshot " + entry->id + " not delivered (" + Describe(result) +
+                     "); retrying in " + std::to_string(out.wait.count()) + " ms";
+        spdlog::error("{}", out.detail);
+        return out;
+      }
       return Quarantine(*entry, "control plane refused it (" + Describe(result) + ")");
   }
   out.detail = "snapshot " + entry->id + " not delivered (" + Describe(result) + "); retrying in " +

@@ -4,7 +4,8 @@
 // DeliverOne() call. An entry leaves the spool only after a 2xx (202 accepted, or 200 for a replay
 // the server already stored), or, when the server refuses it for good (4xx other than
 // 401/403/404/408/429), by moving to the spool's bad/ folder — never silently. A 404 means the
-// control plane does not know the agent: the entry is kept and the caller registers again. Network
+// control plane does not know the agent: the entry is kept and the caller registers again. Local
+// failures (no HTTP status) never quarantine an entry. Network
 // failures, 5xx and throttling keep the entry and say how long to wait. Not thread-safe: one sender
 // thread; the collector may append to the same Spool concurrently.
 

@@ -275,6 +275,16 @@ std::optional<std::string> DsnPassword(const std::string& dsn) {
   return std::nullopt;
 }
 
+bool DsnParses(const std::string& dsn) {
+  if (dsn.empty()) return true;  // libpq defaults and PG* variables
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return false;
+  PQconninfoFree(options);
+  return true;
+}
+
 Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
   // Order matters: values from the expanded DSN override the ones before it, the password file
   // overrides the DSN.

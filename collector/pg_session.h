@@ -68,6 +68,10 @@ struct ConnectOptions {
 // that it can be masked in logs. nullopt also for a DSN libpq cannot parse.
 std::optional<std::string> DsnPassword(const std::string& dsn);
 
+// Whether libpq can parse `dsn` (keyword/value string or URI). libpq's own error for a DSN it
+// cannot parse may quote part of it, password included, so callers report only this verdict.
+bool DsnParses(const std::string& dsn);
+
 // Opens a libpq connection. Errors: kConnectionFailed (unreachable; retry), kAuthFailed (bad
 // password or no pg_hba entry; fix credentials). Messages never contain the password.
 Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options);

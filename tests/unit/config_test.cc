@@ -634,7 +634,8 @@ TEST_F(LoadConfigTest, BadProxyIsRefusedWithoutEchoingItsPassword) {
   const std::string message = ErrorFor(std::string(R"([control_plane]
 proxy = "ftp://user:pr0xyPass@proxy"
 )") + kOneDatabase);
-  EXPECT_TRUE(Contains(message, Path("agent.toml") + ":2: control_plane.proxy: expected a proxy URL"))
+  EXPECT_TRUE(
+      Contains(message, Path("agent.toml") + ":2: control_plane.proxy: expected a proxy URL"))
       << message;
   EXPECT_FALSE(Contains(message, "pr0xyPass")) << message;
 }
@@ -644,10 +645,30 @@ TEST(ParseByteSize, AcceptsUnitsAndRejectsTinyHugeOrMalformedSizes) {
   EXPECT_EQ(ParseByteSize("1GiB"), std::uint64_t{1} << 30);
   EXPECT_EQ(ParseByteSize("64KiB"), std::uint64_t{64} << 10);
   EXPECT_EQ(ParseByteSize("1048576"), std::uint64_t{1} << 20);
-  for (const std::string_view text : {"", "0MiB", "1KiB", "63KiB", "2048GiB", "1 MiB", "1MB",
-                                      "-1MiB", "1.5GiB", "MiB"}) {
+  for (const std::string_view text :
+       {"", "0MiB", "1KiB", "63KiB", "2048GiB", "1 MiB", "1MB", "-1MiB", "1.5GiB", "MiB"}) {
     EXPECT_EQ(ParseByteSize(text), std::nullopt) << '"' << text << '"';
   }
+}
+
+}  // namespace
+}  // namespace optischema::agent
+
+namespace optischema::agent {
+namespace {
+
+TEST_F(LoadConfigTest, UnparsableDsnIsRefusedWithoutEchoingIt) {
+  const std::string message = ErrorFor(R"([[database]]
+name = "orders"
+dsn = "postgresql://u:p%zzhunter2@db/orders"
+)");
+  EXPECT_TRUE(Contains(message, Path("agent.toml") + ":3: database[0].dsn: not a libpq"))
+      << message;
+  EXPECT_FALSE(Contains(message, "hunter2")) << message;
+  const std::string from_env =
+      ErrorFor("", MapEnv({{"OPTISCHEMA_DATABASE_URL", "host=db password=my secret"}}));
+  EXPECT_TRUE(Contains(from_env, "environment OPTISCHEMA_DATABASE_URL: not a libpq")) << from_env;
+  EXPECT_FALSE(Contains(from_env, "secret")) << from_env;
 }
 
 }  // namespace

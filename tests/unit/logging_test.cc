@@ -98,3 +98,18 @@ TEST(Redaction, ShortSecretsAreIgnoredSoWordsSurvive) {
 
 }  // namespace
 }  // namespace optischema::agent
+
+namespace optischema::agent {
+namespace {
+
+TEST(Redaction, SecretContainingAnotherIsMaskedWhole) {
+  auto sink_out = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*sink_out);
+  ASSERT_TRUE(SetupLogging(LogFormat::kText, "info", {"postgres", "postgres123"}, sink).ok());
+  LogEvent(spdlog::level::info, "password postgres123 rejected");
+  EXPECT_EQ(sink_out->str().find("123"), std::string::npos) << sink_out->str();
+  ASSERT_TRUE(SetupLogging(LogFormat::kText, "info").ok());
+}
+
+}  // namespace
+}  // namespace optischema::agent
