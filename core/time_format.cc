@@ -22,4 +22,56 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view s) {
+  using namespace std::chrono;
+  const auto number = [&](std::size_t pos, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+      if (i >= s.size() || !IsDigit(s[i])) return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s.size() < 20) return std::nullopt;
+  const int y = number(0, 4), mo = number(5, 2), d = number(8, 2);
+  const int h = number(11, 2), mi = number(14, 2), sec = number(17, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+      sec > 60 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+      s[16] != ':') {
+    return std::nullopt;
+  }
+  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
+                            day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  nanoseconds fraction{0};
+  std::size_t i = 19;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t from = ++i;
+    int64_t value = 0;
+    while (i < s.size() && IsDigit(s[i])) value = value * 10 + (s[i++] - '0');
+    const std::size_t digits = i - from;
+    if (digits == 0 || digits > 9) return std::nullopt;
+    for (std::size_t k = digits; k < 9; ++k) value *= 10;
+    fraction = nanoseconds(value);
+  }
+  minutes offset{0};
+  if (i + 1 == s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    // UTC
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+    const int oh = number(i + 1, 2), om = number(i + 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return std::nullopt;
+    offset = minutes(oh * 60 + om) * (s[i] == '-' ? -1 : 1);
+  } else {
+    return std::nullopt;
+  }
+  const auto local = sys_days(date) + hours(h) + minutes(mi) + seconds(sec) + fraction;
+  return time_point_cast<system_clock::duration>(local - offset);
+}
+
 }  // namespace optischema

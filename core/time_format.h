@@ -1,11 +1,18 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace optischema {
 
 // RFC 3339 UTC timestamp with milliseconds, e.g. "2026-11-21T22:30:05.123Z".
 std::string FormatRfc3339(std::chrono::system_clock::time_point t);
+
+// Parses YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM) with calendar-valid fields ('T' and 'Z'
+// may be lower case, RFC 3339 section 5.6; at most 9 fraction digits; a leap second 60 counts as
+// the next second). nullopt when malformed.
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace optischema

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/time_format.h"
 #include "protocol/canonical_json.h"
 #include "protocol/ed25519.h"
 #include "protocol/json_writer.h"
@@ -51,40 +52,7 @@ bool IsGucName(std::string_view s) {
                      [](char c) { return IsAlpha(c) || IsDigit(c) || c == '_' || c == '.'; });
 }
 
-// YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), with calendar-valid fields; 'T' and 'Z' may
-// be lower case (RFC 3339 section 5.6). At most 9 fraction digits.
-bool IsRfc3339(std::string_view s) {
-  const auto number = [&](std::size_t pos, std::size_t n) {
-    int v = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (i >= s.size() || !IsDigit(s[i])) return -1;
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
-  const int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
-      minute > 59 || second < 0 || second > 60 || s[4] != '-' || s[7] != '-' ||
-      (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') {
-    return false;
-  }
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  constexpr std::array<int, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (day > kDays[static_cast<std::size_t>(month - 1)] + (month == 2 && leap ? 1 : 0)) {
-    return false;
-  }
-  std::size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    const std::size_t from = ++i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
-    if (i == from || i - from > 9) return false;
-  }
-  if (i + 1 == s.size() && (s[i] == 'Z' || s[i] == 'z')) return true;
-  if (i + 6 != s.size() || (s[i] != '+' && s[i] != '-') || s[i + 3] != ':') return false;
-  const int offset_hour = number(i + 1, 2), offset_minute = number(i + 4, 2);
-  return offset_hour >= 0 && offset_hour <= 23 && offset_minute >= 0 && offset_minute <= 59;
-}
+bool IsRfc3339(std::string_view s) { return ParseRfc3339(s).has_value(); }
 
 enum class Text {
   kAny,         // any string without U+0000

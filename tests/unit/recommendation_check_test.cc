@@ -1,0 +1,120 @@
+#include "applier/recommendation_check.h"
+
+#include <gtest/gtest.h>
+
+#include "core/time_format.h"
+#include "protocol/ed25519.h"
+
+namespace optischema::applier {
+namespace {
+
+constexpr char kAgent[] = "0b5d7c1e-9a7f-4c1e-8a55-2f0d9e3c4b6a";
+
+class RecommendationCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = protocol::GenerateEd25519KeyPair().value();
+    context_.agent_id = kAgent;
+    context_.public_key_b64 = keys_.public_key_b64;
+    context_.now = ParseRfc3339("2026-11-22T12:00:00Z").value();
+    context_.databases = {{"shop", true}, {"billing", false}};
+    context_.already_applied = [this](const std::string& id) { return applied_ == id; };
+  }
+
+  static std::string Json(const std::string& table = "orders", const std::string& where = "",
+                          const std::string& agent = kAgent,
+                          const std::string& expires = "2026-11-29T12:00:00Z",
+                          const std::string& database = "shop") {
+    return R"({"id":"rec-1","agent_id":")" + agent + R"(","database":")" + database +
+           R"(","kind":"create_index","spec":{"schema":"public","table":")" + table +
+           R"(","columns":["customer_id"])" +
+           (where.empty() ? "" : R"(,"where":")" + where + R"(")") +
+           R"(},"affected_queryids":[42],"guard":{"verify_window_s":60,"max_regression_pct":10,"auto_rollback":true},"approved_by":"dba","approved_at":"2026-11-22T11:00:00Z","expires_at":")" +
+           expires + R"("})";
+  }
+
+  protocol::RecommendationEnvelope Signed(const std::string& json) const {
+    const std::string signed_json =
+        protocol::SignRecommendationJson(json, keys_.private_key_b64).value();
+    auto list = protocol::ParseRecommendationList(R"({"protocol":"1","recommendations":[)" +
+                                                  signed_json + "]}");
+    return std::move(list.value().at(0));
+  }
+
+  protocol::Ed25519KeyPair keys_;
+  CheckContext context_;
+  std::string applied_;
+};
+
+TEST_F(RecommendationCheckTest, SignedValidRecommendationPasses) {
+  auto checked = CheckRecommendation(Signed(Json("orders", "status = 'open'")), context_);
+  ASSERT_TRUE(checked.ok()) << checked.error().message;
+  EXPECT_EQ(checked->where->sql, "(\"status\" = 'open')");
+}
+
+TEST_F(RecommendationCheckTest, OneChangedByteAfterSigningIsRefused) {
+  protocol::RecommendationEnvelope envelope = Signed(Json());
+  const auto at = envelope.raw_json.find("customer_id");
+  envelope.raw_json[at] = 'k';
+  envelope.recommendation = protocol::ParseRecommendation(envelope.raw_json);
+  auto checked = CheckRecommendation(envelope, context_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code, ErrorCode::kPermissionDenied) << checked.error().message;
+}
+
+TEST_F(RecommendationCheckTest, EachRefusalSaysWhy) {
+  struct Case {
+    std::string json;
+    std::string reason;
+  };
+  applied_ = "rec-1";
+  context_.already_applied = [](const std::string&) { return false; };
+  const Case cases[] = {
+      {Json("orders", "", "11111111-2222-4333-8444-555555555555"), "another agent"},
+      {Json("orders", "", kAgent, "2026-11-22T11:59:59Z"), "expired"},
+      {Json("orders", "", kAgent, "2026-11-29T12:00:00Z", "billing"), "apply = false"},
+      {Json("orders", "", kAgent, "2026-11-29T12:00:00Z", "nowhere"), "not configured"},
+      {Json("orders", "lower(x) = 'a'"), "function calls"},
+  };
+  for (const Case& c : cases) {
+    auto checked = CheckRecommendation(Signed(c.json), context_);
+    ASSERT_FALSE(checked.ok()) << c.reason;
+    EXPECT_NE(checked.error().message.find(c.reason), std::string::npos) << checked.error().message;
+  }
+}
+
+TEST_F(RecommendationCheckTest, ReplayOfAnAppliedRecommendationIsRefused) {
+  applied_ = "rec-1";
+  auto checked = CheckRecommendation(Signed(Json()), context_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_NE(checked.error().message.find("replay"), std::string::npos);
+}
+
+TEST_F(RecommendationCheckTest, NoPublicKeyMeansApplyingIsOff) {
+  context_.public_key_b64.clear();
+  auto checked = CheckRecommendation(Signed(Json()), context_);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.error().code, ErrorCode::kConfig);
+  EXPECT_NE(checked.error().message.find("applying is off"), std::string::npos);
+}
+
+TEST_F(RecommendationCheckTest, HostileTableNameIsStillOnlyAnIdentifier) {
+  // A table named x"; DROP TABLE t; -- is a valid (odd) identifier: it passes the checks and the
+  // applier quotes it, so it can only ever name a table (the precondition then finds none).
+  auto checked = CheckRecommendation(Signed(Json(R"(x\"; DROP TABLE t; --)")), context_);
+  ASSERT_TRUE(checked.ok()) << checked.error().message;
+  const auto& spec = std::get<protocol::CreateIndexSpec>(checked->recommendation.spec);
+  EXPECT_EQ(spec.table, "x\"; DROP TABLE t; --");
+}
+
+TEST(Rfc3339, ParsesUtcOffsetsAndFractionsAndRefusesBadDates) {
+  EXPECT_EQ(ParseRfc3339("2026-11-22T12:00:00+01:00"), ParseRfc3339("2026-11-22T11:00:00Z"));
+  EXPECT_TRUE(ParseRfc3339("2026-11-22T12:00:00.123456789Z").has_value());
+  for (const char* bad : {"2026-02-30T00:00:00Z", "2026-11-22 12:00:00Z", "2026-11-22T12:00:00",
+                          "2026-11-22T24:00:00Z", ""}) {
+    EXPECT_FALSE(ParseRfc3339(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace optischema::applier
