@@ -1,48 +1,16 @@
 #include "protocol/controlplane/admin_commands.h"
 
-#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/clock.h"
 #include "protocol/controlplane/api_keys.h"
+#include "protocol/controlplane/command_output.h"
 #include "protocol/controlplane/store.h"
 
 namespace optischema::controlplane {
 namespace {
-
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-int ReportError(const Error& error, std::ostream& err) {
-  err << "optischema-controlplane: " << error.message << "\n";
-  return error.code == ErrorCode::kConfig ? kExitUsage : kExitFailure;
-}
-
-// Stored JSON text back as JSON (null if it does not parse, which the server's validation rules
-// out).
-nlohmann::json StoredJson(const std::string& text) {
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return json.is_discarded() ? nlohmann::json() : json;
-}
-
-// Left-aligned columns, two spaces apart.
-void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    out << line << "\n";
-  }
-}
 
 std::string DatabaseNames(const nlohmann::json& databases) {
   std::string names;
@@ -132,6 +100,28 @@ int RunSnapshotsList(const SnapshotsListOptions& options, std::ostream& out, std
     rows.push_back({s.record.snapshot_id, s.record.agent_id, s.record.database,
                     s.record.collected_at, s.received_at, std::to_string(s.record.statements)});
   }
+  PrintTable(out, rows);
+  return 0;
+}
+
+int RunAuditList(const AuditListOptions& options, std::ostream& out, std::ostream& err) {
+  const SystemClock clock;
+  auto store = Store::Open(options.data_dir, Store::OpenMode::kExisting, clock);
+  if (!store.ok()) return ReportError(store.error(), err);
+  auto records = (*store)->ListAuditRecords(options.agent_id);
+  if (!records.ok()) return ReportError(records.error(), err);
+  if (options.json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const AuditRow& r : *records) {
+      array.push_back({{"agent_id", r.agent_id},
+                       {"received_at", r.received_at},
+                       {"record", StoredJson(r.body_json)}});
+    }
+    out << array.dump() << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"RECEIVED_AT", "AGENT_ID", "RECORD"}};
+  for (const AuditRow& r : *records) rows.push_back({r.received_at, r.agent_id, r.body_json});
   PrintTable(out, rows);
   return 0;
 }

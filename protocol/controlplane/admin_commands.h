@@ -1,12 +1,12 @@
 #pragma once
 
 // The commands an operator (or a test) runs against a data directory, with or without `serve`
-// running on it: api-keys create, agents list, snapshots list.
+// running on it: api-keys create, agents list, snapshots list, audit list
+// (recommendation_commands.h has the recommendation workflow).
 //
 // Output that scripts read goes to `out`: the new key as the last line, or with `json` a JSON
-// array of objects (one line). Everything else goes to `err`. Each returns the exit status:
-// 0 success, 1 the store failed, 2 a usage or configuration error (e.g. no database in the
-// directory for a listing).
+// array of objects (one line). Everything else goes to `err`. Each returns the exit status of
+// command_output.h (e.g. 2 when a listing finds no database in the directory).
 
 #include <optional>
 #include <ostream>
@@ -33,5 +33,15 @@ struct SnapshotsListOptions {
 // In order of arrival. Objects: snapshot_id, agent_id, database, collected_at, received_at,
 // statements (a count), body (the snapshot as received). Text: a table without bodies.
 int RunSnapshotsList(const SnapshotsListOptions& options, std::ostream& out, std::ostream& err);
+
+struct AuditListOptions {
+  std::string data_dir;
+  bool json = false;
+  std::optional<std::string> agent_id;
+};
+
+// Audit records mirrored by agents, in order of arrival. Objects: agent_id, received_at, record
+// (the record as stored). Text: a table with the record as compact JSON.
+int RunAuditList(const AuditListOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace optischema::controlplane

@@ -8,12 +8,15 @@
 #include "protocol/controlplane/api_keys.h"
 #include "protocol/controlplane/message_validation.h"
 #include "protocol/controlplane/snapshot_validation.h"
+#include "protocol/recommendation.h"
 
 namespace optischema::controlplane {
 namespace {
 
 constexpr char kUnknownAgent[] = "unknown agent; register first";
-constexpr char kApprovedStatus[] = "approved";
+constexpr char kUnknownRecommendation[] = "unknown recommendation for this agent";
+// The body of an audit request carrying several records: {"records":[{...},...]}.
+constexpr char kAuditBatchKey[] = "records";
 
 enum class RouteKind { kRegister, kHeartbeat, kSnapshots, kRecommendations, kEvents, kAudit };
 
@@ -60,8 +63,12 @@ std::optional<Route> FindRoute(std::string_view path) {
 nlohmann::json ReplyObject() { return nlohmann::json{{"protocol", ReplyProtocolVersion()}}; }
 
 // Invalid UTF-8 (a protocol version cut mid-character) is replaced rather than thrown on.
+std::string CompactJson(const nlohmann::json& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 ApiReply JsonReply(int status, const nlohmann::json& body) {
-  return ApiReply{status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+  return ApiReply{status, CompactJson(body), {}};
 }
 
 // The reply for a store failure: logged here, reported to the agent without internals.
@@ -72,11 +79,37 @@ ApiReply StoreFailure(const Error& error) {
 
 ApiReply InvalidBody(const Error& error) { return ErrorReply(400, error.message); }
 
-// 202 for a stored record, 404 for an unknown agent.
-ApiReply RecordReply(const Result<StoreOutcome>& outcome) {
+// 202 with `reply` for a stored record, 404 for an unknown agent or recommendation.
+ApiReply RecordReply(const Result<StoreOutcome>& outcome, const nlohmann::json& reply) {
   if (!outcome.ok()) return StoreFailure(outcome.error());
   if (*outcome == StoreOutcome::kUnknownAgent) return ErrorReply(404, kUnknownAgent);
-  return JsonReply(202, ReplyObject());
+  if (*outcome == StoreOutcome::kUnknownRecommendation) {
+    return ErrorReply(404, kUnknownRecommendation);
+  }
+  return JsonReply(202, reply);
+}
+
+// The audit records of a body: the object itself, or each element of its "records" array (the
+// batch's "protocol", when present, is checked), as compact JSON. kInvalidArgument naming the
+// field at fault.
+Result<std::vector<std::string>> AuditRecords(const nlohmann::json& body) {
+  if (!body.contains(kAuditBatchKey)) return std::vector<std::string>{CompactJson(body)};
+  if (body.contains("protocol")) {
+    if (Status st = CheckProtocol(body); !st.ok()) return std::move(st).error();
+  }
+  const nlohmann::json& records = body[kAuditBatchKey];
+  if (!records.is_array()) {
+    return MakeError(ErrorCode::kInvalidArgument, "records: expected an array of objects");
+  }
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!records[i].is_object()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "records[" + std::to_string(i) + "]: expected an object");
+    }
+    texts.push_back(CompactJson(records[i]));
+  }
+  return texts;
 }
 
 }  // namespace
@@ -177,15 +210,21 @@ ApiReply Api::Snapshot(const std::string& agent_id, const ApiRequest& request,
 }
 
 ApiReply Api::Recommendations(const std::string& agent_id, const ApiRequest& request) const {
-  if (!request.status_param.empty() && request.status_param != kApprovedStatus) {
-    return ErrorReply(400, "status: only \"approved\" recommendations are served to agents");
+  const bool approved = request.status_param.empty() || request.status_param == kStatusApproved;
+  if (!approved && request.status_param != kStatusRollbackRequested) {
+    return ErrorReply(400, std::string("status: expected \"") + kStatusApproved + "\" or \"" +
+                               kStatusRollbackRequested + "\"");
   }
   auto known = store_.AgentExists(agent_id);
   if (!known.ok()) return StoreFailure(known.error());
   if (!*known) return ErrorReply(404, kUnknownAgent);
-  auto bodies = store_.Recommendations(agent_id, kApprovedStatus);
+  // An expired approval is not applied any more; a rollback is requested whatever the expiry.
+  auto bodies =
+      store_.Recommendations(agent_id, approved ? kStatusApproved : kStatusRollbackRequested,
+                             /*include_expired=*/!approved);
   if (!bodies.ok()) return StoreFailure(bodies.error());
-  // The stored texts go out byte for byte: they are JSON objects, written by the control plane.
+  // The stored texts go out byte for byte: the signature covers them as the control plane wrote
+  // them.
   std::string reply =
       R"({"protocol":)" + nlohmann::json(ReplyProtocolVersion()).dump() + R"(,"recommendations":[)";
   for (std::size_t i = 0; i < bodies->size(); ++i) {
@@ -198,13 +237,23 @@ ApiReply Api::Recommendations(const std::string& agent_id, const ApiRequest& req
 
 ApiReply Api::Event(const std::string& agent_id, const std::string& recommendation_id,
                     const std::string& body) const {
-  if (auto json = ParseJsonObject(body); !json.ok()) return InvalidBody(json.error());
-  return RecordReply(store_.AddRecommendationEvent(agent_id, recommendation_id, body));
+  auto event = protocol::ParseRecommendationEvent(body);
+  if (!event.ok()) return InvalidBody(event.error());
+  if (event->recommendation_id != recommendation_id) {
+    return ErrorReply(400, "recommendation_id: differs from the recommendation in the path");
+  }
+  return RecordReply(store_.AddRecommendationEvent(agent_id, recommendation_id, event->event, body),
+                     ReplyObject());
 }
 
 ApiReply Api::Audit(const std::string& agent_id, const std::string& body) const {
-  if (auto json = ParseJsonObject(body); !json.ok()) return InvalidBody(json.error());
-  return RecordReply(store_.AddAuditRecord(agent_id, body));
+  auto json = ParseJsonObject(body);
+  if (!json.ok()) return InvalidBody(json.error());
+  auto records = AuditRecords(*json);
+  if (!records.ok()) return InvalidBody(records.error());
+  nlohmann::json reply = ReplyObject();
+  reply["stored"] = records->size();
+  return RecordReply(store_.AddAuditRecords(agent_id, *records), reply);
 }
 
 }  // namespace optischema::controlplane

@@ -7,9 +7,15 @@
 //   POST /v1/agents/register                            200, with intervals when configured
 //   POST /v1/agents/{id}/heartbeat                      200
 //   POST /v1/agents/{id}/snapshots                      202 stored, 200 a repeated snapshot_id
-//   GET  /v1/agents/{id}/recommendations?status=approved 200 {"recommendations":[...]}
-//   POST /v1/agents/{id}/recommendations/{rid}/events   202
-//   POST /v1/agents/{id}/audit                          202
+//   GET  /v1/agents/{id}/recommendations?status=S       200 {"recommendations":[...]}
+//        S = approved (the default): approved and unexpired, waiting for the agent;
+//        S = rollback_requested: applied ones a person asked to undo, expired or not.
+//        Each element is the signed recommendation exactly as approved.
+//   POST /v1/agents/{id}/recommendations/{rid}/events   202; the event (recommendation.h) must
+//        name rid, and becomes the recommendation's status (Store::AddRecommendationEvent);
+//        404 when the agent was never served rid
+//   POST /v1/agents/{id}/audit                          202 {"stored":N}; the body is one record
+//        (a JSON object) or {"records":[...]} with several, each stored as compact JSON
 // Order of checks: route (404, or 405 with an Allow header), API key (401), body (its reader's
 // 413/400), then the body's content (400), the agent (404 "unknown agent; register first").
 // A store failure is 503 (the agent retries later) without internals in the reply.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "protocol/controlplane/admin_commands.h"
+#include "protocol/controlplane/recommendation_commands.h"
 #include "protocol/controlplane/serve_command.h"
 
 namespace {
@@ -77,6 +78,52 @@ int main(int argc, char** argv) {
   snapshots_list->add_option("--agent", snapshots.agent_id, "only this agent id");
   snapshots_list->add_option("--database", snapshots.database, "only this database name");
 
+  AuditListOptions audit;
+  auto* audit_cmd = app.add_subcommand("audit", "audit records from agents")->require_subcommand(1);
+  auto* audit_list = audit_cmd->add_subcommand("list", "list audit records in arrival order");
+  audit_list->add_option("--data", audit.data_dir, "data directory")->required();
+  audit_list->add_flag("--json", audit.json, "print a JSON array");
+  audit_list->add_option("--agent", audit.agent_id, "only this agent id");
+
+  bool force = false;
+  auto* signing_cmd =
+      app.add_subcommand("keys", "the key that signs recommendations")->require_subcommand(1);
+  auto* keys_init = signing_cmd->add_subcommand(
+      "init", "create the signing key; prints the public key as the last line");
+  keys_init->add_option("--data", data_dir, "data directory")->required();
+  keys_init->add_flag("--force", force,
+                      "replace an existing key (what it approved no longer verifies)");
+  auto* keys_show = signing_cmd->add_subcommand("show", "print the public key");
+  keys_show->add_option("--data", data_dir, "data directory")->required();
+
+  std::string file;
+  auto* recommend_cmd = app.add_subcommand(
+      "recommend", "propose a recommendation from a JSON file; prints its id as the last line");
+  recommend_cmd->add_option("--data", data_dir, "data directory")->required();
+  recommend_cmd->add_option("--file", file, "the proposal (JSON)")->required();
+
+  std::string id;
+  std::string approver = DefaultApprover();
+  auto* approve_cmd = app.add_subcommand("approve", "approve and sign a proposed recommendation");
+  approve_cmd->add_option("--data", data_dir, "data directory")->required();
+  approve_cmd->add_option("id", id, "recommendation id")->required();
+  approve_cmd->add_option("--by", approver, "who approves (default: $USER, or admin)");
+
+  auto* rollback_cmd =
+      app.add_subcommand("rollback", "ask the agent to roll back an applied recommendation");
+  rollback_cmd->add_option("--data", data_dir, "data directory")->required();
+  rollback_cmd->add_option("id", id, "recommendation id")->required();
+
+  RecommendationsListOptions recommendations;
+  auto* recommendations_cmd =
+      app.add_subcommand("recommendations", "recommendations")->require_subcommand(1);
+  auto* recommendations_list =
+      recommendations_cmd->add_subcommand("list", "list recommendations, oldest first");
+  recommendations_list->add_option("--data", recommendations.data_dir, "data directory")
+      ->required();
+  recommendations_list->add_flag("--json", recommendations.json, "print a JSON array");
+  recommendations_list->add_option("--agent", recommendations.agent_id, "only this agent id");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -89,5 +136,15 @@ int main(int argc, char** argv) {
   }
   if (create_cmd->parsed()) return RunApiKeysCreate(data_dir, key_name, std::cout, std::cerr);
   if (agents_list->parsed()) return RunAgentsList(data_dir, json, std::cout, std::cerr);
-  return RunSnapshotsList(snapshots, std::cout, std::cerr);
+  if (snapshots_list->parsed()) return RunSnapshotsList(snapshots, std::cout, std::cerr);
+  if (audit_list->parsed()) return RunAuditList(audit, std::cout, std::cerr);
+  if (keys_init->parsed()) return RunKeysInit(data_dir, force, std::cout, std::cerr);
+  if (keys_show->parsed()) return RunKeysShow(data_dir, std::cout, std::cerr);
+  if (recommendations_list->parsed()) {
+    return RunRecommendationsList(recommendations, std::cout, std::cerr);
+  }
+  const optischema::SystemClock clock;
+  if (recommend_cmd->parsed()) return RunRecommend(data_dir, file, clock, std::cout, std::cerr);
+  if (approve_cmd->parsed()) return RunApprove(data_dir, id, approver, clock, std::cerr);
+  return RunRollback(data_dir, id, clock, std::cerr);
 }

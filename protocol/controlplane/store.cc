@@ -13,7 +13,7 @@
 namespace optischema::controlplane {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -46,23 +46,46 @@ CREATE TABLE IF NOT EXISTS snapshots (
   UNIQUE (agent_id, snapshot_id));
 CREATE TABLE IF NOT EXISTS recommendations (
   id TEXT PRIMARY KEY,
-  agent_id TEXT NOT NULL REFERENCES agents (agent_id),
+  agent_id TEXT NOT NULL,
   status TEXT NOT NULL,
   expires_at TEXT,
   body TEXT NOT NULL,
-  created_at TEXT NOT NULL);
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recommendations_by_agent ON recommendations (agent_id, status);
 CREATE TABLE IF NOT EXISTS recommendation_events (
   id INTEGER PRIMARY KEY,
   agent_id TEXT NOT NULL REFERENCES agents (agent_id),
   recommendation_id TEXT NOT NULL,
   received_at TEXT NOT NULL,
   body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recommendation_events_by_recommendation
+  ON recommendation_events (recommendation_id, id);
 CREATE TABLE IF NOT EXISTS audit_records (
   id INTEGER PRIMARY KEY,
   agent_id TEXT NOT NULL REFERENCES agents (agent_id),
   received_at TEXT NOT NULL,
   body TEXT NOT NULL);
-PRAGMA user_version = 1;
+CREATE INDEX IF NOT EXISTS audit_records_by_agent ON audit_records (agent_id, id);
+PRAGMA user_version = 2;
+)sql";
+
+// Schema 1 to 2: recommendations may name an agent that has not registered yet (no foreign key)
+// and record when they last changed. Runs before kSchema, in the same transaction.
+constexpr char kMigrateFrom1[] = R"sql(
+CREATE TABLE recommendations_2 (
+  id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  expires_at TEXT,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL);
+INSERT INTO recommendations_2 (id, agent_id, status, expires_at, body, created_at, updated_at)
+  SELECT id, agent_id, status, expires_at, body, created_at, created_at FROM recommendations
+  ORDER BY rowid;
+DROP TABLE recommendations;
+ALTER TABLE recommendations_2 RENAME TO recommendations;
 )sql";
 
 // Creates `dir` with mode 0700 unless it exists.
@@ -71,18 +94,29 @@ Status EnsureDirectory(const std::string& dir) {
   return IoErrorFromErrno(dir, "cannot create directory");
 }
 
-Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
-  auto tx = SqliteTransaction::Begin(db);
-  if (!tx.ok()) return std::move(tx).error();
+// The database's user_version; the statement is finished on return, so that the schema can be
+// changed afterwards.
+Result<int64_t> SchemaVersion(sqlite3* db) {
   auto version = SqliteStatement::Prepare(db, "PRAGMA user_version");
   if (!version.ok()) return std::move(version).error();
   auto row = version->Step();
   if (!row.ok()) return std::move(row).error();
-  const int64_t found = *row ? version->ColumnInt(0) : 0;
+  return *row ? version->ColumnInt(0) : 0;
+}
+
+Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
+  auto tx = SqliteTransaction::Begin(db);
+  if (!tx.ok()) return std::move(tx).error();
+  auto version = SchemaVersion(db);
+  if (!version.ok()) return std::move(version).error();
+  const int64_t found = *version;
   if (found > kSchemaVersion) {
     return MakeError(ErrorCode::kConfig, path + " was written by a newer control plane (schema " +
                                              std::to_string(found) + ", this one knows " +
                                              std::to_string(kSchemaVersion) + ")");
+  }
+  if (found == 1) {
+    if (Status st = ExecSql(db, kMigrateFrom1); !st.ok()) return st;
   }
   if (Status st = ExecSql(db, kSchema); !st.ok()) return st;
   return tx->Commit();
@@ -175,41 +209,71 @@ ON CONFLICT (agent_id) DO UPDATE SET
 
 Result<StoreOutcome> Store::AddHeartbeat(const std::string& agent_id,
                                          const std::string& body_json) {
-  return AddAgentRecord("INSERT INTO heartbeats (agent_id, received_at, body) VALUES (?1, ?3, ?4)",
-                        agent_id, std::nullopt, body_json);
+  return AddAgentRecords("INSERT INTO heartbeats (agent_id, received_at, body) VALUES (?1, ?2, ?3)",
+                         agent_id, {body_json});
 }
 
-Result<StoreOutcome> Store::AddRecommendationEvent(const std::string& agent_id,
-                                                   const std::string& recommendation_id,
-                                                   const std::string& body_json) {
-  return AddAgentRecord(
-      "INSERT INTO recommendation_events (agent_id, recommendation_id, received_at, body) "
-      "VALUES (?1, ?2, ?3, ?4)",
-      agent_id, recommendation_id, body_json);
+Result<StoreOutcome> Store::AddAuditRecords(const std::string& agent_id,
+                                            const std::vector<std::string>& bodies_json) {
+  return AddAgentRecords(
+      "INSERT INTO audit_records (agent_id, received_at, body) VALUES (?1, ?2, ?3)", agent_id,
+      bodies_json);
 }
 
-Result<StoreOutcome> Store::AddAuditRecord(const std::string& agent_id,
-                                           const std::string& body_json) {
-  return AddAgentRecord(
-      "INSERT INTO audit_records (agent_id, received_at, body) "
-      "VALUES (?1, ?3, ?4)",
-      agent_id, std::nullopt, body_json);
-}
-
-Result<StoreOutcome> Store::AddAgentRecord(const char* insert_sql, const std::string& agent_id,
-                                           const std::optional<std::string>& recommendation_id,
-                                           const std::string& body_json) {
+Result<StoreOutcome> Store::AddAgentRecords(const char* insert_sql, const std::string& agent_id,
+                                            const std::vector<std::string>& bodies_json) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
   if (!tx.ok()) return std::move(tx).error();
   auto known = AgentRegistered(db_.get(), agent_id);
   if (!known.ok()) return std::move(known).error();
   if (!*known) return StoreOutcome::kUnknownAgent;
-  auto insert = SqliteStatement::Prepare(db_.get(), insert_sql);
-  if (!insert.ok()) return std::move(insert).error();
   const std::string now = Now();
+  for (const std::string& body : bodies_json) {
+    auto insert = SqliteStatement::Prepare(db_.get(), insert_sql);
+    if (!insert.ok()) return std::move(insert).error();
+    insert->Bind(1, agent_id);
+    insert->Bind(2, now);
+    insert->Bind(3, body);
+    if (Status st = insert->Run(); !st.ok()) return std::move(st).error();
+  }
+  if (Status st = TouchAgent(db_.get(), agent_id, now); !st.ok()) return std::move(st).error();
+  if (Status st = tx->Commit(); !st.ok()) return std::move(st).error();
+  return StoreOutcome::kStored;
+}
+
+Result<StoreOutcome> Store::AddRecommendationEvent(const std::string& agent_id,
+                                                   const std::string& recommendation_id,
+                                                   const std::string& status,
+                                                   const std::string& body_json) {
+  std::lock_guard lock(mutex_);
+  auto tx = SqliteTransaction::Begin(db_.get());
+  if (!tx.ok()) return std::move(tx).error();
+  auto known = AgentRegistered(db_.get(), agent_id);
+  if (!known.ok()) return std::move(known).error();
+  if (!*known) return StoreOutcome::kUnknownAgent;
+  const std::string now = Now();
+  auto update = SqliteStatement::Prepare(db_.get(), R"sql(
+UPDATE recommendations
+SET status = CASE WHEN status = ?6 AND ?3 NOT IN ('rolled_back', 'failed', 'rejected')
+                  THEN status ELSE ?3 END,
+    updated_at = ?4
+WHERE id = ?1 AND agent_id = ?2 AND status <> ?5)sql");
+  if (!update.ok()) return std::move(update).error();
+  update->Bind(1, recommendation_id);
+  update->Bind(2, agent_id);
+  update->Bind(3, status);
+  update->Bind(4, now);
+  update->Bind(5, kStatusProposed);
+  update->Bind(6, kStatusRollbackRequested);
+  if (Status st = update->Run(); !st.ok()) return std::move(st).error();
+  if (sqlite3_changes(db_.get()) == 0) return StoreOutcome::kUnknownRecommendation;
+  auto insert = SqliteStatement::Prepare(db_.get(), R"sql(
+INSERT INTO recommendation_events (agent_id, recommendation_id, received_at, body)
+VALUES (?1, ?2, ?3, ?4))sql");
+  if (!insert.ok()) return std::move(insert).error();
   insert->Bind(1, agent_id);
-  if (recommendation_id) insert->Bind(2, *recommendation_id);
+  insert->Bind(2, recommendation_id);
   insert->Bind(3, now);
   insert->Bind(4, body_json);
   if (Status st = insert->Run(); !st.ok()) return std::move(st).error();
@@ -251,46 +315,6 @@ ON CONFLICT (agent_id, snapshot_id) DO NOTHING)sql");
 Result<bool> Store::AgentExists(const std::string& agent_id) {
   std::lock_guard lock(mutex_);
   return AgentRegistered(db_.get(), agent_id);
-}
-
-Status Store::PutRecommendation(const RecommendationRecord& recommendation) {
-  std::lock_guard lock(mutex_);
-  auto put = SqliteStatement::Prepare(db_.get(), R"sql(
-INSERT OR REPLACE INTO recommendations (id, agent_id, status, expires_at, body, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql");
-  if (!put.ok()) return std::move(put).error();
-  put->Bind(1, recommendation.id);
-  put->Bind(2, recommendation.agent_id);
-  put->Bind(3, recommendation.status);
-  if (recommendation.expires_at) {
-    put->Bind(4, *recommendation.expires_at);
-  } else {
-    put->BindNull(4);
-  }
-  put->Bind(5, recommendation.body_json);
-  put->Bind(6, Now());
-  return put->Run();
-}
-
-Result<std::vector<std::string>> Store::Recommendations(const std::string& agent_id,
-                                                        const std::string& status) {
-  std::lock_guard lock(mutex_);
-  auto query = SqliteStatement::Prepare(db_.get(), R"sql(
-SELECT body FROM recommendations
-WHERE agent_id = ?1 AND status = ?2
-  AND (expires_at IS NULL OR julianday(expires_at) > julianday(?3))
-ORDER BY created_at, id)sql");
-  if (!query.ok()) return std::move(query).error();
-  query->Bind(1, agent_id);
-  query->Bind(2, status);
-  query->Bind(3, Now());
-  std::vector<std::string> bodies;
-  for (;;) {
-    auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
-    if (!*row) return bodies;
-    bodies.push_back(query->ColumnText(0));
-  }
 }
 
 Result<std::vector<AgentRow>> Store::ListAgents() {
@@ -339,6 +363,23 @@ ORDER BY seq)sql");
                        query->ColumnText(3), query->ColumnInt(4),  query->ColumnText(5)};
     snapshot.received_at = query->ColumnText(6);
     snapshots.push_back(std::move(snapshot));
+  }
+}
+
+Result<std::vector<AuditRow>> Store::ListAuditRecords(const std::optional<std::string>& agent_id) {
+  std::lock_guard lock(mutex_);
+  auto query = SqliteStatement::Prepare(db_.get(), R"sql(
+SELECT agent_id, received_at, body FROM audit_records
+WHERE ?1 IS NULL OR agent_id = ?1
+ORDER BY id)sql");
+  if (!query.ok()) return std::move(query).error();
+  if (agent_id) query->Bind(1, *agent_id);
+  std::vector<AuditRow> records;
+  for (;;) {
+    auto row = query->Step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) return records;
+    records.push_back({query->ColumnText(0), query->ColumnText(1), query->ColumnText(2)});
   }
 }
 

@@ -3,9 +3,9 @@
 // The control plane's data: one SQLite database, DATA_DIR/controlplane.db, in WAL mode with a busy
 // timeout, so the CLI's commands can read and write it while `serve` runs.
 //
-// Bodies (snapshots, heartbeats, events, audit records, recommendations) are stored as the JSON
-// text received; the columns next to them are what listings and look-ups need. Timestamps are
-// RFC 3339 UTC from the Clock given to Open.
+// Bodies (snapshots, heartbeats, events, audit records, recommendations) are stored as JSON text,
+// as received unless noted; the columns next to them are what listings and look-ups need.
+// Timestamps are RFC 3339 UTC from the Clock given to Open.
 //
 // Thread safety: every member function may be called from any thread; calls are serialized on one
 // connection by an internal mutex. Several processes may open the same directory.
@@ -65,19 +65,42 @@ struct SnapshotFilter {
   bool with_bodies = true;
 };
 
+// Recommendation statuses. Once the agent reports on an approved recommendation, its status is
+// the name of the event (validated, rejected, started, applied, failed, verified, regressed,
+// rolled_back), or rollback_requested while a person's rollback request waits for the agent.
+inline constexpr char kStatusProposed[] = "proposed";  // recorded, not approved: never served
+inline constexpr char kStatusApproved[] = "approved";  // signed, waiting for the agent
+inline constexpr char kStatusRollbackRequested[] = "rollback_requested";
+
 struct RecommendationRecord {
   std::string id;
+  std::string agent_id;  // need not be registered
+  std::string status;
+  // UTC as FormatRfc3339 writes it (the body may spell the same instant another way); none:
+  // never expires.
+  std::optional<std::string> expires_at;
+  std::string body_json;  // approved and later: the signed text, byte for byte as served
+};
+
+struct RecommendationRow {
+  RecommendationRecord record;
+  std::string created_at;
+  std::string updated_at;                      // last change or event
+  std::optional<std::string> last_event_json;  // the last event received, as received
+};
+
+struct AuditRow {
   std::string agent_id;
-  std::string status;                     // "pending", "approved", ...
-  std::optional<std::string> expires_at;  // RFC 3339; none: never expires
+  std::string received_at;
   std::string body_json;
 };
 
-// What happened to a request that needs a registered agent.
+// What happened to a request that needs a registered agent; anything but kStored changed nothing.
 enum class StoreOutcome {
   kStored,
-  kDuplicate,     // a snapshot with this id was already stored for the agent: nothing changed
-  kUnknownAgent,  // the agent never registered: nothing changed
+  kDuplicate,              // a snapshot with this id was already stored for the agent
+  kUnknownAgent,           // the agent never registered
+  kUnknownRecommendation,  // no recommendation with this id was ever served to this agent
 };
 
 class Store {
@@ -104,22 +127,43 @@ class Store {
   Result<StoreOutcome> AddHeartbeat(const std::string& agent_id, const std::string& body_json);
   // kStored, kDuplicate (same agent and snapshot_id) or kUnknownAgent; one transaction.
   Result<StoreOutcome> AddSnapshot(const SnapshotRecord& snapshot);
+  // Stores the event and sets the recommendation's status to `status`, in one transaction; a
+  // requested rollback stays requested until the agent answers it (rolled_back, failed or
+  // rejected), so that a late event (e.g. verified) does not cancel it. kUnknownRecommendation
+  // when the agent has no recommendation `recommendation_id` other than a proposed one (a
+  // proposal is never served, so no agent can report on it).
   Result<StoreOutcome> AddRecommendationEvent(const std::string& agent_id,
                                               const std::string& recommendation_id,
+                                              const std::string& status,
                                               const std::string& body_json);
-  Result<StoreOutcome> AddAuditRecord(const std::string& agent_id, const std::string& body_json);
+  // Stores every record, in one transaction: kStored or kUnknownAgent.
+  Result<StoreOutcome> AddAuditRecords(const std::string& agent_id,
+                                       const std::vector<std::string>& bodies_json);
 
   Result<bool> AgentExists(const std::string& agent_id);
-  // Inserts or replaces the recommendation with this id.
-  Status PutRecommendation(const RecommendationRecord& recommendation);
-  // Bodies of the agent's recommendations with this status that have not expired, oldest first.
+  // kInvalidArgument when a recommendation with this id exists already.
+  Status AddRecommendation(const RecommendationRecord& recommendation);
+  // The recommendation, or nullopt when there is none with this id.
+  Result<std::optional<RecommendationRow>> GetRecommendation(const std::string& id);
+  // Compare-and-set: when the status of `id` is one of `from`, sets it to `to` (and the body to
+  // `body_json` when given) and returns true; returns false, changing nothing, otherwise.
+  Result<bool> TransitionRecommendation(const std::string& id, const std::vector<std::string>& from,
+                                        const std::string& to,
+                                        const std::optional<std::string>& body_json);
+  // Bodies of the agent's recommendations with this status, oldest first; expired ones only with
+  // `include_expired`.
   Result<std::vector<std::string>> Recommendations(const std::string& agent_id,
-                                                   const std::string& status);
+                                                   const std::string& status, bool include_expired);
 
   // Agents in order of registration.
   Result<std::vector<AgentRow>> ListAgents();
   // Snapshots in order of arrival.
   Result<std::vector<SnapshotRow>> ListSnapshots(const SnapshotFilter& filter);
+  // Recommendations (of one agent, when given) oldest first.
+  Result<std::vector<RecommendationRow>> ListRecommendations(
+      const std::optional<std::string>& agent_id);
+  // Audit records (of one agent, when given) in order of arrival.
+  Result<std::vector<AuditRow>> ListAuditRecords(const std::optional<std::string>& agent_id);
 
  private:
   struct DbClose {
@@ -128,11 +172,10 @@ class Store {
 
   Store(std::unique_ptr<sqlite3, DbClose> db, const Clock& clock);
   std::string Now() const;
-  // Runs `insert_sql` for a registered agent in one transaction with updating its last_seen_at.
-  // Parameters: ?1 agent id, ?2 recommendation id (bound when given), ?3 now, ?4 body.
-  Result<StoreOutcome> AddAgentRecord(const char* insert_sql, const std::string& agent_id,
-                                      const std::optional<std::string>& recommendation_id,
-                                      const std::string& body_json);
+  // Runs `insert_sql` once per body for a registered agent, in one transaction with updating its
+  // last_seen_at. Parameters: ?1 agent id, ?2 now, ?3 body.
+  Result<StoreOutcome> AddAgentRecords(const char* insert_sql, const std::string& agent_id,
+                                       const std::vector<std::string>& bodies_json);
 
   std::mutex mutex_;  // guards db_
   std::unique_ptr<sqlite3, DbClose> db_;

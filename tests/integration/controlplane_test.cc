@@ -14,6 +14,7 @@
 #include "core/uuid.h"
 #include "protocol/http_client.h"
 #include "protocol/messages.h"
+#include "protocol/recommendation.h"
 #include "protocol/snapshot.h"
 #include "protocol/snapshot_json.h"
 #include "tests/support/controlplane_process.h"
@@ -341,8 +342,9 @@ TEST_F(ControlPlaneTest, RecommendationsEventsAndAuditRoutesAnswer) {
   const std::string prefix = "/v1/agents/" + agent_id_;
 
   const Result<HttpResponse> recommendations = client_->Send(get);
-  const Result<HttpResponse> event =
-      client_->Send(Post(prefix + "/recommendations/r-1/events", R"({"event":"validated"})"));
+  const Result<HttpResponse> event = client_->Send(
+      Post(prefix + "/recommendations/r-1/events",
+           RecommendationEventToJson({"r-1", "validated", "2026-01-31T12:00:00Z", ""})));
   const Result<HttpResponse> audit = client_->Send(Post(prefix + "/audit", R"({"seq":1})"));
   const Result<HttpResponse> not_object = client_->Send(Post(prefix + "/audit", "[1]"));
   const Result<HttpResponse> unknown = client_->Send(Post(prefix + "/elsewhere", "{}"));
@@ -353,7 +355,8 @@ TEST_F(ControlPlaneTest, RecommendationsEventsAndAuditRoutesAnswer) {
               wrong_method.ok());
   EXPECT_EQ(recommendations->status, 200);
   EXPECT_EQ(recommendations->body, R"({"protocol":"1","recommendations":[]})");
-  EXPECT_EQ(event->status, 202) << event->body;
+  EXPECT_EQ(event->status, 404) << event->body;
+  EXPECT_EQ(ErrorOf(*event), "unknown recommendation for this agent");
   EXPECT_EQ(audit->status, 202) << audit->body;
   EXPECT_EQ(not_object->status, 400);
   EXPECT_EQ(unknown->status, 404);

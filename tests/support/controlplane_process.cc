@@ -221,12 +221,49 @@ ControlPlaneProcess::CommandResult ControlPlaneProcess::Run(
   return CommandResult{*code, ReadFile(prefix + ".out"), ReadFile(prefix + ".err")};
 }
 
+std::string ControlPlaneProcess::LastLineOf(const std::vector<std::string>& args) const {
+  const CommandResult result = Run(args);
+  if (result.exit_code != 0) {
+    Fail(args[0] + " exited with status " + std::to_string(result.exit_code) + ": " + result.err);
+  }
+  const std::string last = LastLine(result.out);
+  if (last.empty()) Fail(args[0] + " printed nothing on stdout");
+  return last;
+}
+
 std::string ControlPlaneProcess::CreateApiKey(const std::string& name) const {
-  const CommandResult result = Run({"api-keys", "create", "--data", data_dir_, "--name", name});
-  if (result.exit_code != 0) Fail("api-keys create failed: " + result.err);
-  const std::string key = LastLine(result.out);
-  if (key.empty()) Fail("api-keys create printed no key");
-  return key;
+  return LastLineOf({"api-keys", "create", "--data", data_dir_, "--name", name});
+}
+
+std::string ControlPlaneProcess::InitKeys() const {
+  return LastLineOf({"keys", "init", "--data", data_dir_});
+}
+
+ControlPlaneProcess::CommandResult ControlPlaneProcess::RunRecommend(
+    const std::string& file_text) const {
+  const std::string file = dir_ + "/proposal-" + std::to_string(commands_run_ + 1) + ".json";
+  std::ofstream out(file, std::ios::binary);
+  out << file_text;
+  out.close();
+  if (!out) Fail("cannot write " + file);
+  return Run({"recommend", "--data", data_dir_, "--file", file});
+}
+
+std::string ControlPlaneProcess::Recommend(const nlohmann::json& proposal) const {
+  const CommandResult result = RunRecommend(proposal.dump());
+  if (result.exit_code != 0) {
+    Fail("recommend exited with status " + std::to_string(result.exit_code) + ": " + result.err);
+  }
+  const std::string id = LastLine(result.out);
+  if (id.empty()) Fail("recommend printed no id");
+  return id;
+}
+
+void ControlPlaneProcess::Approve(const std::string& id) const {
+  const CommandResult result = Run({"approve", "--data", data_dir_, id, "--by", "tester"});
+  if (result.exit_code != 0) {
+    Fail("approve exited with status " + std::to_string(result.exit_code) + ": " + result.err);
+  }
 }
 
 nlohmann::json ControlPlaneProcess::RunJson(const std::vector<std::string>& args) const {
@@ -248,6 +285,19 @@ nlohmann::json ControlPlaneProcess::ListSnapshots(const std::vector<std::string>
 
 nlohmann::json ControlPlaneProcess::ListAgents() const {
   return RunJson({"agents", "list", "--data", data_dir_, "--json"});
+}
+
+nlohmann::json ControlPlaneProcess::ListRecommendations(
+    const std::vector<std::string>& filters) const {
+  std::vector<std::string> args = {"recommendations", "list", "--data", data_dir_, "--json"};
+  args.insert(args.end(), filters.begin(), filters.end());
+  return RunJson(args);
+}
+
+nlohmann::json ControlPlaneProcess::ListAudit(const std::vector<std::string>& filters) const {
+  std::vector<std::string> args = {"audit", "list", "--data", data_dir_, "--json"};
+  args.insert(args.end(), filters.begin(), filters.end());
+  return RunJson(args);
 }
 
 std::string ControlPlaneProcess::ServerLog() const { return ReadFile(log_file_); }

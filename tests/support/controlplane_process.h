@@ -72,11 +72,24 @@ class ControlPlaneProcess {
   // `snapshots list --json` with `filters` (e.g. {"--agent", id}) and `agents list --json`.
   nlohmann::json ListSnapshots(const std::vector<std::string>& filters = {}) const;
   nlohmann::json ListAgents() const;
+  // `keys init`; returns the public key (the last line of stdout).
+  std::string InitKeys() const;
+  // `recommend` with a file holding `file_text`, run to completion whatever its outcome.
+  CommandResult RunRecommend(const std::string& file_text) const;
+  // `recommend` with `proposal`; returns the id (the last line of stdout).
+  std::string Recommend(const nlohmann::json& proposal) const;
+  // `approve` (as `approve --by tester`); throws when it fails.
+  void Approve(const std::string& id) const;
+  // `recommendations list --json` and `audit list --json` with `filters` (e.g. {"--agent", id}).
+  nlohmann::json ListRecommendations(const std::vector<std::string>& filters = {}) const;
+  nlohmann::json ListAudit(const std::vector<std::string>& filters = {}) const;
   // Everything `serve` wrote so far, over all runs.
   std::string ServerLog() const;
 
  private:
   [[noreturn]] void Fail(const std::string& what) const;
+  // The last line of stdout of `args`, run to completion; throws when it fails or prints none.
+  std::string LastLineOf(const std::vector<std::string>& args) const;
   // Runs `args` with stdout and stderr appended to `out_path` and `err_path`; returns the pid.
   pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path,
               const std::string& err_path) const;
@@ -93,7 +106,7 @@ class ControlPlaneProcess {
   std::vector<std::string> serve_args_;
   pid_t pid_ = -1;
   int port_ = 0;
-  mutable int commands_run_ = 0;  // names each command's output files
+  mutable int commands_run_ = 0;  // names each command's output and input files
 };
 
 }  // namespace optischema::testing

@@ -1,5 +1,5 @@
 // The control plane's API over a real store in a temporary directory, without HTTP: order of
-// checks, what each route stores, which recommendations an agent is served.
+// checks, what each route stores, which recommendations an agent is served, what its events do.
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include "protocol/controlplane/api.h"
 #include "protocol/controlplane/api_keys.h"
 #include "protocol/controlplane/store.h"
+#include "protocol/recommendation.h"
 #include "tests/support/manual_clock.h"
 
 namespace optischema::controlplane {
@@ -34,6 +35,11 @@ std::string RegisterBody(const std::string& agent_id) {
                         {"version", "0.1.0"},
                         {"databases", nlohmann::json::array()}}
       .dump();
+}
+
+std::string EventBody(const std::string& recommendation_id, const std::string& event) {
+  return protocol::RecommendationEventToJson(
+      {recommendation_id, event, "2026-01-31T12:00:00Z", "detail"});
 }
 
 class ControlPlaneApiTest : public ::testing::Test {
@@ -56,8 +62,8 @@ class ControlPlaneApiTest : public ::testing::Test {
 
   // Handles `method path` with `body`; counts how often the body was read.
   ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "{}",
-                const std::string& key = kKey) {
-    ApiRequest request{method, path, "", key.empty() ? "" : "Bearer " + key, ""};
+                const std::string& key = kKey, const std::string& status_param = "") {
+    ApiRequest request{method, path, status_param, key.empty() ? "" : "Bearer " + key, ""};
     return api_->Handle(request, [this, body]() -> std::variant<std::string, ApiReply> {
       ++body_reads_;
       return body;
@@ -146,10 +152,11 @@ TEST_F(ControlPlaneApiTest, AgentIsServedItsApprovedRecommendationsUntilTheyExpi
                              R"({"id":"r-forever"})"},
         RecommendationRecord{"r-hour", kAgent, "approved", in_an_hour, R"({"id":"r-hour"})"},
         RecommendationRecord{"r-expired", kAgent, "approved", an_hour_ago, R"({"id":"r-expired"})"},
-        RecommendationRecord{"r-pending", kAgent, "pending", std::nullopt, R"({"id":"r-pending"})"},
+        RecommendationRecord{"r-proposed", kAgent, "proposed", std::nullopt,
+                             R"({"id":"r-proposed"})"},
         RecommendationRecord{"r-other", kOtherAgent, "approved", std::nullopt,
                              R"({"id":"r-other"})"}}) {
-    ASSERT_TRUE(store_->PutRecommendation(r).ok()) << r.id;
+    ASSERT_TRUE(store_->AddRecommendation(r).ok()) << r.id;
   }
   const std::string path = std::string("/v1/agents/") + kAgent + "/recommendations";
 
@@ -163,6 +170,85 @@ TEST_F(ControlPlaneApiTest, AgentIsServedItsApprovedRecommendationsUntilTheyExpi
   EXPECT_EQ(nlohmann::json::parse(later.body)["recommendations"],
             nlohmann::json::parse(R"([{"id":"r-forever"}])"));
   EXPECT_EQ(body_reads_, 0);
+}
+
+TEST_F(ControlPlaneApiTest, StoredRecommendationIsServedByteForByte) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  const std::string body = R"({"id":"r-1", "note":"spacing kept" })";
+  ASSERT_TRUE(store_->AddRecommendation({"r-1", kAgent, "approved", std::nullopt, body}).ok());
+
+  const ApiReply reply = Call("GET", std::string("/v1/agents/") + kAgent + "/recommendations");
+
+  EXPECT_EQ(reply.body, R"({"protocol":"1","recommendations":[)" + body + "]}");
+}
+
+TEST_F(ControlPlaneApiTest, RollbackRequestsAreServedOnlyWhenAskedForAndEvenAfterExpiry) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  const std::string an_hour_ago = FormatRfc3339(clock_.Now() - hours(1));
+  ASSERT_TRUE(store_
+                  ->AddRecommendation({"r-undo", kAgent, kStatusRollbackRequested, an_hour_ago,
+                                       R"({"id":"r-undo"})"})
+                  .ok());
+  const std::string path = std::string("/v1/agents/") + kAgent + "/recommendations";
+
+  const ApiReply approved = Call("GET", path, "", kKey, "approved");
+  const ApiReply rollbacks = Call("GET", path, "", kKey, "rollback_requested");
+  const ApiReply unknown = Call("GET", path, "", kKey, "applied");
+
+  EXPECT_EQ(nlohmann::json::parse(approved.body)["recommendations"], nlohmann::json::array());
+  EXPECT_EQ(nlohmann::json::parse(rollbacks.body)["recommendations"],
+            nlohmann::json::parse(R"([{"id":"r-undo"}])"));
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(unknown.body)["error"],
+            "status: expected \"approved\" or \"rollback_requested\"");
+}
+
+TEST_F(ControlPlaneApiTest, EventBecomesTheStatusOfTheRecommendation) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(
+      store_->AddRecommendation({"r-1", kAgent, "approved", std::nullopt, R"({"id":"r-1"})"}).ok());
+
+  const ApiReply reply =
+      Call("POST", std::string("/v1/agents/") + kAgent + "/recommendations/r-1/events",
+           EventBody("r-1", "started"));
+
+  EXPECT_EQ(reply.status, 202) << reply.body;
+  auto row = store_->GetRecommendation("r-1");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->record.status, "started");
+  EXPECT_EQ((*row)->last_event_json, EventBody("r-1", "started"));
+}
+
+TEST_F(ControlPlaneApiTest, EventIsRefusedWhenMalformedMisaddressedOrForNoServedRecommendation) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(store_->UpsertAgent({kOtherAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(
+      store_->AddRecommendation({"r-proposed", kAgent, "proposed", std::nullopt, "{}"}).ok());
+  ASSERT_TRUE(
+      store_->AddRecommendation({"r-other", kOtherAgent, "approved", std::nullopt, "{}"}).ok());
+  const std::string prefix = std::string("/v1/agents/") + kAgent + "/recommendations/";
+
+  const ApiReply unknown_event =
+      Call("POST", prefix + "r-proposed/events", EventBody("r-proposed", "exploded"));
+  const ApiReply other_id = Call("POST", prefix + "r-proposed/events", EventBody("r-2", "applied"));
+  const ApiReply proposed =
+      Call("POST", prefix + "r-proposed/events", EventBody("r-proposed", "applied"));
+  const ApiReply not_ours =
+      Call("POST", prefix + "r-other/events", EventBody("r-other", "applied"));
+
+  EXPECT_EQ(unknown_event.status, 400);
+  EXPECT_NE(unknown_event.body.find("event: must be one of"), std::string::npos)
+      << unknown_event.body;
+  EXPECT_EQ(other_id.status, 400);
+  EXPECT_NE(other_id.body.find("recommendation_id"), std::string::npos) << other_id.body;
+  EXPECT_EQ(proposed.status, 404);
+  EXPECT_EQ(not_ours.status, 404);
+  auto rows = store_->ListRecommendations(std::nullopt);
+  ASSERT_TRUE(rows.ok());
+  for (const RecommendationRow& row : *rows) {
+    EXPECT_FALSE(row.last_event_json.has_value()) << row.record.id;
+    EXPECT_NE(row.record.status, "applied") << row.record.id;
+  }
 }
 
 TEST_F(ControlPlaneApiTest, ListingNeedsAnExistingDatabase) {

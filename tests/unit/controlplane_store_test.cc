@@ -1,0 +1,138 @@
+// The control plane's store (store.h) on its own: the schema upgrade of an existing database and
+// the rules of recommendation records.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "protocol/controlplane/sqlite_handle.h"
+#include "protocol/controlplane/store.h"
+#include "tests/support/manual_clock.h"
+
+namespace optischema::controlplane {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kAgent[] = "0b8a3c1e-1111-4222-8333-444455556666";
+
+// The recommendations table as schema 1 created it, with one row.
+constexpr char kSchema1[] = R"sql(
+CREATE TABLE agents (agent_id TEXT PRIMARY KEY, hostname TEXT NOT NULL, version TEXT NOT NULL,
+  databases TEXT NOT NULL, registered_at TEXT NOT NULL, last_seen_at TEXT NOT NULL);
+CREATE TABLE recommendations (id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents (agent_id), status TEXT NOT NULL, expires_at TEXT,
+  body TEXT NOT NULL, created_at TEXT NOT NULL);
+INSERT INTO agents VALUES ('0b8a3c1e-1111-4222-8333-444455556666', 'h', '1', '[]',
+  '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+INSERT INTO recommendations VALUES ('r-old', '0b8a3c1e-1111-4222-8333-444455556666', 'approved',
+  NULL, '{"id":"r-old"}', '2026-01-02T00:00:00.000Z');
+PRAGMA user_version = 1;
+)sql";
+
+class ControlPlaneStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = (fs::temp_directory_path() / "optischema-store-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  std::unique_ptr<Store> Open() {
+    auto store = Store::Open(dir_, Store::OpenMode::kCreate, clock_);
+    if (!store.ok()) throw std::runtime_error(store.error().message);
+    return std::move(store).value();
+  }
+
+  std::string dir_;
+  testing::ManualClock clock_;
+};
+
+TEST_F(ControlPlaneStoreTest, Schema1DatabaseIsUpgradedKeepingItsRecommendations) {
+  {
+    auto db = OpenSqlite(dir_ + "/" + kDatabaseFileName, /*create=*/true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(ExecSql(db->get(), kSchema1).ok());
+  }
+  const std::string stranger = "11111111-2222-4333-8444-555555555555";
+
+  std::unique_ptr<Store> store = Open();
+  const Status unregistered =
+      store->AddRecommendation({"r-new", stranger, kStatusProposed, std::nullopt, "{}"});
+
+  EXPECT_TRUE(unregistered.ok()) << unregistered.error().message;
+  auto old = store->GetRecommendation("r-old");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->record.body_json, R"({"id":"r-old"})");
+  EXPECT_EQ((*old)->updated_at, "2026-01-02T00:00:00.000Z");
+  auto served = store->Recommendations(kAgent, kStatusApproved, /*include_expired=*/false);
+  ASSERT_TRUE(served.ok());
+  EXPECT_EQ(served->size(), 1U);
+}
+
+TEST_F(ControlPlaneStoreTest, RecommendationIdIsNeverReused) {
+  std::unique_ptr<Store> store = Open();
+  ASSERT_TRUE(store->AddRecommendation({"r-1", kAgent, kStatusApproved, std::nullopt, "{}"}).ok());
+
+  const Status again =
+      store->AddRecommendation({"r-1", kAgent, kStatusProposed, std::nullopt, "{}"});
+
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store->GetRecommendation("r-1").value()->record.status, kStatusApproved);
+}
+
+TEST_F(ControlPlaneStoreTest, TransitionHappensOnlyFromTheExpectedStatuses) {
+  std::unique_ptr<Store> store = Open();
+  ASSERT_TRUE(
+      store->AddRecommendation({"r-1", kAgent, kStatusProposed, std::nullopt, "{\"a\":1}"}).ok());
+
+  auto wrong =
+      store->TransitionRecommendation("r-1", {"applied"}, kStatusRollbackRequested, std::nullopt);
+  auto missing =
+      store->TransitionRecommendation("r-2", {kStatusProposed}, kStatusApproved, std::nullopt);
+  clock_.Advance(std::chrono::minutes(1));
+  auto approved = store->TransitionRecommendation("r-1", {kStatusProposed}, kStatusApproved,
+                                                  std::string("{\"a\":2}"));
+
+  ASSERT_TRUE(wrong.ok() && missing.ok() && approved.ok());
+  EXPECT_FALSE(*wrong);
+  EXPECT_FALSE(*missing);
+  EXPECT_TRUE(*approved);
+  const RecommendationRow row = store->GetRecommendation("r-1").value().value();
+  EXPECT_EQ(row.record.status, kStatusApproved);
+  EXPECT_EQ(row.record.body_json, "{\"a\":2}");
+  EXPECT_NE(row.updated_at, row.created_at);
+}
+
+TEST_F(ControlPlaneStoreTest, RequestedRollbackStaysRequestedUntilTheAgentAnswersIt) {
+  std::unique_ptr<Store> store = Open();
+  ASSERT_TRUE(store->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(
+      store->AddRecommendation({"r-1", kAgent, kStatusRollbackRequested, std::nullopt, "{}"}).ok());
+  const auto report = [&](const std::string& event) {
+    EXPECT_EQ(store->AddRecommendationEvent(kAgent, "r-1", event, "{\"event\":\"" + event + "\"}")
+                  .value(),
+              StoreOutcome::kStored);
+    return store->GetRecommendation("r-1").value()->record.status;
+  };
+
+  const std::string after_late_event = report("verified");
+  const std::string after_answer = report("rolled_back");
+
+  EXPECT_EQ(after_late_event, kStatusRollbackRequested);
+  EXPECT_EQ(after_answer, "rolled_back");
+  EXPECT_EQ(store->GetRecommendation("r-1").value()->last_event_json,
+            "{\"event\":\"rolled_back\"}");
+}
+
+}  // namespace
+}  // namespace optischema::controlplane
