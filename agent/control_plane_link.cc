@@ -30,13 +30,16 @@ std::string Describe(const Result<protocol::HttpResponse>& result) {
 
 ControlPlaneLink::ControlPlaneLink(LinkSettings settings, std::string agent_id,
                                    std::string hostname, Spool& spool, AgentStatus& status,
-                                   HttpClientFactory make_client)
+                                   HttpClientFactory make_client, RecommendationSink sink,
+                                   const applier::AuditLog* audit)
     : agent_id_(std::move(agent_id)),
       hostname_(std::move(hostname)),
       spool_(spool),
       status_(status),
       make_client_(std::move(make_client)),
-      settings_(std::move(settings)) {
+      settings_(std::move(settings)),
+      sink_(std::move(sink)),
+      audit_(audit) {
   Touch();
   thread_ = std::thread([this] { Run(); });
 }
@@ -50,6 +53,68 @@ void ControlPlaneLink::Wake() {
   std::lock_guard lock(mu_);
   wake_ = true;
   cv_.notify_all();
+}
+
+void ControlPlaneLink::ReportEvent(protocol::RecommendationEvent event) {
+  std::lock_guard lock(mu_);
+  events_.push_back(std::move(event));
+  wake_ = true;
+  cv_.notify_all();
+}
+
+void ControlPlaneLink::SendEventsAndAudit() {
+  for (;;) {
+    std::optional<protocol::RecommendationEvent> event;
+    {
+      std::lock_guard lock(mu_);
+      if (events_.empty()) break;
+      event = events_.front();
+    }
+    protocol::HttpRequest http;
+    http.method = "POST";
+    http.path =
+        "/v1/agents/" + agent_id_ + "/recommendations/" + event->recommendation_id + "/events";
+    http.body = protocol::RecommendationEventToJson(*event);
+    const auto result = http_->Send(http);
+    Touch();
+    const protocol::RetryDecision decision = protocol::Classify(result);
+    if (decision != protocol::RetryDecision::kDone &&
+        decision != protocol::RetryDecision::kGiveUp) {
+      NoteFailure("recommendation event: " + Describe(result),
+                  decision == protocol::RetryDecision::kConfigProblem);
+      return;
+    }
+    if (decision == protocol::RetryDecision::kGiveUp) {
+      LogEvent(spdlog::level::warn, "control plane refused a recommendation event",
+               {{"recommendation_id", event->recommendation_id}, {"error", Describe(result)}});
+    }
+    std::lock_guard lock(mu_);
+    events_.pop_front();
+  }
+  if (audit_ == nullptr) return;
+  std::string records;
+  std::uint64_t last = mirrored_seq_;
+  for (const applier::AuditRecord& record : audit_->ReadAll()) {
+    if (record.seq <= mirrored_seq_) continue;
+    auto json = applier::AuditRecordJson(record);
+    if (!json.ok()) continue;
+    records += (records.empty() ? "" : ",") + *json;
+    last = record.seq;
+  }
+  if (records.empty()) return;
+  protocol::HttpRequest http;
+  http.method = "POST";
+  http.path = "/v1/agents/" + agent_id_ + "/audit";
+  http.body = R"({"protocol":"1","records":[)" + records + "]}";
+  const auto result = http_->Send(http);
+  Touch();
+  const protocol::RetryDecision decision = protocol::Classify(result);
+  if (decision == protocol::RetryDecision::kDone || decision == protocol::RetryDecision::kGiveUp) {
+    mirrored_seq_ = last;
+  } else {
+    NoteFailure("audit mirror: " + Describe(result),
+                decision == protocol::RetryDecision::kConfigProblem);
+  }
 }
 
 void ControlPlaneLink::Reconfigure(LinkSettings settings) {
@@ -206,8 +271,12 @@ void ControlPlaneLink::PullRecommendations() {
     return;
   }
   NoteReachable();
-  AnnounceRecommendations(result->body, settings_.recommendation_public_key,
-                          announced_recommendations_);
+  if (sink_) {
+    sink_(result->body);
+  } else {
+    AnnounceRecommendations(result->body, settings_.recommendation_public_key,
+                            announced_recommendations_);
+  }
 }
 
 void ControlPlaneLink::WaitUntil(Clock::time_point until) {
@@ -262,6 +331,7 @@ void ControlPlaneLink::Run() {
       Touch();
       next_recommendations = now() + settings_.recommendations_interval;
     }
+    SendEventsAndAudit();
     if (registered_ && now() >= next_send) {
       const SendOutcome outcome = sender_->DeliverOne();
       Touch();

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -24,7 +25,9 @@
 #include "agent/agent_status.h"
 #include "agent/snapshot_sender.h"
 #include "agent/spool.h"
+#include "applier/audit_log.h"
 #include "protocol/http_client.h"
+#include "protocol/recommendation.h"
 
 namespace optischema::agent {
 
@@ -38,13 +41,19 @@ struct LinkSettings {
 using HttpClientFactory =
     std::function<std::unique_ptr<protocol::HttpClient>(const protocol::HttpClientOptions&)>;
 
+// Receives the body of each recommendations pull reply (on the link thread; must not block).
+using RecommendationSink = std::function<void(std::string body)>;
+
 class ControlPlaneLink {
  public:
   static constexpr std::chrono::minutes kRepeatLogEvery{5};
 
-  // `spool` and `status` must outlive the link. The thread starts at once.
+  // `spool`, `status` and `audit` (may be null: nothing to mirror) must outlive the link. Without
+  // a `sink`, pulled recommendations are only checked and logged (AnnounceRecommendations). The
+  // thread starts at once.
   ControlPlaneLink(LinkSettings settings, std::string agent_id, std::string hostname, Spool& spool,
-                   AgentStatus& status, HttpClientFactory make_client);
+                   AgentStatus& status, HttpClientFactory make_client,
+                   RecommendationSink sink = nullptr, const applier::AuditLog* audit = nullptr);
   ~ControlPlaneLink();
 
   ControlPlaneLink(const ControlPlaneLink&) = delete;
@@ -52,6 +61,9 @@ class ControlPlaneLink {
 
   // A snapshot was spooled: deliver it now unless the link is backing off.
   void Wake();
+  // Queues a lifecycle event for the control plane; sent in order, kept until accepted (in
+  // memory: the audit log is the durable record).
+  void ReportEvent(protocol::RecommendationEvent event);
   // New settings (configuration reload): the next step uses a new client and registers again.
   void Reconfigure(LinkSettings settings);
   // Stops the loop; until `flush_deadline` the link keeps delivering what the spool holds (while
@@ -70,6 +82,8 @@ class ControlPlaneLink {
   bool Register();
   void SendHeartbeat();
   void PullRecommendations();
+  // Sends queued events and audit records not mirrored yet; stops at the first failure.
+  void SendEventsAndAudit();
   // Records the outcome of an exchange in the link state, logging transitions.
   void NoteReachable();
   void NoteFailure(const std::string& what, bool configuration_problem);
@@ -96,13 +110,17 @@ class ControlPlaneLink {
   Clock::time_point last_failure_log_{};
   std::uint64_t dropped_unreported_ = 0;
   std::set<std::string> announced_recommendations_;
+  RecommendationSink sink_;
+  const applier::AuditLog* audit_;
+  std::uint64_t mirrored_seq_ = 0;  // audit records up to this seq reached the control plane
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool wake_ = false;                    // guarded by mu_
-  bool stop_ = false;                    // guarded by mu_
-  bool done_ = false;                    // guarded by mu_
-  std::optional<LinkSettings> pending_;  // guarded by mu_
+  bool wake_ = false;                                 // guarded by mu_
+  bool stop_ = false;                                 // guarded by mu_
+  bool done_ = false;                                 // guarded by mu_
+  std::optional<LinkSettings> pending_;               // guarded by mu_
+  std::deque<protocol::RecommendationEvent> events_;  // guarded by mu_
   std::atomic<std::int64_t> flush_deadline_ns_{INT64_MAX};
   std::atomic<std::int64_t> alive_at_ns_{0};
   std::thread thread_;  // last: started when everything else is ready

@@ -15,11 +15,13 @@
 
 #include "agent/agent_identity.h"
 #include "agent/agent_status.h"
+#include "agent/apply_worker.h"
 #include "agent/control_plane_link.h"
 #include "agent/database_connector.h"
 #include "agent/database_worker.h"
 #include "agent/logging.h"
 #include "agent/spool.h"
+#include "applier/audit_log.h"
 #include "core/clock.h"
 #include "core/version.h"
 
@@ -80,6 +82,8 @@ class Daemon {
 
  private:
   int Start();
+  // Opens the audit log when some database has apply = true and a public key is configured.
+  void OpenApplier();
   void StartWorker(const DatabaseConfig& database);
   void Reload();
   // Joins retired workers whose thread has ended.
@@ -95,7 +99,9 @@ class Daemon {
   AgentStatus status_;
   std::string agent_id_;
   std::unique_ptr<Spool> spool_;
+  std::unique_ptr<applier::AuditLog> audit_;  // null: applying is off
   std::unique_ptr<ControlPlaneLink> link_;
+  std::unique_ptr<ApplyWorker> applier_;
   std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
   // Workers replaced or removed by a reload, still finishing their reading.
   std::vector<std::unique_ptr<DatabaseWorker>> retired_;
@@ -148,10 +154,48 @@ int Daemon::Start() {
             {"databases", std::to_string(config_.databases.size())},
             {"interval_ms", std::to_string(config_.interval.count())},
             {"spooled", std::to_string(spool_->Depth())}});
+  OpenApplier();
+  RecommendationSink sink;
+  if (audit_) {
+    sink = [this](std::string body) { applier_->Submit(std::move(body)); };
+  }
   link_ = std::make_unique<ControlPlaneLink>(MakeLinkSettings(config_), agent_id_, Hostname(),
-                                             *spool_, status_, protocol::MakeCurlHttpClient);
+                                             *spool_, status_, protocol::MakeCurlHttpClient,
+                                             std::move(sink), audit_.get());
+  if (audit_) {
+    ControlPlaneLink* link = link_.get();
+    applier_ = std::make_unique<ApplyWorker>(
+        config_, agent_id_, *audit_,
+        [link](protocol::RecommendationEvent event) { link->ReportEvent(std::move(event)); });
+  }
   for (const DatabaseConfig& database : config_.databases) StartWorker(database);
   return 0;
+}
+
+void Daemon::OpenApplier() {
+  bool any_apply = false;
+  for (const DatabaseConfig& database : config_.databases) any_apply = any_apply || database.apply;
+  if (!any_apply) return;  // read-only everywhere: nothing to audit
+  if (config_.recommendation_public_key.empty()) {
+    LogEvent(spdlog::level::warn,
+             "applying is off: control_plane.recommendation_public_key is not set, so no "
+             "recommendation can be verified");
+    return;
+  }
+  auto audit = applier::AuditLog::Open(applier::AuditLogPath(config_.state_dir), clock_);
+  if (!audit.ok()) {
+    LogEvent(spdlog::level::err,
+             "applying is off: the audit log cannot be used (run `optischema-agent audit "
+             "verify`); collection goes on",
+             {{"error", audit.error().message}});
+    return;
+  }
+  audit_ = std::move(audit).value();
+  if (!audit_->repaired_tail_warning().empty()) {
+    LogEvent(spdlog::level::warn, audit_->repaired_tail_warning());
+  }
+  LogEvent(spdlog::level::info, "applying is on for databases with apply = true",
+           {{"audit_log", applier::AuditLogPath(config_.state_dir)}});
 }
 
 void Daemon::Reload() {
@@ -266,6 +310,15 @@ void Daemon::Stop() {
                {{"database", worker->database()}});
     }
   }
+  if (applier_) {
+    applier_->RequestStop();
+    if (!applier_->JoinUntil(begin + kStopFlush - std::chrono::seconds(2))) {
+      clean = false;
+      LogEvent(spdlog::level::warn,
+               "a change is still being applied at stop; abandoning it (an interrupted index "
+               "build is cleaned up at the next start)");
+    }
+  }
   link_->RequestStop(begin + kStopFlush);
   if (!link_->JoinUntil(begin + kStopDeadline)) clean = false;
   if (!clean) {
@@ -274,6 +327,7 @@ void Daemon::Stop() {
     std::_Exit(0);
   }
   retired_.clear();
+  applier_.reset();
   link_.reset();
   LogEvent(spdlog::level::info, "stopped", {{"left_in_spool", std::to_string(spool_->Depth())}});
   spdlog::default_logger()->flush();

@@ -37,10 +37,12 @@ std::vector<std::string> SecretsOf(const Config& config) {
   return secrets;
 }
 
-collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database) {
-  return [database]() -> Result<std::unique_ptr<collector::PgSession>> {
+collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database,
+                                             collector::SessionMode mode) {
+  return [database, mode]() -> Result<std::unique_ptr<collector::PgSession>> {
     collector::ConnectOptions options;
     options.dsn = database.dsn;
+    options.mode = mode;
     if (!database.password_file.empty()) {
       auto pw = ReadPasswordFile(database.password_file);
       if (!pw.ok()) return std::move(pw).error();

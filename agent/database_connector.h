@@ -11,7 +11,9 @@
 
 namespace optischema::agent {
 
-collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database);
+collector::SessionFactory MakeSessionFactory(
+    const DatabaseConfig& database,
+    collector::SessionMode mode = collector::SessionMode::kReadOnly);
 
 // The password in `path` (a password_file): the whole content without trailing line breaks.
 // kConfig naming the file when it cannot be read.

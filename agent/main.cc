@@ -4,11 +4,13 @@
 #include <iostream>
 #include <string>
 
+#include "agent/audit_command.h"
 #include "agent/collect_command.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/database_connector.h"
 #include "agent/logging.h"
+#include "agent/rollback_command.h"
 #include "agent/service_notifier.h"
 #include "core/version.h"
 
@@ -40,6 +42,18 @@ int main(int argc, char** argv) {
   collect->add_option("--database", database, "only this configured database");
   collect->add_option("--format", format, "json or table")->check(CLI::IsMember({"json", "table"}));
 
+  auto* audit = app.add_subcommand("audit", "the local audit log of applied changes");
+  audit->require_subcommand(1);
+  auto* audit_list = audit->add_subcommand("list", "print the audit records");
+  bool audit_json = false;
+  audit_list->add_flag("--json", audit_json, "a JSON array of the records as stored");
+  audit->add_subcommand("verify", "check the audit log's hash chain (exit 1 if broken)");
+
+  auto* rollback = app.add_subcommand(
+      "rollback", "undo an applied recommendation (run while the agent is stopped)");
+  std::string rollback_id;
+  rollback->add_option("ID", rollback_id, "recommendation id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -62,6 +76,14 @@ int main(int argc, char** argv) {
     std::cerr << "optischema-agent: " << st.error().message << "\n";
     return kExitConfig;
   }
+
+  if (audit->parsed()) {
+    if (audit_list->parsed()) {
+      return agent::RunAuditList(config->state_dir, audit_json, std::cout, std::cerr);
+    }
+    return agent::RunAuditVerify(config->state_dir, std::cout, std::cerr);
+  }
+  if (rollback->parsed()) return agent::RunRollback(*config, rollback_id, std::cout, std::cerr);
 
   if (collect->parsed()) {
     if (!dry_run) {

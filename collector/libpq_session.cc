@@ -315,9 +315,15 @@ Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
   // catalog or a held lock can never make the agent a burden on the server. The statement
   // timeout leaves room for the rare text read of a very large query-text file, whose rows the
   // agent anonymizes as they arrive.
-  auto setup = session->Query(
-      "SET default_transaction_read_only = on; SET statement_timeout = '5min'; "
-      "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'");
+  const std::string settings =
+      options.mode == SessionMode::kReadOnly
+          ? std::string(
+                "SET default_transaction_read_only = on; SET statement_timeout = '5min'; "
+                "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'")
+          : "SET statement_timeout = '" + std::to_string(options.apply_statement_timeout_s) +
+                "s'; SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '60s'; "
+                "SET standard_conforming_strings = on";
+  auto setup = session->Query(settings);
   if (!setup.ok()) return std::move(setup).error();
   return std::unique_ptr<PgSession>(std::move(session));
 }

@@ -57,11 +57,20 @@ class PgSession {
   virtual int ServerVersionNum() const = 0;
 };
 
+// What a session may do. kReadOnly (the collector): every transaction read-only, statement
+// timeout 5 min, lock timeout 1 s. kApply (the applier, only for apply = true databases): writes
+// allowed, lock timeout 5 s (DDL waits briefly, then gives up and retries later rather than queue
+// every other session behind it), statement timeout `apply_statement_timeout_s` (an index build
+// needs long).
+enum class SessionMode { kReadOnly, kApply };
+
 struct ConnectOptions {
   std::string dsn;                      // libpq connection string or URI; PG* env vars apply
   std::optional<std::string> password;  // from password_file; overrides the DSN's password
   std::string application_name = "optischema-agent";
   int connect_timeout_s = 10;
+  SessionMode mode = SessionMode::kReadOnly;
+  int apply_statement_timeout_s = 6 * 3600;
 };
 
 // The password written into `dsn` (keyword "password=" or a URI's user information), if any, so

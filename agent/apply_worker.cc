@@ -1,0 +1,174 @@
+#include "agent/apply_worker.h"
+
+#include "agent/database_connector.h"
+#include "agent/logging.h"
+#include "applier/executor.h"
+#include "applier/recommendation_check.h"
+#include "core/time_format.h"
+
+namespace optischema::agent {
+
+ApplyWorker::ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit,
+                         EventReporter report)
+    : config_(std::move(config)),
+      agent_id_(std::move(agent_id)),
+      audit_(audit),
+      report_(std::move(report)),
+      thread_([this] { Run(); }) {}
+
+ApplyWorker::~ApplyWorker() {
+  RequestStop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ApplyWorker::Submit(std::string body) {
+  std::lock_guard lock(mu_);
+  bodies_.push_back(std::move(body));
+  cv_.notify_all();
+}
+
+void ApplyWorker::RequestStop() {
+  std::lock_guard lock(mu_);
+  stop_ = true;
+  cv_.notify_all();
+}
+
+bool ApplyWorker::JoinUntil(std::chrono::steady_clock::time_point deadline) {
+  {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_until(lock, deadline, [this] { return done_; })) return false;
+  }
+  if (thread_.joinable()) thread_.join();
+  return true;
+}
+
+void ApplyWorker::Run() {
+  for (;;) {
+    std::string body;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !bodies_.empty(); });
+      if (stop_) break;
+      body = std::move(bodies_.front());
+      bodies_.pop_front();
+    }
+    auto list = protocol::ParseRecommendationList(body);
+    if (!list.ok()) {
+      LogEvent(spdlog::level::warn, "recommendations reply refused",
+               {{"error", list.error().message}});
+      continue;
+    }
+    for (const protocol::RecommendationEnvelope& envelope : *list) {
+      {
+        std::lock_guard lock(mu_);
+        if (stop_) break;
+      }
+      // Handled ones stay served until our event reaches the control plane; skip those, except
+      // an applied one served again: that replay is refused and reported.
+      if (envelope.id.empty() || (handled_.contains(envelope.id) && !AppliedBefore(envelope.id))) {
+        continue;
+      }
+      handled_.insert(envelope.id);
+      Handle(envelope);
+    }
+  }
+  std::lock_guard lock(mu_);
+  done_ = true;
+  cv_.notify_all();
+}
+
+bool ApplyWorker::AppliedBefore(const std::string& id) const {
+  for (const applier::AuditRecord& record : audit_.ForRecommendation(id)) {
+    if (record.step == "applied" || record.step == "noop") return true;
+  }
+  return false;
+}
+
+void ApplyWorker::Report(const std::string& id, const std::string& event,
+                         const std::string& detail) {
+  protocol::RecommendationEvent out;
+  out.recommendation_id = id;
+  out.event = event;
+  out.at = FormatRfc3339(std::chrono::system_clock::now());
+  out.detail = detail;
+  report_(std::move(out));
+}
+
+void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
+  const std::string& id = envelope.id;
+  const std::string database =
+      envelope.recommendation.ok() ? envelope.recommendation->database : std::string();
+  applier::AuditEntry received{id,
+                               database,
+                               "received",
+                               "pulled from the control plane",
+                               "",
+                               "",
+                               {{"recommendation", envelope.raw_json}}};
+  if (auto audited = audit_.Append(received); !audited.ok()) {
+    LogEvent(spdlog::level::err, "audit log write failed; not applying",
+             {{"recommendation_id", id}, {"error", audited.error().message}});
+    return;
+  }
+  applier::CheckContext context;
+  context.agent_id = agent_id_;
+  context.public_key_b64 = config_.recommendation_public_key;
+  context.now = std::chrono::system_clock::now();
+  for (const DatabaseConfig& db : config_.databases) context.databases[db.name] = db.apply;
+  context.already_applied = [this](const std::string& rid) { return AppliedBefore(rid); };
+  auto checked = applier::CheckRecommendation(envelope, context);
+  if (!checked.ok()) {
+    const std::string reason = checked.error().message;
+    if (auto audited = audit_.Append({id, database, "rejected", reason, "", "", {}});
+        !audited.ok()) {
+      return;
+    }
+    LogEvent(spdlog::level::warn, "recommendation rejected",
+             {{"recommendation_id", id}, {"database", database}, {"reason", reason}});
+    Report(id, "rejected", reason);
+    return;
+  }
+  if (auto audited = audit_.Append({id, database, "verified", "checks passed", "", "", {}});
+      !audited.ok()) {
+    return;
+  }
+  Report(id, "validated", "checks passed");
+
+  const DatabaseConfig* target = nullptr;
+  for (const DatabaseConfig& db : config_.databases) {
+    if (db.name == database) target = &db;
+  }
+  auto session = MakeSessionFactory(*target, collector::SessionMode::kApply)();
+  if (!session.ok()) {
+    const std::string reason = "cannot connect to apply: " + session.error().message;
+    (void)audit_.Append({id, database, "failed", reason, "", "", {}});
+    LogEvent(spdlog::level::err, "recommendation not applied",
+             {{"recommendation_id", id}, {"database", database}, {"error", reason}});
+    Report(id, "failed", reason);
+    return;
+  }
+  applier::Executor executor(std::move(session).value(), audit_, database);
+  if (!cleaned_.contains(database)) {
+    cleaned_.insert(database);
+    if (auto dropped = executor.CleanUpInterruptedBuilds(); dropped.ok() && *dropped > 0) {
+      LogEvent(spdlog::level::warn, "dropped INVALID indexes left by an interrupted build",
+               {{"database", database}, {"dropped", std::to_string(*dropped)}});
+    }
+  }
+  Report(id, "started", "applying");
+  LogEvent(spdlog::level::info, "applying recommendation",
+           {{"recommendation_id", id}, {"database", database}});
+  auto outcome = executor.Apply(*checked);
+  if (!outcome.ok()) {
+    LogEvent(spdlog::level::err, "recommendation not applied",
+             {{"recommendation_id", id}, {"error", outcome.error().message}});
+    Report(id, "failed", outcome.error().message);
+    return;
+  }
+  LogEvent(outcome->event == "applied" ? spdlog::level::info : spdlog::level::warn,
+           "recommendation " + outcome->event,
+           {{"recommendation_id", id}, {"database", database}, {"detail", outcome->detail}});
+  Report(id, outcome->event, outcome->detail);
+}
+
+}  // namespace optischema::agent

@@ -1,0 +1,67 @@
+#pragma once
+
+// ApplyWorker: the one thread that changes databases. It takes the approved recommendations the
+// link pulls, checks each one (applier/recommendation_check.h), and applies those that pass, one
+// at a time, through an Executor on a session opened for writing (only for databases with
+// apply = true). Every step is in the audit log before it is reported; each outcome is reported
+// to the control plane as a lifecycle event through `report`.
+//
+// Before its first change to a database, the worker drops INVALID indexes left by an interrupted
+// build of its own (Executor::CleanUpInterruptedBuilds) and audits what it found.
+//
+// Thread safety: Submit(), RequestStop() and JoinUntil() may be called from any thread.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "agent/config.h"
+#include "applier/audit_log.h"
+#include "protocol/recommendation.h"
+
+namespace optischema::agent {
+
+using EventReporter = std::function<void(protocol::RecommendationEvent)>;
+
+class ApplyWorker {
+ public:
+  // `audit` must outlive the worker. The thread starts at once.
+  ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit, EventReporter report);
+  ~ApplyWorker();
+
+  ApplyWorker(const ApplyWorker&) = delete;
+  ApplyWorker& operator=(const ApplyWorker&) = delete;
+
+  // Queues the recommendations of a pull reply. Ones already handled by this process are skipped.
+  void Submit(std::string body);
+  void RequestStop();
+  bool JoinUntil(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  void Run();
+  void Handle(const protocol::RecommendationEnvelope& envelope);
+  void Report(const std::string& id, const std::string& event, const std::string& detail);
+  bool AppliedBefore(const std::string& id) const;
+
+  const Config config_;
+  const std::string agent_id_;
+  applier::AuditLog& audit_;
+  EventReporter report_;
+  std::set<std::string> handled_;  // worker thread only
+  std::set<std::string> cleaned_;  // databases whose interrupted builds were cleaned up
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> bodies_;  // guarded by mu_
+  bool stop_ = false;               // guarded by mu_
+  bool done_ = false;               // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace optischema::agent

@@ -1,0 +1,334 @@
+#include "applier/executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "applier/index_name.h"
+#include "core/sql_identifier.h"
+
+namespace optischema::applier {
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+constexpr char kLockNotAvailable[] = "55P03";
+
+Result<std::vector<Row>> Rows(collector::PgSession& session, std::string_view sql,
+                              const std::vector<std::optional<std::string>>& params) {
+  std::vector<Row> rows;
+  Status status = session.StreamWithParams(sql, params, [&](collector::RowFields fields) {
+    Row row;
+    for (const auto& field : fields) {
+      row.push_back(field ? std::optional<std::string>(std::string(*field)) : std::nullopt);
+    }
+    rows.push_back(std::move(row));
+    return true;
+  });
+  if (!status.ok()) return std::move(status).error();
+  return rows;
+}
+
+std::string Q(std::string_view identifier) { return QuoteIdentifier(identifier); }
+
+std::string JoinQuoted(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + Q(name);
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ",") + name;
+  return out;
+}
+
+ApplyOutcome Rejected(std::string detail) { return {"rejected", std::move(detail)}; }
+
+}  // namespace
+
+Executor::Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit,
+                   std::string database, ExecutorOptions options)
+    : session_(std::move(session)),
+      audit_(audit),
+      database_(std::move(database)),
+      options_(options) {}
+
+Result<AuditRecord> Executor::Audit(const std::string& id, const std::string& step,
+                                    std::string detail, std::string sql, std::string rollback_sql) {
+  AuditEntry entry;
+  entry.recommendation_id = id;
+  entry.database = database_;
+  entry.step = step;
+  entry.detail = std::move(detail);
+  entry.sql = std::move(sql);
+  entry.rollback_sql = std::move(rollback_sql);
+  return audit_.Append(entry);
+}
+
+Result<ApplyOutcome> Executor::Apply(const CheckedRecommendation& checked) {
+  const protocol::Recommendation& rec = checked.recommendation;
+  Result<ApplyOutcome> outcome =
+      Rejected(std::string("kind ") +
+               std::string(protocol::RecommendationKindName(protocol::KindOf(rec.spec))) +
+               " is not supported by this version of the agent");
+  if (std::holds_alternative<protocol::CreateIndexSpec>(rec.spec)) {
+    outcome = CreateIndex(checked);
+  } else if (std::holds_alternative<protocol::DropIndexSpec>(rec.spec)) {
+    outcome = DropIndex(checked);
+  }
+  if (outcome.ok() && outcome->event == "rejected") {
+    if (auto audited = Audit(rec.id, "rejected", outcome->detail); !audited.ok()) {
+      return std::move(audited).error();
+    }
+  }
+  return outcome;
+}
+
+Status Executor::RunWithLockRetries(const std::string& sql, const std::string& cleanup) {
+  for (int attempt = 1;; ++attempt) {
+    auto result = session_->Query(sql);
+    if (result.ok()) return OkStatus();
+    if (result.error().sqlstate != kLockNotAvailable || attempt >= options_.lock_attempts) {
+      return std::move(result).error();
+    }
+    if (!cleanup.empty()) (void)session_->Query(cleanup);
+    // Another session holds a conflicting lock: give way, then try again.
+    std::this_thread::sleep_for(options_.lock_pause * attempt);
+  }
+}
+
+Status Executor::DropInvalidIndex(const std::string& schema, const std::string& name) {
+  auto rows = Rows(*session_,
+                   "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
+                   "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
+                   "n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid",
+                   {schema, name});
+  if (!rows.ok()) return std::move(rows).error();
+  if (rows->empty()) return OkStatus();
+  return RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + Q(schema) + "." + Q(name), "");
+}
+
+Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked) {
+  const protocol::Recommendation& rec = checked.recommendation;
+  const auto& spec = std::get<protocol::CreateIndexSpec>(rec.spec);
+  const std::string name = IndexNameForRecommendation(rec.id);
+  const std::string relation = Q(spec.schema) + "." + Q(spec.table);
+
+  auto standby = Rows(*session_, "SELECT pg_catalog.pg_is_in_recovery()::text", {});
+  if (!standby.ok()) return std::move(standby).error();
+  if (!standby->empty() && (*standby)[0][0] == "true") {
+    return Rejected("the database is a standby (read-only replica); apply on the primary");
+  }
+  auto table = Rows(*session_,
+                    "SELECT c.oid::text, c.relkind::text FROM pg_catalog.pg_class c JOIN "
+                    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
+                    "c.relname = $2",
+                    {spec.schema, spec.table});
+  if (!table.ok()) return std::move(table).error();
+  if (table->empty()) return Rejected("table does not exist: " + relation);
+  const std::string oid = (*table)[0][0].value_or("");
+  const std::string relkind = (*table)[0][1].value_or("");
+  if (relkind == "p") {
+    return Rejected("partitioned tables are not supported yet: propose the index per partition");
+  }
+  if (relkind != "r" && relkind != "m") return Rejected(relation + " is not a table");
+
+  auto columns = Rows(*session_,
+                      "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND "
+                      "attnum > 0 AND NOT attisdropped",
+                      {oid});
+  if (!columns.ok()) return std::move(columns).error();
+  std::vector<std::string> existing;
+  for (const Row& row : *columns) existing.push_back(row[0].value_or(""));
+  std::vector<std::string> needed = spec.columns;
+  needed.insert(needed.end(), spec.include.begin(), spec.include.end());
+  if (checked.where) {
+    needed.insert(needed.end(), checked.where->columns.begin(), checked.where->columns.end());
+  }
+  for (const std::string& column : needed) {
+    if (std::find(existing.begin(), existing.end(), column) == existing.end()) {
+      return Rejected("column " + Q(column) + " does not exist in " + relation);
+    }
+  }
+
+  const std::string method(protocol::IndexMethodName(spec.method));
+  auto indexes = Rows(
+      *session_,
+      "SELECT ic.relname, am.amname, i.indisvalid::text, (i.indpred IS NULL AND i.indexprs IS "
+      "NULL)::text, pg_catalog.array_to_string(ARRAY(SELECT a.attname FROM "
+      "pg_catalog.unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord) JOIN "
+      "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY "
+      "k.ord), ',') FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = "
+      "i.indexrelid JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = $1::oid",
+      {oid});
+  if (!indexes.ok()) return std::move(indexes).error();
+  for (const Row& row : *indexes) {
+    const std::string index = row[0].value_or("");
+    const bool valid = row[2] == "true";
+    if (index == name && !valid) {
+      if (Status dropped = DropInvalidIndex(spec.schema, name); !dropped.ok()) {
+        return std::move(dropped).error();
+      }
+      continue;
+    }
+    const bool equivalent =
+        (index == name || (row[1] == method && row[3] == "true" && !checked.where &&
+                           spec.include.empty() && row[4] == Join(spec.columns)));
+    if (valid && equivalent) {
+      const std::string detail = "no-op: an equivalent valid index exists (" + Q(index) + ")";
+      if (auto audited = Audit(rec.id, "noop", detail); !audited.ok()) {
+        return std::move(audited).error();
+      }
+      return ApplyOutcome{"applied", detail};
+    }
+  }
+
+  std::string sql = "CREATE INDEX CONCURRENTLY " + Q(name) + " ON " + relation + " USING " +
+                    method + " (" + JoinQuoted(spec.columns) + ")";
+  if (!spec.include.empty()) sql += " INCLUDE (" + JoinQuoted(spec.include) + ")";
+  if (checked.where) sql += " WHERE " + checked.where->sql;
+  const std::string rollback =
+      "DROP INDEX CONCURRENTLY IF EXISTS " + Q(spec.schema) + "." + Q(name);
+  if (auto audited = Audit(rec.id, "started", "building index " + Q(name), sql, rollback);
+      !audited.ok()) {
+    return std::move(audited).error();
+  }
+  const std::string cleanup = "DROP INDEX CONCURRENTLY IF EXISTS " + Q(spec.schema) + "." + Q(name);
+  Status built = RunWithLockRetries(sql, cleanup);
+  if (built.ok()) {
+    auto validity = Rows(*session_,
+                         "SELECT i.indisvalid::text FROM pg_catalog.pg_index i JOIN "
+                         "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
+                         "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
+                         "AND c.relname = $2",
+                         {spec.schema, name});
+    if (validity.ok() && !validity->empty() && (*validity)[0][0] == "true") {
+      if (auto audited =
+              Audit(rec.id, "applied", "index " + Q(name) + " built and valid", sql, rollback);
+          !audited.ok()) {
+        return std::move(audited).error();
+      }
+      return ApplyOutcome{"applied", "index " + name + " built and valid"};
+    }
+    built = MakeError(ErrorCode::kQueryFailed, "the index was left INVALID");
+  }
+  const Status cleaned = DropInvalidIndex(spec.schema, name);
+  std::string detail =
+      "CREATE INDEX CONCURRENTLY failed: " + built.error().ToString() +
+      (cleaned.ok() ? "; no INVALID index left behind"
+                    : "; dropping the INVALID index failed too: " + cleaned.error().ToString());
+  if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
+    return std::move(audited).error();
+  }
+  return ApplyOutcome{"failed", detail};
+}
+
+Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
+  const protocol::Recommendation& rec = checked.recommendation;
+  const auto& spec = std::get<protocol::DropIndexSpec>(rec.spec);
+  auto index = Rows(*session_,
+                    "SELECT pg_catalog.pg_get_indexdef(c.oid), EXISTS (SELECT 1 FROM "
+                    "pg_catalog.pg_constraint WHERE conindid = c.oid)::text FROM "
+                    "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                    "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'i'",
+                    {spec.schema, spec.index});
+  if (!index.ok()) return std::move(index).error();
+  if (index->empty())
+    return Rejected("index does not exist: " + Q(spec.schema) + "." + Q(spec.index));
+  if ((*index)[0][1] == "true") {
+    return Rejected("index " + Q(spec.index) + " backs a constraint; it is never dropped");
+  }
+  std::string rollback = (*index)[0][0].value_or("");
+  for (std::string_view form : {"CREATE UNIQUE INDEX ", "CREATE INDEX "}) {
+    if (rollback.starts_with(form)) {
+      rollback.insert(form.size(), "CONCURRENTLY ");
+      break;
+    }
+  }
+  const std::string sql = "DROP INDEX CONCURRENTLY " + Q(spec.schema) + "." + Q(spec.index);
+  if (auto audited = Audit(rec.id, "started", "dropping index " + Q(spec.index), sql, rollback);
+      !audited.ok()) {
+    return std::move(audited).error();
+  }
+  if (Status dropped = RunWithLockRetries(sql, ""); !dropped.ok()) {
+    const std::string detail = "DROP INDEX CONCURRENTLY failed: " + dropped.error().ToString();
+    if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
+      return std::move(audited).error();
+    }
+    return ApplyOutcome{"failed", detail};
+  }
+  if (auto audited = Audit(rec.id, "applied", "index " + Q(spec.index) + " dropped", sql, rollback);
+      !audited.ok()) {
+    return std::move(audited).error();
+  }
+  return ApplyOutcome{"applied", "index " + spec.index + " dropped"};
+}
+
+Status Executor::Rollback(const std::string& recommendation_id) {
+  if (!audit_.Applied(recommendation_id)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "recommendation " + recommendation_id + " has no applied change to undo");
+  }
+  std::string rollback;
+  for (const AuditRecord& record : audit_.ForRecommendation(recommendation_id)) {
+    if (record.step == "applied") rollback = record.rollback_sql;
+    if (record.step == "noop") rollback.clear();
+  }
+  if (rollback.empty()) {
+    auto audited = Audit(recommendation_id, "rolled_back", "nothing to undo: it was a no-op");
+    if (!audited.ok()) return std::move(audited).error();
+    return OkStatus();
+  }
+  Status undone = RunWithLockRetries(rollback, "");
+  auto audited = Audit(recommendation_id, undone.ok() ? "rolled_back" : "rollback_failed",
+                       undone.ok() ? "rolled back" : undone.error().ToString(), rollback);
+  if (!audited.ok()) return std::move(audited).error();
+  if (!undone.ok()) return MakeError(ErrorCode::kQueryFailed, undone.error().ToString());
+  return OkStatus();
+}
+
+Result<int> Executor::CleanUpInterruptedBuilds() {
+  auto invalid = Rows(*session_,
+                      "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i JOIN "
+                      "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace "
+                      "n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND "
+                      "pg_catalog.starts_with(c.relname, $1)",
+                      {std::string(kIndexNamePrefix)});
+  if (!invalid.ok()) return std::move(invalid).error();
+  int dropped = 0;
+  for (const Row& row : *invalid) {
+    if (Status st = DropInvalidIndex(row[0].value_or(""), row[1].value_or("")); !st.ok()) {
+      return std::move(st).error();
+    }
+    ++dropped;
+  }
+  for (const std::string& id : audit_.InFlight()) {
+    const auto records = audit_.ForRecommendation(id);
+    if (records.empty() || records.back().database != database_) continue;
+    const AuditRecord& started = records.back();
+    // A build that completed just before the stop left a valid index under its name.
+    auto complete = Rows(*session_,
+                         "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid "
+                         "= i.indexrelid WHERE c.relname = $1 AND i.indisvalid",
+                         {IndexNameForRecommendation(id)});
+    if (!complete.ok()) return std::move(complete).error();
+    const bool applied = started.sql.starts_with("CREATE INDEX CONCURRENTLY") && !complete->empty();
+    auto audited = Audit(id, "recovered",
+                         applied ? "the agent stopped during this step; the index was found built "
+                                   "and valid"
+                                 : "the agent stopped during this step; interrupted index builds "
+                                   "were dropped (" +
+                                       std::to_string(dropped) + ")");
+    if (!audited.ok()) return std::move(audited).error();
+    audited = applied ? Audit(id, "applied", "completed before the stop", started.sql,
+                              started.rollback_sql)
+                      : Audit(id, "failed", "interrupted by an agent stop; not applied");
+    if (!audited.ok()) return std::move(audited).error();
+  }
+  return dropped;
+}
+
+}  // namespace optischema::applier

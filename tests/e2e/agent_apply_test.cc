@@ -1,0 +1,272 @@
+// Applying end to end: the reference control plane signs an approved recommendation, the agent
+// daemon verifies and applies it to a real PostgreSQL 15, audits every step, reports the outcome,
+// and `optischema-agent rollback` undoes it. Bad recommendations are refused and reported, and
+// nothing of theirs runs.
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/controlplane_process.h"
+#include "tests/support/pg_cluster.h"
+
+namespace optischema::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return true;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs the agent binary with `args` to completion (stdout captured, stderr to the log).
+CommandResult RunAgentCommand(const std::string& dir, const std::string& args) {
+  const std::string command = "env -u OPTISCHEMA_CONFIG " + std::string(OPTISCHEMA_AGENT_BINARY) +
+                              " --config " + dir + "/agent.toml " + args + " 2>>" + dir +
+                              "/cli.log";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class AgentApplyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "apply-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    cluster_ = PgCluster::Start();
+    cluster_->Exec("CREATE EXTENSION pg_stat_statements");
+    cluster_->Exec(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, status text, payload text);"
+        "INSERT INTO orders SELECT g, g % 5000, 'done', repeat('x', 80) FROM "
+        "generate_series(1, 200000) g; ANALYZE orders");
+    workload_.reset(PQconnectdb(cluster_->ConnectionString().c_str()));
+    ASSERT_EQ(PQstatus(workload_.get()), CONNECTION_OK);
+    control_plane_ = std::make_unique<ControlPlaneProcess>();
+    control_plane_->Start();
+    std::ofstream(dir_ + "/api-key") << control_plane_->CreateApiKey() << "\n";
+    auto keys = control_plane_->Run({"keys", "init", "--data", control_plane_->data_dir()});
+    ASSERT_EQ(keys.exit_code, 0) << keys.err;
+    public_key_ = keys.out.substr(keys.out.rfind('\n', keys.out.size() - 2) + 1);
+    while (!public_key_.empty() && public_key_.back() == '\n') public_key_.pop_back();
+    agent_ = AgentProcess::Start(dir_, {Config(), {}});
+    ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/state/agent_id"); }, 20s));
+    std::ifstream(dir_ + "/state/agent_id") >> agent_id_;
+    ASSERT_TRUE(WaitFor([&] { return !control_plane_->ListAgents().empty(); }, 20s))
+        << agent_->Log();
+  }
+
+  void TearDown() override {
+    agent_.reset();
+    control_plane_.reset();
+    workload_.reset();
+    cluster_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string Config() const {
+    return "[agent]\nstate_dir = \"" + dir_ +
+           "/state\"\ninterval = \"1s\"\nlog_format = \"json\"\n" + "[control_plane]\nurl = \"" +
+           control_plane_->base_url() + "\"\napi_key_file = \"" + dir_ +
+           "/api-key\"\nca_file = \"" + control_plane_->ca_file() +
+           "\"\nrecommendations_interval = \"1s\"\nrecommendation_public_key = \"" + public_key_ +
+           "\"\n[[database]]\nname = \"shop\"\ndsn = \"" + cluster_->ConnectionString() +
+           "\"\napply = true\n";
+  }
+
+  // The mean time of `sql`'s statement over `runs` executions, from pg_stat_statements.
+  double MeanMs(const std::string& sql, int runs) {
+    const auto totals = [&] {
+      const std::string row = cluster_->QueryValue(
+          "SELECT coalesce(sum(calls), 0) || ' ' || coalesce(sum(total_exec_time), 0) FROM "
+          "pg_stat_statements WHERE query LIKE 'SELECT count(*) FROM orders WHERE customer_id%'");
+      const auto space = row.find(' ');
+      return std::pair(std::stod(row.substr(0, space)), std::stod(row.substr(space + 1)));
+    };
+    const auto before = totals();
+    for (int i = 0; i < runs; ++i) {
+      PQclear(PQexec(workload_.get(), (sql + std::to_string(i % 5000)).c_str()));
+    }
+    const auto after = totals();
+    return (after.second - before.second) / (after.first - before.first);
+  }
+
+  // Stores a recommendation through the control plane's CLI; approves it unless told not to.
+  std::string Recommend(const json& spec, const std::string& kind = "create_index",
+                        bool approve = true) {
+    const json rec = {
+        {"agent_id", agent_id_},
+        {"database", "shop"},
+        {"kind", kind},
+        {"spec", spec},
+        {"affected_queryids", json::array()},
+        {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
+    const std::string file = dir_ + "/rec.json";
+    std::ofstream(file, std::ios::trunc) << rec.dump();
+    auto stored =
+        control_plane_->Run({"recommend", "--data", control_plane_->data_dir(), "--file", file});
+    EXPECT_EQ(stored.exit_code, 0) << stored.err;
+    std::string id = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    if (approve) {
+      auto approved =
+          control_plane_->Run({"approve", "--data", control_plane_->data_dir(), id, "--by", "dba"});
+      EXPECT_EQ(approved.exit_code, 0) << approved.err;
+    }
+    return id;
+  }
+
+  json Recommendation(const std::string& id) const {
+    auto listed = control_plane_->Run(
+        {"recommendations", "list", "--data", control_plane_->data_dir(), "--json"});
+    for (const json& rec : json::parse(listed.out)) {
+      if (rec["id"] == id) return rec;
+    }
+    return json();
+  }
+
+  std::string Status(const std::string& id) const {
+    const json rec = Recommendation(id);
+    return rec.is_object() ? rec.value("status", "") : "";
+  }
+
+  // Changes the stored recommendation as a compromised server or a middlebox could.
+  void Tamper(const std::string& id, const std::string& from, const std::string& to) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((control_plane_->data_dir() + "/controlplane.db").c_str(), &db),
+              SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const std::string sql =
+        "UPDATE recommendations SET status = 'approved', body = replace(body, '" + from + "', '" +
+        to + "') WHERE id = '" + id + "'";
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+
+  std::string IndexCount() const {
+    return cluster_->QueryValue("SELECT count(*) FROM pg_indexes WHERE tablename = 'orders'");
+  }
+
+  std::string dir_;
+  std::unique_ptr<PgCluster> cluster_;
+  std::unique_ptr<PGconn, decltype(&PQfinish)> workload_{nullptr, PQfinish};
+  std::unique_ptr<ControlPlaneProcess> control_plane_;
+  std::unique_ptr<AgentProcess> agent_;
+  std::string public_key_;
+  std::string agent_id_;
+};
+
+TEST_F(AgentApplyTest, ApprovedIndexIsAppliedAuditedReportedAndRolledBack) {
+  const std::string query = "SELECT count(*) FROM orders WHERE customer_id = ";
+  const double before_ms = MeanMs(query, 30);
+  const std::string id =
+      Recommend({{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}});
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s)) << agent_->Log();
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = "
+                                 "i.indexrelid WHERE c.relname LIKE 'optischema%' AND "
+                                 "i.indisvalid"),
+            "1");
+  const double after_ms = MeanMs(query, 30);
+  EXPECT_LT(after_ms, before_ms / 2) << "before " << before_ms << " ms, after " << after_ms;
+  RecordProperty("mean_ms_before", std::to_string(before_ms));
+  RecordProperty("mean_ms_after", std::to_string(after_ms));
+
+  const CommandResult verified = RunAgentCommand(dir_, "audit verify");
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  // The audit records reached the control plane too.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto listed =
+            control_plane_->Run({"audit", "list", "--data", control_plane_->data_dir(), "--json"});
+        return listed.exit_code == 0 && listed.out.find("\"applied\"") != std::string::npos;
+      },
+      20s));
+
+  agent_->Signal(SIGTERM);
+  ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0));
+  const CommandResult rolled_back = RunAgentCommand(dir_, "rollback " + id);
+  EXPECT_EQ(rolled_back.exit_code, 0) << rolled_back.out;
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
+            "0");
+  const CommandResult audit = RunAgentCommand(dir_, "audit list --json");
+  ASSERT_EQ(audit.exit_code, 0);
+  const json records = json::parse(audit.out);
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.back()["step"], "rolled_back");
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+}
+
+TEST_F(AgentApplyTest, BadRecommendationsAreRefusedReportedAndNothingOfTheirsRuns) {
+  const std::string indexes_before = IndexCount();
+  const std::string hostile = Recommend(
+      {{"schema", "public"}, {"table", "x\"; DROP TABLE orders; --"}, {"columns", {"id"}}});
+  const std::string function_where = Recommend({{"schema", "public"},
+                                                {"table", "orders"},
+                                                {"columns", {"status"}},
+                                                {"where", "lower(status) = 'open'"}});
+  const std::string tampered = Recommend(
+      {{"schema", "public"}, {"table", "orders"}, {"columns", {"payload"}}}, "create_index",
+      /*approve=*/false);
+  ASSERT_EQ(
+      control_plane_->Run({"approve", "--data", control_plane_->data_dir(), tampered}).exit_code,
+      0);
+  Tamper(tampered, "\"payload\"", "\"status\"");
+  for (const std::string& id : {hostile, function_where, tampered}) {
+    ASSERT_TRUE(WaitFor([&] { return Status(id) == "rejected"; }, 60s))
+        << id << ": " << Status(id) << "\n"
+        << agent_->Log();
+    const json rec = Recommendation(id);
+    EXPECT_FALSE(rec["last_event"].value("detail", "").empty()) << rec.dump();
+  }
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "200000");
+  EXPECT_EQ(IndexCount(), indexes_before);
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_stat_statements WHERE query ILIKE "
+                                 "'%DROP TABLE%' OR query ILIKE '%lower(status)%' OR query "
+                                 "ILIKE '%CREATE INDEX%'"),
+            "0");
+
+  // A replay of an applied recommendation is refused too.
+  const std::string good =
+      Recommend({{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}});
+  ASSERT_TRUE(WaitFor([&] { return Status(good) == "applied"; }, 60s)) << agent_->Log();
+  Tamper(good, "x", "x");
+  ASSERT_TRUE(WaitFor([&] { return Status(good) == "rejected"; }, 60s)) << agent_->Log();
+  EXPECT_NE(Recommendation(good)["last_event"].value("detail", "").find("replay"),
+            std::string::npos);
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace optischema::testing

@@ -1,0 +1,189 @@
+// The executor against a real PostgreSQL 15: what it builds, what it refuses, what it leaves
+// behind when a build fails, and that every step is in the audit log.
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "applier/executor.h"
+#include "applier/index_name.h"
+#include "core/clock.h"
+#include "tests/support/pg_cluster.h"
+
+namespace optischema::applier {
+namespace {
+
+using testing::PgCluster;
+
+class ExecutorPgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "exec-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    cluster_ = PgCluster::Start();
+    cluster_->Exec(
+        "CREATE TABLE orders (id int PRIMARY KEY, customer_id int, status text, note text);"
+        "INSERT INTO orders SELECT g, g % 100, CASE WHEN g % 10 = 0 THEN 'open' ELSE 'done' END, "
+        "'n' FROM generate_series(1, 2000) g");
+    audit_ = AuditLog::Open(dir_ + "/audit.jsonl", clock_).value();
+  }
+  void TearDown() override {
+    executor_.reset();
+    audit_.reset();
+    cluster_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Executor& Exec(ExecutorOptions options = {}) {
+    collector::ConnectOptions connect;
+    connect.dsn = cluster_->ConnectionString();
+    connect.mode = collector::SessionMode::kApply;
+    executor_ = std::make_unique<Executor>(collector::ConnectLibpq(connect).value(), *audit_,
+                                           "shop", options);
+    return *executor_;
+  }
+
+  static CheckedRecommendation CreateIndex(const std::string& id, const std::string& table,
+                                           std::vector<std::string> columns) {
+    CheckedRecommendation checked;
+    checked.recommendation.id = id;
+    checked.recommendation.database = "shop";
+    protocol::CreateIndexSpec spec;
+    spec.schema = "public";
+    spec.table = table;
+    spec.columns = std::move(columns);
+    checked.recommendation.spec = spec;
+    return checked;
+  }
+
+  std::vector<std::string> Steps(const std::string& id) const {
+    std::vector<std::string> steps;
+    for (const auto& record : audit_->ForRecommendation(id)) steps.push_back(record.step);
+    return steps;
+  }
+
+  std::string IndexState(const std::string& name) const {
+    return cluster_->QueryValue(
+        "SELECT coalesce((SELECT i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = "
+        "i.indexrelid WHERE c.relname = '" +
+        name + "'), 'absent')");
+  }
+
+  std::string dir_;
+  SystemClock clock_;
+  std::unique_ptr<PgCluster> cluster_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Executor> executor_;
+};
+
+TEST_F(ExecutorPgTest, CreateIndexBuildsAValidIndexAndRollbackRemovesIt) {
+  auto outcome = Exec().Apply(CreateIndex("rec-a", "orders", {"customer_id"}));
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->event, "applied") << outcome->detail;
+  const std::string name = IndexNameForRecommendation("rec-a");
+  EXPECT_EQ(IndexState(name), "true");
+  EXPECT_EQ(Steps("rec-a"), (std::vector<std::string>{"started", "applied"}));
+  EXPECT_EQ(audit_->ForRecommendation("rec-a").back().sql,
+            "CREATE INDEX CONCURRENTLY \"" + name +
+                "\" ON \"public\".\"orders\" USING btree (\"customer_id\")");
+
+  ASSERT_TRUE(executor_->Rollback("rec-a").ok());
+  EXPECT_EQ(IndexState(name), "absent");
+  EXPECT_EQ(Steps("rec-a").back(), "rolled_back");
+  EXPECT_FALSE(audit_->Applied("rec-a"));
+  EXPECT_TRUE(VerifyAuditFile(dir_ + "/audit.jsonl").ok);
+}
+
+TEST_F(ExecutorPgTest, HostileTableNameIsRejectedAndNothingRuns) {
+  const std::string before = cluster_->QueryValue("SELECT count(*) FROM pg_class");
+  auto outcome = Exec().Apply(CreateIndex("rec-x", "x\"; DROP TABLE orders; --", {"id"}));
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->event, "rejected");
+  EXPECT_NE(outcome->detail.find("does not exist"), std::string::npos) << outcome->detail;
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "2000");
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class"), before);
+  EXPECT_EQ(Steps("rec-x"), std::vector<std::string>{"rejected"});
+}
+
+TEST_F(ExecutorPgTest, EquivalentIndexMakesItANoOp) {
+  cluster_->Exec("CREATE INDEX orders_customer ON orders (customer_id)");
+  auto outcome = Exec().Apply(CreateIndex("rec-n", "orders", {"customer_id"}));
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_NE(outcome->detail.find("no-op"), std::string::npos);
+  EXPECT_EQ(IndexState(IndexNameForRecommendation("rec-n")), "absent");
+  EXPECT_EQ(Steps("rec-n"), std::vector<std::string>{"noop"});
+}
+
+TEST_F(ExecutorPgTest, LockHeldByAnotherSessionFailsCleanlyWithoutAnInvalidIndex) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> holder(
+      PQconnectdb(cluster_->ConnectionString().c_str()), PQfinish);
+  PQclear(PQexec(holder.get(), "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"));
+  auto outcome =
+      Exec({2, std::chrono::milliseconds(0)}).Apply(CreateIndex("rec-l", "orders", {"status"}));
+  PQclear(PQexec(holder.get(), "ROLLBACK"));
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->event, "failed");
+  EXPECT_NE(outcome->detail.find("no INVALID index left behind"), std::string::npos)
+      << outcome->detail;
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
+  EXPECT_EQ(Steps("rec-l"), (std::vector<std::string>{"started", "failed"}));
+}
+
+TEST_F(ExecutorPgTest, IndexBackingAConstraintIsNeverDropped) {
+  CheckedRecommendation checked;
+  checked.recommendation.id = "rec-d";
+  checked.recommendation.spec = protocol::DropIndexSpec{"public", "orders_pkey"};
+  auto outcome = Exec().Apply(checked);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->event, "rejected");
+  EXPECT_EQ(IndexState("orders_pkey"), "true");
+}
+
+TEST_F(ExecutorPgTest, DropIndexRecordsTheDefinitionAndRollbackRebuildsIt) {
+  cluster_->Exec("CREATE INDEX orders_status ON orders (status)");
+  CheckedRecommendation checked;
+  checked.recommendation.id = "rec-drop";
+  checked.recommendation.spec = protocol::DropIndexSpec{"public", "orders_status"};
+  auto outcome = Exec().Apply(checked);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_EQ(IndexState("orders_status"), "absent");
+  EXPECT_EQ(audit_->ForRecommendation("rec-drop").back().rollback_sql,
+            "CREATE INDEX CONCURRENTLY orders_status ON public.orders USING btree (status)");
+  ASSERT_TRUE(executor_->Rollback("rec-drop").ok());
+  EXPECT_EQ(IndexState("orders_status"), "true");
+}
+
+TEST_F(ExecutorPgTest, InterruptedBuildIsCleanedUpAtStartAndAudited) {
+  // An interrupted build: a `started` record and an INVALID index carrying the agent's prefix.
+  const std::string name = IndexNameForRecommendation("rec-k");
+  ASSERT_TRUE(audit_
+                  ->Append({"rec-k",
+                            "shop",
+                            "started",
+                            "building",
+                            "CREATE INDEX CONCURRENTLY x",
+                            "DROP INDEX x",
+                            {}})
+                  .ok());
+  cluster_->Exec("CREATE TABLE dup (v int); INSERT INTO dup VALUES (1), (1)");
+  try {
+    cluster_->Exec("CREATE UNIQUE INDEX CONCURRENTLY " + name + " ON dup (v)");
+  } catch (const std::exception&) {
+    // Expected: the unique build fails and leaves the index INVALID.
+  }
+  ASSERT_EQ(IndexState(name), "false");
+  auto dropped = Exec().CleanUpInterruptedBuilds();
+  ASSERT_TRUE(dropped.ok()) << dropped.error().message;
+  EXPECT_EQ(*dropped, 1);
+  EXPECT_EQ(IndexState(name), "absent");
+  EXPECT_EQ(Steps("rec-k"), (std::vector<std::string>{"started", "recovered", "failed"}));
+  EXPECT_TRUE(audit_->InFlight().empty());
+}
+
+}  // namespace
+}  // namespace optischema::applier
