@@ -155,6 +155,12 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
                {{"database", database}, {"dropped", std::to_string(*dropped)}});
     }
   }
+  const protocol::Recommendation& rec = checked->recommendation;
+  // The guard's baseline: the affected statements' cumulative figures just before the change.
+  std::optional<applier::StatementFigures> baseline;
+  if (!rec.affected_queryids.empty()) {
+    if (auto figures = executor.Measure(rec.affected_queryids); figures.ok()) baseline = *figures;
+  }
   Report(id, "started", "applying");
   LogEvent(spdlog::level::info, "applying recommendation",
            {{"recommendation_id", id}, {"database", database}});
@@ -169,6 +175,47 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
            "recommendation " + outcome->event,
            {{"recommendation_id", id}, {"database", database}, {"detail", outcome->detail}});
   Report(id, outcome->event, outcome->detail);
+  if (outcome->event == "applied" && baseline && !outcome->detail.starts_with("no-op")) {
+    Guard(executor, rec, *baseline);
+  }
+}
+
+void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendation& rec,
+                        const applier::StatementFigures& baseline) {
+  {
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, std::chrono::seconds(rec.guard.verify_window_s),
+                     [this] { return stop_; })) {
+      return;  // stopping: the change stays, unverified (the audit log shows no verdict)
+    }
+  }
+  auto after = executor.Measure(rec.affected_queryids);
+  if (!after.ok()) {
+    LogEvent(spdlog::level::warn, "guard could not measure the affected statements",
+             {{"recommendation_id", rec.id}, {"error", after.error().message}});
+    return;
+  }
+  const applier::GuardVerdict verdict =
+      applier::JudgeGuard(baseline, *after, rec.guard.max_regression_pct);
+  const std::string step = verdict.regressed ? "regressed" : "verify_passed";
+  if (auto audited = audit_.Append({rec.id, rec.database, step, verdict.detail, "", "", {}});
+      !audited.ok()) {
+    return;
+  }
+  LogEvent(verdict.regressed ? spdlog::level::warn : spdlog::level::info,
+           verdict.regressed ? "change made the affected statements slower" : "change verified",
+           {{"recommendation_id", rec.id}, {"database", rec.database}, {"detail", verdict.detail}});
+  Report(rec.id, verdict.regressed ? "regressed" : "verified", verdict.detail);
+  if (!verdict.regressed || !rec.guard.auto_rollback) return;
+  const Status undone = executor.Rollback(rec.id);
+  LogEvent(undone.ok() ? spdlog::level::warn : spdlog::level::err,
+           undone.ok() ? "regression rolled back automatically" : "automatic rollback failed",
+           {{"recommendation_id", rec.id},
+            {"database", rec.database},
+            {"error", undone.ok() ? std::string() : undone.error().message}});
+  Report(rec.id, undone.ok() ? "rolled_back" : "failed",
+         undone.ok() ? "rolled back automatically after a regression: " + verdict.detail
+                     : "automatic rollback failed: " + undone.error().message);
 }
 
 }  // namespace optischema::agent

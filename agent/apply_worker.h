@@ -6,6 +6,10 @@
 // apply = true). Every step is in the audit log before it is reported; each outcome is reported
 // to the control plane as a lifecycle event through `report`.
 //
+// With affected queryids, a change is guarded: the statements' figures are taken before it and
+// again after guard.verify_window_s; a regression beyond guard.max_regression_pct is audited and
+// reported as `regressed` and, with guard.auto_rollback, rolled back at once.
+//
 // Before its first change to a database, the worker drops INVALID indexes left by an interrupted
 // build of its own (Executor::CleanUpInterruptedBuilds) and audits what it found.
 //
@@ -23,6 +27,7 @@
 
 #include "agent/config.h"
 #include "applier/audit_log.h"
+#include "applier/executor.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::agent {
@@ -48,6 +53,10 @@ class ApplyWorker {
   void Handle(const protocol::RecommendationEnvelope& envelope);
   void Report(const std::string& id, const std::string& event, const std::string& detail);
   bool AppliedBefore(const std::string& id) const;
+  // After the guard's verify window: compare, audit and report the verdict; roll back a
+  // regression when the guard says so. Returns early when the worker is stopping.
+  void Guard(applier::Executor& executor, const protocol::Recommendation& rec,
+             const applier::StatementFigures& baseline);
 
   const Config config_;
   const std::string agent_id_;

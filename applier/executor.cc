@@ -1,6 +1,7 @@
 #include "applier/executor.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -47,6 +48,22 @@ std::string Join(const std::vector<std::string>& names) {
 
 ApplyOutcome Rejected(std::string detail) { return {"rejected", std::move(detail)}; }
 
+// Makes the server re-read its configuration files.
+Status Reload(collector::PgSession& session) {
+  auto result = session.Query("SELECT pg_catalog.pg_reload_conf()");
+  if (!result.ok()) return std::move(result).error();
+  return OkStatus();
+}
+
+std::string Literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
 }  // namespace
 
 Executor::Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit,
@@ -78,6 +95,8 @@ Result<ApplyOutcome> Executor::Apply(const CheckedRecommendation& checked) {
     outcome = CreateIndex(checked);
   } else if (std::holds_alternative<protocol::DropIndexSpec>(rec.spec)) {
     outcome = DropIndex(checked);
+  } else if (std::holds_alternative<protocol::SetConfigSpec>(rec.spec)) {
+    outcome = SetConfig(checked);
   }
   if (outcome.ok() && outcome->event == "rejected") {
     if (auto audited = Audit(rec.id, "rejected", outcome->detail); !audited.ok()) {
@@ -267,6 +286,127 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
   return ApplyOutcome{"applied", "index " + spec.index + " dropped"};
 }
 
+Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
+  const protocol::Recommendation& rec = checked.recommendation;
+  const auto& spec = std::get<protocol::SetConfigSpec>(rec.spec);
+  auto setting = Rows(*session_,
+                      "SELECT vartype, context, coalesce(min_val, ''), coalesce(max_val, ''), "
+                      "coalesce(pg_catalog.array_to_string(enumvals, ','), '') FROM "
+                      "pg_catalog.pg_settings WHERE name = $1",
+                      {spec.name});
+  if (!setting.ok()) return std::move(setting).error();
+  if (setting->empty()) return Rejected("unknown setting " + spec.name.substr(0, 63));
+  const Row& row = (*setting)[0];
+  const std::string vartype = row[0].value_or("");
+  const std::string context = row[1].value_or("");
+  if (context == "internal") return Rejected("setting " + spec.name + " cannot be changed");
+  if (vartype == "enum" || vartype == "bool") {
+    std::vector<std::string> allowed;
+    const std::string values =
+        vartype == "bool" ? "on,off,true,false,yes,no,1,0" : row[4].value_or("");
+    std::size_t from = 0;
+    while (from <= values.size()) {
+      const std::size_t comma = values.find(',', from);
+      allowed.push_back(values.substr(from, comma == std::string::npos ? comma : comma - from));
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+    std::string lower = spec.value;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::find(allowed.begin(), allowed.end(), lower) == allowed.end()) {
+      return Rejected("value for " + spec.name + " must be one of: " + values);
+    }
+  } else if ((vartype == "integer" || vartype == "real") && !spec.value.empty() &&
+             spec.value.find_first_not_of("0123456789.-") == std::string::npos) {
+    try {
+      const double value = std::stod(spec.value);
+      if ((!row[2]->empty() && value < std::stod(*row[2])) ||
+          (!row[3]->empty() && value > std::stod(*row[3]))) {
+        return Rejected("value for " + spec.name + " must be between " + *row[2] + " and " +
+                        *row[3]);
+      }
+    } catch (const std::exception&) {
+      return Rejected("value for " + spec.name + " is not a number");
+    }
+  }
+  // The value ALTER SYSTEM set before, if any: the rollback restores it, or resets the setting.
+  auto previous = Rows(*session_,
+                       "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
+                       "sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
+                       {spec.name});
+  if (!previous.ok()) return std::move(previous).error();
+  const std::string name = Q(spec.name);
+  const std::string rollback = previous->empty() ? "ALTER SYSTEM RESET " + name
+                                                 : "ALTER SYSTEM SET " + name + " = " +
+                                                       Literal((*previous)[0][0].value_or(""));
+  const std::string sql = "ALTER SYSTEM SET " + name + " = " + Literal(spec.value);
+  if (auto audited = Audit(rec.id, "started", "changing " + spec.name, sql, rollback);
+      !audited.ok()) {
+    return std::move(audited).error();
+  }
+  Status changed = RunWithLockRetries(sql, "");
+  if (changed.ok()) changed = Reload(*session_);
+  if (!changed.ok()) {
+    const std::string detail = "ALTER SYSTEM failed: " + changed.error().ToString();
+    if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
+      return std::move(audited).error();
+    }
+    return ApplyOutcome{"failed", detail};
+  }
+  auto pending =
+      Rows(*session_, "SELECT pending_restart::text FROM pg_catalog.pg_settings WHERE name = $1",
+           {spec.name});
+  const bool pending_restart = pending.ok() && !pending->empty() && (*pending)[0][0] == "true";
+  const std::string detail = spec.name + " set and configuration reloaded" +
+                             (pending_restart || context == "postmaster"
+                                  ? "; pending_restart: takes effect after a PostgreSQL restart"
+                                  : "");
+  if (auto audited = Audit(rec.id, "applied", detail, sql, rollback); !audited.ok()) {
+    return std::move(audited).error();
+  }
+  return ApplyOutcome{"applied", detail};
+}
+
+Result<StatementFigures> Executor::Measure(const std::vector<int64_t>& queryids) {
+  std::string array = "{";
+  for (std::size_t i = 0; i < queryids.size(); ++i) {
+    array += (i == 0 ? "" : ",") + std::to_string(queryids[i]);
+  }
+  array += "}";
+  auto rows = Rows(*session_,
+                   "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
+                   "FROM pg_stat_statements WHERE queryid = ANY ($1::bigint[])",
+                   {array});
+  if (!rows.ok()) return std::move(rows).error();
+  StatementFigures figures;
+  if (!rows->empty()) {
+    figures.calls = std::stod((*rows)[0][0].value_or("0"));
+    figures.total_ms = std::stod((*rows)[0][1].value_or("0"));
+  }
+  return figures;
+}
+
+GuardVerdict JudgeGuard(const StatementFigures& at_apply, const StatementFigures& after,
+                        int64_t max_regression_pct) {
+  GuardVerdict verdict;
+  verdict.before_mean_ms = at_apply.mean_ms();
+  const double calls = after.calls - at_apply.calls;
+  if (calls <= 0 || at_apply.calls <= 0) {
+    verdict.detail = "no calls of the affected statements to compare; nothing to judge";
+    return verdict;
+  }
+  verdict.judged = true;
+  verdict.after_mean_ms = (after.total_ms - at_apply.total_ms) / calls;
+  const double limit =
+      verdict.before_mean_ms * (1.0 + static_cast<double>(max_regression_pct) / 100);
+  verdict.regressed = verdict.after_mean_ms > limit;
+  verdict.detail = "mean " + std::to_string(verdict.before_mean_ms) + " ms before, " +
+                   std::to_string(verdict.after_mean_ms) + " ms over " +
+                   std::to_string(static_cast<int64_t>(calls)) + " calls after (limit +" +
+                   std::to_string(max_regression_pct) + "%)";
+  return verdict;
+}
+
 Status Executor::Rollback(const std::string& recommendation_id) {
   if (!audit_.Applied(recommendation_id)) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -283,6 +423,9 @@ Status Executor::Rollback(const std::string& recommendation_id) {
     return OkStatus();
   }
   Status undone = RunWithLockRetries(rollback, "");
+  if (undone.ok() && rollback.starts_with("ALTER SYSTEM")) {
+    undone = Reload(*session_);
+  }
   auto audited = Audit(recommendation_id, undone.ok() ? "rolled_back" : "rollback_failed",
                        undone.ok() ? "rolled back" : undone.error().ToString(), rollback);
   if (!audited.ok()) return std::move(audited).error();

@@ -12,13 +12,24 @@
 //   CONCURRENTLY of that name.
 // drop_index: refuses an index that backs a constraint; records pg_get_indexdef (made
 //   CONCURRENTLY) as the rollback; DROP INDEX CONCURRENTLY.
+// set_config: the setting must exist in pg_settings and be changeable (not `internal`); enum and
+//   bool values must be among the allowed ones and plain numbers within min/max (PostgreSQL
+//   checks the rest); the previous state is recorded (the value ALTER SYSTEM had set, or none);
+//   ALTER SYSTEM SET, then pg_reload_conf(). A postmaster setting is applied with a detail saying
+//   it is pending a restart. Rollback: ALTER SYSTEM SET to the old value or RESET, then reload.
 // Other kinds are refused as not supported by this version (reported as rejected).
+//
+// Guard: Measure() reads the affected statements' cumulative calls and execution time from
+// pg_stat_statements; the caller compares a reading at apply time with one after the guard's
+// window (see GuardVerdict).
 //
 // Not thread-safe: one executor per database, driven by one thread.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "applier/audit_log.h"
 #include "applier/recommendation_check.h"
@@ -31,6 +42,25 @@ struct ExecutorOptions {
   int lock_attempts = 5;                       // tries of a statement that hits the lock timeout
   std::chrono::milliseconds lock_pause{1000};  // pause after the n-th lock timeout: n times this
 };
+
+// Cumulative figures of the affected statements (summed over users and databases).
+struct StatementFigures {
+  double calls = 0;
+  double total_ms = 0;
+  double mean_ms() const { return calls > 0 ? total_ms / calls : 0; }
+};
+
+struct GuardVerdict {
+  bool judged = false;  // false: no call of the affected statements in the window
+  bool regressed = false;
+  double before_mean_ms = 0;  // cumulative mean at apply time
+  double after_mean_ms = 0;   // mean over the window
+  std::string detail;
+};
+
+// Compares the mean over the window (after - at_apply) with the cumulative mean at apply time.
+GuardVerdict JudgeGuard(const StatementFigures& at_apply, const StatementFigures& after,
+                        int64_t max_regression_pct);
 
 struct ApplyOutcome {
   // The lifecycle event to report: "applied", "failed" or "rejected" (precondition refused;
@@ -59,9 +89,13 @@ class Executor {
   // recommendations found in flight. Returns how many were dropped.
   Result<int> CleanUpInterruptedBuilds();
 
+  // The affected statements' figures now. kQueryFailed when pg_stat_statements cannot be read.
+  Result<StatementFigures> Measure(const std::vector<int64_t>& queryids);
+
  private:
   Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);
   Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
+  Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
   // Runs `sql`, retrying a lock timeout; before each retry `cleanup` runs (if not empty).
   Status RunWithLockRetries(const std::string& sql, const std::string& cleanup);
   Status DropInvalidIndex(const std::string& schema, const std::string& name);

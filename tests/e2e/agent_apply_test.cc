@@ -270,3 +270,54 @@ TEST_F(AgentApplyTest, BadRecommendationsAreRefusedReportedAndNothingOfTheirsRun
 
 }  // namespace
 }  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+TEST_F(AgentApplyTest, GuardedChangeThatSlowsTheStatementIsRolledBackAutomatically) {
+  // A primary-key lookup: an index scan, until a random_page_cost that makes every index look
+  // too expensive turns it into a sequential scan of 200000 rows.
+  int key = 0;
+  const auto run_lookup = [&] {
+    const std::string sql = "SELECT payload FROM orders WHERE id = " + std::to_string(++key % 1000);
+    PQclear(PQexec(workload_.get(), sql.c_str()));
+  };
+  for (int i = 0; i < 50; ++i) run_lookup();
+  const std::string queryid = cluster_->QueryValue(
+      "SELECT queryid FROM pg_stat_statements WHERE query LIKE 'SELECT payload FROM orders WHERE "
+      "id =%'");
+  const json rec = {
+      {"agent_id", agent_id_},
+      {"database", "shop"},
+      {"kind", "set_config"},
+      {"spec", {{"name", "random_page_cost"}, {"value", "1000000"}}},
+      {"affected_queryids", {std::stoll(queryid)}},
+      {"guard", {{"verify_window_s", 3}, {"max_regression_pct", 10}, {"auto_rollback", true}}}};
+  const std::string file = dir_ + "/guarded.json";
+  std::ofstream(file) << rec.dump();
+  auto stored =
+      control_plane_->Run({"recommend", "--data", control_plane_->data_dir(), "--file", file});
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  std::string id = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  ASSERT_EQ(control_plane_->Run({"approve", "--data", control_plane_->data_dir(), id}).exit_code,
+            0);
+
+  // The workload keeps running while the guard watches.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        run_lookup();
+        return Status(id) == "rolled_back";
+      },
+      90s))
+      << Status(id) << "\n"
+      << agent_->Log();
+  EXPECT_EQ(cluster_->QueryValue("SHOW random_page_cost"), "4");
+  bool regressed = false;
+  const json audit = json::parse(RunAgentCommand(dir_, "audit list --json").out);
+  for (const json& record : audit) regressed = regressed || record["step"] == "regressed";
+  EXPECT_TRUE(regressed) << audit.dump();
+}
+
+}  // namespace
+}  // namespace optischema::testing

@@ -185,5 +185,53 @@ TEST_F(ExecutorPgTest, InterruptedBuildIsCleanedUpAtStartAndAudited) {
   EXPECT_TRUE(audit_->InFlight().empty());
 }
 
+CheckedRecommendation SetConfig(const std::string& id, const std::string& name,
+                                const std::string& value) {
+  CheckedRecommendation checked;
+  checked.recommendation.id = id;
+  checked.recommendation.spec = protocol::SetConfigSpec{name, value};
+  return checked;
+}
+
+TEST_F(ExecutorPgTest, PostmasterSettingReportsPendingRestartAndRollbackRestoresTheOldValue) {
+  cluster_->Exec("ALTER SYSTEM SET max_connections = 60");
+  auto outcome = Exec().Apply(SetConfig("rec-pm", "max_connections", "70"));
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_NE(outcome->detail.find("pending_restart"), std::string::npos) << outcome->detail;
+  const std::string auto_conf =
+      "SELECT setting FROM pg_file_settings WHERE name = 'max_connections' AND sourcefile LIKE "
+      "'%auto.conf'";
+  EXPECT_EQ(cluster_->QueryValue(auto_conf), "70");
+  ASSERT_TRUE(executor_->Rollback("rec-pm").ok());
+  EXPECT_EQ(cluster_->QueryValue(auto_conf), "60");
+}
+
+TEST_F(ExecutorPgTest, ReloadableSettingTakesEffectAndRollbackResetsIt) {
+  auto outcome = Exec().Apply(SetConfig("rec-wm", "work_mem", "8MB"));
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_EQ(outcome->detail.find("pending_restart"), std::string::npos) << outcome->detail;
+  EXPECT_EQ(cluster_->QueryValue("SHOW work_mem"), "8MB");
+  ASSERT_TRUE(executor_->Rollback("rec-wm").ok());
+  EXPECT_EQ(cluster_->QueryValue("SHOW work_mem"), "4MB");
+  EXPECT_EQ(audit_->ForRecommendation("rec-wm").back().sql, "ALTER SYSTEM RESET \"work_mem\"");
+}
+
+TEST_F(ExecutorPgTest, SettingValuesOutsideWhatPostgresAllowsAreRejected) {
+  for (const auto& [name, value] :
+       std::vector<std::pair<std::string, std::string>>{{"no_such_setting", "1"},
+                                                        {"wal_level", "verbose"},
+                                                        {"max_connections", "0"},
+                                                        {"server_version", "99"}}) {
+    auto outcome = Exec().Apply(SetConfig("rec-" + name, name, value));
+    ASSERT_TRUE(outcome.ok()) << name;
+    EXPECT_EQ(outcome->event, "rejected") << name << ": " << outcome->detail;
+  }
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE "
+                                 "'%auto.conf'"),
+            "0");
+}
+
 }  // namespace
 }  // namespace optischema::applier
