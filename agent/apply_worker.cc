@@ -42,7 +42,35 @@ bool ApplyWorker::JoinUntil(std::chrono::steady_clock::time_point deadline) {
   return true;
 }
 
+void ApplyWorker::Recover(applier::Executor& executor, const std::string& database) {
+  auto recovery = executor.CleanUpInterruptedBuilds();
+  if (!recovery.ok()) {
+    LogEvent(spdlog::level::warn,
+             "crash recovery could not run yet; retried before the next change",
+             {{"database", database}, {"error", recovery.error().message}});
+    return;
+  }
+  cleaned_.insert(database);
+  if (recovery->dropped > 0) {
+    LogEvent(spdlog::level::warn, "dropped INVALID indexes left by an interrupted build",
+             {{"database", database}, {"dropped", std::to_string(recovery->dropped)}});
+  }
+  for (const auto& [id, outcome] : recovery->outcomes) {
+    LogEvent(spdlog::level::warn, "change interrupted by an earlier stop: " + outcome.event,
+             {{"recommendation_id", id}, {"database", database}, {"detail", outcome.detail}});
+    Report(id, outcome.event, outcome.detail);
+  }
+}
+
 void ApplyWorker::Run() {
+  // Crash recovery first, for every database this agent may change.
+  for (const DatabaseConfig& db : config_.databases) {
+    if (!db.apply) continue;
+    auto session = MakeSessionFactory(db, collector::SessionMode::kApply)();
+    if (!session.ok()) continue;  // retried before the first change to it
+    applier::Executor executor(std::move(session).value(), audit_, db.name);
+    Recover(executor, db.name);
+  }
   for (;;) {
     std::string body;
     {
@@ -148,13 +176,7 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
     return;
   }
   applier::Executor executor(std::move(session).value(), audit_, database);
-  if (!cleaned_.contains(database)) {
-    cleaned_.insert(database);
-    if (auto dropped = executor.CleanUpInterruptedBuilds(); dropped.ok() && *dropped > 0) {
-      LogEvent(spdlog::level::warn, "dropped INVALID indexes left by an interrupted build",
-               {{"database", database}, {"dropped", std::to_string(*dropped)}});
-    }
-  }
+  if (!cleaned_.contains(database)) Recover(executor, database);
   const protocol::Recommendation& rec = checked->recommendation;
   // The guard's baseline: the affected statements' cumulative figures just before the change.
   std::optional<applier::StatementFigures> baseline;

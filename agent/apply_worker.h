@@ -10,8 +10,9 @@
 // again after guard.verify_window_s; a regression beyond guard.max_regression_pct is audited and
 // reported as `regressed` and, with guard.auto_rollback, rolled back at once.
 //
-// Before its first change to a database, the worker drops INVALID indexes left by an interrupted
-// build of its own (Executor::CleanUpInterruptedBuilds) and audits what it found.
+// At start, and before the first change to a database if that database was unreachable then, the
+// worker runs crash recovery (Executor::CleanUpInterruptedBuilds): orphaned builds of its own are
+// stopped, their INVALID indexes dropped, and interrupted changes audited and reported.
 //
 // Thread safety: Submit(), RequestStop() and JoinUntil() may be called from any thread.
 
@@ -53,6 +54,8 @@ class ApplyWorker {
   void Handle(const protocol::RecommendationEnvelope& envelope);
   void Report(const std::string& id, const std::string& event, const std::string& detail);
   bool AppliedBefore(const std::string& id) const;
+  // Executor::CleanUpInterruptedBuilds for `database`, logged and reported; marks it done.
+  void Recover(applier::Executor& executor, const std::string& database);
   // After the guard's verify window: compare, audit and report the verdict; roll back a
   // regression when the guard says so. Returns early when the worker is stopping.
   void Guard(applier::Executor& executor, const protocol::Recommendation& rec,

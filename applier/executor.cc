@@ -433,7 +433,23 @@ Status Executor::Rollback(const std::string& recommendation_id) {
   return OkStatus();
 }
 
-Result<int> Executor::CleanUpInterruptedBuilds() {
+Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
+  Recovery recovery;
+  // A build whose agent died goes on in its server session until it fails or finishes; stop it,
+  // so that its INVALID index can be dropped.
+  const std::string orphans =
+      "FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() AND "
+      "application_name = 'optischema-agent' AND pg_catalog.strpos(query, 'CREATE INDEX "
+      "CONCURRENTLY \"' || $1) > 0";
+  auto terminated = Rows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
+                         {std::string(kIndexNamePrefix)});
+  if (!terminated.ok()) return std::move(terminated).error();
+  for (int waited = 0; !terminated->empty() && waited < 100; ++waited) {
+    auto left = Rows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
+    if (!left.ok()) return std::move(left).error();
+    if (left->empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // termination is asynchronous
+  }
   auto invalid = Rows(*session_,
                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i JOIN "
                       "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace "
@@ -441,12 +457,11 @@ Result<int> Executor::CleanUpInterruptedBuilds() {
                       "pg_catalog.starts_with(c.relname, $1)",
                       {std::string(kIndexNamePrefix)});
   if (!invalid.ok()) return std::move(invalid).error();
-  int dropped = 0;
   for (const Row& row : *invalid) {
     if (Status st = DropInvalidIndex(row[0].value_or(""), row[1].value_or("")); !st.ok()) {
       return std::move(st).error();
     }
-    ++dropped;
+    ++recovery.dropped;
   }
   for (const std::string& id : audit_.InFlight()) {
     const auto records = audit_.ForRecommendation(id);
@@ -464,14 +479,15 @@ Result<int> Executor::CleanUpInterruptedBuilds() {
                                    "and valid"
                                  : "the agent stopped during this step; interrupted index builds "
                                    "were dropped (" +
-                                       std::to_string(dropped) + ")");
+                                       std::to_string(recovery.dropped) + ")");
     if (!audited.ok()) return std::move(audited).error();
     audited = applied ? Audit(id, "applied", "completed before the stop", started.sql,
                               started.rollback_sql)
                       : Audit(id, "failed", "interrupted by an agent stop; not applied");
     if (!audited.ok()) return std::move(audited).error();
+    recovery.outcomes.emplace_back(id, ApplyOutcome{audited->step, audited->detail});
   }
-  return dropped;
+  return recovery;
 }
 
 }  // namespace optischema::applier

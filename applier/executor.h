@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "applier/audit_log.h"
@@ -84,10 +85,15 @@ class Executor {
   // applied change in place, kQueryFailed (and a rollback_failed record) when the rollback fails.
   Status Rollback(const std::string& recommendation_id);
 
-  // Drops every INVALID index whose name starts with kIndexNamePrefix (left by a build that was
-  // interrupted, e.g. the agent killed mid-build) and audits each as `recovered` for the
-  // recommendations found in flight. Returns how many were dropped.
-  Result<int> CleanUpInterruptedBuilds();
+  // Crash recovery, run at start-up: terminates index builds of the agent's own earlier sessions
+  // that still run on the server (their client is gone), drops every INVALID index whose name
+  // starts with kIndexNamePrefix, and audits each recommendation found in flight as `recovered`,
+  // then `applied` (its index was found complete) or `failed`.
+  struct Recovery {
+    int dropped = 0;
+    std::vector<std::pair<std::string, ApplyOutcome>> outcomes;  // recommendation id, outcome
+  };
+  Result<Recovery> CleanUpInterruptedBuilds();
 
   // The affected statements' figures now. kQueryFailed when pg_stat_statements cannot be read.
   Result<StatementFigures> Measure(const std::vector<int64_t>& queryids);

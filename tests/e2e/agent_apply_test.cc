@@ -321,3 +321,45 @@ TEST_F(AgentApplyTest, GuardedChangeThatSlowsTheStatementIsRolledBackAutomatical
 
 }  // namespace
 }  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+TEST_F(AgentApplyTest, AgentKilledMidBuildLeavesNoInvalidIndexAfterRestart) {
+  // A writer keeps its transaction open, so CREATE INDEX CONCURRENTLY waits with its INVALID
+  // index already in the catalog.
+  std::unique_ptr<PGconn, decltype(&PQfinish)> holder(
+      PQconnectdb(cluster_->ConnectionString().c_str()), PQfinish);
+  PQclear(PQexec(holder.get(), "BEGIN"));
+  PQclear(PQexec(holder.get(), "UPDATE orders SET status = 'held' WHERE id = 1"));
+  const std::string id =
+      Recommend({{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}});
+  const std::string building =
+      "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%CREATE INDEX CONCURRENTLY%' AND "
+      "pid <> pg_backend_pid()";
+  const std::string invalid = "SELECT count(*) FROM pg_index WHERE NOT indisvalid";
+  ASSERT_TRUE(WaitFor(
+      [&] { return cluster_->QueryValue(building) == "1" && cluster_->QueryValue(invalid) == "1"; },
+      60s))
+      << agent_->Log();
+
+  agent_->Signal(SIGKILL);
+  ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(128 + SIGKILL));
+  agent_ = AgentProcess::Start(dir_, {Config(), {}});
+  // At start the agent stops its orphaned build; its INVALID index can go once the writer ends.
+  ASSERT_TRUE(WaitFor([&] { return cluster_->QueryValue(building) == "0"; }, 30s)) << agent_->Log();
+  PQclear(PQexec(holder.get(), "ROLLBACK"));
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "failed"; }, 60s)) << Status(id) << "\n"
+                                                                    << agent_->Log();
+  EXPECT_EQ(cluster_->QueryValue(invalid), "0");
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
+            "0");
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+  const json audit = json::parse(RunAgentCommand(dir_, "audit list --json").out);
+  bool recovered = false;
+  for (const json& record : audit) recovered = recovered || record["step"] == "recovered";
+  EXPECT_TRUE(recovered) << audit.dump();
+}
+
+}  // namespace
+}  // namespace optischema::testing

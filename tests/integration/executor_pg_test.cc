@@ -177,9 +177,11 @@ TEST_F(ExecutorPgTest, InterruptedBuildIsCleanedUpAtStartAndAudited) {
     // Expected: the unique build fails and leaves the index INVALID.
   }
   ASSERT_EQ(IndexState(name), "false");
-  auto dropped = Exec().CleanUpInterruptedBuilds();
-  ASSERT_TRUE(dropped.ok()) << dropped.error().message;
-  EXPECT_EQ(*dropped, 1);
+  auto recovery = Exec().CleanUpInterruptedBuilds();
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  EXPECT_EQ(recovery->dropped, 1);
+  ASSERT_EQ(recovery->outcomes.size(), 1u);
+  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
   EXPECT_EQ(IndexState(name), "absent");
   EXPECT_EQ(Steps("rec-k"), (std::vector<std::string>{"started", "recovered", "failed"}));
   EXPECT_TRUE(audit_->InFlight().empty());
