@@ -3,6 +3,7 @@
 #include "agent/database_connector.h"
 #include "agent/logging.h"
 #include "applier/executor.h"
+#include "applier/maintenance_window.h"
 #include "applier/recommendation_check.h"
 #include "core/time_format.h"
 
@@ -96,6 +97,9 @@ void ApplyWorker::Run() {
       if (envelope.id.empty() || (handled_.contains(envelope.id) && !AppliedBefore(envelope.id))) {
         continue;
       }
+      // Outside its database's maintenance window nothing starts: it stays served and is
+      // considered again at the next pull.
+      if (!InMaintenanceWindow(envelope)) continue;
       handled_.insert(envelope.id);
       Handle(envelope);
     }
@@ -103,6 +107,29 @@ void ApplyWorker::Run() {
   std::lock_guard lock(mu_);
   done_ = true;
   cv_.notify_all();
+}
+
+bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& envelope) {
+  if (!envelope.recommendation.ok()) return true;  // refused anyway, and reported
+  for (const DatabaseConfig& db : config_.databases) {
+    if (db.name != envelope.recommendation->database) continue;
+    auto window = applier::ParseMaintenanceWindow(db.maintenance_window);
+    const auto now = std::chrono::system_clock::now();
+    if (!window.ok() || window->Contains(now)) {
+      waiting_.erase(envelope.id);
+      return true;
+    }
+    if (waiting_.insert(envelope.id).second) {
+      const auto next = window->NextStart(now);
+      LogEvent(spdlog::level::info, "approved recommendation waits for the maintenance window",
+               {{"recommendation_id", envelope.id},
+                {"database", db.name},
+                {"window", window->ToString()},
+                {"next_start", next ? FormatRfc3339(*next) : std::string()}});
+    }
+    return false;
+  }
+  return true;
 }
 
 bool ApplyWorker::AppliedBefore(const std::string& id) const {

@@ -6,6 +6,9 @@
 // apply = true). Every step is in the audit log before it is reported; each outcome is reported
 // to the control plane as a lifecycle event through `report`.
 //
+// Nothing starts outside the database's maintenance_window (empty: any time); a recommendation
+// that arrives outside it stays served by the control plane and is taken at a pull inside it.
+//
 // With affected queryids, a change is guarded: the statements' figures are taken before it and
 // again after guard.verify_window_s; a regression beyond guard.max_regression_pct is audited and
 // reported as `regressed` and, with guard.auto_rollback, rolled back at once.
@@ -54,6 +57,9 @@ class ApplyWorker {
   void Handle(const protocol::RecommendationEnvelope& envelope);
   void Report(const std::string& id, const std::string& event, const std::string& detail);
   bool AppliedBefore(const std::string& id) const;
+  // Whether the recommendation's database is inside its maintenance_window now (logs once per
+  // recommendation while it waits).
+  bool InMaintenanceWindow(const protocol::RecommendationEnvelope& envelope);
   // Executor::CleanUpInterruptedBuilds for `database`, logged and reported; marks it done.
   void Recover(applier::Executor& executor, const std::string& database);
   // After the guard's verify window: compare, audit and report the verdict; roll back a
@@ -67,6 +73,7 @@ class ApplyWorker {
   EventReporter report_;
   std::set<std::string> handled_;  // worker thread only
   std::set<std::string> cleaned_;  // databases whose interrupted builds were cleaned up
+  std::set<std::string> waiting_;  // recommendations waiting for their maintenance window
 
   std::mutex mu_;
   std::condition_variable cv_;

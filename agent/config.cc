@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "applier/maintenance_window.h"
 #include "collector/pg_session.h"
 
 namespace optischema::agent {
@@ -533,8 +534,13 @@ Status FileLoader::LoadDatabases(const toml::node& node, const std::string& key)
          }},
         {"apply", [&](const auto& n, const auto& k) { return ReadBool(n, k, &config.apply); }},
         {"maintenance_window",
-         [&](const auto& n, const auto& k) {
-           return ReadString(n, k, kString, &config.maintenance_window);
+         [&](const auto& n, const auto& k) -> Status {
+           Status status = ReadString(n, k, kString, &config.maintenance_window);
+           if (!status.ok()) return status;
+           const Result<applier::MaintenanceWindow> window =
+               applier::ParseMaintenanceWindow(config.maintenance_window);
+           if (!window.ok()) return Fail(n, k, window.error().message);
+           return OkStatus();
          }},
     };
     if (Status status = ReadFields(*table, prefix, fields); !status.ok()) return status;

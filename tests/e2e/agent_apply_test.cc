@@ -363,3 +363,33 @@ TEST_F(AgentApplyTest, AgentKilledMidBuildLeavesNoInvalidIndexAfterRestart) {
 
 }  // namespace
 }  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+TEST_F(AgentApplyTest, NothingStartsOutsideTheMaintenanceWindow) {
+  agent_->Signal(SIGTERM);
+  ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0));
+  // A one-hour window twelve hours from now.
+  const auto now = std::chrono::system_clock::now();
+  const auto hour =
+      std::chrono::duration_cast<std::chrono::hours>(now.time_since_epoch() % std::chrono::days(1))
+          .count();
+  const int start = static_cast<int>((hour + 12) % 24);
+  char window[64];
+  std::snprintf(window, sizeof window, "daily %02d:00-%02d:00 UTC", start, start + 1);
+  agent_ = AgentProcess::Start(
+      dir_, {Config() + "maintenance_window = \"" + std::string(window) + "\"\n", {}});
+  const std::string id =
+      Recommend({{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}});
+  ASSERT_TRUE(WaitFor(
+      [&] { return agent_->Log().find("waits for the maintenance window") != std::string::npos; },
+      30s))
+      << agent_->Log();
+  EXPECT_EQ(Status(id), "approved");  // not taken: still there for when the window opens
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
+            "0");
+}
+
+}  // namespace
+}  // namespace optischema::testing

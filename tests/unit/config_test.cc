@@ -93,7 +93,7 @@ name = "orders"
 dsn = "postgresql://optischema@db:5432/orders"
 password_file = ")" + password_file + R"("
 apply = true
-maintenance_window = "Sun 02:00-04:00"
+maintenance_window = "Sun 02:00-04:00 UTC"
 
 [[database]]
 name = "billing.v2"
@@ -118,7 +118,7 @@ dsn = ""
   EXPECT_EQ(config->databases[0].dsn, "postgresql://optischema@db:5432/orders");
   EXPECT_EQ(config->databases[0].password_file, password_file);
   EXPECT_TRUE(config->databases[0].apply);
-  EXPECT_EQ(config->databases[0].maintenance_window, "Sun 02:00-04:00");
+  EXPECT_EQ(config->databases[0].maintenance_window, "Sun 02:00-04:00 UTC");
   EXPECT_EQ(config->databases[1].name, "billing.v2");
   EXPECT_EQ(config->databases[1].dsn, "");
   EXPECT_EQ(config->databases[1].password_file, "");
@@ -669,6 +669,56 @@ dsn = "postgresql://u:p%zzhunter2@db/orders"
       ErrorFor("", MapEnv({{"OPTISCHEMA_DATABASE_URL", "host=db password=my secret"}}));
   EXPECT_TRUE(Contains(from_env, "environment OPTISCHEMA_DATABASE_URL: not a libpq")) << from_env;
   EXPECT_FALSE(Contains(from_env, "secret")) << from_env;
+}
+
+}  // namespace
+}  // namespace optischema::agent
+
+namespace optischema::agent {
+namespace {
+
+TEST_F(LoadConfigTest, MalformedMaintenanceWindowIsRefusedWithFileLineAndReason) {
+  const std::string message = ErrorFor(R"([[database]]
+name = "orders"
+maintenance_window = "Sat 25:00-05:00 UTC"
+)");
+  EXPECT_TRUE(Contains(message, Path("agent.toml") +
+                                    ":3: database[0].maintenance_window: hour out of range in "
+                                    "\"25:00\""))
+      << message;
+  EXPECT_TRUE(Contains(message, "expected a form like \"Sat 01:00-05:00 UTC\"")) << message;
+}
+
+TEST_F(LoadConfigTest, MaintenanceWindowErrorNamesTheDatabaseEntryThatHasIt) {
+  const std::string message = ErrorFor(R"([[database]]
+name = "orders"
+maintenance_window = "Sat 01:00-05:00 UTC"
+
+[[database]]
+name = "billing"
+maintenance_window = "Sat 01:00-05:00 Europe/Berlin"
+)");
+  EXPECT_TRUE(Contains(message, Path("agent.toml") +
+                                    ":7: database[1].maintenance_window: unsupported time zone "
+                                    "\"Europe/Berlin\""))
+      << message;
+}
+
+TEST_F(LoadConfigTest, ValidOrEmptyMaintenanceWindowIsKeptAsWritten) {
+  const Result<Config> config = LoadConfig(Write("agent.toml", R"([[database]]
+name = "orders"
+maintenance_window = "mon-fri 22:00-02:00 +02:00; Sat 01:00-05:00 UTC"
+
+[[database]]
+name = "billing"
+maintenance_window = ""
+)"),
+                                           NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->databases.size(), 2u);
+  EXPECT_EQ(config->databases[0].maintenance_window,
+            "mon-fri 22:00-02:00 +02:00; Sat 01:00-05:00 UTC");
+  EXPECT_EQ(config->databases[1].maintenance_window, "");
 }
 
 }  // namespace
