@@ -1,5 +1,7 @@
 #include "agent/apply_worker.h"
 
+#include <tuple>
+
 #include "agent/database_connector.h"
 #include "agent/logging.h"
 #include "applier/executor.h"
@@ -22,9 +24,9 @@ ApplyWorker::~ApplyWorker() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ApplyWorker::Submit(std::string body) {
+void ApplyWorker::Submit(std::string body, bool rollback_requests) {
   std::lock_guard lock(mu_);
-  bodies_.push_back(std::move(body));
+  bodies_.emplace_back(std::move(body), rollback_requests);
   cv_.notify_all();
 }
 
@@ -74,11 +76,12 @@ void ApplyWorker::Run() {
   }
   for (;;) {
     std::string body;
+    bool rollback_requests = false;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !bodies_.empty(); });
       if (stop_) break;
-      body = std::move(bodies_.front());
+      std::tie(body, rollback_requests) = std::move(bodies_.front());
       bodies_.pop_front();
     }
     auto list = protocol::ParseRecommendationList(body);
@@ -91,6 +94,12 @@ void ApplyWorker::Run() {
       {
         std::lock_guard lock(mu_);
         if (stop_) break;
+      }
+      if (rollback_requests) {
+        if (!envelope.id.empty() && rollbacks_handled_.insert(envelope.id).second) {
+          HandleRollbackRequest(envelope);
+        }
+        continue;
       }
       // Handled ones stay served until our event reaches the control plane; skip those, except
       // an applied one served again: that replay is refused and reported.
@@ -130,6 +139,43 @@ bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& en
     return false;
   }
   return true;
+}
+
+void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& envelope) {
+  const std::string& id = envelope.id;
+  const auto records = audit_.ForRecommendation(id);
+  if (records.empty() || !audit_.Applied(id)) {
+    Report(id, "rejected", "rollback requested, but this agent has no applied change for it");
+    return;
+  }
+  const std::string database = records.back().database;
+  const DatabaseConfig* target = nullptr;
+  for (const DatabaseConfig& db : config_.databases) {
+    if (db.name == database && db.apply) target = &db;
+  }
+  if (target == nullptr) {
+    Report(id, "failed",
+           "rollback requested, but database " + database +
+               " is no longer configured with apply = true");
+    return;
+  }
+  auto session = MakeSessionFactory(*target, collector::SessionMode::kApply)();
+  if (!session.ok()) {
+    rollbacks_handled_.erase(id);  // tried again at the next pull
+    LogEvent(
+        spdlog::level::warn, "requested rollback waits for the database",
+        {{"recommendation_id", id}, {"database", database}, {"error", session.error().message}});
+    return;
+  }
+  applier::Executor executor(std::move(session).value(), audit_, database);
+  const Status undone = executor.Rollback(id);
+  LogEvent(undone.ok() ? spdlog::level::warn : spdlog::level::err,
+           undone.ok() ? "rolled back on request" : "requested rollback failed",
+           {{"recommendation_id", id},
+            {"database", database},
+            {"error", undone.ok() ? std::string() : undone.error().message}});
+  Report(id, undone.ok() ? "rolled_back" : "failed",
+         undone.ok() ? "rolled back as requested" : "rollback failed: " + undone.error().message);
 }
 
 bool ApplyWorker::AppliedBefore(const std::string& id) const {

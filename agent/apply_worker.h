@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "agent/config.h"
 #include "applier/audit_log.h"
@@ -48,13 +49,17 @@ class ApplyWorker {
   ApplyWorker& operator=(const ApplyWorker&) = delete;
 
   // Queues the recommendations of a pull reply. Ones already handled by this process are skipped.
-  void Submit(std::string body);
+  // With `rollback_requests`, the reply lists applied recommendations a person asked to roll
+  // back: each is rolled back at once (not waiting for the maintenance window: a requested
+  // rollback is usually urgent), audited and reported.
+  void Submit(std::string body, bool rollback_requests = false);
   void RequestStop();
   bool JoinUntil(std::chrono::steady_clock::time_point deadline);
 
  private:
   void Run();
   void Handle(const protocol::RecommendationEnvelope& envelope);
+  void HandleRollbackRequest(const protocol::RecommendationEnvelope& envelope);
   void Report(const std::string& id, const std::string& event, const std::string& detail);
   bool AppliedBefore(const std::string& id) const;
   // Whether the recommendation's database is inside its maintenance_window now (logs once per
@@ -73,13 +78,14 @@ class ApplyWorker {
   EventReporter report_;
   std::set<std::string> handled_;  // worker thread only
   std::set<std::string> cleaned_;  // databases whose interrupted builds were cleaned up
+  std::set<std::string> rollbacks_handled_;
   std::set<std::string> waiting_;  // recommendations waiting for their maintenance window
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> bodies_;  // guarded by mu_
-  bool stop_ = false;               // guarded by mu_
-  bool done_ = false;               // guarded by mu_
+  std::deque<std::pair<std::string, bool>> bodies_;  // guarded by mu_; body, rollback_requests
+  bool stop_ = false;                                // guarded by mu_
+  bool done_ = false;                                // guarded by mu_
   std::thread thread_;
 };
 

@@ -272,7 +272,13 @@ void ControlPlaneLink::PullRecommendations() {
   }
   NoteReachable();
   if (sink_) {
-    sink_(result->body);
+    sink_(result->body, /*rollback_requests=*/false);
+    http.path = "/v1/agents/" + agent_id_ + "/recommendations?status=rollback_requested";
+    const auto rollbacks = http_->Send(http);
+    Touch();
+    if (protocol::Classify(rollbacks) == protocol::RetryDecision::kDone) {
+      sink_(rollbacks->body, /*rollback_requests=*/true);
+    }
   } else {
     AnnounceRecommendations(result->body, settings_.recommendation_public_key,
                             announced_recommendations_);

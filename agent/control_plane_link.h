@@ -41,8 +41,10 @@ struct LinkSettings {
 using HttpClientFactory =
     std::function<std::unique_ptr<protocol::HttpClient>(const protocol::HttpClientOptions&)>;
 
-// Receives the body of each recommendations pull reply (on the link thread; must not block).
-using RecommendationSink = std::function<void(std::string body)>;
+// Receives the body of each recommendations pull reply (on the link thread; must not block):
+// the approved ones, and with `rollback_requests` the applied ones whose rollback a person asked
+// for on the control plane.
+using RecommendationSink = std::function<void(std::string body, bool rollback_requests)>;
 
 class ControlPlaneLink {
  public:

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -101,7 +102,8 @@ class Daemon {
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<applier::AuditLog> audit_;  // null: applying is off
   std::unique_ptr<ControlPlaneLink> link_;
-  std::unique_ptr<ApplyWorker> applier_;
+  std::mutex wiring_mu_;                  // guards applier_ against the link's sink
+  std::unique_ptr<ApplyWorker> applier_;  // guarded by wiring_mu_ while the link runs
   std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
   // Workers replaced or removed by a reload, still finishing their reading.
   std::vector<std::unique_ptr<DatabaseWorker>> retired_;
@@ -157,16 +159,22 @@ int Daemon::Start() {
   OpenApplier();
   RecommendationSink sink;
   if (audit_) {
-    sink = [this](std::string body) { applier_->Submit(std::move(body)); };
+    sink = [this](std::string body, bool rollback_requests) {
+      // The link starts before the apply worker exists; a reply that comes first is pulled again.
+      std::lock_guard lock(wiring_mu_);
+      if (applier_) applier_->Submit(std::move(body), rollback_requests);
+    };
   }
   link_ = std::make_unique<ControlPlaneLink>(MakeLinkSettings(config_), agent_id_, Hostname(),
                                              *spool_, status_, protocol::MakeCurlHttpClient,
                                              std::move(sink), audit_.get());
   if (audit_) {
     ControlPlaneLink* link = link_.get();
-    applier_ = std::make_unique<ApplyWorker>(
+    auto applier = std::make_unique<ApplyWorker>(
         config_, agent_id_, *audit_,
         [link](protocol::RecommendationEvent event) { link->ReportEvent(std::move(event)); });
+    std::lock_guard lock(wiring_mu_);
+    applier_ = std::move(applier);
   }
   for (const DatabaseConfig& database : config_.databases) StartWorker(database);
   return 0;
@@ -327,7 +335,10 @@ void Daemon::Stop() {
     std::_Exit(0);
   }
   retired_.clear();
-  applier_.reset();
+  {
+    std::lock_guard lock(wiring_mu_);
+    applier_.reset();
+  }
   link_.reset();
   LogEvent(spdlog::level::info, "stopped", {{"left_in_spool", std::to_string(spool_->Depth())}});
   spdlog::default_logger()->flush();

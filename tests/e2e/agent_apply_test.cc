@@ -393,3 +393,22 @@ TEST_F(AgentApplyTest, NothingStartsOutsideTheMaintenanceWindow) {
 
 }  // namespace
 }  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+TEST_F(AgentApplyTest, RollbackRequestedOnTheControlPlaneIsCarriedOut) {
+  const std::string id =
+      Recommend({{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}});
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s)) << agent_->Log();
+  ASSERT_EQ(control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code,
+            0);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "rolled_back"; }, 60s)) << Status(id) << "\n"
+                                                                         << agent_->Log();
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
+            "0");
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace optischema::testing
