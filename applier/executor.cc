@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "applier/index_name.h"
+#include "applier/predicate.h"
 #include "core/sql_identifier.h"
 
 namespace optischema::applier {
@@ -97,6 +98,8 @@ Result<ApplyOutcome> Executor::Apply(const CheckedRecommendation& checked) {
     outcome = DropIndex(checked);
   } else if (std::holds_alternative<protocol::SetConfigSpec>(rec.spec)) {
     outcome = SetConfig(checked);
+  } else if (std::holds_alternative<protocol::RewriteSpec>(rec.spec)) {
+    outcome = Rewrite(checked);
   }
   if (outcome.ok() && outcome->event == "rejected") {
     if (auto audited = Audit(rec.id, "rejected", outcome->detail); !audited.ok()) {
@@ -365,6 +368,57 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
     return std::move(audited).error();
   }
   return ApplyOutcome{"applied", detail};
+}
+
+Result<double> Executor::GenericPlanCost(const std::string& select_sql, int parameters) {
+  std::string args;
+  for (int i = 0; i < parameters; ++i) args += (i == 0 ? "(" : ", ") + std::string("NULL");
+  if (!args.empty()) args += ")";
+  const auto run = [&](const std::string& sql) -> Status {
+    auto result = session_->Query(sql);
+    if (!result.ok()) return std::move(result).error();
+    return OkStatus();
+  };
+  Status status =
+      run("BEGIN READ ONLY; SET LOCAL statement_timeout = '5s'; SET LOCAL plan_cache_mode = "
+          "force_generic_plan");
+  double cost = -1;
+  if (status.ok()) status = run("PREPARE optischema_rewrite_probe AS " + select_sql);
+  if (status.ok()) {
+    auto plan = session_->Query("EXPLAIN (FORMAT JSON) EXECUTE optischema_rewrite_probe" + args);
+    if (!plan.ok()) {
+      status = std::move(plan).error();
+    } else if (!plan->rows.empty() && plan->rows[0][0]) {
+      const std::string& text = *plan->rows[0][0];
+      const std::size_t at = text.find("\"Total Cost\": ");
+      if (at != std::string::npos) cost = std::stod(text.substr(at + 14));
+    }
+  }
+  (void)run("ROLLBACK");
+  (void)run("DEALLOCATE ALL");
+  if (!status.ok()) return std::move(status).error();
+  if (cost < 0) return MakeError(ErrorCode::kQueryFailed, "EXPLAIN returned no total cost");
+  return cost;
+}
+
+Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
+  const protocol::Recommendation& rec = checked.recommendation;
+  const auto& spec = std::get<protocol::RewriteSpec>(rec.spec);
+  auto original = CheckPlainSelect(spec.original);
+  if (!original.ok()) return Rejected("original: " + original.error().message);
+  auto rewritten = CheckPlainSelect(spec.rewritten);
+  if (!rewritten.ok()) return Rejected("rewritten: " + rewritten.error().message);
+  auto before = GenericPlanCost(spec.original, *original);
+  if (!before.ok()) return Rejected("original could not be planned: " + before.error().ToString());
+  auto after = GenericPlanCost(spec.rewritten, *rewritten);
+  if (!after.ok()) return Rejected("rewritten could not be planned: " + after.error().ToString());
+  const std::string detail = "advice only, nothing changed: estimated cost " +
+                             std::to_string(*before) + " (original) vs " + std::to_string(*after) +
+                             " (rewritten); change the application to use the rewritten query";
+  if (auto audited = Audit(rec.id, "verify_passed", detail); !audited.ok()) {
+    return std::move(audited).error();
+  }
+  return ApplyOutcome{"verified", detail};
 }
 
 Result<StatementFigures> Executor::Measure(const std::vector<int64_t>& queryids) {

@@ -17,7 +17,10 @@
 //   checks the rest); the previous state is recorded (the value ALTER SYSTEM had set, or none);
 //   ALTER SYSTEM SET, then pg_reload_conf(). A postmaster setting is applied with a detail saying
 //   it is pending a restart. Rollback: ALTER SYSTEM SET to the old value or RESET, then reload.
-// Other kinds are refused as not supported by this version (reported as rejected).
+// rewrite: nothing is changed. Both texts must parse (libpg_query) as one plain SELECT; each is
+//   planned with a generic plan (PREPARE under plan_cache_mode = force_generic_plan, then EXPLAIN
+//   EXECUTE with NULL parameters) inside a READ ONLY transaction with a 5 s statement timeout,
+//   and the two estimated costs are reported (event `verified`, audit `verify_passed`).
 //
 // Guard: Measure() reads the affected statements' cumulative calls and execution time from
 // pg_stat_statements; the caller compares a reading at apply time with one after the guard's
@@ -102,6 +105,9 @@ class Executor {
   Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);
   Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
   Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
+  Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
+  // The planner's total cost of `select_sql` (with $n parameters) as a generic plan.
+  Result<double> GenericPlanCost(const std::string& select_sql, int parameters);
   // Runs `sql`, retrying a lock timeout; before each retry `cleanup` runs (if not empty).
   Status RunWithLockRetries(const std::string& sql, const std::string& cleanup);
   Status DropInvalidIndex(const std::string& schema, const std::string& name);

@@ -219,4 +219,53 @@ Result<SafePredicate> CheckPredicate(std::string_view where) {
   return SafePredicate{*std::move(sql), std::move(emitter.columns)};
 }
 
+namespace {
+
+// Whether `node` (anywhere below) holds a key from `keys`; collects the highest ParamRef number.
+bool Contains(const json& node, const std::vector<std::string_view>& keys, int* max_param) {
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) return true;
+      if (key == "ParamRef") *max_param = std::max(*max_param, value.value("number", 0));
+      if (Contains(value, keys, max_param)) return true;
+    }
+  } else if (node.is_array()) {
+    for (const json& item : node) {
+      if (Contains(item, keys, max_param)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<int> CheckPlainSelect(std::string_view sql) {
+  const std::string text(sql);
+  if (text.find('\0') != std::string::npos)
+    return MakeError(ErrorCode::kInvalidArgument, "NUL byte");
+  PgQueryParseResult parsed = pg_query_parse(text.c_str());
+  const std::unique_ptr<PgQueryParseResult, void (*)(PgQueryParseResult*)> guard(
+      &parsed, [](PgQueryParseResult* r) { pg_query_free_parse_result(*r); });
+  if (parsed.error != nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument, "does not parse as SQL");
+  }
+  const json tree = json::parse(parsed.parse_tree, nullptr, /*allow_exceptions=*/false);
+  if (!tree.is_object() || tree.value("stmts", json::array()).size() != 1) {
+    return MakeError(ErrorCode::kInvalidArgument, "must be exactly one statement");
+  }
+  const json& stmt = tree["stmts"][0].value("stmt", json::object());
+  if (NodeType(stmt) != "SelectStmt") {
+    return MakeError(ErrorCode::kInvalidArgument, "must be a SELECT");
+  }
+  int max_param = 0;
+  if (Contains(
+          stmt,
+          {"intoClause", "lockingClause", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"},
+          &max_param)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "must be a plain SELECT (no INTO, FOR UPDATE or data-modifying WITH)");
+  }
+  return max_param;
+}
+
 }  // namespace optischema::applier

@@ -35,4 +35,9 @@ struct SafePredicate {
 // does not parse. Thread-safe.
 Result<SafePredicate> CheckPredicate(std::string_view where);
 
+// For query rewrites, which are planned but never run: `sql` must parse as exactly one plain
+// SELECT (no INTO, no locking clause, no data-modifying WITH). Returns the number of $n
+// parameters (the highest n). kInvalidArgument naming what is wrong.
+Result<int> CheckPlainSelect(std::string_view sql);
+
 }  // namespace optischema::applier

@@ -235,5 +235,37 @@ TEST_F(ExecutorPgTest, SettingValuesOutsideWhatPostgresAllowsAreRejected) {
             "0");
 }
 
+CheckedRecommendation Rewrite(const std::string& id, const std::string& original,
+                              const std::string& rewritten) {
+  CheckedRecommendation checked;
+  checked.recommendation.id = id;
+  checked.recommendation.spec = protocol::RewriteSpec{original, rewritten};
+  return checked;
+}
+
+TEST_F(ExecutorPgTest, RewriteIsPlannedNotRunAndBothCostsAreReported) {
+  auto outcome =
+      Exec().Apply(Rewrite("rec-rw", "SELECT * FROM orders WHERE status = $1 ORDER BY note",
+                           "SELECT * FROM orders WHERE status = $1 ORDER BY note LIMIT 10"));
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  EXPECT_EQ(outcome->event, "verified") << outcome->detail;
+  EXPECT_NE(outcome->detail.find("(original) vs"), std::string::npos) << outcome->detail;
+  EXPECT_EQ(Steps("rec-rw"), std::vector<std::string>{"verify_passed"});
+  // The session is left clean for the next change.
+  EXPECT_EQ(Exec().Apply(CreateIndex("rec-after", "orders", {"note"}))->event, "applied");
+}
+
+TEST_F(ExecutorPgTest, RewriteThatIsNotAPlainSelectIsRejectedAndNothingRuns) {
+  for (const char* bad : {"DELETE FROM orders", "SELECT 1; DROP TABLE orders",
+                          "WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d",
+                          "SELECT * INTO copy FROM orders", "SELECT * FROM orders FOR UPDATE"}) {
+    auto outcome = Exec().Apply(Rewrite("rec-bad", "SELECT 1", bad));
+    ASSERT_TRUE(outcome.ok());
+    EXPECT_EQ(outcome->event, "rejected") << bad;
+  }
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "2000");
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'copy'"), "0");
+}
+
 }  // namespace
 }  // namespace optischema::applier
