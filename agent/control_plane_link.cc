@@ -94,8 +94,7 @@ void ControlPlaneLink::SendEventsAndAudit() {
   if (audit_ == nullptr) return;
   std::string records;
   std::uint64_t last = mirrored_seq_;
-  for (const applier::AuditRecord& record : audit_->ReadAll()) {
-    if (record.seq <= mirrored_seq_) continue;
+  for (const applier::AuditRecord& record : audit_->After(mirrored_seq_)) {
     auto json = applier::AuditRecordJson(record);
     if (!json.ok()) continue;
     records += (records.empty() ? "" : ",") + *json;

@@ -386,6 +386,14 @@ std::vector<AuditRecord> AuditLog::ReadAll() const {
   return records_;
 }
 
+std::vector<AuditRecord> AuditLog::After(std::uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  // seq n is at index n - 1.
+  if (seq >= records_.size()) return {};
+  return std::vector<AuditRecord>(records_.begin() + static_cast<std::ptrdiff_t>(seq),
+                                  records_.end());
+}
+
 std::vector<AuditRecord> AuditLog::ForRecommendation(std::string_view recommendation_id) const {
   std::lock_guard lock(mu_);
   std::vector<AuditRecord> out;

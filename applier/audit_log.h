@@ -174,6 +174,9 @@ class AuditLog {
   // them (crash recovery). In the order of those `started` records.
   std::vector<std::string> InFlight() const;
 
+  // The records after `seq`, in seq order (those not yet mirrored, for instance).
+  std::vector<AuditRecord> After(std::uint64_t seq) const;
+
  private:
   AuditLog(std::string path, const Clock& clock, int fd);
   // Reads, verifies and repairs the file; Open()'s errors.

@@ -104,6 +104,20 @@ class AuditLogTest : public ::testing::Test {
   testing::ManualClock clock_;
 };
 
+TEST_F(AuditLogTest, AfterReturnsOnlyTheRecordsNotYetSeenAcrossReopen) {
+  WriteThreeRecords();
+  std::unique_ptr<AuditLog> log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  Add(*log, Entry("r-2", "received"));
+  const std::vector<AuditRecord> after = log->After(2);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].seq, 3u);
+  EXPECT_EQ(after[1].recommendation_id, "r-2");
+  EXPECT_EQ(log->After(0).size(), 4u);
+  EXPECT_TRUE(log->After(4).empty());
+  EXPECT_TRUE(log->After(99).empty());
+}
+
 TEST_F(AuditLogTest, ChainOfThreeRecordsVerifies) {
   const auto start = clock_.Now();
   const std::vector<AuditRecord> records = WriteThreeRecords();
