@@ -208,13 +208,31 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
     }
   }
 
-  std::string sql = "CREATE INDEX CONCURRENTLY " + Q(name) + " ON " + relation + " USING " +
-                    method + " (" + JoinQuoted(spec.columns) + ")";
-  if (!spec.include.empty()) sql += " INCLUDE (" + JoinQuoted(spec.include) + ")";
-  if (checked.where) sql += " WHERE " + checked.where->sql;
+  std::string definition =
+      " ON " + relation + " USING " + method + " (" + JoinQuoted(spec.columns) + ")";
+  if (!spec.include.empty()) definition += " INCLUDE (" + JoinQuoted(spec.include) + ")";
+  if (checked.where) definition += " WHERE " + checked.where->sql;
+  std::string estimate;
+  if (options_.min_index_saving_pct > 0 && !spec.skip_hypopg_check &&
+      !rec.affected_queryids.empty()) {
+    auto saving = HypotheticalSavingPct("CREATE INDEX" + definition, rec.affected_queryids);
+    if (!saving.ok()) return std::move(saving).error();
+    if (*saving) {
+      estimate = "; HypoPG estimated saving " + std::to_string(static_cast<int>(**saving)) + "%";
+      if (**saving < options_.min_index_saving_pct) {
+        return Rejected("HypoPG estimates a saving of " +
+                        std::to_string(static_cast<int>(**saving)) +
+                        "% for the affected statements, below the minimum of " +
+                        std::to_string(options_.min_index_saving_pct) +
+                        "% (set spec.skip_hypopg_check to apply anyway)");
+      }
+    }
+  }
+  const std::string sql = "CREATE INDEX CONCURRENTLY " + Q(name) + definition;
   const std::string rollback =
       "DROP INDEX CONCURRENTLY IF EXISTS " + Q(spec.schema) + "." + Q(name);
-  if (auto audited = Audit(rec.id, "started", "building index " + Q(name), sql, rollback);
+  if (auto audited =
+          Audit(rec.id, "started", "building index " + Q(name) + estimate, sql, rollback);
       !audited.ok()) {
     return std::move(audited).error();
   }
@@ -399,6 +417,51 @@ Result<double> Executor::GenericPlanCost(const std::string& select_sql, int para
   if (!status.ok()) return std::move(status).error();
   if (cost < 0) return MakeError(ErrorCode::kQueryFailed, "EXPLAIN returned no total cost");
   return cost;
+}
+
+Result<std::optional<double>> Executor::HypotheticalSavingPct(
+    const std::string& index_sql, const std::vector<int64_t>& queryids) {
+  auto hypopg = Rows(*session_, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1",
+                     {std::string("hypopg")});
+  if (!hypopg.ok()) return std::move(hypopg).error();
+  if (hypopg->empty()) return std::optional<double>();
+  struct Statement {
+    std::string text;
+    int parameters;
+  };
+  std::vector<Statement> statements;
+  for (int64_t queryid : queryids) {
+    auto text =
+        Rows(*session_, "SELECT query FROM pg_stat_statements WHERE queryid = $1::bigint LIMIT 1",
+             {std::to_string(queryid)});
+    if (!text.ok()) return std::move(text).error();
+    if (text->empty() || !(*text)[0][0]) continue;
+    auto parameters = CheckPlainSelect(*(*text)[0][0]);
+    if (parameters.ok()) statements.push_back({*(*text)[0][0], *parameters});
+  }
+  if (statements.empty()) return std::optional<double>();
+  double before = 0;
+  for (const Statement& statement : statements) {
+    auto cost = GenericPlanCost(statement.text, statement.parameters);
+    if (!cost.ok()) return std::optional<double>();  // not plannable here: no estimate
+    before += *cost;
+  }
+  auto created =
+      Rows(*session_, "SELECT indexrelid::text FROM hypopg_create_index($1)", {index_sql});
+  if (!created.ok()) return std::move(created).error();
+  double after = 0;
+  bool planned = true;
+  for (const Statement& statement : statements) {
+    auto cost = GenericPlanCost(statement.text, statement.parameters);
+    if (!cost.ok()) {
+      planned = false;
+      break;
+    }
+    after += *cost;
+  }
+  (void)session_->Query("SELECT hypopg_reset()");
+  if (!planned || before <= 0) return std::optional<double>();
+  return std::optional<double>(100.0 * (before - after) / before);
 }
 
 Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {

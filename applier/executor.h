@@ -5,11 +5,11 @@
 //
 // create_index: preconditions (not a standby; the table exists and is not partitioned; every
 //   column named, included or used by the predicate exists; no equivalent valid index, which
-//   makes it a no-op), then CREATE INDEX CONCURRENTLY with the deterministic name
-//   IndexNameForRecommendation(id), never inside a transaction. A lock timeout (the session's
-//   lock_timeout, 5 s) is retried (ExecutorOptions) with a growing pause; any failure
-//   leaves no INVALID index behind (it is dropped concurrently). Rollback: DROP INDEX
-//   CONCURRENTLY of that name.
+//   makes it a no-op), the HypoPG estimate (ExecutorOptions::min_index_saving_pct), then CREATE
+//   INDEX CONCURRENTLY with the deterministic name IndexNameForRecommendation(id), never inside a
+//   transaction. A lock timeout (the session's lock_timeout, 5 s) is retried (ExecutorOptions) with
+//   a growing pause; any failure leaves no INVALID index behind (it is dropped concurrently).
+//   Rollback: DROP INDEX CONCURRENTLY of that name.
 // drop_index: refuses an index that backs a constraint; records pg_get_indexdef (made
 //   CONCURRENTLY) as the rollback; DROP INDEX CONCURRENTLY.
 // set_config: the setting must exist in pg_settings and be changeable (not `internal`); enum and
@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,10 @@
 namespace optischema::applier {
 
 struct ExecutorOptions {
+  // create_index with affected queryids, when the database has the hypopg extension: the
+  // estimated saving (generic-plan cost of the affected SELECTs without vs with a hypothetical
+  // index) must reach this many percent, unless the spec says skip_hypopg_check. 0: no check.
+  int min_index_saving_pct = 10;
   int lock_attempts = 5;                       // tries of a statement that hits the lock timeout
   std::chrono::milliseconds lock_pause{1000};  // pause after the n-th lock timeout: n times this
 };
@@ -108,6 +113,11 @@ class Executor {
   Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
   // The planner's total cost of `select_sql` (with $n parameters) as a generic plan.
   Result<double> GenericPlanCost(const std::string& select_sql, int parameters);
+  // The estimated saving, in percent, of `index_sql` (a CREATE INDEX without name or
+  // CONCURRENTLY) for the affected SELECT statements, from HypoPG; nullopt when there is nothing
+  // to estimate (no hypopg extension, no affected SELECT with a known text).
+  Result<std::optional<double>> HypotheticalSavingPct(const std::string& index_sql,
+                                                      const std::vector<int64_t>& queryids);
   // Runs `sql`, retrying a lock timeout; before each retry `cleanup` runs (if not empty).
   Status RunWithLockRetries(const std::string& sql, const std::string& cleanup);
   Status DropInvalidIndex(const std::string& schema, const std::string& name);

@@ -194,7 +194,9 @@ RecommendationSpec ReadSpec(FieldReader& in, RecommendationKind kind, const json
   const std::string p = "spec";
   switch (kind) {
     case RecommendationKind::kCreateIndex: {
-      in.OnlyKeys(spec, p, {"schema", "table", "columns", "method", "include", "where"});
+      in.OnlyKeys(
+          spec, p,
+          {"schema", "table", "columns", "method", "include", "where", "skip_hypopg_check"});
       CreateIndexSpec s;
       s.schema = in.String(spec, p, "schema", Text::kIdentifier);
       s.table = in.String(spec, p, "table", Text::kIdentifier);
@@ -213,6 +215,10 @@ RecommendationSpec ReadSpec(FieldReader& in, RecommendationKind kind, const json
       s.include = in.StringList(spec, p, "include", Text::kIdentifier, false);
       if (const json* w = in.Find(spec, p, "where", false); w && !w->is_null()) {
         s.where = in.StringValue(*w, "spec.where", Text::kNonEmpty);
+      }
+      if (const json* k = in.Find(spec, p, "skip_hypopg_check", false)) {
+        if (!k->is_boolean()) in.Fail("spec.skip_hypopg_check", "must be true or false");
+        s.skip_hypopg_check = k->is_boolean() && k->get<bool>();
       }
       return s;
     }
@@ -253,6 +259,10 @@ void WriteSpec(JsonWriter& w, const RecommendationSpec& spec) {
     if (s->where) {
       w.Key("where");
       w.String(*s->where);
+    }
+    if (s->skip_hypopg_check) {
+      w.Key("skip_hypopg_check");
+      w.Bool(true);
     }
   } else if (const auto* d = std::get_if<DropIndexSpec>(&spec)) {
     w.Key("schema");

@@ -52,6 +52,8 @@ struct CreateIndexSpec {
   std::vector<std::string> include;          // optional on the wire, empty when absent
   std::optional<std::string> where;          // optional (absent or null): partial-index
                                              // predicate, non-empty; checked by the applier
+  bool skip_hypopg_check = false;            // optional on the wire, false when absent: apply
+                                             // even if HypoPG estimates too small a saving
 };
 struct DropIndexSpec {
   std::string schema;

@@ -122,8 +122,8 @@ TEST_F(ExecutorPgTest, LockHeldByAnotherSessionFailsCleanlyWithoutAnInvalidIndex
   std::unique_ptr<PGconn, decltype(&PQfinish)> holder(
       PQconnectdb(cluster_->ConnectionString().c_str()), PQfinish);
   PQclear(PQexec(holder.get(), "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"));
-  auto outcome =
-      Exec({2, std::chrono::milliseconds(0)}).Apply(CreateIndex("rec-l", "orders", {"status"}));
+  auto outcome = Exec({.lock_attempts = 2, .lock_pause = std::chrono::milliseconds(0)})
+                     .Apply(CreateIndex("rec-l", "orders", {"status"}));
   PQclear(PQexec(holder.get(), "ROLLBACK"));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_EQ(outcome->event, "failed");
@@ -265,6 +265,43 @@ TEST_F(ExecutorPgTest, RewriteThatIsNotAPlainSelectIsRejectedAndNothingRuns) {
   }
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "2000");
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'copy'"), "0");
+}
+
+TEST_F(ExecutorPgTest, HypoPgEstimateDecidesWhetherAnIndexIsWorthBuilding) {
+  cluster_->Exec("CREATE EXTENSION pg_stat_statements");
+  cluster_->Exec("CREATE EXTENSION hypopg");
+  cluster_->Exec(
+      "INSERT INTO orders SELECT g, g % 100, 'done', 'n' FROM generate_series(2001, "
+      "60000) g; ANALYZE orders");
+  for (int i = 0; i < 5; ++i) {
+    cluster_->Exec("SELECT count(*) FROM orders WHERE customer_id = " + std::to_string(i));
+  }
+  const int64_t queryid = std::stoll(cluster_->QueryValue(
+      "SELECT queryid FROM pg_stat_statements WHERE query LIKE 'SELECT count(*) FROM orders "
+      "WHERE customer_id%'"));
+
+  CheckedRecommendation useless = CreateIndex("rec-useless", "orders", {"note"});
+  useless.recommendation.affected_queryids = {queryid};
+  auto refused = Exec().Apply(useless);
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_EQ(refused->event, "rejected");
+  EXPECT_NE(refused->detail.find("HypoPG estimates a saving of"), std::string::npos)
+      << refused->detail;
+  EXPECT_EQ(IndexState(IndexNameForRecommendation("rec-useless")), "absent");
+
+  CheckedRecommendation forced = useless;
+  forced.recommendation.id = "rec-forced";
+  std::get<protocol::CreateIndexSpec>(forced.recommendation.spec).skip_hypopg_check = true;
+  EXPECT_EQ(Exec().Apply(forced)->event, "applied");
+
+  CheckedRecommendation useful = CreateIndex("rec-useful", "orders", {"customer_id"});
+  useful.recommendation.affected_queryids = {queryid};
+  auto applied = Exec().Apply(useful);
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(applied->event, "applied") << applied->detail;
+  EXPECT_NE(audit_->ForRecommendation("rec-useful")[0].detail.find("HypoPG estimated saving"),
+            std::string::npos);
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM hypopg_list_indexes"), "0");
 }
 
 }  // namespace
