@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -408,6 +409,74 @@ TEST_F(AgentApplyTest, RollbackRequestedOnTheControlPlaneIsCarriedOut) {
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
             "0");
   EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+// A misbehaving server: the stored columns say "serve it to this agent, it has not expired", the
+// signed body says otherwise. The agent goes by the signed body.
+TEST_F(AgentApplyTest, ExpiredOrForeignRecommendationServedByMistakeIsRefused) {
+  agent_->Signal(SIGTERM);
+  ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0));
+  const json spec = {{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}};
+  // For another agent.
+  const std::string foreign_agent = "11111111-2222-4333-8444-555555555555";
+  const std::string saved_agent = agent_id_;
+  agent_id_ = foreign_agent;
+  const std::string foreign = Recommend(spec);
+  agent_id_ = saved_agent;
+  // Expiring two seconds from now.
+  const auto expires = std::chrono::system_clock::now() + 2s;
+  const std::time_t t = std::chrono::system_clock::to_time_t(expires);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  const json rec = {
+      {"agent_id", agent_id_},
+      {"database", "shop"},
+      {"kind", "create_index"},
+      {"spec", spec},
+      {"affected_queryids", json::array()},
+      {"expires_at", stamp},
+      {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
+  std::ofstream(dir_ + "/expiring.json") << rec.dump();
+  auto stored = control_plane_->Run(
+      {"recommend", "--data", control_plane_->data_dir(), "--file", dir_ + "/expiring.json"});
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  std::string expiring = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
+  while (!expiring.empty() && expiring.back() == '\n') expiring.pop_back();
+  ASSERT_EQ(
+      control_plane_->Run({"approve", "--data", control_plane_->data_dir(), expiring}).exit_code,
+      0);
+  ASSERT_TRUE(WaitFor([&] { return std::chrono::system_clock::now() > expires + 1s; }, 10s));
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((control_plane_->data_dir() + "/controlplane.db").c_str(), &db),
+              SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    const std::string sql = "UPDATE recommendations SET agent_id = '" + agent_id_ +
+                            "', expires_at = '2099-01-01T00:00:00.000Z' WHERE id IN ('" + foreign +
+                            "', '" + expiring + "')";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  agent_ = AgentProcess::Start(dir_, {Config(), {}});
+  const auto rejected_with = [&](const std::string& id, const std::string& reason) {
+    return WaitFor(
+        [&] {
+          const json r = Recommendation(id);
+          return r.is_object() && r.value("status", "") == "rejected" &&
+                 r["last_event"].value("detail", "").find(reason) != std::string::npos;
+        },
+        60s);
+  };
+  EXPECT_TRUE(rejected_with(foreign, "another agent")) << Recommendation(foreign).dump();
+  EXPECT_TRUE(rejected_with(expiring, "expired")) << Recommendation(expiring).dump();
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
+            "0");
 }
 
 }  // namespace
