@@ -273,17 +273,44 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   if (outcome->event == "applied" && baseline && !outcome->detail.starts_with("no-op")) {
     Guard(executor, rec, *baseline);
   }
+  if (outcome->event == "verified" && std::holds_alternative<protocol::RewriteSpec>(rec.spec)) {
+    TrackRewrite(executor, rec);
+  }
+}
+
+bool ApplyWorker::WaitWindow(int64_t seconds) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return stop_; });
+}
+
+void ApplyWorker::TrackRewrite(applier::Executor& executor, const protocol::Recommendation& rec) {
+  const std::string& rewritten = std::get<protocol::RewriteSpec>(rec.spec).rewritten;
+  auto original_before = executor.Measure(rec.affected_queryids);
+  auto rewritten_before = executor.MeasureText(rewritten);
+  if (!original_before.ok() || !rewritten_before.ok()) return;
+  if (!WaitWindow(rec.guard.verify_window_s)) return;
+  auto original_after = executor.Measure(rec.affected_queryids);
+  auto rewritten_after = executor.MeasureText(rewritten);
+  if (!original_after.ok() || !rewritten_after.ok()) return;
+  const auto calls = [](const applier::StatementFigures& a, const applier::StatementFigures& b) {
+    return std::to_string(static_cast<int64_t>(b.calls - a.calls));
+  };
+  const std::string detail = "over " + std::to_string(rec.guard.verify_window_s) + " s: original " +
+                             calls(*original_before, *original_after) + " calls, rewritten " +
+                             calls(*rewritten_before, *rewritten_after) + " calls";
+  if (auto audited = audit_.Append({rec.id, rec.database, "verify_passed", detail, "", "", {}});
+      !audited.ok()) {
+    return;
+  }
+  LogEvent(spdlog::level::info, "rewrite adoption",
+           {{"recommendation_id", rec.id}, {"detail", detail}});
+  Report(rec.id, "verified", detail);
 }
 
 void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendation& rec,
                         const applier::StatementFigures& baseline) {
-  {
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, std::chrono::seconds(rec.guard.verify_window_s),
-                     [this] { return stop_; })) {
-      return;  // stopping: the change stays, unverified (the audit log shows no verdict)
-    }
-  }
+  // Stopping: the change stays, unverified (the audit log shows no verdict).
+  if (!WaitWindow(rec.guard.verify_window_s)) return;
   auto after = executor.Measure(rec.affected_queryids);
   if (!after.ok()) {
     LogEvent(spdlog::level::warn, "guard could not measure the affected statements",

@@ -71,6 +71,11 @@ class ApplyWorker {
   // regression when the guard says so. Returns early when the worker is stopping.
   void Guard(applier::Executor& executor, const protocol::Recommendation& rec,
              const applier::StatementFigures& baseline);
+  // For a rewrite: over guard.verify_window_s, whether the original statements' calls fall and
+  // the rewritten text's appear; audited (verify_passed) and reported (verified).
+  void TrackRewrite(applier::Executor& executor, const protocol::Recommendation& rec);
+  // Waits `seconds` unless the worker is asked to stop; false when stopping.
+  bool WaitWindow(int64_t seconds);
 
   const Config config_;
   const std::string agent_id_;

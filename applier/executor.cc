@@ -503,6 +503,20 @@ Result<StatementFigures> Executor::Measure(const std::vector<int64_t>& queryids)
   return figures;
 }
 
+Result<StatementFigures> Executor::MeasureText(const std::string& text) {
+  auto rows = Rows(*session_,
+                   "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
+                   "FROM pg_stat_statements WHERE query = $1",
+                   {text});
+  if (!rows.ok()) return std::move(rows).error();
+  StatementFigures figures;
+  if (!rows->empty()) {
+    figures.calls = std::stod((*rows)[0][0].value_or("0"));
+    figures.total_ms = std::stod((*rows)[0][1].value_or("0"));
+  }
+  return figures;
+}
+
 GuardVerdict JudgeGuard(const StatementFigures& at_apply, const StatementFigures& after,
                         int64_t max_regression_pct) {
   GuardVerdict verdict;

@@ -105,6 +105,8 @@ class Executor {
 
   // The affected statements' figures now. kQueryFailed when pg_stat_statements cannot be read.
   Result<StatementFigures> Measure(const std::vector<int64_t>& queryids);
+  // The figures of the statements whose normalized text is exactly `text` (a rewrite's target).
+  Result<StatementFigures> MeasureText(const std::string& text);
 
  private:
   Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);

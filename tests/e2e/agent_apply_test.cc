@@ -481,3 +481,51 @@ TEST_F(AgentApplyTest, ExpiredOrForeignRecommendationServedByMistakeIsRefused) {
 
 }  // namespace
 }  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+TEST_F(AgentApplyTest, RewriteIsEvaluatedAndItsAdoptionTracked) {
+  const auto run = [&](const std::string& sql) { PQclear(PQexec(workload_.get(), sql.c_str())); };
+  for (int i = 0; i < 5; ++i) run("SELECT * FROM orders WHERE id = " + std::to_string(i));
+  const std::string queryid = cluster_->QueryValue(
+      "SELECT queryid FROM pg_stat_statements WHERE query LIKE 'SELECT * FROM orders WHERE id%'");
+  const json rec = {
+      {"agent_id", agent_id_},
+      {"database", "shop"},
+      {"kind", "rewrite"},
+      {"spec",
+       {{"original", "SELECT * FROM orders WHERE id = $1"},
+        {"rewritten", "SELECT payload FROM orders WHERE id = $1"}}},
+      {"affected_queryids", {std::stoll(queryid)}},
+      {"guard", {{"verify_window_s", 3}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
+  std::ofstream(dir_ + "/rewrite.json") << rec.dump();
+  auto stored = control_plane_->Run(
+      {"recommend", "--data", control_plane_->data_dir(), "--file", dir_ + "/rewrite.json"});
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  std::string id = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  ASSERT_EQ(control_plane_->Run({"approve", "--data", control_plane_->data_dir(), id}).exit_code,
+            0);
+  // The application switches to the rewritten query.
+  int key = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        run("SELECT payload FROM orders WHERE id = " + std::to_string(++key % 100));
+        const json r = Recommendation(id);
+        if (!r.is_object() || !r["last_event"].is_object()) return false;
+        const std::string detail = r["last_event"].value("detail", "");
+        return detail.find("rewritten") != std::string::npos &&
+               detail.find("calls") != std::string::npos;
+      },
+      60s))
+      << Recommendation(id).dump() << "\n"
+      << agent_->Log();
+  const std::string detail = Recommendation(id)["last_event"].value("detail", "");
+  EXPECT_NE(detail.find("original 0 calls"), std::string::npos) << detail;
+  EXPECT_EQ(detail.find("rewritten 0 calls"), std::string::npos) << detail;
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "200000");
+}
+
+}  // namespace
+}  // namespace optischema::testing
