@@ -248,7 +248,9 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
     Report(id, "failed", reason);
     return;
   }
-  applier::Executor executor(std::move(session).value(), audit_, database);
+  applier::ExecutorOptions options;
+  options.min_index_saving_pct = target->min_index_saving_pct;
+  applier::Executor executor(std::move(session).value(), audit_, database, options);
   if (!cleaned_.contains(database)) Recover(executor, database);
   const protocol::Recommendation& rec = checked->recommendation;
   // The guard's baseline: the affected statements' cumulative figures just before the change.

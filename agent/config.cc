@@ -542,6 +542,22 @@ Status FileLoader::LoadDatabases(const toml::node& node, const std::string& key)
            if (!window.ok()) return Fail(n, k, window.error().message);
            return OkStatus();
          }},
+        {"apply_statement_timeout",
+         [&](const auto& n, const auto& k) {
+           return ReadString(n, k, kDuration, &config.apply_statement_timeout);
+         }},
+        {"min_index_saving_pct",
+         [&](const auto& n, const auto& k) -> Status {
+           const toml::value<std::int64_t>* value = n.as_integer();
+           if (value == nullptr || value->get() < 0 || value->get() > 100) {
+             return Fail(
+                 n, k,
+                 Expected("an integer from 0 to 100",
+                          value == nullptr ? TypeName(n.type()) : std::to_string(value->get())));
+           }
+           config.min_index_saving_pct = static_cast<int>(value->get());
+           return OkStatus();
+         }},
     };
     if (Status status = ReadFields(*table, prefix, fields); !status.ok()) return status;
     const toml::node* name = table->get("name");

@@ -27,6 +27,11 @@ struct DatabaseConfig {
                               // libpq's usual sources (pgpass, env)
   bool apply = false;
   std::string maintenance_window;
+  // Statement timeout of the sessions that apply changes (an index build needs long).
+  std::chrono::milliseconds apply_statement_timeout = std::chrono::hours(6);
+  // Minimum HypoPG-estimated saving, in percent, for a create_index with affected statements;
+  // 0 turns the check off.
+  int min_index_saving_pct = 10;
 };
 
 struct Config {

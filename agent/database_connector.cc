@@ -1,6 +1,8 @@
 #include "agent/database_connector.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -43,6 +45,9 @@ collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database,
     collector::ConnectOptions options;
     options.dsn = database.dsn;
     options.mode = mode;
+    options.apply_statement_timeout_s = static_cast<int>(std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(database.apply_statement_timeout)
+               .count()));
     if (!database.password_file.empty()) {
       auto pw = ReadPasswordFile(database.password_file);
       if (!pw.ok()) return std::move(pw).error();

@@ -383,7 +383,7 @@ TEST_F(LoadConfigTest, RejectsUnknownKeyInASecondDatabaseEntry) {
   EXPECT_EQ(ErrorFor(std::string(kOneDatabase) + "[[database]]\nname = \"b\"\nreadonly = true\n"),
             Path("agent.toml") +
                 ":5: database[1].readonly: unknown key; known keys: name, dsn, password_file, "
-                "apply, maintenance_window");
+                "apply, maintenance_window, apply_statement_timeout, min_index_saving_pct");
 }
 
 TEST_F(LoadConfigTest, RejectsWrongTypesNamingTheExpectedType) {
@@ -719,6 +719,28 @@ maintenance_window = ""
   EXPECT_EQ(config->databases[0].maintenance_window,
             "mon-fri 22:00-02:00 +02:00; Sat 01:00-05:00 UTC");
   EXPECT_EQ(config->databases[1].maintenance_window, "");
+}
+
+}  // namespace
+}  // namespace optischema::agent
+
+namespace optischema::agent {
+namespace {
+
+TEST_F(LoadConfigTest, ApplySettingsOfADatabaseAreReadAndChecked) {
+  const Result<Config> config = LoadConfig(Write("agent.toml", R"([[database]]
+name = "orders"
+apply = true
+apply_statement_timeout = "2h"
+min_index_saving_pct = 25
+)"),
+                                           NoEnv());
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->databases[0].apply_statement_timeout, std::chrono::hours(2));
+  EXPECT_EQ(config->databases[0].min_index_saving_pct, 25);
+  EXPECT_EQ(ErrorFor(std::string(kOneDatabase) + "min_index_saving_pct = 150\n"),
+            Path("agent.toml") +
+                ":3: database[0].min_index_saving_pct: expected an integer from 0 to 100, got 150");
 }
 
 }  // namespace
