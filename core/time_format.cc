@@ -49,16 +49,18 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
                             day{static_cast<unsigned>(d)}};
   if (!date.ok()) return std::nullopt;
-  nanoseconds fraction{0};
+  microseconds fraction{0};
   std::size_t i = 19;
   if (i < s.size() && s[i] == '.') {
     const std::size_t from = ++i;
-    int64_t value = 0;
-    while (i < s.size() && IsDigit(s[i])) value = value * 10 + (s[i++] - '0');
+    int64_t micros = 0;
+    for (; i < s.size() && IsDigit(s[i]); ++i) {
+      if (i - from < 6) micros = micros * 10 + (s[i] - '0');
+    }
     const std::size_t digits = i - from;
     if (digits == 0 || digits > 9) return std::nullopt;
-    for (std::size_t k = digits; k < 9; ++k) value *= 10;
-    fraction = nanoseconds(value);
+    for (std::size_t k = digits; k < 6; ++k) micros *= 10;
+    fraction = microseconds(micros);
   }
   minutes offset{0};
   if (i + 1 == s.size() && (s[i] == 'Z' || s[i] == 'z')) {

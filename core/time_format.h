@@ -11,8 +11,9 @@ namespace optischema {
 std::string FormatRfc3339(std::chrono::system_clock::time_point t);
 
 // Parses YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM) with calendar-valid fields ('T' and 'Z'
-// may be lower case, RFC 3339 section 5.6; at most 9 fraction digits; a leap second 60 counts as
-// the next second). nullopt when malformed.
+// may be lower case, RFC 3339 section 5.6; at most 9 fraction digits, truncated to microseconds
+// like PostgreSQL's timestamps; a leap second 60 counts as the next second). nullopt when
+// malformed.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
 }  // namespace optischema

@@ -24,52 +24,7 @@ Error Invalid(std::string message) {
 // Compact JSON; strings were valid UTF-8 when parsed, so nothing is replaced in practice.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// The decimal number in text[pos, pos + n), or -1 when those are not all digits.
-int Digits(std::string_view text, std::size_t pos, std::size_t n) {
-  if (pos + n > text.size()) return -1;
-  int value = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (text[i] < '0' || text[i] > '9') return -1;
-    value = value * 10 + (text[i] - '0');
-  }
-  return value;
-}
-
 }  // namespace
-
-std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text) {
-  using namespace std::chrono;
-  const int y = Digits(text, 0, 4), mo = Digits(text, 5, 2), d = Digits(text, 8, 2);
-  const int h = Digits(text, 11, 2), mi = Digits(text, 14, 2), s = Digits(text, 17, 2);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 ||
-      text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
-      text[16] != ':') {
-    return std::nullopt;
-  }
-  const year_month_day date{year{y}, month{static_cast<unsigned>(mo)},
-                            day{static_cast<unsigned>(d)}};
-  if (!date.ok()) return std::nullopt;
-  system_clock::time_point t = sys_days{date} + hours{h} + minutes{mi} + seconds{s};
-  std::size_t i = 19;
-  if (i < text.size() && text[i] == '.') {
-    const std::size_t from = ++i;
-    int64_t micros = 0;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      if (i - from < 6) micros = micros * 10 + (text[i] - '0');
-    }
-    if (i == from || i - from > 9) return std::nullopt;
-    for (std::size_t n = i - from; n < 6; ++n) micros *= 10;
-    t += microseconds{micros};
-  }
-  if (i + 1 == text.size() && (text[i] == 'Z' || text[i] == 'z')) return t;
-  if (i + 6 != text.size() || (text[i] != '+' && text[i] != '-') || text[i + 3] != ':') {
-    return std::nullopt;
-  }
-  const int offset_h = Digits(text, i + 1, 2), offset_m = Digits(text, i + 4, 2);
-  if (offset_h < 0 || offset_h > 23 || offset_m < 0 || offset_m > 59) return std::nullopt;
-  const minutes offset{offset_h * 60 + offset_m};
-  return text[i] == '+' ? t - offset : t + offset;
-}
 
 Result<Proposal> ParseProposal(std::string_view text, std::chrono::system_clock::time_point now,
                                const std::string& generated_id) {

@@ -40,8 +40,4 @@ Result<Proposal> ParseProposal(std::string_view text, std::chrono::system_clock:
 Result<std::string> SignApproval(std::string_view proposal_json, const std::string& approved_by,
                                  const std::string& approved_at, std::string_view private_key_b64);
 
-// The instant of an RFC 3339 timestamp as ParseRecommendation accepts it (any offset, 't'/'z' in
-// either case, up to 9 fraction digits, truncated to microseconds); nullopt for other text.
-std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
-
 }  // namespace optischema::controlplane
