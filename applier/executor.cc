@@ -56,15 +56,6 @@ Status Reload(collector::PgSession& session) {
   return OkStatus();
 }
 
-std::string Literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 }  // namespace
 
 Executor::Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit,
@@ -359,8 +350,8 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   const std::string name = Q(spec.name);
   const std::string rollback = previous->empty() ? "ALTER SYSTEM RESET " + name
                                                  : "ALTER SYSTEM SET " + name + " = " +
-                                                       Literal((*previous)[0][0].value_or(""));
-  const std::string sql = "ALTER SYSTEM SET " + name + " = " + Literal(spec.value);
+                                                       QuoteLiteral((*previous)[0][0].value_or(""));
+  const std::string sql = "ALTER SYSTEM SET " + name + " = " + QuoteLiteral(spec.value);
   if (auto audited = Audit(rec.id, "started", "changing " + spec.name, sql, rollback);
       !audited.ok()) {
     return std::move(audited).error();
@@ -490,24 +481,20 @@ Result<StatementFigures> Executor::Measure(const std::vector<int64_t>& queryids)
     array += (i == 0 ? "" : ",") + std::to_string(queryids[i]);
   }
   array += "}";
-  auto rows = Rows(*session_,
-                   "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
-                   "FROM pg_stat_statements WHERE queryid = ANY ($1::bigint[])",
-                   {array});
-  if (!rows.ok()) return std::move(rows).error();
-  StatementFigures figures;
-  if (!rows->empty()) {
-    figures.calls = std::stod((*rows)[0][0].value_or("0"));
-    figures.total_ms = std::stod((*rows)[0][1].value_or("0"));
-  }
-  return figures;
+  return SumFigures("queryid = ANY ($1::bigint[])", array);
 }
 
 Result<StatementFigures> Executor::MeasureText(const std::string& text) {
+  return SumFigures("query = $1", text);
+}
+
+Result<StatementFigures> Executor::SumFigures(std::string_view condition,
+                                              const std::string& parameter) {
   auto rows = Rows(*session_,
                    "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
-                   "FROM pg_stat_statements WHERE query = $1",
-                   {text});
+                   "FROM pg_stat_statements WHERE " +
+                       std::string(condition),
+                   {parameter});
   if (!rows.ok()) return std::move(rows).error();
   StatementFigures figures;
   if (!rows->empty()) {

@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -110,6 +111,9 @@ class Executor {
 
  private:
   Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);
+  // Sums calls and execution time over the pg_stat_statements rows matching `condition` (a fixed
+  // WHERE condition with one parameter, $1 = `parameter`).
+  Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
   Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
   Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
   Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);

@@ -29,15 +29,6 @@ std::string NodeType(const json& node) {
   return node.begin().key();
 }
 
-std::string Literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
 class Emitter {
  public:
   Result<std::string> Expr(const json& node) {
@@ -175,12 +166,12 @@ class Emitter {
       if (!numeric) return Refuse("malformed number");
       return text;
     }
-    if (body.contains("sval")) return Literal(body["sval"].value("sval", ""));
+    if (body.contains("sval")) return QuoteLiteral(body["sval"].value("sval", ""));
     if (body.contains("boolval")) {
       return std::string(body["boolval"].value("boolval", false) ? "true" : "false");
     }
     if (body.size() == 1 && body.contains("location")) {
-      return Literal("");  // '' has no value member
+      return QuoteLiteral("");  // '' has no value member
     }
     return Refuse("unsupported constant");
   }

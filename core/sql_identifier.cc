@@ -17,4 +17,16 @@ std::string QuoteIdentifier(std::string_view name) {
   return out;
 }
 
+std::string QuoteLiteral(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('\'');
+  for (char c : text) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
 }  // namespace optischema
