@@ -20,6 +20,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/wait_for.h"
 
 namespace optischema::testing {
 namespace {
@@ -27,15 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
 
 struct CommandResult {
   int exit_code = -1;
@@ -75,10 +67,7 @@ class AgentApplyTest : public ::testing::Test {
     control_plane_ = std::make_unique<ControlPlaneProcess>();
     control_plane_->Start();
     std::ofstream(dir_ + "/api-key") << control_plane_->CreateApiKey() << "\n";
-    auto keys = control_plane_->Run({"keys", "init", "--data", control_plane_->data_dir()});
-    ASSERT_EQ(keys.exit_code, 0) << keys.err;
-    public_key_ = keys.out.substr(keys.out.rfind('\n', keys.out.size() - 2) + 1);
-    while (!public_key_.empty() && public_key_.back() == '\n') public_key_.pop_back();
+    public_key_ = control_plane_->InitKeys();
     agent_ = AgentProcess::Start(dir_, {Config(), {}});
     ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(dir_ + "/state/agent_id"); }, 20s));
     std::ifstream(dir_ + "/state/agent_id") >> agent_id_;
@@ -131,25 +120,13 @@ class AgentApplyTest : public ::testing::Test {
         {"spec", spec},
         {"affected_queryids", json::array()},
         {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
-    const std::string file = dir_ + "/rec.json";
-    std::ofstream(file, std::ios::trunc) << rec.dump();
-    auto stored =
-        control_plane_->Run({"recommend", "--data", control_plane_->data_dir(), "--file", file});
-    EXPECT_EQ(stored.exit_code, 0) << stored.err;
-    std::string id = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
-    while (!id.empty() && id.back() == '\n') id.pop_back();
-    if (approve) {
-      auto approved =
-          control_plane_->Run({"approve", "--data", control_plane_->data_dir(), id, "--by", "dba"});
-      EXPECT_EQ(approved.exit_code, 0) << approved.err;
-    }
+    const std::string id = control_plane_->Recommend(rec);
+    if (approve) control_plane_->Approve(id);
     return id;
   }
 
   json Recommendation(const std::string& id) const {
-    auto listed = control_plane_->Run(
-        {"recommendations", "list", "--data", control_plane_->data_dir(), "--json"});
-    for (const json& rec : json::parse(listed.out)) {
+    for (const json& rec : control_plane_->ListRecommendations()) {
       if (rec["id"] == id) return rec;
     }
     return json();
@@ -240,9 +217,7 @@ TEST_F(AgentApplyTest, BadRecommendationsAreRefusedReportedAndNothingOfTheirsRun
   const std::string tampered = Recommend(
       {{"schema", "public"}, {"table", "orders"}, {"columns", {"payload"}}}, "create_index",
       /*approve=*/false);
-  ASSERT_EQ(
-      control_plane_->Run({"approve", "--data", control_plane_->data_dir(), tampered}).exit_code,
-      0);
+  control_plane_->Approve(tampered);
   Tamper(tampered, "\"payload\"", "\"status\"");
   for (const std::string& id : {hostile, function_where, tampered}) {
     ASSERT_TRUE(WaitFor([&] { return Status(id) == "rejected"; }, 60s))
@@ -294,15 +269,8 @@ TEST_F(AgentApplyTest, GuardedChangeThatSlowsTheStatementIsRolledBackAutomatical
       {"spec", {{"name", "random_page_cost"}, {"value", "1000000"}}},
       {"affected_queryids", {std::stoll(queryid)}},
       {"guard", {{"verify_window_s", 3}, {"max_regression_pct", 10}, {"auto_rollback", true}}}};
-  const std::string file = dir_ + "/guarded.json";
-  std::ofstream(file) << rec.dump();
-  auto stored =
-      control_plane_->Run({"recommend", "--data", control_plane_->data_dir(), "--file", file});
-  ASSERT_EQ(stored.exit_code, 0) << stored.err;
-  std::string id = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
-  while (!id.empty() && id.back() == '\n') id.pop_back();
-  ASSERT_EQ(control_plane_->Run({"approve", "--data", control_plane_->data_dir(), id}).exit_code,
-            0);
+  const std::string id = control_plane_->Recommend(rec);
+  control_plane_->Approve(id);
 
   // The workload keeps running while the guard watches.
   ASSERT_TRUE(WaitFor(
@@ -442,15 +410,8 @@ TEST_F(AgentApplyTest, ExpiredOrForeignRecommendationServedByMistakeIsRefused) {
       {"affected_queryids", json::array()},
       {"expires_at", stamp},
       {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
-  std::ofstream(dir_ + "/expiring.json") << rec.dump();
-  auto stored = control_plane_->Run(
-      {"recommend", "--data", control_plane_->data_dir(), "--file", dir_ + "/expiring.json"});
-  ASSERT_EQ(stored.exit_code, 0) << stored.err;
-  std::string expiring = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
-  while (!expiring.empty() && expiring.back() == '\n') expiring.pop_back();
-  ASSERT_EQ(
-      control_plane_->Run({"approve", "--data", control_plane_->data_dir(), expiring}).exit_code,
-      0);
+  const std::string expiring = control_plane_->Recommend(rec);
+  control_plane_->Approve(expiring);
   ASSERT_TRUE(WaitFor([&] { return std::chrono::system_clock::now() > expires + 1s; }, 10s));
   {
     sqlite3* db = nullptr;
@@ -499,14 +460,8 @@ TEST_F(AgentApplyTest, RewriteIsEvaluatedAndItsAdoptionTracked) {
         {"rewritten", "SELECT payload FROM orders WHERE id = $1"}}},
       {"affected_queryids", {std::stoll(queryid)}},
       {"guard", {{"verify_window_s", 3}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
-  std::ofstream(dir_ + "/rewrite.json") << rec.dump();
-  auto stored = control_plane_->Run(
-      {"recommend", "--data", control_plane_->data_dir(), "--file", dir_ + "/rewrite.json"});
-  ASSERT_EQ(stored.exit_code, 0) << stored.err;
-  std::string id = stored.out.substr(stored.out.rfind('\n', stored.out.size() - 2) + 1);
-  while (!id.empty() && id.back() == '\n') id.pop_back();
-  ASSERT_EQ(control_plane_->Run({"approve", "--data", control_plane_->data_dir(), id}).exit_code,
-            0);
+  const std::string id = control_plane_->Recommend(rec);
+  control_plane_->Approve(id);
   // The application switches to the rewritten query.
   int key = 0;
   ASSERT_TRUE(WaitFor(

@@ -22,6 +22,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/wait_for.h"
 
 namespace optischema::testing {
 namespace {
@@ -31,16 +32,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kDbPassword[] = "pg-Secret-4711-e2e";
-
-// Polls `condition` every 100 ms until it holds or `timeout` passes; returns whether it held.
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
-}
 
 std::string MakeTempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "optischema-e2e-XXXXXX").string();

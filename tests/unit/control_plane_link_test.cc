@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/support/fake_http_client.h"
+#include "tests/support/wait_for.h"
 
 namespace optischema::agent {
 namespace {
@@ -22,12 +23,7 @@ using testing::FakeHttpClient;
 constexpr char kAgentId[] = "0b5d7c1e-9a7f-4c1e-8a55-2f0d9e3c4b6a";
 
 bool WaitFor(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
+  return testing::WaitFor(condition, 10s, 10ms);
 }
 
 protocol::HttpResponse Reply(int status, std::string body = R"({"protocol":"1"})") {
