@@ -397,6 +397,14 @@ std::string RecommendationToJson(const Recommendation& r) {
   w.String(r.approved_at);
   w.Key("expires_at");
   w.String(r.expires_at);
+  if (r.table_digest) {
+    w.Key("table_digest");
+    w.String(*r.table_digest);
+  }
+  if (r.reason) {
+    w.Key("reason");
+    w.String(*r.reason);
+  }
   if (r.signature) {
     w.Key("signature");
     w.String(*r.signature);
@@ -419,7 +427,7 @@ Result<Recommendation> ParseRecommendation(std::string_view text) {
   Recommendation r;
   in.OnlyKeys(j, "",
               {"id", "agent_id", "database", "kind", "spec", "affected_queryids", "guard",
-               "approved_by", "approved_at", "expires_at", "signature"});
+               "approved_by", "approved_at", "expires_at", "table_digest", "reason", "signature"});
   r.id = in.String(j, "", "id", Text::kId);
   const std::string context =
       IsRecommendationId(r.id) ? "recommendation " + r.id : std::string("recommendation");
@@ -456,6 +464,22 @@ Result<Recommendation> ParseRecommendation(std::string_view text) {
   r.approved_by = in.String(j, "", "approved_by", Text::kNonEmpty);
   r.approved_at = in.String(j, "", "approved_at", Text::kTimestamp);
   r.expires_at = in.String(j, "", "expires_at", Text::kTimestamp);
+  if (const json* digest = in.Find(j, "", "table_digest", false)) {
+    r.table_digest = in.StringValue(*digest, "table_digest", Text::kNonEmpty);
+    const bool hex = std::all_of(r.table_digest->begin(), r.table_digest->end(), [](char c) {
+      return IsDigit(c) || (c >= 'a' && c <= 'f');
+    });
+    if (!in.failed() && (!hex || r.table_digest->size() > 64)) {
+      in.Fail("table_digest", "must be 1 to 64 lower-case hex digits");
+    }
+    if (!in.failed() && k != kKinds.end() && k->first != RecommendationKind::kCreateIndex &&
+        k->first != RecommendationKind::kDropIndex) {
+      in.Fail("table_digest", "only create_index and drop_index carry a table digest");
+    }
+  }
+  if (const json* reason = in.Find(j, "", "reason", false)) {
+    r.reason = in.StringValue(*reason, "reason", Text::kAny);
+  }
   if (const json* sig = in.Find(j, "", "signature", false)) {
     r.signature = in.StringValue(*sig, "signature", Text::kNonEmpty);
   }

@@ -15,6 +15,10 @@
 //   guard              {verify_window_s, max_regression_pct, auto_rollback}, all required
 //   approved_by        non-empty string
 //   approved_at, expires_at  RFC 3339 timestamps, e.g. "2026-11-21T22:30:05Z"
+//   table_digest       optional: create_index / drop_index only; the digest of the table's schema
+//                      (collector/schema_reader.h) when the change was proposed. The applier
+//                      refuses the change when the table's digest differs now.
+//   reason             optional: why it was proposed, for people (the advisor's evidence)
 //   signature          base64 Ed25519 signature over RecommendationSigningBytes (optional until
 //                      signed; the agent applies only recommendations that verify)
 // Recommendations are commands, so parsing is strict: unknown keys, at the top level as in spec
@@ -88,6 +92,8 @@ struct Recommendation {
   std::string approved_by;
   std::string approved_at;  // RFC 3339
   std::string expires_at;   // RFC 3339
+  std::optional<std::string> table_digest;  // 1..64 hex digits; create_index / drop_index only
+  std::optional<std::string> reason;        // free text for people
   std::optional<std::string> signature;
 };
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/advice.h"
+
 namespace optischema::protocol {
 
 inline constexpr int kProtocolMajor = 1;
@@ -134,6 +136,7 @@ struct Snapshot {
   Remainder remainder;
   Sampling sampling;
   int64_t excluded_statements = 0;  // changed but filtered (agent's own, utilities, catalog)
+  std::optional<Advice> advice;     // in the snapshot taken when the index advisor ran
 };
 
 }  // namespace optischema::protocol

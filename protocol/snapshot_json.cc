@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "protocol/advice_json.h"
 #include "protocol/json_writer.h"
 
 namespace optischema::protocol {
@@ -190,6 +191,7 @@ std::string SnapshotToJson(const Snapshot& snap) {
   PutSampling(w, snap.sampling);
   w.Key("excluded_statements");
   w.Int(snap.excluded_statements);
+  if (snap.advice) WriteAdviceMembers(w, *snap.advice);
   w.EndObject();
   return out;
 }

@@ -1,0 +1,288 @@
+#include "protocol/advice_json.h"
+
+namespace optischema::protocol {
+
+const char* FindingKindName(FindingKind kind) {
+  switch (kind) {
+    case FindingKind::kUnused:
+      return "unused";
+    case FindingKind::kRedundant:
+      return "redundant";
+    case FindingKind::kInvalid:
+      return "invalid";
+    case FindingKind::kInsufficientHistory:
+      return "insufficient_history";
+  }
+  return "unused";
+}
+
+namespace {
+
+template <class T>
+void PutOptional(JsonWriter& w, const std::optional<T>& value) {
+  if (!value) {
+    w.Null();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    w.String(*value);
+  } else if constexpr (std::is_same_v<T, double>) {
+    w.Double(*value);
+  } else {
+    w.Int(*value);
+  }
+}
+
+void PutStrings(JsonWriter& w, const std::vector<std::string>& values) {
+  w.BeginArray();
+  for (const std::string& v : values) w.String(v);
+  w.EndArray();
+}
+
+void PutStats(JsonWriter& w, const IndexStatsInfo& s) {
+  w.BeginObject();
+  w.Key("stats_since");
+  w.String(s.stats_since);
+  w.Key("stats_age_s");
+  w.Double(s.stats_age_s);
+  w.Key("stats_since_source");
+  w.String(s.stats_since_source);
+  w.Key("window_s");
+  PutOptional(w, s.window_s);
+  w.EndObject();
+}
+
+void PutIndex(JsonWriter& w, const IndexStat& i) {
+  w.BeginObject();
+  w.Key("schema");
+  w.String(i.schema);
+  w.Key("table");
+  w.String(i.table);
+  w.Key("name");
+  w.String(i.name);
+  w.Key("method");
+  w.String(i.method);
+  w.Key("columns");
+  PutStrings(w, i.columns);
+  w.Key("size_bytes");
+  w.Int(i.size_bytes);
+  w.Key("scans");
+  w.Int(i.scans);
+  w.Key("scans_window");
+  PutOptional(w, i.scans_window);
+  w.Key("table_writes_per_s");
+  PutOptional(w, i.table_writes_per_s);
+  for (const auto& [key, value] :
+       {std::pair{"valid", i.valid}, std::pair{"ready", i.ready}, std::pair{"unique", i.unique},
+        std::pair{"primary", i.primary}, std::pair{"backs_constraint", i.backs_constraint},
+        std::pair{"partial", i.partial}, std::pair{"being_built", i.being_built}}) {
+    w.Key(key);
+    w.Bool(value);
+  }
+  w.EndObject();
+}
+
+void PutFinding(JsonWriter& w, const IndexFinding& f) {
+  w.BeginObject();
+  w.Key("kind");
+  w.String(FindingKindName(f.kind));
+  w.Key("schema");
+  w.String(f.schema);
+  w.Key("table");
+  w.String(f.table);
+  w.Key("index");
+  w.String(f.index);
+  w.Key("bytes");
+  w.Int(f.bytes);
+  w.Key("writes_per_s");
+  PutOptional(w, f.writes_per_s);
+  w.Key("covered_by");
+  PutOptional(w, f.covered_by);
+  w.Key("reason");
+  w.String(f.reason);
+  w.EndObject();
+}
+
+void PutDefinitions(JsonWriter& w, const std::vector<NamedDefinition>& definitions) {
+  w.BeginArray();
+  for (const NamedDefinition& d : definitions) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(d.name);
+    w.Key("definition");
+    w.String(d.definition);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void PutTable(JsonWriter& w, const TableSchema& t) {
+  w.BeginObject();
+  w.Key("schema");
+  w.String(t.schema);
+  w.Key("name");
+  w.String(t.name);
+  w.Key("kind");
+  w.String(t.kind);
+  w.Key("digest");
+  w.String(t.digest);
+  w.Key("columns");
+  w.BeginArray();
+  for (const ColumnSchema& c : t.columns) {
+    w.BeginObject();
+    w.Key("name");
+    w.String(c.name);
+    w.Key("type");
+    w.String(c.type);
+    w.Key("not_null");
+    w.Bool(c.not_null);
+    w.Key("default");
+    PutOptional(w, c.default_value);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("indexes");
+  PutDefinitions(w, t.indexes);
+  w.Key("constraints");
+  PutDefinitions(w, t.constraints);
+  w.EndObject();
+}
+
+void PutSchema(JsonWriter& w, const SchemaReport& s) {
+  w.BeginObject();
+  w.Key("full");
+  w.Bool(s.full);
+  w.Key("digests");
+  w.BeginObject();
+  for (const auto& [table, digest] : s.digests) {
+    w.Key(table);
+    w.String(digest);
+  }
+  w.EndObject();
+  w.Key("tables");
+  w.BeginArray();
+  for (const TableSchema& t : s.tables) PutTable(w, t);
+  w.EndArray();
+  w.Key("drift");
+  w.BeginArray();
+  for (const SchemaDrift& d : s.drift) {
+    w.BeginObject();
+    w.Key("table");
+    w.String(d.table);
+    w.Key("change");
+    w.String(d.change);
+    w.Key("name");
+    w.String(d.name);
+    w.Key("detail");
+    w.String(d.detail);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void PutProposal(JsonWriter& w, const IndexProposal& p) {
+  w.BeginObject();
+  w.Key("kind");
+  w.String(p.kind);
+  w.Key("spec");
+  w.BeginObject();
+  w.Key("schema");
+  w.String(p.schema);
+  if (p.kind == "create_index") {
+    w.Key("table");
+    w.String(p.table);
+    w.Key("columns");
+    PutStrings(w, p.columns);
+    w.Key("method");
+    w.String("btree");
+  } else {
+    w.Key("index");
+    w.String(p.index);
+  }
+  w.EndObject();
+  w.Key("table");
+  w.String(p.table);
+  w.Key("table_digest");
+  w.String(p.table_digest);
+  w.Key("affected_queryids");
+  w.BeginArray();
+  for (const ProposalStatement& s : p.statements) w.String(std::to_string(s.queryid));
+  w.EndArray();
+  w.Key("statements");
+  w.BeginArray();
+  for (const ProposalStatement& s : p.statements) {
+    w.BeginObject();
+    w.Key("queryid");
+    w.String(std::to_string(s.queryid));
+    w.Key("cost_before");
+    w.Double(s.cost_before);
+    w.Key("cost_after");
+    w.Double(s.cost_after);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("cost_before");
+  w.Double(p.cost_before);
+  w.Key("cost_after");
+  w.Double(p.cost_after);
+  w.Key("saving_pct");
+  w.Double(p.saving_pct);
+  w.Key("index_size_bytes");
+  w.Int(p.index_size_bytes);
+  w.Key("reason");
+  w.String(p.reason);
+  w.EndObject();
+}
+
+}  // namespace
+
+void WriteAdviceMembers(JsonWriter& w, const Advice& advice) {
+  w.Key("index_stats");
+  PutStats(w, advice.stats);
+  w.Key("indexes");
+  w.BeginArray();
+  for (const IndexStat& i : advice.indexes) PutIndex(w, i);
+  w.EndArray();
+  w.Key("index_findings");
+  w.BeginArray();
+  for (const IndexFinding& f : advice.findings) PutFinding(w, f);
+  w.EndArray();
+  if (advice.schema) {
+    w.Key("schema");
+    PutSchema(w, *advice.schema);
+  }
+  w.Key("proposals");
+  w.BeginArray();
+  for (const IndexProposal& p : advice.proposals) PutProposal(w, p);
+  w.EndArray();
+  w.Key("advisor");
+  w.BeginObject();
+  w.Key("hypopg");
+  w.Bool(advice.hypopg);
+  w.Key("notes");
+  PutStrings(w, advice.notes);
+  w.Key("skipped");
+  w.BeginArray();
+  for (const SkippedStatement& s : advice.skipped) {
+    w.BeginObject();
+    w.Key("queryid");
+    w.String(std::to_string(s.queryid));
+    w.Key("reason");
+    w.String(s.reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+std::string AdviceToJson(const std::string& database, const Advice& advice) {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("database");
+  w.String(database);
+  WriteAdviceMembers(w, advice);
+  w.EndObject();
+  return out;
+}
+
+}  // namespace optischema::protocol
