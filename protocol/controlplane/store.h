@@ -143,6 +143,9 @@ class Store {
   Result<bool> AgentExists(const std::string& agent_id);
   // kInvalidArgument when a recommendation with this id exists already.
   Status AddRecommendation(const RecommendationRecord& recommendation);
+  // Stores the recommendation and returns true, or returns false, changing nothing, when one with
+  // this id exists already (whatever its status); the check and the insert are one transaction.
+  Result<bool> AddRecommendationIfAbsent(const RecommendationRecord& recommendation);
   // The recommendation, or nullopt when there is none with this id.
   Result<std::optional<RecommendationRow>> GetRecommendation(const std::string& id);
   // Compare-and-set: when the status of `id` is one of `from`, sets it to `to` (and the body to

@@ -27,6 +27,16 @@ RecommendationRow ReadRow(const SqliteStatement& query) {
 }  // namespace
 
 Status Store::AddRecommendation(const RecommendationRecord& recommendation) {
+  auto added = AddRecommendationIfAbsent(recommendation);
+  if (!added.ok()) return std::move(added).error();
+  if (!*added) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a recommendation with id " + recommendation.id + " exists already");
+  }
+  return OkStatus();
+}
+
+Result<bool> Store::AddRecommendationIfAbsent(const RecommendationRecord& recommendation) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
   if (!tx.ok()) return std::move(tx).error();
@@ -36,10 +46,7 @@ Status Store::AddRecommendation(const RecommendationRecord& recommendation) {
   existing->Bind(1, recommendation.id);
   auto found = existing->Step();
   if (!found.ok()) return std::move(found).error();
-  if (*found) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "a recommendation with id " + recommendation.id + " exists already");
-  }
+  if (*found) return false;
   auto insert = SqliteStatement::Prepare(db_.get(), R"sql(
 INSERT INTO recommendations (id, agent_id, status, expires_at, body, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6))sql");
@@ -54,8 +61,9 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6))sql");
   }
   insert->Bind(5, recommendation.body_json);
   insert->Bind(6, Now());
-  if (Status st = insert->Run(); !st.ok()) return st;
-  return tx->Commit();
+  if (Status st = insert->Run(); !st.ok()) return std::move(st).error();
+  if (Status st = tx->Commit(); !st.ok()) return std::move(st).error();
+  return true;
 }
 
 Result<std::optional<RecommendationRow>> Store::GetRecommendation(const std::string& id) {
