@@ -147,6 +147,13 @@ Result<const nlohmann::json*> FieldChecker::Array(const char* key) const {
   return v;
 }
 
+Status FieldChecker::OptionalArray(const char* key) const {
+  auto v = Get(key, false);
+  if (!v.ok()) return std::move(v).error();
+  if (*v != nullptr && !(*v)->is_array()) return Invalid(key, "expected an array");
+  return OkStatus();
+}
+
 Result<AgentRegistration> ValidateRegisterRequest(const nlohmann::json& body) {
   if (Status st = CheckProtocol(body); !st.ok()) return std::move(st).error();
   const FieldChecker fields(body, "");

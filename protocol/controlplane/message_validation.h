@@ -54,6 +54,7 @@ class FieldChecker {
   Status Number(const char* key, bool required) const;  // any sign
   Status Object(const char* key, bool required) const;
   Result<const nlohmann::json*> Array(const char* key) const;  // required
+  Status OptionalArray(const char* key) const;                 // absent or an array
 
  private:
   const nlohmann::json& object_;

@@ -114,6 +114,14 @@ Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
   for (const char* key : {"server", "kpis", "remainder", "sampling"}) {
     if (Status st = fields.Object(key, false); !st.ok()) return std::move(st).error();
   }
+  // The advice members (protocol/advice.h), only in snapshots taken when the advisor ran; their
+  // contents are for people, except proposals (agent_proposals.h checks each element itself).
+  for (const char* key : {"index_stats", "schema", "advisor"}) {
+    if (Status st = fields.Object(key, false); !st.ok()) return std::move(st).error();
+  }
+  for (const char* key : {"indexes", "index_findings", "proposals"}) {
+    if (Status st = fields.OptionalArray(key); !st.ok()) return std::move(st).error();
+  }
   if (Status st = fields.NonNegativeInteger("excluded_statements", false); !st.ok()) {
     return std::move(st).error();
   }

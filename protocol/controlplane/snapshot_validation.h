@@ -8,7 +8,10 @@
 // window_s >= 0; statements[], each with queryid (a decimal 64-bit integer in a string, as the
 // agent sends it) and every window counter of protocol::ForEachCounter as a non-negative number
 // (integers for counts): a negative delta is an agent bug; server, kpis, remainder and sampling
-// objects when present. The remainder's counters may be negative: it is a correction.
+// objects when present. The remainder's counters may be negative: it is a correction. The advice
+// members, when present, only by type: index_stats, schema and advisor objects; indexes,
+// index_findings and proposals arrays (proposals are checked one by one when stored, and a bad
+// one does not refuse the snapshot).
 //
 // Pure functions; thread-safe.
 

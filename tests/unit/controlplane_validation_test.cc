@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/advice_json.h"
 #include "protocol/controlplane/message_validation.h"
 #include "protocol/controlplane/snapshot_validation.h"
 #include "protocol/messages.h"
@@ -116,6 +117,28 @@ TEST(SnapshotValidation, SnapshotIdMustBeShortPlainAndEqualToTheIdempotencyKey) 
   }
   EXPECT_EQ(SnapshotError(AgentSnapshot(), "another-id"),
             "snapshot_id: differs from the Idempotency-Key header");
+}
+
+TEST(SnapshotValidation, AdviceMembersAreCheckedByTypeOnly) {
+  protocol::Advice advice;
+  protocol::IndexProposal proposal;
+  proposal.kind = "create_index";
+  advice.proposals = {proposal, proposal};
+  nlohmann::json with_advice = AgentSnapshot();
+  with_advice.update(nlohmann::json::parse(protocol::AdviceToJson("orders", advice)));
+  with_advice["proposals"][1] = "not a proposal: checked when stored";
+  ASSERT_EQ(SnapshotError(with_advice), "");
+
+  for (const char* key : {"index_stats", "schema", "advisor"}) {
+    nlohmann::json snapshot = AgentSnapshot();
+    snapshot[key] = nlohmann::json::array();
+    EXPECT_EQ(SnapshotError(snapshot), std::string(key) + ": expected an object");
+  }
+  for (const char* key : {"indexes", "index_findings", "proposals"}) {
+    nlohmann::json snapshot = AgentSnapshot();
+    snapshot[key] = nlohmann::json::object();
+    EXPECT_EQ(SnapshotError(snapshot), std::string(key) + ": expected an array");
+  }
 }
 
 TEST(SnapshotValidation, AgentIdMustBeTheOneInThePath) {
