@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "protocol/controlplane/agent_proposals.h"
 #include "protocol/controlplane/api_keys.h"
 #include "protocol/controlplane/message_validation.h"
 #include "protocol/controlplane/snapshot_validation.h"
@@ -17,6 +18,8 @@ constexpr char kUnknownAgent[] = "unknown agent; register first";
 constexpr char kUnknownRecommendation[] = "unknown recommendation for this agent";
 // The body of an audit request carrying several records: {"records":[{...},...]}.
 constexpr char kAuditBatchKey[] = "records";
+// The snapshot member with the advisor's index proposals (protocol/advice.h).
+constexpr char kProposalsKey[] = "proposals";
 
 enum class RouteKind { kRegister, kHeartbeat, kSnapshots, kRecommendations, kEvents, kAudit };
 
@@ -120,7 +123,8 @@ ApiReply ErrorReply(int status, const std::string& reason) {
   return JsonReply(status, body);
 }
 
-Api::Api(Store& store, ApiOptions options) : store_(store), options_(options) {}
+Api::Api(Store& store, ApiOptions options, const Clock& clock)
+    : store_(store), options_(options), clock_(clock) {}
 
 ApiReply Api::Handle(const ApiRequest& request, const BodyReader& read_body) const {
   const std::optional<Route> route = FindRoute(request.path);
@@ -204,9 +208,16 @@ ApiReply Api::Snapshot(const std::string& agent_id, const ApiRequest& request,
   auto outcome = store_.AddSnapshot(*record);
   if (!outcome.ok()) return StoreFailure(outcome.error());
   if (*outcome == StoreOutcome::kUnknownAgent) return ErrorReply(404, kUnknownAgent);
+  const bool stored = *outcome == StoreOutcome::kStored;
+  AgentProposalCounts proposals;
+  if (const auto it = json->find(kProposalsKey); stored && it != json->end()) {
+    proposals = StoreAgentProposals(store_, *record, *it, clock_.Now());
+  }
   nlohmann::json reply = ReplyObject();
-  reply["stored"] = *outcome == StoreOutcome::kStored;
-  return JsonReply(*outcome == StoreOutcome::kStored ? 202 : 200, reply);
+  reply["stored"] = stored;
+  reply["proposals_stored"] = proposals.stored;
+  reply["proposals_refused"] = proposals.refused;
+  return JsonReply(stored ? 202 : 200, reply);
 }
 
 ApiReply Api::Recommendations(const std::string& agent_id, const ApiRequest& request) const {

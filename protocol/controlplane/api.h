@@ -6,7 +6,10 @@
 // Routes (every reply is a JSON object with "protocol"; errors add "error" with the reason):
 //   POST /v1/agents/register                            200, with intervals when configured
 //   POST /v1/agents/{id}/heartbeat                      200
-//   POST /v1/agents/{id}/snapshots                      202 stored, 200 a repeated snapshot_id
+//   POST /v1/agents/{id}/snapshots                      202 stored, 200 a repeated snapshot_id;
+//        {"stored":bool,"proposals_stored":N,"proposals_refused":M}: a stored snapshot's
+//        `proposals` become `proposed` recommendations (agent_proposals.h), N of them new, M
+//        malformed and skipped; a repeated snapshot stores nothing (both 0)
 //   GET  /v1/agents/{id}/recommendations?status=S       200 {"recommendations":[...]}
 //        S = approved (the default): approved and unexpired, waiting for the agent;
 //        S = rollback_requested: applied ones a person asked to undo, expired or not.
@@ -29,6 +32,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/clock.h"
 #include "protocol/controlplane/store.h"
 
 namespace optischema::controlplane {
@@ -65,8 +69,8 @@ ApiReply ErrorReply(int status, const std::string& reason);
 
 class Api {
  public:
-  // `store` must outlive the Api.
-  Api(Store& store, ApiOptions options);
+  // `store` and `clock` must outlive the Api. `clock` gives the expiry of agent proposals.
+  Api(Store& store, ApiOptions options, const Clock& clock);
 
   ApiReply Handle(const ApiRequest& request, const BodyReader& read_body) const;
 
@@ -83,6 +87,7 @@ class Api {
 
   Store& store_;
   ApiOptions options_;
+  const Clock& clock_;
 };
 
 }  // namespace optischema::controlplane

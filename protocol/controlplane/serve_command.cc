@@ -72,7 +72,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   const SystemClock clock;
   auto store = Store::Open(options.data_dir, Store::OpenMode::kCreate, clock);
   if (!store.ok()) return fail(store.error());
-  const Api api(**store, options.api);
+  const Api api(**store, options.api, clock);
   HttpsServerOptions server_options{address->first, address->second, options.cert_file,
                                     options.key_file, options.max_body_bytes};
   auto bound = HttpsServer::Bind(server_options, api);

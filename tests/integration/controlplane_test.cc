@@ -137,7 +137,8 @@ TEST_F(ControlPlaneTest, RegisteredAgentsSnapshotIsStoredAndListedOnce) {
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 202) << response->body;
-  EXPECT_EQ(response->body, R"({"protocol":"1","stored":true})");
+  EXPECT_EQ(response->body,
+            R"({"proposals_refused":0,"proposals_stored":0,"protocol":"1","stored":true})");
   const nlohmann::json listed = server_->ListSnapshots();
   ASSERT_EQ(listed.size(), 1U) << listed.dump();
   EXPECT_EQ(listed[0]["snapshot_id"], snapshot_id);
@@ -157,7 +158,8 @@ TEST_F(ControlPlaneTest, ReplayedSnapshotIdIsAcknowledgedAndStoredOnlyOnce) {
 
   ASSERT_TRUE(replay.ok()) << replay.error().message;
   EXPECT_EQ(replay->status, 200) << replay->body;
-  EXPECT_EQ(replay->body, R"({"protocol":"1","stored":false})");
+  EXPECT_EQ(replay->body,
+            R"({"proposals_refused":0,"proposals_stored":0,"protocol":"1","stored":false})");
   EXPECT_EQ(server_->ListSnapshots().size(), 1U);
 }
 

@@ -10,12 +10,15 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/time_format.h"
+#include "protocol/advice.h"
 #include "protocol/controlplane/api.h"
 #include "protocol/controlplane/api_keys.h"
 #include "protocol/controlplane/store.h"
 #include "protocol/recommendation.h"
+#include "protocol/snapshot_json.h"
 #include "tests/support/manual_clock.h"
 
 namespace optischema::controlplane {
@@ -37,6 +40,36 @@ std::string RegisterBody(const std::string& agent_id) {
       .dump();
 }
 
+// A snapshot `snapshot_id` of kAgent on database orders, as the agent serializes it, carrying
+// `proposals` from the advisor.
+std::string SnapshotBody(const std::string& snapshot_id,
+                         const std::vector<protocol::IndexProposal>& proposals) {
+  protocol::Snapshot snapshot;
+  snapshot.snapshot_id = snapshot_id;
+  snapshot.agent_id = kAgent;
+  snapshot.database = "orders";
+  snapshot.collected_at = "2026-11-21T22:30:05.123Z";
+  snapshot.window_s = 30;
+  snapshot.advice.emplace();
+  snapshot.advice->proposals = proposals;
+  return protocol::SnapshotToJson(snapshot);
+}
+
+protocol::IndexProposal CreateIndexProposal(const std::string& column) {
+  protocol::IndexProposal p;
+  p.kind = "create_index";
+  p.schema = "public";
+  p.table = "orders";
+  p.columns = {column};
+  p.table_digest = "9f86d081";
+  p.statements = {{-123, 4800.5, 8.2}};
+  p.cost_before = 4800.5;
+  p.cost_after = 8.2;
+  p.saving_pct = 99.8;
+  p.reason = "sequential scans filter on " + column;
+  return p;
+}
+
 std::string EventBody(const std::string& recommendation_id, const std::string& event) {
   return protocol::RecommendationEventToJson(
       {recommendation_id, event, "2026-01-31T12:00:00Z", "detail"});
@@ -52,7 +85,7 @@ class ControlPlaneApiTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
     ASSERT_TRUE(store_->AddApiKey("test", ApiKeySha256Hex(kKey)).ok());
-    api_ = std::make_unique<Api>(*store_, ApiOptions{});
+    api_ = std::make_unique<Api>(*store_, ApiOptions{}, clock_);
   }
 
   void TearDown() override {
@@ -140,6 +173,66 @@ TEST_F(ControlPlaneApiTest, SameSnapshotIdFromAnotherAgentIsAnotherSnapshot) {
   auto listed = store_->ListSnapshots({});
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 2U);
+}
+
+TEST_F(ControlPlaneApiTest, SnapshotProposalsAreStoredOnceAsProposedRecommendations) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  const std::string path = std::string("/v1/agents/") + kAgent + "/snapshots";
+  const std::vector<protocol::IndexProposal> proposals = {CreateIndexProposal("customer_id"),
+                                                          CreateIndexProposal("created_at")};
+
+  const ApiReply first = Call("POST", path, SnapshotBody("s-1", proposals));
+  const ApiReply replay = Call("POST", path, SnapshotBody("s-1", proposals));
+  clock_.Advance(hours(1));
+  const ApiReply later = Call("POST", path, SnapshotBody("s-2", proposals));
+
+  EXPECT_EQ(first.status, 202) << first.body;
+  EXPECT_EQ(
+      nlohmann::json::parse(first.body),
+      (nlohmann::json{
+          {"protocol", "1"}, {"stored", true}, {"proposals_stored", 2}, {"proposals_refused", 0}}));
+  EXPECT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(nlohmann::json::parse(replay.body)["proposals_stored"], 0);
+  EXPECT_EQ(later.status, 202) << later.body;
+  EXPECT_EQ(nlohmann::json::parse(later.body)["proposals_stored"], 0);
+  EXPECT_EQ(nlohmann::json::parse(later.body)["proposals_refused"], 0);
+  auto rows = store_->ListRecommendations(kAgent);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2U);
+  for (const RecommendationRow& row : *rows) {
+    EXPECT_EQ(row.record.status, kStatusProposed);
+    EXPECT_EQ(row.record.id.rfind("adv-", 0), 0U) << row.record.id;
+    nlohmann::json approved = nlohmann::json::parse(row.record.body_json);
+    approved["approved_by"] = "dba";
+    approved["approved_at"] = "2026-01-31T12:00:00Z";
+    auto parsed = protocol::ParseRecommendation(approved.dump());
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_EQ(parsed->affected_queryids, std::vector<int64_t>{-123});
+    EXPECT_EQ(parsed->table_digest, "9f86d081");
+  }
+  EXPECT_NE((*rows)[0].record.id, (*rows)[1].record.id);
+}
+
+TEST_F(ControlPlaneApiTest, SnapshotWithABadProposalIsStoredWithTheGoodOne) {
+  ASSERT_TRUE(store_->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  protocol::IndexProposal bad = CreateIndexProposal("customer_id");
+  bad.kind = "set_config";
+
+  const ApiReply reply = Call("POST", std::string("/v1/agents/") + kAgent + "/snapshots",
+                              SnapshotBody("s-1", {bad, CreateIndexProposal("created_at")}));
+
+  EXPECT_EQ(reply.status, 202) << reply.body;
+  EXPECT_EQ(nlohmann::json::parse(reply.body)["proposals_stored"], 1);
+  EXPECT_EQ(nlohmann::json::parse(reply.body)["proposals_refused"], 1);
+  auto snapshots = store_->ListSnapshots({});
+  ASSERT_TRUE(snapshots.ok());
+  EXPECT_EQ(snapshots->size(), 1U);
+  auto rows = store_->ListRecommendations(kAgent);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1U);
+  EXPECT_EQ((*rows)[0].record.status, kStatusProposed);
+  EXPECT_EQ(nlohmann::json::parse((*rows)[0].record.body_json)["spec"]["columns"],
+            nlohmann::json::array({"created_at"}));
 }
 
 TEST_F(ControlPlaneApiTest, AgentIsServedItsApprovedRecommendationsUntilTheyExpire) {
