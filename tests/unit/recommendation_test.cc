@@ -251,6 +251,48 @@ TEST(Recommendation, ErrorsNeverEchoValues) {
             std::string::npos);
 }
 
+TEST(Recommendation, TableDigestAndReasonRoundTripThroughJson) {
+  Recommendation r = *ParseRecommendation(kUnsigned);
+  r.table_digest = "9f86d081884c7d659a2feaa0c55ad015";
+  r.reason = "seq scan on orders filtering customer_id: 4800 \u2192 8 (cost)";
+  Recommendation drop = r;
+  drop.spec = DropIndexSpec{"public", "orders_old_idx"};
+
+  for (const Recommendation& original : {r, drop}) {
+    const std::string text = RecommendationToJson(original);
+    Result<Recommendation> back = ParseRecommendation(text);
+
+    ASSERT_TRUE(back.ok()) << text << ": " << back.error().message;
+    EXPECT_EQ(back->table_digest, original.table_digest);
+    EXPECT_EQ(back->reason, original.reason);
+    EXPECT_EQ(RecommendationToJson(*back), text);
+  }
+  const Result<Recommendation> without = ParseRecommendation(kUnsigned);
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->table_digest.has_value());
+  EXPECT_FALSE(without->reason.has_value());
+  EXPECT_FALSE(json::parse(RecommendationToJson(*without)).contains("table_digest"));
+}
+
+TEST(Recommendation, TableDigestMustBeLowerCaseHexOfAnIndexChange) {
+  for (const char* bad : {"9F86D081", "9f86-d081", "xyz", "",
+                          "0123456789abcdef0123456789abcdef"
+                          "0123456789abcdef0123456789abcdef0"}) {
+    EXPECT_NE(ParseError(With("/table_digest", bad)).message.find("table_digest: "),
+              std::string::npos)
+        << bad;
+  }
+  json set_config = json::parse(kUnsigned);
+  set_config["kind"] = "set_config";
+  set_config["spec"] = {{"name", "work_mem"}, {"value", "64MB"}};
+  set_config["table_digest"] = "9f86d081";
+  const Error e = ParseError(set_config.dump());
+  EXPECT_NE(e.message.find("table_digest: only create_index and drop_index"), std::string::npos)
+      << e.message;
+  set_config.erase("table_digest");
+  EXPECT_TRUE(ParseRecommendation(set_config.dump()).ok());
+}
+
 TEST(RecommendationSignature, SigningBytesMatchAnIndependentImplementation) {
   Result<std::string> bytes = RecommendationSigningBytes(kUnsigned);
   ASSERT_TRUE(bytes.ok()) << bytes.error().message;
