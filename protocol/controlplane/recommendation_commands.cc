@@ -1,5 +1,6 @@
 #include "protocol/controlplane/recommendation_commands.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 
 #include "core/time_format.h"
 #include "core/uuid.h"
+#include "protocol/controlplane/agent_proposals.h"
 #include "protocol/controlplane/command_output.h"
 #include "protocol/controlplane/recommendation_workflow.h"
 #include "protocol/controlplane/signing_key.h"
@@ -26,6 +28,8 @@ namespace {
 
 // Statuses in which the change is in place on the database, so there is something to undo.
 constexpr std::array<std::string_view, 3> kRollbackFrom = {"applied", "verified", "regressed"};
+// Characters of a reason shown in the text listing; the JSON listing has it whole.
+constexpr std::size_t kListedReasonChars = 60;
 
 int Refuse(const std::string& reason, std::ostream& err) {
   return ReportError(MakeError(ErrorCode::kInvalidArgument, reason), err);
@@ -62,6 +66,29 @@ std::string Text(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : "-";
 }
 
+// `text` on one line (control characters become spaces) and at most `max_chars` code points,
+// the last one "…" when it was cut. `text` is valid UTF-8 (it was parsed as JSON).
+std::string OneLine(std::string_view text, std::size_t max_chars) {
+  const auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; };
+  std::string out;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (!continuation(text[i]) && ++chars == max_chars) {
+      const bool more = std::any_of(text.begin() + static_cast<std::ptrdiff_t>(i) + 1, text.end(),
+                                    [&](char c) { return !continuation(c); });
+      if (more) return out + "…";
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    out += c < 0x20 || c == 0x7f ? ' ' : text[i];
+  }
+  return out;
+}
+
+// Who proposed the recommendation: the agent's advisor or a person with `recommend`.
+const char* Source(const std::string& id) {
+  return id.rfind(kAgentProposalIdPrefix, 0) == 0 ? "agent" : "operator";
+}
+
 nlohmann::json LastEvent(const std::optional<std::string>& event_json) {
   if (!event_json) return nullptr;
   auto event = protocol::ParseRecommendationEvent(*event_json);
@@ -82,7 +109,9 @@ nlohmann::json ListedObject(const RecommendationRow& row) {
           {"expires_at", r.expires_at ? nlohmann::json(*r.expires_at) : nlohmann::json()},
           {"created_at", row.created_at},
           {"updated_at", row.updated_at},
-          {"last_event", LastEvent(row.last_event_json)}};
+          {"last_event", LastEvent(row.last_event_json)},
+          {"reason", Member(body, "reason")},
+          {"source", Source(r.id)}};
 }
 
 }  // namespace
@@ -221,8 +250,9 @@ int RunRecommendationsList(const RecommendationsListOptions& options, std::ostre
     out << array.dump() << "\n";
     return 0;
   }
-  std::vector<std::vector<std::string>> table = {
-      {"ID", "KIND", "STATUS", "AGENT_ID", "DATABASE", "APPROVED_BY", "EXPIRES_AT", "LAST_EVENT"}};
+  std::vector<std::vector<std::string>> table = {{"ID", "KIND", "STATUS", "AGENT_ID", "DATABASE",
+                                                  "APPROVED_BY", "EXPIRES_AT", "LAST_EVENT",
+                                                  "REASON"}};
   for (const nlohmann::json& r : array) {
     std::string last_event = "-";
     if (r["last_event"].is_object()) {
@@ -231,8 +261,8 @@ int RunRecommendationsList(const RecommendationsListOptions& options, std::ostre
       if (!detail.empty()) last_event += ": " + detail;
     }
     table.push_back({Text(r["id"]), Text(r["kind"]), Text(r["status"]), Text(r["agent_id"]),
-                     Text(r["database"]), Text(r["approved_by"]), Text(r["expires_at"]),
-                     last_event});
+                     Text(r["database"]), Text(r["approved_by"]), Text(r["expires_at"]), last_event,
+                     OneLine(Text(r["reason"]), kListedReasonChars)});
   }
   PrintTable(out, table);
   return 0;

@@ -53,7 +53,9 @@ struct RecommendationsListOptions {
 
 // Oldest first. Objects: id, kind, status, agent_id, database, approved_by and approved_at (null
 // until approved), expires_at (UTC), created_at, updated_at, last_event ({event, detail, at} of
-// the last event the agent reported, or null). Text: a table.
+// the last event the agent reported, or null), reason (string or null), source ("agent" for a
+// proposal of the agent's advisor, id "adv-…"; "operator" otherwise). Text: a table, the reason
+// last and cut to 60 characters.
 int RunRecommendationsList(const RecommendationsListOptions& options, std::ostream& out,
                            std::ostream& err);
 

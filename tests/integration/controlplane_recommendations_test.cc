@@ -15,10 +15,13 @@
 
 #include "core/time_format.h"
 #include "core/uuid.h"
+#include "protocol/advice.h"
 #include "protocol/ed25519.h"
 #include "protocol/http_client.h"
 #include "protocol/messages.h"
 #include "protocol/recommendation.h"
+#include "protocol/snapshot.h"
+#include "protocol/snapshot_json.h"
 #include "tests/support/controlplane_process.h"
 
 namespace optischema::protocol {
@@ -135,6 +138,52 @@ TEST_F(ControlPlaneRecommendationsTest, KeysInitPrintsTheKeyThatVerifiesTheServe
       server_.Run({"keys", "show", "--data", server_.data_dir()});
   EXPECT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_EQ(shown.out, public_key + "\n");
+}
+
+TEST_F(ControlPlaneRecommendationsTest, AdvisorProposalInASnapshotIsListedApprovedAndServed) {
+  const std::string public_key = server_.InitKeys();
+  Snapshot snapshot;
+  snapshot.snapshot_id = NewUuidV4();
+  snapshot.agent_id = agent_id_;
+  snapshot.database = kDatabase;
+  snapshot.collected_at = FormatRfc3339(system_clock::now());
+  snapshot.window_s = 30;
+  IndexProposal proposal;
+  proposal.kind = "create_index";
+  proposal.schema = "public";
+  proposal.table = "orders";
+  proposal.columns = {"customer_id"};
+  proposal.table_digest = "9f86d081";
+  proposal.statements = {{-4200000000000, 4800.5, 8.25}};
+  proposal.reason = "sequential scans of orders filter on customer_id";
+  snapshot.advice.emplace();
+  snapshot.advice->proposals = {proposal};
+
+  const HttpResponse stored =
+      Send("POST", "/v1/agents/" + agent_id_ + "/snapshots", SnapshotToJson(snapshot));
+  const nlohmann::json listed = server_.ListRecommendations();
+
+  ASSERT_EQ(stored.status, 202) << stored.body;
+  EXPECT_EQ(nlohmann::json::parse(stored.body)["proposals_stored"], 1) << stored.body;
+  ASSERT_EQ(listed.size(), 1U) << listed.dump();
+  EXPECT_EQ(listed[0]["status"], "proposed");
+  EXPECT_EQ(listed[0]["source"], "agent");
+  EXPECT_EQ(listed[0]["reason"], proposal.reason);
+  EXPECT_EQ(Served().body, kNoRecommendations);
+  const std::string id = listed[0]["id"].get<std::string>();
+  server_.Approve(id);
+  const HttpResponse served = Served();
+  const Result<std::vector<RecommendationEnvelope>> list = ParseRecommendationList(served.body);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 1U) << served.body;
+  EXPECT_TRUE(VerifyRecommendationSignature((*list)[0].raw_json, public_key).ok());
+  ASSERT_TRUE((*list)[0].recommendation.ok()) << (*list)[0].recommendation.error().message;
+  const Recommendation& r = *(*list)[0].recommendation;
+  EXPECT_EQ(r.id, id);
+  EXPECT_EQ(r.affected_queryids, std::vector<int64_t>{-4200000000000});
+  EXPECT_EQ(r.table_digest, "9f86d081");
+  EXPECT_EQ(r.reason, proposal.reason);
+  EXPECT_TRUE(r.guard.auto_rollback);
 }
 
 TEST_F(ControlPlaneRecommendationsTest, ProposedRecommendationIsListedButNotServed) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/time_format.h"
+#include "protocol/controlplane/agent_proposals.h"
 #include "protocol/controlplane/recommendation_commands.h"
 #include "protocol/controlplane/store.h"
 #include "protocol/recommendation.h"
@@ -156,6 +157,51 @@ TEST_F(ControlPlaneRecommendationCommandsTest, JsonListingCarriesStatusApproverA
   EXPECT_EQ(listed[0]["last_event"], (nlohmann::json{{"event", "failed"},
                                                      {"detail", "by the test"},
                                                      {"at", FormatRfc3339(clock_.Now())}}));
+  EXPECT_EQ(listed[0]["source"], "operator");
+  EXPECT_TRUE(listed[0]["reason"].is_null());
+}
+
+TEST_F(ControlPlaneRecommendationCommandsTest, AgentProposalIsListedWithSourceAgentAndItsReason) {
+  const std::string reason =
+      "index orders_status_idx\nwas not scanned in 30 days (" + std::string(40, 'x') + ")";
+  const nlohmann::json proposals = {
+      {{"kind", "drop_index"},
+       {"spec", {{"schema", "public"}, {"index", "orders_status_idx"}}},
+       {"affected_queryids", nlohmann::json::array()},
+       {"reason", reason}}};
+  {
+    auto store = Store::Open(data_, Store::OpenMode::kCreate, clock_);
+    ASSERT_TRUE(store.ok());
+    const SnapshotRecord snapshot{kAgent, "s-1", "orders", FormatRfc3339(clock_.Now()), 0, ""};
+    ASSERT_EQ(StoreAgentProposals(**store, snapshot, proposals, clock_.Now()).stored, 1);
+  }
+  std::ostringstream json_out;
+  std::ostringstream text_out;
+
+  const int json_status =
+      RunRecommendationsList({data_, /*json=*/true, std::nullopt}, json_out, err_);
+  const int text_status =
+      RunRecommendationsList({data_, /*json=*/false, std::nullopt}, text_out, err_);
+
+  ASSERT_EQ(json_status, 0) << err_.str();
+  ASSERT_EQ(text_status, 0) << err_.str();
+  const nlohmann::json listed = nlohmann::json::parse(json_out.str());
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0]["id"].get<std::string>().rfind("adv-", 0), 0U);
+  EXPECT_EQ(listed[0]["kind"], "drop_index");
+  EXPECT_EQ(listed[0]["status"], kStatusProposed);
+  EXPECT_EQ(listed[0]["source"], "agent");
+  EXPECT_EQ(listed[0]["reason"], reason);
+  std::istringstream lines(text_out.str());
+  std::string header;
+  std::string row;
+  std::string extra;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  EXPECT_FALSE(std::getline(lines, extra)) << "the reason's line break stays in its row";
+  EXPECT_NE(header.find("  REASON"), std::string::npos) << header;
+  const std::string shown = row.substr(row.find("index orders_status_idx"));
+  EXPECT_EQ(shown, "index orders_status_idx was not scanned in 30 days (xxxxxxx\u2026");
 }
 
 TEST_F(ControlPlaneRecommendationCommandsTest, TextListingIsATableWithOneRowEach) {
