@@ -408,4 +408,18 @@ AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid) {
   }
 }
 
+std::optional<std::string> AnonymizeFragment(std::string_view prefix, std::string_view fragment) {
+  try {
+    const std::string raw = std::string(prefix) + std::string(fragment);
+    const ParseResult parsed(pg_query_parse(raw.c_str()));
+    if (parsed->error != nullptr || parsed->parse_tree == nullptr) return std::nullopt;
+    std::optional<std::string> text = AnonymizedText(raw);
+    const std::string_view kept = TrimSpace(prefix);
+    if (!text || !text->starts_with(kept)) return std::nullopt;
+    return std::string(TrimSpace(std::string_view(*text).substr(kept.size())));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace optischema::collector

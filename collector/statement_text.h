@@ -40,4 +40,10 @@ struct AnalyzedText {
 // fingerprint. Never throws; never returns raw input.
 AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid);
 
+// Anonymizes a fragment of SQL that is not a statement (a column default, a constraint
+// definition) the way statement texts are: `prefix` + `fragment` must parse as one statement
+// (e.g. prefix "SELECT " for an expression); returns the anonymized fragment without the prefix,
+// or nullopt when it does not parse. Never returns raw input.
+std::optional<std::string> AnonymizeFragment(std::string_view prefix, std::string_view fragment);
+
 }  // namespace optischema::collector
