@@ -9,29 +9,18 @@
 #include <vector>
 
 #include "applier/index_name.h"
+#include "applier/plan_probe.h"
 #include "applier/predicate.h"
+#include "collector/query_rows.h"
+#include "collector/schema_reader.h"
 #include "core/sql_identifier.h"
 
 namespace optischema::applier {
 namespace {
 
-using Row = std::vector<std::optional<std::string>>;
+using collector::QueryRows;
+using collector::Row;
 constexpr char kLockNotAvailable[] = "55P03";
-
-Result<std::vector<Row>> Rows(collector::PgSession& session, std::string_view sql,
-                              const std::vector<std::optional<std::string>>& params) {
-  std::vector<Row> rows;
-  Status status = session.StreamWithParams(sql, params, [&](collector::RowFields fields) {
-    Row row;
-    for (const auto& field : fields) {
-      row.push_back(field ? std::optional<std::string>(std::string(*field)) : std::nullopt);
-    }
-    rows.push_back(std::move(row));
-    return true;
-  });
-  if (!status.ok()) return std::move(status).error();
-  return rows;
-}
 
 std::string Q(std::string_view identifier) { return QuoteIdentifier(identifier); }
 
@@ -114,11 +103,12 @@ Status Executor::RunWithLockRetries(const std::string& sql, const std::string& c
 }
 
 Status Executor::DropInvalidIndex(const std::string& schema, const std::string& name) {
-  auto rows = Rows(*session_,
-                   "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
-                   "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
-                   "n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid",
-                   {schema, name});
+  auto rows =
+      QueryRows(*session_,
+                "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
+                "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
+                "n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid",
+                {schema, name});
   if (!rows.ok()) return std::move(rows).error();
   if (rows->empty()) return OkStatus();
   return RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + Q(schema) + "." + Q(name), "");
@@ -130,16 +120,17 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   const std::string name = IndexNameForRecommendation(rec.id);
   const std::string relation = Q(spec.schema) + "." + Q(spec.table);
 
-  auto standby = Rows(*session_, "SELECT pg_catalog.pg_is_in_recovery()::text", {});
+  auto standby = QueryRows(*session_, "SELECT pg_catalog.pg_is_in_recovery()::text", {});
   if (!standby.ok()) return std::move(standby).error();
   if (!standby->empty() && (*standby)[0][0] == "true") {
     return Rejected("the database is a standby (read-only replica); apply on the primary");
   }
-  auto table = Rows(*session_,
-                    "SELECT c.oid::text, c.relkind::text FROM pg_catalog.pg_class c JOIN "
-                    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
-                    "c.relname = $2",
-                    {spec.schema, spec.table});
+  auto table =
+      QueryRows(*session_,
+                "SELECT c.oid::text, c.relkind::text FROM pg_catalog.pg_class c JOIN "
+                "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
+                "c.relname = $2",
+                {spec.schema, spec.table});
   if (!table.ok()) return std::move(table).error();
   if (table->empty()) return Rejected("table does not exist: " + relation);
   const std::string oid = (*table)[0][0].value_or("");
@@ -148,11 +139,15 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
     return Rejected("partitioned tables are not supported yet: propose the index per partition");
   }
   if (relkind != "r" && relkind != "m") return Rejected(relation + " is not a table");
+  auto drift = SchemaDrift(rec, {spec.schema, spec.table});
+  if (!drift.ok()) return std::move(drift).error();
+  if (*drift) return Rejected(**drift);
 
-  auto columns = Rows(*session_,
-                      "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND "
-                      "attnum > 0 AND NOT attisdropped",
-                      {oid});
+  auto columns =
+      QueryRows(*session_,
+                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND "
+                "attnum > 0 AND NOT attisdropped",
+                {oid});
   if (!columns.ok()) return std::move(columns).error();
   std::vector<std::string> existing;
   for (const Row& row : *columns) existing.push_back(row[0].value_or(""));
@@ -168,7 +163,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   }
 
   const std::string method(protocol::IndexMethodName(spec.method));
-  auto indexes = Rows(
+  auto indexes = QueryRows(
       *session_,
       "SELECT ic.relname, am.amname, i.indisvalid::text, (i.indpred IS NULL AND i.indexprs IS "
       "NULL)::text, pg_catalog.array_to_string(ARRAY(SELECT a.attname FROM "
@@ -230,12 +225,13 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   const std::string cleanup = "DROP INDEX CONCURRENTLY IF EXISTS " + Q(spec.schema) + "." + Q(name);
   Status built = RunWithLockRetries(sql, cleanup);
   if (built.ok()) {
-    auto validity = Rows(*session_,
-                         "SELECT i.indisvalid::text FROM pg_catalog.pg_index i JOIN "
-                         "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
-                         "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
-                         "AND c.relname = $2",
-                         {spec.schema, name});
+    auto validity =
+        QueryRows(*session_,
+                  "SELECT i.indisvalid::text FROM pg_catalog.pg_index i JOIN "
+                  "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
+                  "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
+                  "AND c.relname = $2",
+                  {spec.schema, name});
     if (validity.ok() && !validity->empty() && (*validity)[0][0] == "true") {
       if (auto audited =
               Audit(rec.id, "applied", "index " + Q(name) + " built and valid", sql, rollback);
@@ -257,21 +253,38 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   return ApplyOutcome{"failed", detail};
 }
 
+Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recommendation& rec,
+                                                         const collector::TableName& table) {
+  if (!rec.table_digest) return std::optional<std::string>();
+  auto digest = collector::ReadTableDigest(*session_, table);
+  if (!digest.ok()) return std::move(digest).error();
+  if (*digest == rec.table_digest) return std::optional<std::string>();
+  return std::optional<std::string>("schema changed since the recommendation was made: table " +
+                                    Q(table.schema) + "." + Q(table.name) + " had digest " +
+                                    *rec.table_digest + ", now " + digest->value_or("(none)") +
+                                    "; ask for a new recommendation");
+}
+
 Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::DropIndexSpec>(rec.spec);
-  auto index = Rows(*session_,
-                    "SELECT pg_catalog.pg_get_indexdef(c.oid), EXISTS (SELECT 1 FROM "
-                    "pg_catalog.pg_constraint WHERE conindid = c.oid)::text FROM "
-                    "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
-                    "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'i'",
-                    {spec.schema, spec.index});
+  auto index = QueryRows(*session_,
+                         "SELECT pg_catalog.pg_get_indexdef(c.oid), EXISTS (SELECT 1 FROM "
+                         "pg_catalog.pg_constraint WHERE conindid = c.oid)::text, t.relname FROM "
+                         "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                         "c.relnamespace JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid JOIN "
+                         "pg_catalog.pg_class t ON t.oid = i.indrelid WHERE n.nspname = $1 AND "
+                         "c.relname = $2 AND c.relkind = 'i'",
+                         {spec.schema, spec.index});
   if (!index.ok()) return std::move(index).error();
   if (index->empty())
     return Rejected("index does not exist: " + Q(spec.schema) + "." + Q(spec.index));
   if ((*index)[0][1] == "true") {
     return Rejected("index " + Q(spec.index) + " backs a constraint; it is never dropped");
   }
+  auto drift = SchemaDrift(rec, {spec.schema, (*index)[0][2].value_or("")});
+  if (!drift.ok()) return std::move(drift).error();
+  if (*drift) return Rejected(**drift);
   std::string rollback = (*index)[0][0].value_or("");
   for (std::string_view form : {"CREATE UNIQUE INDEX ", "CREATE INDEX "}) {
     if (rollback.starts_with(form)) {
@@ -301,11 +314,11 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
 Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::SetConfigSpec>(rec.spec);
-  auto setting = Rows(*session_,
-                      "SELECT vartype, context, coalesce(min_val, ''), coalesce(max_val, ''), "
-                      "coalesce(pg_catalog.array_to_string(enumvals, ','), '') FROM "
-                      "pg_catalog.pg_settings WHERE name = $1",
-                      {spec.name});
+  auto setting = QueryRows(*session_,
+                           "SELECT vartype, context, coalesce(min_val, ''), coalesce(max_val, ''), "
+                           "coalesce(pg_catalog.array_to_string(enumvals, ','), '') FROM "
+                           "pg_catalog.pg_settings WHERE name = $1",
+                           {spec.name});
   if (!setting.ok()) return std::move(setting).error();
   if (setting->empty()) return Rejected("unknown setting " + spec.name.substr(0, 63));
   const Row& row = (*setting)[0];
@@ -342,10 +355,10 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
     }
   }
   // The value ALTER SYSTEM set before, if any: the rollback restores it, or resets the setting.
-  auto previous = Rows(*session_,
-                       "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
-                       "sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
-                       {spec.name});
+  auto previous = QueryRows(*session_,
+                            "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
+                            "sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
+                            {spec.name});
   if (!previous.ok()) return std::move(previous).error();
   const std::string name = Q(spec.name);
   const std::string rollback = previous->empty() ? "ALTER SYSTEM RESET " + name
@@ -365,9 +378,9 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
     }
     return ApplyOutcome{"failed", detail};
   }
-  auto pending =
-      Rows(*session_, "SELECT pending_restart::text FROM pg_catalog.pg_settings WHERE name = $1",
-           {spec.name});
+  auto pending = QueryRows(
+      *session_, "SELECT pending_restart::text FROM pg_catalog.pg_settings WHERE name = $1",
+      {spec.name});
   const bool pending_restart = pending.ok() && !pending->empty() && (*pending)[0][0] == "true";
   const std::string detail = spec.name + " set and configuration reloaded" +
                              (pending_restart || context == "postmaster"
@@ -379,52 +392,20 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   return ApplyOutcome{"applied", detail};
 }
 
-Result<double> Executor::GenericPlanCost(const std::string& select_sql, int parameters) {
-  std::string args;
-  for (int i = 0; i < parameters; ++i) args += (i == 0 ? "(" : ", ") + std::string("NULL");
-  if (!args.empty()) args += ")";
-  const auto run = [&](const std::string& sql) -> Status {
-    auto result = session_->Query(sql);
-    if (!result.ok()) return std::move(result).error();
-    return OkStatus();
-  };
-  Status status =
-      run("BEGIN READ ONLY; SET LOCAL statement_timeout = '5s'; SET LOCAL plan_cache_mode = "
-          "force_generic_plan");
-  double cost = -1;
-  if (status.ok()) status = run("PREPARE optischema_rewrite_probe AS " + select_sql);
-  if (status.ok()) {
-    auto plan = session_->Query("EXPLAIN (FORMAT JSON) EXECUTE optischema_rewrite_probe" + args);
-    if (!plan.ok()) {
-      status = std::move(plan).error();
-    } else if (!plan->rows.empty() && plan->rows[0][0]) {
-      const std::string& text = *plan->rows[0][0];
-      const std::size_t at = text.find("\"Total Cost\": ");
-      if (at != std::string::npos) cost = std::stod(text.substr(at + 14));
-    }
-  }
-  (void)run("ROLLBACK");
-  (void)run("DEALLOCATE ALL");
-  if (!status.ok()) return std::move(status).error();
-  if (cost < 0) return MakeError(ErrorCode::kQueryFailed, "EXPLAIN returned no total cost");
-  return cost;
-}
-
 Result<std::optional<double>> Executor::HypotheticalSavingPct(
     const std::string& index_sql, const std::vector<int64_t>& queryids) {
-  auto hypopg = Rows(*session_, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1",
-                     {std::string("hypopg")});
+  auto hypopg = HypopgInstalled(*session_);
   if (!hypopg.ok()) return std::move(hypopg).error();
-  if (hypopg->empty()) return std::optional<double>();
+  if (!*hypopg) return std::optional<double>();
   struct Statement {
     std::string text;
     int parameters;
   };
   std::vector<Statement> statements;
   for (int64_t queryid : queryids) {
-    auto text =
-        Rows(*session_, "SELECT query FROM pg_stat_statements WHERE queryid = $1::bigint LIMIT 1",
-             {std::to_string(queryid)});
+    auto text = QueryRows(*session_,
+                          "SELECT query FROM pg_stat_statements WHERE queryid = $1::bigint LIMIT 1",
+                          {std::to_string(queryid)});
     if (!text.ok()) return std::move(text).error();
     if (text->empty() || !(*text)[0][0]) continue;
     auto parameters = CheckPlainSelect(*(*text)[0][0]);
@@ -433,24 +414,23 @@ Result<std::optional<double>> Executor::HypotheticalSavingPct(
   if (statements.empty()) return std::optional<double>();
   double before = 0;
   for (const Statement& statement : statements) {
-    auto cost = GenericPlanCost(statement.text, statement.parameters);
+    auto cost = GenericPlanCost(*session_, statement.text, statement.parameters);
     if (!cost.ok()) return std::optional<double>();  // not plannable here: no estimate
     before += *cost;
   }
-  auto created =
-      Rows(*session_, "SELECT indexrelid::text FROM hypopg_create_index($1)", {index_sql});
+  auto created = CreateHypotheticalIndex(*session_, index_sql);
   if (!created.ok()) return std::move(created).error();
   double after = 0;
   bool planned = true;
   for (const Statement& statement : statements) {
-    auto cost = GenericPlanCost(statement.text, statement.parameters);
+    auto cost = GenericPlanCost(*session_, statement.text, statement.parameters);
     if (!cost.ok()) {
       planned = false;
       break;
     }
     after += *cost;
   }
-  (void)session_->Query("SELECT hypopg_reset()");
+  (void)ResetHypotheticalIndexes(*session_);
   if (!planned || before <= 0) return std::optional<double>();
   return std::optional<double>(100.0 * (before - after) / before);
 }
@@ -462,9 +442,9 @@ Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
   if (!original.ok()) return Rejected("original: " + original.error().message);
   auto rewritten = CheckPlainSelect(spec.rewritten);
   if (!rewritten.ok()) return Rejected("rewritten: " + rewritten.error().message);
-  auto before = GenericPlanCost(spec.original, *original);
+  auto before = GenericPlanCost(*session_, spec.original, *original);
   if (!before.ok()) return Rejected("original could not be planned: " + before.error().ToString());
-  auto after = GenericPlanCost(spec.rewritten, *rewritten);
+  auto after = GenericPlanCost(*session_, spec.rewritten, *rewritten);
   if (!after.ok()) return Rejected("rewritten could not be planned: " + after.error().ToString());
   const std::string detail = "advice only, nothing changed: estimated cost " +
                              std::to_string(*before) + " (original) vs " + std::to_string(*after) +
@@ -490,11 +470,12 @@ Result<StatementFigures> Executor::MeasureText(const std::string& text) {
 
 Result<StatementFigures> Executor::SumFigures(std::string_view condition,
                                               const std::string& parameter) {
-  auto rows = Rows(*session_,
-                   "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
-                   "FROM pg_stat_statements WHERE " +
-                       std::string(condition),
-                   {parameter});
+  auto rows =
+      QueryRows(*session_,
+                "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
+                "FROM pg_stat_statements WHERE " +
+                    std::string(condition),
+                {parameter});
   if (!rows.ok()) return std::move(rows).error();
   StatementFigures figures;
   if (!rows->empty()) {
@@ -559,21 +540,23 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
       "FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() AND "
       "application_name = 'optischema-agent' AND pg_catalog.strpos(query, 'CREATE INDEX "
       "CONCURRENTLY \"' || $1) > 0";
-  auto terminated = Rows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
-                         {std::string(kIndexNamePrefix)});
+  auto terminated =
+      QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
+                {std::string(kIndexNamePrefix)});
   if (!terminated.ok()) return std::move(terminated).error();
   for (int waited = 0; !terminated->empty() && waited < 100; ++waited) {
-    auto left = Rows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
+    auto left = QueryRows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
     if (!left.ok()) return std::move(left).error();
     if (left->empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // termination is asynchronous
   }
-  auto invalid = Rows(*session_,
-                      "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i JOIN "
-                      "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace "
-                      "n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND "
-                      "pg_catalog.starts_with(c.relname, $1)",
-                      {std::string(kIndexNamePrefix)});
+  auto invalid =
+      QueryRows(*session_,
+                "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i JOIN "
+                "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace "
+                "n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND "
+                "pg_catalog.starts_with(c.relname, $1)",
+                {std::string(kIndexNamePrefix)});
   if (!invalid.ok()) return std::move(invalid).error();
   for (const Row& row : *invalid) {
     if (Status st = DropInvalidIndex(row[0].value_or(""), row[1].value_or("")); !st.ok()) {
@@ -586,10 +569,11 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
     if (records.empty() || records.back().database != database_) continue;
     const AuditRecord& started = records.back();
     // A build that completed just before the stop left a valid index under its name.
-    auto complete = Rows(*session_,
-                         "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid "
-                         "= i.indexrelid WHERE c.relname = $1 AND i.indisvalid",
-                         {IndexNameForRecommendation(id)});
+    auto complete =
+        QueryRows(*session_,
+                  "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid "
+                  "= i.indexrelid WHERE c.relname = $1 AND i.indisvalid",
+                  {IndexNameForRecommendation(id)});
     if (!complete.ok()) return std::move(complete).error();
     const bool applied = started.sql.starts_with("CREATE INDEX CONCURRENTLY") && !complete->empty();
     auto audited = Audit(id, "recovered",

@@ -3,6 +3,8 @@
 // Executor: runs checked recommendations against one database, over a session opened in
 // SessionMode::kApply, recording every step in the audit log before its effect is reported.
 //
+// create_index and drop_index with a table_digest: refused ("schema changed since the
+//   recommendation was made") when the table's digest differs now, before anything else runs.
 // create_index: preconditions (not a standby; the table exists and is not partitioned; every
 //   column named, included or used by the predicate exists; no equivalent valid index, which
 //   makes it a no-op), the HypoPG estimate (ExecutorOptions::min_index_saving_pct), then CREATE
@@ -40,6 +42,7 @@
 #include "applier/audit_log.h"
 #include "applier/recommendation_check.h"
 #include "collector/pg_session.h"
+#include "collector/schema_reader.h"
 #include "core/result.h"
 
 namespace optischema::applier {
@@ -115,10 +118,12 @@ class Executor {
   // WHERE condition with one parameter, $1 = `parameter`).
   Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
   Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
+  // The refusal reason when `rec` carries a table_digest that differs from `table`'s digest now
+  // (collector/schema_reader.h); nullopt when it carries none or the table is unchanged.
+  Result<std::optional<std::string>> SchemaDrift(const protocol::Recommendation& rec,
+                                                 const collector::TableName& table);
   Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
   Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
-  // The planner's total cost of `select_sql` (with $n parameters) as a generic plan.
-  Result<double> GenericPlanCost(const std::string& select_sql, int parameters);
   // The estimated saving, in percent, of `index_sql` (a CREATE INDEX without name or
   // CONCURRENTLY) for the affected SELECT statements, from HypoPG; nullopt when there is nothing
   // to estimate (no hypopg extension, no affected SELECT with a known text).
