@@ -1,0 +1,226 @@
+#include "advisor/index_proposer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <optional>
+
+#include "advisor/index_candidates.h"
+#include "advisor/query_shape.h"
+#include "applier/plan_probe.h"
+#include "applier/predicate.h"
+#include "collector/query_rows.h"
+#include "collector/stat_reader.h"
+#include "core/sql_identifier.h"
+
+namespace optischema::advisor {
+namespace {
+
+constexpr char kHypopgNote[] =
+    "hypopg is not installed in this database, so no index is proposed: install the server "
+    "package (Debian: postgresql-<major>-hypopg) and run CREATE EXTENSION hypopg; it only adds "
+    "functions, and hypothetical indexes live in the agent's session memory";
+
+struct TopStatement {
+  int64_t queryid = 0;
+  std::string text;
+};
+
+struct Planned {
+  int64_t queryid = 0;
+  std::string text;
+  int parameters = 0;
+  double cost = 0;
+  std::vector<IndexCandidate> candidates;
+};
+
+struct Trial {
+  double cost_after = 0;
+};
+
+Result<std::vector<TopStatement>> ReadTopStatements(collector::PgSession& session,
+                                                    const ProposerOptions& options) {
+  auto extension = collector::DetectExtension(session, options.database);
+  if (!extension.ok()) return std::move(extension).error();
+  const std::string view = QuoteIdentifier(extension->schema) + ".pg_stat_statements(true)";
+  const std::string toplevel = extension->AtLeast(1, 9) ? " AND s.toplevel" : "";
+  auto rows = collector::QueryRows(
+      session,
+      "/* optischema-agent */ SELECT s.queryid::text, min(s.query) FROM " + view +
+          " s WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
+          "pg_catalog.current_database()) AND s.queryid IS NOT NULL AND s.calls > 0" +
+          toplevel +
+          " AND s.query NOT LIKE '/* optischema-agent */%' GROUP BY s.queryid ORDER BY "
+          "sum(s.total_exec_time) DESC LIMIT $1",
+      {std::to_string(options.max_statements)});
+  if (!rows.ok()) return std::move(rows).error();
+  std::vector<TopStatement> out;
+  for (const collector::Row& row : *rows) {
+    if (!row[0] || !row[1]) continue;
+    TopStatement s;
+    std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), s.queryid);
+    s.text = *row[1];
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string IndexSql(const IndexCandidate& c) {
+  std::string columns;
+  for (const std::string& column : c.columns) {
+    columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
+  }
+  return "CREATE INDEX ON " + QuoteIdentifier(c.schema) + "." + QuoteIdentifier(c.table) +
+         " USING btree (" + columns + ")";
+}
+
+std::string Number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, value >= 100 ? "%.0f" : "%.1f", value);
+  return text;
+}
+
+std::string Mebibytes(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+double SavingPct(double before, double after) {
+  return before > 0 ? 100.0 * (before - after) / before : 0;
+}
+
+bool UsesTable(const Planned& p, const IndexCandidate& c) {
+  return std::any_of(p.candidates.begin(), p.candidates.end(), [&](const IndexCandidate& o) {
+    return o.schema == c.schema && o.table == c.table;
+  });
+}
+
+}  // namespace
+
+Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
+                                      const std::vector<protocol::TableSchema>& schema,
+                                      const std::vector<collector::IndexReading>& indexes,
+                                      const std::map<std::string, std::string>& digests,
+                                      const ProposerOptions& options) {
+  ProposerResult result;
+  auto hypopg = applier::HypopgInstalled(session);
+  if (!hypopg.ok()) return std::move(hypopg).error();
+  result.hypopg = *hypopg;
+  if (!result.hypopg) {
+    result.notes.push_back(kHypopgNote);
+    return result;
+  }
+  auto top = ReadTopStatements(session, options);
+  if (!top.ok()) return std::move(top).error();
+
+  std::vector<Planned> planned;
+  std::vector<IndexCandidate> candidates;
+  for (TopStatement& statement : *top) {
+    auto parameters = applier::CheckPlainSelect(statement.text);
+    if (!parameters.ok()) continue;  // only plain SELECTs are planned
+    auto shape = ParseQueryShape(statement.text);
+    if (!shape.ok()) continue;
+    std::vector<IndexCandidate> mine = CandidatesFor(*shape, schema, indexes);
+    if (mine.empty()) continue;
+    auto cost =
+        applier::GenericPlanCost(session, statement.text, *parameters, options.explain_timeout);
+    if (!cost.ok()) {
+      if (cost.error().code == ErrorCode::kConnectionLost) return std::move(cost).error();
+      result.skipped.push_back({statement.queryid, "EXPLAIN failed: " + cost.error().ToString()});
+      continue;
+    }
+    if (*cost < options.min_plan_cost) continue;
+    for (const IndexCandidate& c : mine) {
+      if (std::find(candidates.begin(), candidates.end(), c) == candidates.end()) {
+        candidates.push_back(c);
+      }
+    }
+    planned.push_back(
+        {statement.queryid, std::move(statement.text), *parameters, *cost, std::move(mine)});
+  }
+
+  // trials[c][p]: the cost of statement p with candidate c in place.
+  std::vector<std::map<std::size_t, Trial>> trials(candidates.size());
+  std::vector<int64_t> sizes(candidates.size(), 0);
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    auto size = applier::CreateHypotheticalIndex(session, IndexSql(candidates[c]));
+    if (!size.ok()) {
+      if (size.error().code == ErrorCode::kConnectionLost) return std::move(size).error();
+      result.notes.push_back("hypothetical index on " + candidates[c].schema + "." +
+                             candidates[c].table + " failed: " + size.error().ToString());
+      (void)applier::ResetHypotheticalIndexes(session);
+      continue;
+    }
+    sizes[c] = *size;
+    for (std::size_t p = 0; p < planned.size(); ++p) {
+      if (!UsesTable(planned[p], candidates[c])) continue;
+      auto cost = applier::GenericPlanCost(session, planned[p].text, planned[p].parameters,
+                                           options.explain_timeout);
+      if (cost.ok()) trials[c][p] = {*cost};
+    }
+    if (Status reset = applier::ResetHypotheticalIndexes(session); !reset.ok()) {
+      return std::move(reset).error();
+    }
+  }
+
+  // Each statement's best candidate.
+  std::map<std::size_t, std::vector<std::size_t>> helped;  // candidate -> statements
+  for (std::size_t p = 0; p < planned.size(); ++p) {
+    const double before = planned[p].cost;
+    std::optional<std::size_t> best_single;
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+      auto t = trials[c].find(p);
+      if (t == trials[c].end() || candidates[c].columns.size() != 1) continue;
+      if (SavingPct(before, t->second.cost_after) < options.min_saving_pct) continue;
+      if (!best_single || t->second.cost_after < trials[*best_single][p].cost_after) {
+        best_single = c;
+      }
+    }
+    std::optional<std::size_t> best = best_single;
+    for (std::size_t c = 0; c < candidates.size(); ++c) {
+      auto t = trials[c].find(p);
+      if (t == trials[c].end() || candidates[c].columns.size() != 2) continue;
+      if (SavingPct(before, t->second.cost_after) < options.min_saving_pct_two_column) continue;
+      const double bar =
+          best_single ? trials[*best_single][p].cost_after * (1 - kTwoColumnGain) : before;
+      const double current = best ? trials[*best].at(p).cost_after : before;
+      if (t->second.cost_after <= bar && t->second.cost_after < current) best = c;
+    }
+    if (best) helped[*best].push_back(p);
+  }
+
+  for (const auto& [c, statements] : helped) {
+    const IndexCandidate& candidate = candidates[c];
+    protocol::IndexProposal proposal;
+    proposal.kind = "create_index";
+    proposal.schema = candidate.schema;
+    proposal.table = candidate.table;
+    proposal.columns = candidate.columns;
+    if (auto d = digests.find(candidate.schema + "." + candidate.table); d != digests.end()) {
+      proposal.table_digest = d->second;
+    }
+    for (std::size_t p : statements) {
+      const double after = trials[c].at(p).cost_after;
+      proposal.statements.push_back({planned[p].queryid, planned[p].cost, after});
+      proposal.cost_before += planned[p].cost;
+      proposal.cost_after += after;
+    }
+    proposal.saving_pct = SavingPct(proposal.cost_before, proposal.cost_after);
+    proposal.index_size_bytes = sizes[c];
+    std::string columns;
+    for (const std::string& column : candidate.columns) {
+      columns += (columns.empty() ? "" : ", ") + column;
+    }
+    proposal.reason = std::to_string(statements.size()) + " of the top statements read " +
+                      candidate.schema + "." + candidate.table + " by " + columns +
+                      "; a btree index on (" + columns + "), about " +
+                      Mebibytes(proposal.index_size_bytes) + ", cuts their estimated cost from " +
+                      Number(proposal.cost_before) + " to " + Number(proposal.cost_after) + " (-" +
+                      Number(proposal.saving_pct) + "%, HypoPG, generic plans)";
+    result.proposals.push_back(std::move(proposal));
+  }
+  return result;
+}
+
+}  // namespace optischema::advisor
