@@ -318,6 +318,9 @@ class FileLoader {
   Status LoadAgent(const toml::node& node, const std::string& key) const;
   Status LoadControlPlane(const toml::node& node, const std::string& key) const;
   Status LoadCollector(const toml::node& node, const std::string& key) const;
+  Status LoadAdvisor(const toml::node& node, const std::string& key) const;
+  Status ReadInteger(const toml::node& node, const std::string& key, int min, int max,
+                     int* out) const;
   Status LoadDatabases(const toml::node& node, const std::string& key) const;
 
   std::string_view path_;
@@ -409,6 +412,7 @@ Status FileLoader::Load(const toml::table& root) const {
       {"control_plane",
        [this](const auto& node, const auto& key) { return LoadControlPlane(node, key); }},
       {"collector", [this](const auto& node, const auto& key) { return LoadCollector(node, key); }},
+      {"advisor", [this](const auto& node, const auto& key) { return LoadAdvisor(node, key); }},
       {"database", [this](const auto& node, const auto& key) { return LoadDatabases(node, key); }},
   };
   return ReadFields(root, "", fields);
@@ -504,6 +508,56 @@ Status FileLoader::LoadCollector(const toml::node& node, const std::string& key)
   return ReadFields(**table, key, fields);
 }
 
+Status FileLoader::ReadInteger(const toml::node& node, const std::string& key, int min, int max,
+                               int* out) const {
+  const toml::value<std::int64_t>* value = node.as_integer();
+  if (value == nullptr || value->get() < min || value->get() > max) {
+    return Fail(node, key,
+                Expected("an integer from " + std::to_string(min) + " to " + std::to_string(max),
+                         value == nullptr ? TypeName(node.type()) : std::to_string(value->get())));
+  }
+  *out = static_cast<int>(value->get());
+  return OkStatus();
+}
+
+Status FileLoader::LoadAdvisor(const toml::node& node, const std::string& key) const {
+  Result<const toml::table*> table = AsTable(node, key);
+  if (!table.ok()) return std::move(table).error();
+  AdvisorConfig& advisor = draft_->config.advisor;
+  const Field fields[] = {
+      {"enabled", [&](const auto& n, const auto& k) { return ReadBool(n, k, &advisor.enabled); }},
+      {"interval", [&](const auto& n,
+                       const auto& k) { return ReadString(n, k, kDuration, &advisor.interval); }},
+      {"unused_min_size",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kByteSize, &advisor.unused_min_size);
+       }},
+      {"unused_min_stats_age",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kDuration, &advisor.unused_min_stats_age);
+       }},
+      {"max_statements",
+       [&](const auto& n, const auto& k) {
+         return ReadInteger(n, k, 1, 1000, &advisor.max_statements);
+       }},
+      {"min_plan_cost",
+       [&](const auto& n, const auto& k) {
+         return ReadInteger(n, k, 0, 1000000000, &advisor.min_plan_cost);
+       }},
+      {"min_saving_pct",
+       [&](const auto& n, const auto& k) {
+         return ReadInteger(n, k, 1, 100, &advisor.min_saving_pct);
+       }},
+      {"min_saving_pct_two_column",
+       [&](const auto& n, const auto& k) {
+         return ReadInteger(n, k, 1, 100, &advisor.min_saving_pct_two_column);
+       }},
+      {"propose_drops",
+       [&](const auto& n, const auto& k) { return ReadBool(n, k, &advisor.propose_drops); }},
+  };
+  return ReadFields(**table, key, fields);
+}
+
 Status FileLoader::LoadDatabases(const toml::node& node, const std::string& key) const {
   const toml::array* array = node.as_array();
   if (array == nullptr) {
@@ -547,16 +601,8 @@ Status FileLoader::LoadDatabases(const toml::node& node, const std::string& key)
            return ReadString(n, k, kDuration, &config.apply_statement_timeout);
          }},
         {"min_index_saving_pct",
-         [&](const auto& n, const auto& k) -> Status {
-           const toml::value<std::int64_t>* value = n.as_integer();
-           if (value == nullptr || value->get() < 0 || value->get() > 100) {
-             return Fail(
-                 n, k,
-                 Expected("an integer from 0 to 100",
-                          value == nullptr ? TypeName(n.type()) : std::to_string(value->get())));
-           }
-           config.min_index_saving_pct = static_cast<int>(value->get());
-           return OkStatus();
+         [&](const auto& n, const auto& k) {
+           return ReadInteger(n, k, 0, 100, &config.min_index_saving_pct);
          }},
     };
     if (Status status = ReadFields(*table, prefix, fields); !status.ok()) return status;
@@ -694,6 +740,9 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
   if (status.ok()) {
     status = Override(env, "OPTISCHEMA_SEND_QUERY_TEXT", kSendQueryText, &config.send_query_text);
   }
+  if (status.ok()) {
+    status = Override(env, "OPTISCHEMA_ADVISOR_INTERVAL", kDuration, &config.advisor.interval);
+  }
   if (status.ok()) status = OverrideDefaultDatabase(env, draft);
   return status;
 }
@@ -789,6 +838,8 @@ std::optional<milliseconds> ParseDuration(std::string_view text) {
     factor = 60 * 1000;
   } else if (unit == "h") {
     factor = 60 * 60 * 1000;
+  } else if (unit == "d") {
+    factor = 24 * 60 * 60 * 1000;
   } else {
     return std::nullopt;
   }

@@ -34,6 +34,22 @@ struct DatabaseConfig {
   int min_index_saving_pct = 10;
 };
 
+// The index advisor (advisor/advisor.h): findings, schema snapshots and index proposals.
+struct AdvisorConfig {
+  bool enabled = true;
+  // How often it runs; its advice rides on the next snapshot. The first run follows the first
+  // snapshot after start.
+  std::chrono::milliseconds interval = std::chrono::minutes(15);
+  std::uint64_t unused_min_size = std::uint64_t{10} << 20;  // smaller indexes are never "unused"
+  // Statistics younger than this: "not enough history" instead of "unused".
+  std::chrono::milliseconds unused_min_stats_age = std::chrono::hours(24 * 7);
+  int max_statements = 20;             // top statements by total time considered, 1..1000
+  int min_plan_cost = 100;             // cheaper generic plans get no proposal
+  int min_saving_pct = 50;             // single-column proposals, 1..100
+  int min_saving_pct_two_column = 70;  // two-column proposals, 1..100
+  bool propose_drops = true;           // drop_index proposals for unused and redundant indexes
+};
+
 struct Config {
   // [agent]
   std::string state_dir = "/var/lib/optischema-agent";
@@ -57,6 +73,8 @@ struct Config {
   int max_statements_per_snapshot = 5000;  // 10 to 1000000
   SendQueryText send_query_text = SendQueryText::kNormalized;
   std::chrono::milliseconds text_refresh_interval = std::chrono::minutes(5);
+  // [advisor]
+  AdvisorConfig advisor;
   // [[database]]
   std::vector<DatabaseConfig> databases;
 };
@@ -70,7 +88,7 @@ EnvLookup ProcessEnv();
 // An empty environment value counts as unset. Environment overrides, each replacing one setting:
 // OPTISCHEMA_STATE_DIR, _INTERVAL, _HEARTBEAT_INTERVAL, _SPOOL_MAX_BYTES, _LOG_FORMAT, _LOG_LEVEL,
 // _CONTROL_PLANE_URL, _CA_FILE, _PROXY, _RECOMMENDATIONS_INTERVAL, _MAX_STATEMENTS,
-// _SEND_QUERY_TEXT; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
+// _SEND_QUERY_TEXT, _ADVISOR_INTERVAL; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
 // replaces the file's api_key / api_key_file; OPTISCHEMA_DATABASE_URL sets the dsn of the
 // database named "default" (added when the file has none), OPTISCHEMA_DATABASE_PASSWORD_FILE
 // its password_file. Files named by api_key_file and password_file are read after merging.
@@ -81,7 +99,7 @@ EnvLookup ProcessEnv();
 // api_key_file, unreadable key or password file, duplicate database name, no database at all.
 Result<Config> LoadConfig(const std::string& path, const EnvLookup& env);
 
-// Parses "500ms", "30s", "5m", "1h" (a positive integer and a unit). nullopt when malformed:
+// Parses "500ms", "30s", "5m", "1h", "7d" (a positive integer and a unit). nullopt when malformed:
 // zero, a sign, no or another unit, surrounding text, or more than milliseconds can hold.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 

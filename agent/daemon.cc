@@ -118,6 +118,8 @@ void Daemon::StartWorker(const DatabaseConfig& database) {
   options.agent_id = agent_id_;
   options.interval = config_.interval;
   options.collector = MakeCollectorOptions(config_, database);
+  if (config_.advisor.enabled) options.advisor = MakeAdvisorOptions(config_, database);
+  options.advisor_interval = config_.advisor.interval;
   options.connect = MakeSessionFactory(database);
   ControlPlaneLink* link = link_.get();
   workers_[database.name] = std::make_unique<DatabaseWorker>(std::move(options), *spool_, status_,

@@ -67,4 +67,19 @@ collector::CollectorOptions MakeCollectorOptions(const Config& config,
   return o;
 }
 
+advisor::AdvisorOptions MakeAdvisorOptions(const Config& config, const DatabaseConfig& database) {
+  const AdvisorConfig& c = config.advisor;
+  advisor::AdvisorOptions options;
+  options.findings.unused_min_bytes = static_cast<int64_t>(c.unused_min_size);
+  options.findings.unused_min_stats_age_s =
+      std::chrono::duration<double>(c.unused_min_stats_age).count();
+  options.proposer.database = database.name;
+  options.proposer.max_statements = c.max_statements;
+  options.proposer.min_plan_cost = c.min_plan_cost;
+  options.proposer.min_saving_pct = c.min_saving_pct;
+  options.proposer.min_saving_pct_two_column = c.min_saving_pct_two_column;
+  options.propose_drops = c.propose_drops;
+  return options;
+}
+
 }  // namespace optischema::agent

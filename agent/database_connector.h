@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "advisor/advisor.h"
 #include "agent/config.h"
 #include "collector/collector.h"
 
@@ -26,5 +27,8 @@ std::vector<std::string> SecretsOf(const Config& config);
 // Collector options for one database from the configuration.
 collector::CollectorOptions MakeCollectorOptions(const Config& config,
                                                  const DatabaseConfig& database);
+
+// Index advisor options for one database from the configuration.
+advisor::AdvisorOptions MakeAdvisorOptions(const Config& config, const DatabaseConfig& database);
 
 }  // namespace optischema::agent

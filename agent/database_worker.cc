@@ -40,6 +40,7 @@ DatabaseWorker::DatabaseWorker(DatabaseWorkerOptions options, Spool& spool, Agen
       clock_(clock),
       on_spooled_(std::move(on_spooled)),
       collector_(options_.collector, options_.connect, clock) {
+  if (options_.advisor) advisor_ = std::make_unique<advisor::Advisor>(*options_.advisor, clock_);
   status_.AddDatabase(options_.database);
   Touch();
   thread_ = std::thread([this] { Run(); });
@@ -129,6 +130,7 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
   snapshot.agent_id = options_.agent_id;
   status_.RecordServer(database, snapshot.server.server_version_num,
                        {"pg_stat_statements " + snapshot.server.extension_version});
+  MaybeAdvise(snapshot);
   const std::string json = protocol::SnapshotToJson(snapshot);
   auto appended = spool_.Append(snapshot.snapshot_id, json);
   if (!appended.ok()) {
@@ -146,6 +148,44 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
             {"statements", std::to_string(snapshot.statements.size())},
             {"window_s", std::to_string(snapshot.window_s)}});
   if (on_spooled_) on_spooled_();
+}
+
+void DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {
+  if (!advisor_) return;
+  const auto now = clock_.Monotonic();
+  if (next_advice_at_ && now < *next_advice_at_) return;
+  const std::string& database = options_.database;
+  if (!advisor_session_) {
+    auto session = options_.connect();
+    if (!session.ok()) {
+      LogEvent(spdlog::level::warn,
+               "index advisor could not connect; retrying at the next snapshot",
+               {{"database", database}, {"error", session.error().ToString()}});
+      return;
+    }
+    advisor_session_ = std::move(session).value();
+  }
+  auto advice = advisor_->Run(*advisor_session_);
+  if (!advice.ok()) {
+    advisor_session_.reset();  // a fresh session next time, whatever went wrong
+    LogEvent(spdlog::level::warn, "index advisor failed; retrying at the next snapshot",
+             {{"database", database}, {"error", advice.error().ToString()}});
+    return;
+  }
+  next_advice_at_ = now + options_.advisor_interval;
+  if (!advice->hypopg && !hypopg_note_logged_ && !advice->notes.empty()) {
+    hypopg_note_logged_ = true;
+    LogEvent(spdlog::level::warn, advice->notes.front(), {{"database", database}});
+  }
+  std::size_t drift = advice->schema ? advice->schema->drift.size() : 0;
+  LogEvent(spdlog::level::info, "index advice attached to the snapshot",
+           {{"database", database},
+            {"indexes", std::to_string(advice->indexes.size())},
+            {"findings", std::to_string(advice->findings.size())},
+            {"proposals", std::to_string(advice->proposals.size())},
+            {"schema_drift", std::to_string(drift)},
+            {"skipped_statements", std::to_string(advice->skipped.size())}});
+  snapshot.advice = std::move(advice).value();
 }
 
 }  // namespace optischema::agent

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "advisor/advisor.h"
 #include "agent/agent_status.h"
 #include "agent/spool.h"
 #include "collector/collector.h"
@@ -34,6 +35,11 @@ struct DatabaseWorkerOptions {
   std::chrono::milliseconds interval{30000};
   collector::CollectorOptions collector;
   collector::SessionFactory connect;
+  // The index advisor, when enabled: it runs after the first snapshot and then every
+  // advisor_interval, over its own read-only session, and its advice rides on that snapshot. A
+  // failed run is logged and retried at the next snapshot; the snapshot goes out without advice.
+  std::optional<advisor::AdvisorOptions> advisor;
+  std::chrono::milliseconds advisor_interval{15 * 60 * 1000};
 };
 
 class DatabaseWorker {
@@ -61,6 +67,8 @@ class DatabaseWorker {
  private:
   void Run();
   void TakeReading(int* failures, std::chrono::steady_clock::time_point* last_failure_log);
+  // Runs the advisor when it is due and attaches its advice to `snapshot`.
+  void MaybeAdvise(protocol::Snapshot& snapshot);
   void Touch();
 
   DatabaseWorkerOptions options_;
@@ -69,6 +77,10 @@ class DatabaseWorker {
   const Clock& clock_;
   std::function<void()> on_spooled_;
   collector::Collector collector_;
+  std::unique_ptr<advisor::Advisor> advisor_;
+  std::unique_ptr<collector::PgSession> advisor_session_;
+  std::optional<std::chrono::steady_clock::time_point> next_advice_at_;
+  bool hypopg_note_logged_ = false;
 
   std::mutex mu_;
   std::condition_variable wake_;

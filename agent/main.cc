@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string>
 
+#include "agent/advise_command.h"
 #include "agent/audit_command.h"
 #include "agent/collect_command.h"
 #include "agent/config.h"
@@ -41,6 +42,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600));
   collect->add_option("--database", database, "only this configured database");
   collect->add_option("--format", format, "json or table")->check(CLI::IsMember({"json", "table"}));
+
+  auto* advise = app.add_subcommand(
+      "advise", "print index findings and proposals for each database (read-only, sends nothing)");
+  std::string advise_database;
+  std::string advise_format = "table";
+  advise->add_option("--database", advise_database, "only this configured database");
+  advise->add_option("--format", advise_format, "json or table")
+      ->check(CLI::IsMember({"json", "table"}));
 
   auto* audit = app.add_subcommand("audit", "the local audit log of applied changes");
   audit->require_subcommand(1);
@@ -82,6 +91,13 @@ int main(int argc, char** argv) {
       return agent::RunAuditList(config->state_dir, audit_json, std::cout, std::cerr);
     }
     return agent::RunAuditVerify(config->state_dir, std::cout, std::cerr);
+  }
+  if (advise->parsed()) {
+    agent::AdviseCommandOptions options;
+    options.database = advise_database;
+    options.format =
+        advise_format == "json" ? agent::OutputFormat::kJson : agent::OutputFormat::kTable;
+    return agent::RunAdvise(*config, options, std::cout, std::cerr);
   }
   if (rollback->parsed()) return agent::RunRollback(*config, rollback_id, std::cout, std::cerr);
 

@@ -358,6 +358,39 @@ TEST_F(LoadConfigTest, TomlSyntaxErrorDoesNotEchoAnUnquotedApiKey) {
   EXPECT_FALSE(Contains(message, "s3cretvalue")) << message;
 }
 
+TEST_F(LoadConfigTest, AdvisorSettingsAreReadAndDefaultWhenOmitted) {
+  const Result<Config> defaults = LoadConfig(Write("agent.toml", kOneDatabase), NoEnv());
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_TRUE(defaults->advisor.enabled);
+  EXPECT_EQ(defaults->advisor.interval, std::chrono::minutes(15));
+  EXPECT_EQ(defaults->advisor.unused_min_size, 10u << 20);
+  EXPECT_EQ(defaults->advisor.unused_min_stats_age, std::chrono::hours(24 * 7));
+  EXPECT_EQ(defaults->advisor.min_saving_pct, 50);
+
+  const Result<Config> config = LoadConfig(
+      Write("agent.toml", std::string(kOneDatabase) +
+                              "[advisor]\ninterval = \"2m\"\nunused_min_size = \"1MiB\"\n"
+                              "unused_min_stats_age = \"3d\"\nmin_saving_pct = 40\n"
+                              "min_saving_pct_two_column = 60\nmax_statements = 5\n"
+                              "min_plan_cost = 10\npropose_drops = false\n"),
+      MapEnv({{"OPTISCHEMA_ADVISOR_INTERVAL", "90s"}}));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->advisor.interval, std::chrono::seconds(90));
+  EXPECT_EQ(config->advisor.unused_min_size, 1u << 20);
+  EXPECT_EQ(config->advisor.unused_min_stats_age, std::chrono::hours(72));
+  EXPECT_EQ(config->advisor.min_saving_pct, 40);
+  EXPECT_EQ(config->advisor.min_saving_pct_two_column, 60);
+  EXPECT_EQ(config->advisor.max_statements, 5);
+  EXPECT_EQ(config->advisor.min_plan_cost, 10);
+  EXPECT_FALSE(config->advisor.propose_drops);
+}
+
+TEST_F(LoadConfigTest, AdvisorPercentOutOfRangeNamesTheKey) {
+  EXPECT_EQ(
+      ErrorFor("[advisor]\nmin_saving_pct = 0\n"),
+      Path("agent.toml") + ":2: advisor.min_saving_pct: expected an integer from 1 to 100, got 0");
+}
+
 TEST_F(LoadConfigTest, RejectsUnknownKeyListingTheKnownKeys) {
   EXPECT_EQ(ErrorFor("[agent]\nintervall = \"30s\"\n"),
             Path("agent.toml") +
@@ -366,17 +399,19 @@ TEST_F(LoadConfigTest, RejectsUnknownKeyListingTheKnownKeys) {
 }
 
 TEST_F(LoadConfigTest, RejectsUnknownTableListingTheKnownTables) {
-  EXPECT_EQ(ErrorFor(std::string(kOneDatabase) + "[colector]\nsend_query_text = \"none\"\n"),
-            Path("agent.toml") +
-                ":3: colector: unknown table; known tables: agent, control_plane, collector, "
-                "database");
+  EXPECT_EQ(
+      ErrorFor(std::string(kOneDatabase) + "[colector]\nsend_query_text = \"none\"\n"),
+      Path("agent.toml") +
+          ":3: colector: unknown table; known tables: agent, control_plane, collector, advisor, "
+          "database");
 }
 
 TEST_F(LoadConfigTest, RejectsTopLevelKeyOutsideAnyTable) {
-  EXPECT_EQ(ErrorFor("interval = \"30s\"\n"),
-            Path("agent.toml") +
-                ":1: interval: unknown key; known tables: agent, control_plane, collector, "
-                "database");
+  EXPECT_EQ(
+      ErrorFor("interval = \"30s\"\n"),
+      Path("agent.toml") +
+          ":1: interval: unknown key; known tables: agent, control_plane, collector, advisor, "
+          "database");
 }
 
 TEST_F(LoadConfigTest, RejectsUnknownKeyInASecondDatabaseEntry) {
@@ -583,6 +618,7 @@ TEST(ParseDuration, AcceptsAPositiveIntegerAndAUnit) {
       {"007s", std::chrono::seconds(7)},
       {"9223372036854775807ms", milliseconds(9223372036854775807)},
       {"2562047788015h", std::chrono::hours(2562047788015)},
+      {"7d", std::chrono::hours(7 * 24)},
   };
   for (const auto& [text, expected] : cases) {
     EXPECT_EQ(ParseDuration(text), std::optional(expected)) << text;
@@ -590,10 +626,26 @@ TEST(ParseDuration, AcceptsAPositiveIntegerAndAUnit) {
 }
 
 TEST(ParseDuration, RejectsMalformedZeroNegativeAndOverflowingDurations) {
-  for (const std::string_view text :
-       {"", "s", "30", "0s", "0ms", "-5s", "+5s", " 5s", "5s ", "5 s", "5sec", "5S", "1.5s",
-        "1h30m", "5d", "9223372036854775808ms", "9223372036854775807s", "2562047788016h",
-        "99999999999999999999s"}) {
+  for (const std::string_view text : {"",
+                                      "s",
+                                      "30",
+                                      "0s",
+                                      "0ms",
+                                      "-5s",
+                                      "+5s",
+                                      " 5s",
+                                      "5s ",
+                                      "5 s",
+                                      "5sec",
+                                      "5S",
+                                      "1.5s",
+                                      "1h30m",
+                                      "5D",
+                                      "106751991168d",
+                                      "9223372036854775808ms",
+                                      "9223372036854775807s",
+                                      "2562047788016h",
+                                      "99999999999999999999s"}) {
     EXPECT_EQ(ParseDuration(text), std::nullopt) << '"' << text << '"';
   }
 }

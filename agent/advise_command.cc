@@ -1,0 +1,51 @@
+#include "agent/advise_command.h"
+
+#include <ostream>
+
+#include "advisor/advisor.h"
+#include "agent/advice_table.h"
+#include "agent/database_connector.h"
+#include "core/clock.h"
+#include "protocol/advice_json.h"
+
+namespace optischema::agent {
+
+int RunAdvise(const Config& config, const AdviseCommandOptions& options, std::ostream& out,
+              std::ostream& err) {
+  const SystemClock clock;
+  int status = 0;
+  bool matched = false;
+  std::string json = "[";
+  for (const DatabaseConfig& db : config.databases) {
+    if (!options.database.empty() && db.name != options.database) continue;
+    matched = true;
+    auto session = MakeSessionFactory(db)();
+    if (!session.ok()) {
+      err << "database \"" << db.name << "\": " << session.error().ToString() << "\n";
+      status = 1;
+      continue;
+    }
+    advisor::Advisor advisor(MakeAdvisorOptions(config, db), clock);
+    auto advice = advisor.Run(**session);
+    if (!advice.ok()) {
+      err << "database \"" << db.name << "\": " << advice.error().ToString() << "\n";
+      status = 1;
+      continue;
+    }
+    if (options.format == OutputFormat::kJson) {
+      json += (json.size() > 1 ? "," : "") + protocol::AdviceToJson(db.name, *advice);
+    } else {
+      out << FormatAdviceTable(db.name, *advice) << "\n";
+    }
+  }
+  if (!matched) {
+    err << "no configured database is named \"" << options.database << "\"; configured:";
+    for (const auto& db : config.databases) err << " " << db.name;
+    err << "\n";
+    return 2;
+  }
+  if (options.format == OutputFormat::kJson) out << json << "]\n";
+  return status;
+}
+
+}  // namespace optischema::agent

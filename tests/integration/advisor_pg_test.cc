@@ -1,0 +1,264 @@
+// The index advisor against a real PostgreSQL 15 with HypoPG: proposals for a workload on an
+// unindexed column (and none for one an index serves), unused/redundant/invalid findings, schema
+// drift, and the applier refusing a recommendation whose table drifted.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "advisor/advisor.h"
+#include "applier/executor.h"
+#include "applier/index_name.h"
+#include "collector/schema_reader.h"
+#include "core/clock.h"
+#include "tests/support/pg_cluster.h"
+
+namespace optischema::advisor {
+namespace {
+
+using testing::PgCluster;
+
+class AdvisorPgTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_ = PgCluster::Start();
+    cluster_->Exec("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg");
+  }
+
+  std::unique_ptr<collector::PgSession> Session(
+      collector::SessionMode mode = collector::SessionMode::kReadOnly) {
+    collector::ConnectOptions connect;
+    connect.dsn = cluster_->ConnectionString();
+    connect.mode = mode;
+    auto session = collector::ConnectLibpq(connect);
+    if (!session.ok()) throw std::runtime_error(session.error().ToString());
+    return std::move(session).value();
+  }
+
+  protocol::Advice Advise(Advisor& advisor) {
+    auto session = Session();
+    auto advice = advisor.Run(*session);
+    if (!advice.ok()) throw std::runtime_error(advice.error().ToString());
+    return std::move(advice).value();
+  }
+
+  std::string QueryId(const std::string& text_fragment) {
+    return cluster_->QueryValue("SELECT queryid FROM pg_stat_statements WHERE query LIKE '%" +
+                                text_fragment +
+                                "%' AND query NOT LIKE '%pg_stat_statements%' LIMIT 1");
+  }
+
+  static const protocol::IndexFinding* FindingFor(const protocol::Advice& advice,
+                                                  const std::string& index) {
+    for (const auto& f : advice.findings) {
+      if (f.index == index) return &f;
+    }
+    return nullptr;
+  }
+
+  SystemClock clock_;
+  std::unique_ptr<PgCluster> cluster_;
+};
+
+TEST_F(AdvisorPgTest, ProposesAnIndexForAFilterOnAnUnindexedColumnAndNoneForAnIndexedOne) {
+  cluster_->Exec(
+      "CREATE TABLE events (id int PRIMARY KEY, account int, kind int, payload text);"
+      "INSERT INTO events SELECT g, g % 5000, g % 20000, md5(g::text) FROM "
+      "generate_series(1, 200000) g;"
+      "CREATE INDEX events_account ON events (account); ANALYZE events");
+  for (int i = 0; i < 5; ++i) {
+    cluster_->Exec("SELECT * FROM events WHERE kind = " + std::to_string(i * 7));
+    cluster_->Exec("SELECT * FROM events WHERE account = " + std::to_string(i * 3));
+  }
+  const std::string unindexed = QueryId("WHERE kind =");
+  const std::string indexed = QueryId("WHERE account =");
+
+  AdvisorOptions options;
+  Advisor advisor(options, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  EXPECT_TRUE(advice.hypopg);
+
+  std::vector<const protocol::IndexProposal*> creates;
+  for (const auto& p : advice.proposals) {
+    if (p.kind == "create_index") creates.push_back(&p);
+  }
+  ASSERT_EQ(creates.size(), 1u) << "proposals: " << advice.proposals.size();
+  const protocol::IndexProposal& proposal = *creates[0];
+  EXPECT_EQ(proposal.schema, "public");
+  EXPECT_EQ(proposal.table, "events");
+  EXPECT_EQ(proposal.columns, std::vector<std::string>{"kind"});
+  EXPECT_GE(proposal.saving_pct, 50.0);
+  EXPECT_GT(proposal.index_size_bytes, 0);
+  EXPECT_FALSE(proposal.table_digest.empty());
+  ASSERT_EQ(proposal.statements.size(), 1u);
+  EXPECT_EQ(std::to_string(proposal.statements[0].queryid), unindexed);
+  EXPECT_GT(proposal.statements[0].cost_before, proposal.statements[0].cost_after);
+  for (const auto& p : advice.proposals) {
+    for (const auto& s : p.statements) EXPECT_NE(std::to_string(s.queryid), indexed);
+  }
+  // Nothing was left behind in the session or the catalog.
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_indexes WHERE tablename = 'events'"),
+            "2");
+}
+
+TEST_F(AdvisorPgTest, WithoutHypopgThereAreNoProposalsAndANoteSaysHowToEnableIt) {
+  cluster_->Exec(
+      "DROP EXTENSION hypopg; CREATE TABLE t (a int); INSERT INTO t SELECT "
+      "generate_series(1, 50000); ANALYZE t; SELECT * FROM t WHERE a = 5");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  EXPECT_FALSE(advice.hypopg);
+  EXPECT_TRUE(advice.proposals.empty());
+  ASSERT_FALSE(advice.notes.empty());
+  EXPECT_NE(advice.notes[0].find("CREATE EXTENSION hypopg"), std::string::npos);
+}
+
+TEST_F(AdvisorPgTest, PrefixIndexIsRedundantButAUniqueIndexNeverIs) {
+  cluster_->Exec(
+      "CREATE TABLE pairs (a int, b int, c int);"
+      "CREATE INDEX pairs_a ON pairs (a); CREATE INDEX pairs_a_b ON pairs (a, b);"
+      "CREATE UNIQUE INDEX pairs_a_unique ON pairs (a); CREATE INDEX pairs_b ON pairs (b)");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  const protocol::IndexFinding* redundant = FindingFor(advice, "pairs_a");
+  ASSERT_NE(redundant, nullptr);
+  EXPECT_EQ(redundant->kind, protocol::FindingKind::kRedundant);
+  ASSERT_TRUE(redundant->covered_by.has_value());
+  EXPECT_EQ(FindingFor(advice, "pairs_a_unique"), nullptr);
+  EXPECT_EQ(FindingFor(advice, "pairs_a_b"), nullptr);
+  EXPECT_EQ(FindingFor(advice, "pairs_b"), nullptr);
+  // The finding becomes a drop proposal carrying the table's digest.
+  const auto drop = std::find_if(advice.proposals.begin(), advice.proposals.end(),
+                                 [](const auto& p) { return p.index == "pairs_a"; });
+  ASSERT_NE(drop, advice.proposals.end());
+  EXPECT_EQ(drop->kind, "drop_index");
+  EXPECT_EQ(drop->table_digest, advice.schema->digests.at("public.pairs"));
+}
+
+TEST_F(AdvisorPgTest, LargeUnusedIndexIsReportedOnlyOnceTheStatisticsAreOldEnough) {
+  cluster_->Exec(
+      "CREATE TABLE wide (id int, token text);"
+      "INSERT INTO wide SELECT g, md5(g::text) || md5((g + 1)::text) FROM "
+      "generate_series(1, 150000) g;"
+      "CREATE INDEX wide_token ON wide (token)");
+  ASSERT_GE(std::stoll(cluster_->QueryValue("SELECT pg_relation_size('wide_token')")), 10ll << 20);
+
+  AdvisorOptions young;
+  young.findings.unused_min_stats_age_s = 3600;  // statistics began at server start, seconds ago
+  Advisor strict(young, clock_);
+  const protocol::Advice first = Advise(strict);
+  const protocol::IndexFinding* early = FindingFor(first, "wide_token");
+  ASSERT_NE(early, nullptr);
+  EXPECT_EQ(early->kind, protocol::FindingKind::kInsufficientHistory);
+  EXPECT_EQ(first.stats.stats_since_source, "server_start");
+
+  AdvisorOptions old_enough;
+  old_enough.findings.unused_min_stats_age_s = 0;
+  Advisor lenient(old_enough, clock_);
+  const protocol::Advice second = Advise(lenient);
+  const protocol::IndexFinding* unused = FindingFor(second, "wide_token");
+  ASSERT_NE(unused, nullptr);
+  EXPECT_EQ(unused->kind, protocol::FindingKind::kUnused);
+  EXPECT_GE(unused->bytes, 10ll << 20);
+
+  // A scan makes it used.
+  cluster_->Exec("SET enable_seqscan = off; SELECT * FROM wide WHERE token = 'x'");
+  ASSERT_EQ(cluster_->QueryValue(
+                "SELECT pg_stat_force_next_flush(); SELECT idx_scan FROM pg_stat_user_indexes "
+                "WHERE indexrelname = 'wide_token'"),
+            "1");
+  Advisor again(old_enough, clock_);
+  EXPECT_EQ(FindingFor(Advise(again), "wide_token"), nullptr);
+}
+
+TEST_F(AdvisorPgTest, IndexLeftInvalidByAFailedConcurrentUniqueBuildIsReported) {
+  cluster_->Exec("CREATE TABLE dup (x int); INSERT INTO dup VALUES (1), (1), (2)");
+  EXPECT_THROW(cluster_->Exec("CREATE UNIQUE INDEX CONCURRENTLY dup_x ON dup (x)"),
+               std::runtime_error);
+  ASSERT_EQ(cluster_->QueryValue(
+                "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'dup_x'::regclass"),
+            "false");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  const protocol::IndexFinding* invalid = FindingFor(advice, "dup_x");
+  ASSERT_NE(invalid, nullptr);
+  EXPECT_EQ(invalid->kind, protocol::FindingKind::kInvalid);
+  EXPECT_NE(invalid->reason.find("INVALID"), std::string::npos);
+}
+
+TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDigest) {
+  cluster_->Exec(
+      "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL DEFAULT 'nobody@x.org');"
+      "CREATE TABLE other (id int)");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  const protocol::Advice first = Advise(advisor);
+  ASSERT_TRUE(first.schema.has_value());
+  EXPECT_TRUE(first.schema->full);
+  EXPECT_TRUE(first.schema->drift.empty());
+  const std::string old_digest = first.schema->digests.at("public.accounts");
+  // Defaults are anonymized before they leave.
+  for (const auto& table : first.schema->tables) {
+    for (const auto& column : table.columns) {
+      if (column.default_value) {
+        EXPECT_EQ(column.default_value->find("nobody"), std::string::npos);
+      }
+    }
+  }
+
+  const protocol::Advice unchanged = Advise(advisor);
+  EXPECT_FALSE(unchanged.schema->full);
+  EXPECT_TRUE(unchanged.schema->tables.empty());
+  EXPECT_TRUE(unchanged.schema->drift.empty());
+  EXPECT_EQ(unchanged.schema->digests.at("public.accounts"), old_digest);
+
+  cluster_->Exec("ALTER TABLE accounts ADD COLUMN plan text");
+  const protocol::Advice changed = Advise(advisor);
+  ASSERT_EQ(changed.schema->drift.size(), 1u);
+  EXPECT_EQ(changed.schema->drift[0].table, "public.accounts");
+  EXPECT_EQ(changed.schema->drift[0].change, "column_added");
+  EXPECT_EQ(changed.schema->drift[0].name, "plan");
+  ASSERT_EQ(changed.schema->tables.size(), 1u);
+  EXPECT_EQ(changed.schema->tables[0].name, "accounts");
+  const std::string new_digest = changed.schema->digests.at("public.accounts");
+  EXPECT_NE(new_digest, old_digest);
+  EXPECT_EQ(changed.schema->digests.at("public.other"), first.schema->digests.at("public.other"));
+
+  // The applier: the old digest is refused, the current one applies.
+  std::string dir = (std::filesystem::temp_directory_path() / "advisor-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  {
+    auto audit = applier::AuditLog::Open(dir + "/audit.jsonl", clock_).value();
+    applier::Executor executor(Session(collector::SessionMode::kApply), *audit, "shop");
+    applier::CheckedRecommendation checked;
+    checked.recommendation.id = "rec-drift";
+    checked.recommendation.database = "shop";
+    protocol::CreateIndexSpec spec;
+    spec.schema = "public";
+    spec.table = "accounts";
+    spec.columns = {"email"};
+    checked.recommendation.spec = spec;
+    checked.recommendation.table_digest = old_digest;
+    auto refused = executor.Apply(checked);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->event, "rejected");
+    EXPECT_NE(refused->detail.find("schema changed since the recommendation was made"),
+              std::string::npos)
+        << refused->detail;
+    EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_indexes WHERE tablename = "
+                                   "'accounts'"),
+              "1");
+
+    checked.recommendation.id = "rec-current";
+    checked.recommendation.table_digest = new_digest;
+    auto applied = executor.Apply(checked);
+    ASSERT_TRUE(applied.ok());
+    EXPECT_EQ(applied->event, "applied") << applied->detail;
+    EXPECT_TRUE(applier::VerifyAuditFile(dir + "/audit.jsonl").ok);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace optischema::advisor
