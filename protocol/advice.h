@@ -29,11 +29,11 @@ struct IndexStat {
   std::string method;                // btree, hash, gin...
   std::vector<std::string> columns;  // key columns; an expression is "(expression)"
   int64_t size_bytes = 0;
-  int64_t scans = 0;                          // idx_scan since the statistics began
-  std::optional<int64_t> scans_window;        // since the previous advisor run; none at the first
-  std::optional<double> table_writes_per_s;   // inserts + updates + deletes of its table, same
-  bool valid = true;                          // indisvalid
-  bool ready = true;                          // indisready: maintained by writes
+  int64_t scans = 0;                         // idx_scan since the statistics began
+  std::optional<int64_t> scans_window;       // since the previous advisor run; none at the first
+  std::optional<double> table_writes_per_s;  // inserts + updates + deletes of its table, same
+  bool valid = true;                         // indisvalid
+  bool ready = true;                         // indisready: maintained by writes
   bool unique = false;
   bool primary = false;
   bool backs_constraint = false;  // primary key, unique or exclusion constraint
@@ -46,8 +46,8 @@ struct IndexStat {
 struct IndexStatsInfo {
   std::string stats_since;  // RFC 3339
   double stats_age_s = 0;
-  std::string stats_since_source;    // "stats_reset" or "server_start"
-  std::optional<double> window_s;    // length of the scans/writes window; none at the first run
+  std::string stats_since_source;  // "stats_reset" or "server_start"
+  std::optional<double> window_s;  // length of the scans/writes window; none at the first run
 };
 
 enum class FindingKind { kUnused, kRedundant, kInvalid, kInsufficientHistory };
@@ -59,8 +59,8 @@ struct IndexFinding {
   std::string schema;
   std::string table;
   std::string index;
-  int64_t bytes = 0;                     // freed by dropping it
-  std::optional<double> writes_per_s;    // writes that maintain it (its table's write rate)
+  int64_t bytes = 0;                      // freed by dropping it
+  std::optional<double> writes_per_s;     // writes that maintain it (its table's write rate)
   std::optional<std::string> covered_by;  // redundant: the index that makes it so
   std::string reason;                     // one sentence for people
 };
@@ -92,16 +92,17 @@ struct SchemaDrift {
   std::string table;   // "schema.table"
   std::string change;  // table_added, table_removed, column_added, column_removed,
                        // column_changed, index_added, index_removed, index_changed,
-                       // constraint_added, constraint_removed, constraint_changed
+                       // constraint_added, constraint_removed, constraint_changed, and
+                       // table_changed (a change anonymization hides, e.g. in a literal)
   std::string name;    // the column, index or constraint; empty for table changes
   std::string detail;  // e.g. "integer → bigint", "NOT NULL added"
 };
 
 struct SchemaReport {
-  bool full = false;                          // tables holds every table
+  bool full = false;                           // tables holds every table
   std::map<std::string, std::string> digests;  // "schema.table" -> digest, every table
-  std::vector<TableSchema> tables;            // all (full) or the added and changed ones
-  std::vector<SchemaDrift> drift;             // empty at the first report
+  std::vector<TableSchema> tables;             // all (full) or the added and changed ones
+  std::vector<SchemaDrift> drift;              // empty at the first report
 };
 
 struct ProposalStatement {
@@ -138,8 +139,8 @@ struct Advice {
   std::vector<IndexFinding> findings;
   std::optional<SchemaReport> schema;
   std::vector<IndexProposal> proposals;
-  bool hypopg = false;              // proposals need the hypopg extension
-  std::vector<std::string> notes;   // e.g. how to enable HypoPG
+  bool hypopg = false;             // proposals need the hypopg extension
+  std::vector<std::string> notes;  // e.g. how to enable HypoPG
   std::vector<SkippedStatement> skipped;
 };
 
