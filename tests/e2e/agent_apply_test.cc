@@ -90,7 +90,7 @@ class AgentApplyTest : public ::testing::Test {
            "/api-key\"\nca_file = \"" + control_plane_->ca_file() +
            "\"\nrecommendations_interval = \"1s\"\nrecommendation_public_key = \"" + public_key_ +
            "\"\n[[database]]\nname = \"shop\"\ndsn = \"" + cluster_->ConnectionString() +
-           "\"\napply = true\n";
+           "\"\napply = true\n" + extra_config_;
   }
 
   // The mean time of `sql`'s statement over `runs` executions, from pg_stat_statements.
@@ -164,6 +164,7 @@ class AgentApplyTest : public ::testing::Test {
   std::unique_ptr<AgentProcess> agent_;
   std::string public_key_;
   std::string agent_id_;
+  std::string extra_config_;  // appended to Config(); set by a derived fixture's constructor
 };
 
 TEST_F(AgentApplyTest, ApprovedIndexIsAppliedAuditedReportedAndRolledBack) {
@@ -480,6 +481,58 @@ TEST_F(AgentApplyTest, RewriteIsEvaluatedAndItsAdoptionTracked) {
   EXPECT_NE(detail.find("original 0 calls"), std::string::npos) << detail;
   EXPECT_EQ(detail.find("rewritten 0 calls"), std::string::npos) << detail;
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "200000");
+}
+
+// The advisor runs every second here, with HypoPG installed.
+class AgentAdvisorTest : public AgentApplyTest {
+ protected:
+  AgentAdvisorTest() { extra_config_ = "[advisor]\ninterval = \"1s\"\n"; }
+};
+
+TEST_F(AgentAdvisorTest, ProposalIsListedApprovedAppliedAndAudited) {
+  cluster_->Exec("CREATE EXTENSION hypopg");
+  for (int i = 0; i < 20; ++i) {
+    PQclear(
+        PQexec(workload_.get(),
+               ("SELECT count(*) FROM orders WHERE customer_id = " + std::to_string(i)).c_str()));
+  }
+  json proposal;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const json& rec : control_plane_->ListRecommendations()) {
+          if (rec.value("source", "") == "agent" && rec.value("kind", "") == "create_index") {
+            proposal = rec;
+            return true;
+          }
+        }
+        return false;
+      },
+      60s))
+      << agent_->Log();
+  EXPECT_EQ(proposal["status"], "proposed");
+  EXPECT_NE(proposal.value("reason", "").find("customer_id"), std::string::npos) << proposal.dump();
+  const std::string id = proposal["id"];
+  EXPECT_EQ(IndexCount(), "1");  // nothing happens before a person approves
+
+  control_plane_->Approve(id);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s)) << Status(id) << "\n"
+                                                                     << agent_->Log();
+  EXPECT_NE(cluster_
+                ->QueryValue("SELECT indexdef FROM pg_indexes WHERE indexname LIKE "
+                             "'optischema%'")
+                .find("(customer_id)"),
+            std::string::npos);
+  EXPECT_EQ(cluster_->QueryValue("SELECT bool_and(i.indisvalid)::text FROM pg_index i JOIN "
+                                 "pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE "
+                                 "'optischema%'"),
+            "true");
+  const CommandResult verified = RunAgentCommand(dir_, "audit verify");
+  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  // The applied index now serves the statement: the agent proposes it no more.
+  const std::size_t proposals_after_apply = control_plane_->ListRecommendations().size();
+  const std::size_t spooled = control_plane_->ListSnapshots().size();
+  ASSERT_TRUE(WaitFor([&] { return control_plane_->ListSnapshots().size() >= spooled + 3; }, 30s));
+  EXPECT_EQ(control_plane_->ListRecommendations().size(), proposals_after_apply);
 }
 
 }  // namespace
