@@ -46,7 +46,7 @@ Result<std::vector<TopStatement>> ReadTopStatements(collector::PgSession& sessio
   const std::string toplevel = extension->AtLeast(1, 9) ? " AND s.toplevel" : "";
   auto rows = collector::QueryRows(
       session,
-      "/* optischema-agent */ SELECT s.queryid::text, min(s.query) FROM " + view +
+      "SELECT s.queryid::text, min(s.query) FROM " + view +
           " s WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
           "pg_catalog.current_database()) AND s.queryid IS NOT NULL AND s.calls > 0" +
           toplevel +

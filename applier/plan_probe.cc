@@ -21,15 +21,15 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
   for (int i = 0; i < parameters; ++i) args += (i == 0 ? "(" : ", ") + std::string("NULL");
   if (!args.empty()) args += ")";
   Status status =
-      Run(session, "/* optischema-agent */ BEGIN READ ONLY; SET LOCAL statement_timeout = " +
+      Run(session, "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
                        std::to_string(timeout.count()) +
                        "; SET LOCAL plan_cache_mode = force_generic_plan");
   double cost = -1;
   if (status.ok())
-    status = Run(session, "/* optischema-agent */ PREPARE optischema_plan_probe AS " + select_sql);
+    status = Run(session, "PREPARE optischema_plan_probe AS " + select_sql);
   if (status.ok()) {
     auto plan = session.Query(
-        "/* optischema-agent */ EXPLAIN (FORMAT JSON) EXECUTE optischema_plan_probe" + args);
+        "EXPLAIN (FORMAT JSON) EXECUTE optischema_plan_probe" + args);
     if (!plan.ok()) {
       status = std::move(plan).error();
     } else if (!plan->rows.empty() && plan->rows[0][0]) {
@@ -45,8 +45,8 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
       }
     }
   }
-  (void)Run(session, "/* optischema-agent */ ROLLBACK");
-  (void)Run(session, "/* optischema-agent */ DEALLOCATE ALL");
+  (void)Run(session, "ROLLBACK");
+  (void)Run(session, "DEALLOCATE ALL");
   if (!status.ok()) return std::move(status).error();
   if (cost < 0) return MakeError(ErrorCode::kQueryFailed, "EXPLAIN returned no total cost");
   return cost;
@@ -55,7 +55,7 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
 Result<bool> HypopgInstalled(collector::PgSession& session) {
   auto rows = collector::QueryRows(
       session,
-      "/* optischema-agent */ SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hypopg'");
+      "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hypopg'");
   if (!rows.ok()) return std::move(rows).error();
   return !rows->empty();
 }
@@ -64,7 +64,7 @@ Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
                                         const std::string& create_index_sql) {
   auto rows = collector::QueryRows(
       session,
-      "/* optischema-agent */ SELECT hypopg_relation_size(indexrelid)::text FROM "
+      "SELECT hypopg_relation_size(indexrelid)::text FROM "
       "hypopg_create_index($1)",
       {create_index_sql});
   if (!rows.ok()) return std::move(rows).error();
@@ -77,7 +77,7 @@ Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
 }
 
 Status ResetHypotheticalIndexes(collector::PgSession& session) {
-  return Run(session, "/* optischema-agent */ SELECT hypopg_reset()");
+  return Run(session, "SELECT hypopg_reset()");
 }
 
 }  // namespace optischema::applier

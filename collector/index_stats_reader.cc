@@ -20,7 +20,7 @@ constexpr char kUserSchemas[] =
 // 20 key column names (JSON array), 21 table oid, 22 table writes, 23 being built.
 const std::string& IndexSql() {
   static const std::string sql =
-      "/* optischema-agent */ SELECT c.oid::text, n.nspname, t.relname, c.relname, am.amname, "
+      "SELECT c.oid::text, n.nspname, t.relname, c.relname, am.amname, "
       "pg_catalog.pg_relation_size(c.oid)::text, coalesce(s.idx_scan, 0)::text, "
       "i.indisvalid::text, i.indisready::text, i.indisunique::text, i.indisprimary::text, "
       "EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = c.oid AND k.contype "
@@ -47,7 +47,7 @@ const std::string& IndexSql() {
 
 // When the statistics began: the database's last reset, or the server start when never reset.
 constexpr char kStatsSinceSql[] =
-    "/* optischema-agent */ SELECT pg_catalog.to_char(coalesce(d.stats_reset, "
+    "SELECT pg_catalog.to_char(coalesce(d.stats_reset, "
     "pg_catalog.pg_postmaster_start_time()) AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), extract(epoch FROM pg_catalog.now() - "
     "coalesce(d.stats_reset, pg_catalog.pg_postmaster_start_time()))::text, "

@@ -20,7 +20,7 @@ constexpr char kRelationFilter[] =
     "$1 AND c.relname = $2)) ";
 
 std::string Sql(const char* select, const char* from_where, const char* order) {
-  return std::string("/* optischema-agent */ SELECT ") + select + " FROM " + from_where +
+  return std::string("SELECT ") + select + " FROM " + from_where +
          kRelationFilter + order;
 }
 

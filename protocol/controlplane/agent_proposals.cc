@@ -61,14 +61,20 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 }  // namespace
 
 Result<std::string> AgentProposalId(std::string_view agent_id, std::string_view database,
-                                    std::string_view kind, std::string_view canonical_spec) {
+                                    std::string_view kind, std::string_view canonical_spec,
+                                    std::string_view table_digest) {
   std::string input;
-  input.reserve(agent_id.size() + database.size() + kind.size() + canonical_spec.size() + 3);
+  input.reserve(agent_id.size() + database.size() + kind.size() + canonical_spec.size() +
+                table_digest.size() + 4);
   for (const std::string_view part : {agent_id, database, kind}) {
     input.append(part);
     input.push_back('\0');
   }
   input.append(canonical_spec);
+  if (!table_digest.empty()) {
+    input.push_back('\0');
+    input.append(table_digest);
+  }
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   // A one-shot digest: no EVP_MD_CTX to own.
@@ -124,7 +130,7 @@ Result<Proposal> AgentProposal(const json& element, const std::string& agent_id,
                      {"auto_rollback", guard.auto_rollback}}}};
   if (!table_digest->empty()) proposal["table_digest"] = *table_digest;
   if (!reason->empty()) proposal["reason"] = *reason;
-  auto id = AgentProposalId(agent_id, database, kind_name, *canonical_spec);
+  auto id = AgentProposalId(agent_id, database, kind_name, *canonical_spec, *table_digest);
   if (!id.ok()) return std::move(id).error();
   return ParseProposal(Dump(proposal), now, *id);
 }

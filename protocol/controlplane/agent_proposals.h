@@ -43,12 +43,15 @@ inline constexpr protocol::RecommendationGuard kAgentDropIndexGuard{
     /*verify_window_s=*/900, /*max_regression_pct=*/20, /*auto_rollback=*/false};
 
 // "adv-" + the first 32 lower-case hex digits of SHA-256 over
-//   agent_id NUL database NUL kind NUL canonical_spec
-// where canonical_spec is the canonical JSON (protocol/canonical_json.h) of the spec as received.
-// The same proposal in later snapshots therefore gets the same id. kInternal when OpenSSL fails.
-// Thread-safe.
+//   agent_id NUL database NUL kind NUL canonical_spec [NUL table_digest]
+// where canonical_spec is the canonical JSON (protocol/canonical_json.h) of the spec as received
+// and the digest part is there only when the proposal carries one. The same proposal in later
+// snapshots therefore gets the same id, while the same change proposed again after its table
+// changed (an older one is then refused by the agent) is a new recommendation. kInternal when
+// OpenSSL fails. Thread-safe.
 Result<std::string> AgentProposalId(std::string_view agent_id, std::string_view database,
-                                    std::string_view kind, std::string_view canonical_spec);
+                                    std::string_view kind, std::string_view canonical_spec,
+                                    std::string_view table_digest = {});
 
 // The proposal one element of `proposals` describes (see above). Errors, kInvalidArgument, name
 // the member and never echo values: "kind: only create_index and drop_index are proposed by

@@ -109,6 +109,16 @@ TEST(AgentProposal, IdIsSha256OfAgentDatabaseKindAndCanonicalSpec) {
   EXPECT_EQ(*id, "adv-527965246d5c6ad875fa3a0ba7ac319b");
 }
 
+TEST(AgentProposal, SameChangeOnAChangedTableGetsANewId) {
+  const Result<std::string> before =
+      AgentProposalId("a", "db", "drop_index", R"({"index":"i","schema":"s"})", "00aa");
+  const Result<std::string> after =
+      AgentProposalId("a", "db", "drop_index", R"({"index":"i","schema":"s"})", "00bb");
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_NE(*before, *after);
+  EXPECT_NE(*before, "adv-527965246d5c6ad875fa3a0ba7ac319b");
+}
+
 TEST(AgentProposal, CreateIndexBecomesAProposedRecommendationWithTheCreateGuard) {
   const Result<Proposal> proposal = Convert(CreateIndexElement());
 
