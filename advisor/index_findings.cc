@@ -4,25 +4,14 @@
 #include <cstdio>
 #include <string>
 
+#include "core/human_units.h"
+
 namespace optischema::advisor {
 namespace {
 
 using collector::IndexReading;
 using protocol::FindingKind;
 using protocol::IndexFinding;
-
-std::string Bytes(int64_t bytes) {
-  char text[32];
-  const double value = static_cast<double>(bytes);
-  if (bytes >= (int64_t{1} << 30)) {
-    std::snprintf(text, sizeof text, "%.1f GiB", value / (1 << 30));
-  } else if (bytes >= (int64_t{1} << 20)) {
-    std::snprintf(text, sizeof text, "%.1f MiB", value / (1 << 20));
-  } else {
-    std::snprintf(text, sizeof text, "%.0f KiB", value / 1024);
-  }
-  return text;
-}
 
 std::string Days(double seconds) {
   char text[32];
@@ -35,7 +24,7 @@ std::string Days(double seconds) {
 }
 
 std::string Impact(int64_t bytes, const std::optional<double>& writes) {
-  std::string text = "dropping it frees " + Bytes(bytes);
+  std::string text = "dropping it frees " + HumanBytes(bytes);
   if (writes) {
     char rate[48];
     std::snprintf(rate, sizeof rate, "%.2f", *writes);

@@ -11,6 +11,7 @@
 #include "applier/predicate.h"
 #include "collector/query_rows.h"
 #include "collector/stat_reader.h"
+#include "core/human_units.h"
 #include "core/sql_identifier.h"
 
 namespace optischema::advisor {
@@ -77,12 +78,6 @@ std::string IndexSql(const IndexCandidate& c) {
 std::string Number(double value) {
   char text[32];
   std::snprintf(text, sizeof text, value >= 100 ? "%.0f" : "%.1f", value);
-  return text;
-}
-
-std::string Mebibytes(int64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
   return text;
 }
 
@@ -215,7 +210,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
     proposal.reason = std::to_string(statements.size()) + " of the top statements read " +
                       candidate.schema + "." + candidate.table + " by " + columns +
                       "; a btree index on (" + columns + "), about " +
-                      Mebibytes(proposal.index_size_bytes) + ", cuts their estimated cost from " +
+                      HumanBytes(proposal.index_size_bytes) + ", cuts their estimated cost from " +
                       Number(proposal.cost_before) + " to " + Number(proposal.cost_after) + " (-" +
                       Number(proposal.saving_pct) + "%, HypoPG, generic plans)";
     result.proposals.push_back(std::move(proposal));

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/human_units.h"
+
 namespace optischema::agent {
 namespace {
 
@@ -13,13 +15,6 @@ std::string Format(const char* fmt, auto... args) {
   char buf[256];
   std::snprintf(buf, sizeof buf, fmt, args...);
   return buf;
-}
-
-std::string Size(int64_t bytes) {
-  const double value = static_cast<double>(bytes);
-  if (bytes >= (int64_t{1} << 30)) return Format("%.1f GiB", value / (1 << 30));
-  if (bytes >= (int64_t{1} << 20)) return Format("%.1f MiB", value / (1 << 20));
-  return Format("%.0f KiB", value / 1024);
 }
 
 // Columns padded to their widest cell, two spaces apart; the last column is not padded.
@@ -62,7 +57,7 @@ std::string FormatAdviceTable(const std::string& database, const protocol::Advic
     Table t = {{"  KIND", "INDEX", "SIZE", "WRITES/S", "REASON"}};
     for (const auto& f : a.findings) {
       t.push_back({"  " + std::string(protocol::FindingKindName(f.kind)), f.schema + "." + f.index,
-                   Size(f.bytes), f.writes_per_s ? Format("%.2f", *f.writes_per_s) : "-",
+                   HumanBytes(f.bytes), f.writes_per_s ? Format("%.2f", *f.writes_per_s) : "-",
                    f.reason});
     }
     out += Render(t);
@@ -80,7 +75,7 @@ std::string FormatAdviceTable(const std::string& database, const protocol::Advic
       std::vector<std::string> ids;
       for (const auto& s : p.statements) ids.push_back(std::to_string(s.queryid));
       t.push_back({"  " + p.kind, target, create ? Format("%.1f%%", p.saving_pct) : "-",
-                   Size(p.index_size_bytes), ids.empty() ? "-" : Join(ids), p.reason});
+                   HumanBytes(p.index_size_bytes), ids.empty() ? "-" : Join(ids), p.reason});
     }
     out += Render(t);
   }

@@ -20,8 +20,7 @@ constexpr char kRelationFilter[] =
     "$1 AND c.relname = $2)) ";
 
 std::string Sql(const char* select, const char* from_where, const char* order) {
-  return std::string("SELECT ") + select + " FROM " + from_where +
-         kRelationFilter + order;
+  return std::string("SELECT ") + select + " FROM " + from_where + kRelationFilter + order;
 }
 
 const char* KindName(const std::string& relkind) {
@@ -104,40 +103,42 @@ Result<std::vector<protocol::TableSchema>> ReadSchema(PgSession& session,
     raw.table.columns.push_back(std::move(column));
   }
 
-  auto indexes = QueryRows(
-      session,
-      Sql("i.indrelid::text, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid)",
-          "pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN "
-          "pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = "
-          "c.relnamespace WHERE",
-          "ORDER BY i.indrelid, ic.relname"),
-      params);
-  if (!indexes.ok()) return std::move(indexes).error();
-  for (const Row& row : *indexes) {
-    auto found = by_oid.find(row[0].value_or(""));
-    if (found == by_oid.end()) continue;
-    const std::string definition = row[2].value_or("");
-    found->second.canonical += "index " + row[1].value_or("") + " " + definition + "\n";
-    found->second.table.indexes.push_back(
-        {row[1].value_or(""), AnonymizeFragment("", definition).value_or(kNotShown)});
+  // Index and constraint definitions: (table oid, name, definition) rows, anonymized after
+  // `prefix` makes each one a statement.
+  const auto read_definitions =
+      [&](const std::string& sql, const char* what, const std::string& prefix,
+          std::vector<protocol::NamedDefinition> protocol::TableSchema::*into) -> Status {
+    auto rows = QueryRows(session, sql, params);
+    if (!rows.ok()) return std::move(rows).error();
+    for (const Row& row : *rows) {
+      auto found = by_oid.find(row[0].value_or(""));
+      if (found == by_oid.end()) continue;
+      const std::string name = row[1].value_or("");
+      const std::string definition = row[2].value_or("");
+      found->second.canonical += std::string(what) + " " + name + " " + definition + "\n";
+      (found->second.table.*into)
+          .push_back({name, AnonymizeFragment(prefix, definition).value_or(kNotShown)});
+    }
+    return OkStatus();
+  };
+  if (Status st = read_definitions(
+          Sql("i.indrelid::text, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid)",
+              "pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN "
+              "pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON "
+              "n.oid = c.relnamespace WHERE",
+              "ORDER BY i.indrelid, ic.relname"),
+          "index", "", &protocol::TableSchema::indexes);
+      !st.ok()) {
+    return std::move(st).error();
   }
-
-  auto constraints = QueryRows(
-      session,
-      Sql("k.conrelid::text, k.conname, pg_catalog.pg_get_constraintdef(k.oid)",
-          "pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN "
-          "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE",
-          "ORDER BY k.conrelid, k.conname"),
-      params);
-  if (!constraints.ok()) return std::move(constraints).error();
-  for (const Row& row : *constraints) {
-    auto found = by_oid.find(row[0].value_or(""));
-    if (found == by_oid.end()) continue;
-    const std::string definition = row[2].value_or("");
-    found->second.canonical += "constraint " + row[1].value_or("") + " " + definition + "\n";
-    const std::string prefix = "ALTER TABLE t ADD CONSTRAINT c ";
-    found->second.table.constraints.push_back(
-        {row[1].value_or(""), AnonymizeFragment(prefix, definition).value_or(kNotShown)});
+  if (Status st = read_definitions(
+          Sql("k.conrelid::text, k.conname, pg_catalog.pg_get_constraintdef(k.oid)",
+              "pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN "
+              "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE",
+              "ORDER BY k.conrelid, k.conname"),
+          "constraint", "ALTER TABLE t ADD CONSTRAINT c ", &protocol::TableSchema::constraints);
+      !st.ok()) {
+    return std::move(st).error();
   }
 
   std::vector<protocol::TableSchema> out;

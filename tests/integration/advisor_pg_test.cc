@@ -44,10 +44,10 @@ class AdvisorPgTest : public ::testing::Test {
     return std::move(advice).value();
   }
 
-  std::string QueryId(const std::string& text_fragment) {
-    return cluster_->QueryValue("SELECT queryid FROM pg_stat_statements WHERE query LIKE '%" +
-                                text_fragment +
-                                "%' AND query NOT LIKE '%pg_stat_statements%' LIMIT 1");
+  // The queryid of the statement whose text matches the LIKE `pattern`.
+  std::string QueryId(const std::string& pattern) {
+    return cluster_->QueryValue("SELECT queryid FROM pg_stat_statements WHERE query LIKE '" +
+                                pattern + "' AND query NOT LIKE '%pg_stat_statements%' LIMIT 1");
   }
 
   static const protocol::IndexFinding* FindingFor(const protocol::Advice& advice,
@@ -72,8 +72,11 @@ TEST_F(AdvisorPgTest, ProposesAnIndexForAFilterOnAnUnindexedColumnAndNoneForAnIn
     cluster_->Exec("SELECT * FROM events WHERE kind = " + std::to_string(i * 7));
     cluster_->Exec("SELECT * FROM events WHERE account = " + std::to_string(i * 3));
   }
-  const std::string unindexed = QueryId("WHERE kind =");
-  const std::string indexed = QueryId("WHERE account =");
+  // Its normalized text ("... AND $2 IS NULL") cannot be planned: $2 has no type.
+  cluster_->Exec("SELECT * FROM events WHERE kind = 3 AND NULL IS NULL");
+  const std::string unindexed = QueryId("%WHERE kind = $1");
+  const std::string indexed = QueryId("%WHERE account = $1");
+  const std::string unplannable = QueryId("%IS NULL");
 
   AdvisorOptions options;
   Advisor advisor(options, clock_);
@@ -98,6 +101,10 @@ TEST_F(AdvisorPgTest, ProposesAnIndexForAFilterOnAnUnindexedColumnAndNoneForAnIn
   for (const auto& p : advice.proposals) {
     for (const auto& s : p.statements) EXPECT_NE(std::to_string(s.queryid), indexed);
   }
+  ASSERT_EQ(advice.skipped.size(), 1u);
+  EXPECT_EQ(std::to_string(advice.skipped[0].queryid), unplannable);
+  EXPECT_NE(advice.skipped[0].reason.find("EXPLAIN failed"), std::string::npos)
+      << advice.skipped[0].reason;
   // Nothing was left behind in the session or the catalog.
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_indexes WHERE tablename = 'events'"),
             "2");

@@ -53,6 +53,34 @@ TEST(AgentCli, VersionPrintsTheVersion) {
   EXPECT_EQ(r.out.rfind("optischema-agent ", 0), 0u) << r.out;
 }
 
+TEST(AgentCli, AdvisePrintsFindingsAndProposalsAsJsonAndRefusesAnUnknownDatabase) {
+  auto cluster = PgCluster::Start();
+  cluster->Exec(
+      "CREATE EXTENSION pg_stat_statements; CREATE TABLE t (a int, b int);"
+      "CREATE INDEX t_a ON t (a); CREATE INDEX t_a_b ON t (a, b)");
+  const std::string env = "OPTISCHEMA_DATABASE_URL=" + Quoted(cluster->ConnectionString());
+  AgentRun r = RunAgent(env, "advise --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["database"], "default");
+  EXPECT_EQ(j[0]["index_findings"][0]["index"], "t_a");
+  EXPECT_EQ(j[0]["index_findings"][0]["kind"], "redundant");
+  EXPECT_EQ(j[0]["advisor"]["hypopg"], false);
+  EXPECT_NE(j[0]["advisor"]["notes"][0].get<std::string>().find("CREATE EXTENSION hypopg"),
+            std::string::npos);
+
+  AgentRun table = RunAgent(env, "advise");
+  EXPECT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("redundant"), std::string::npos) << table.out;
+
+  AgentRun unknown = RunAgent(env, "advise --database nope");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("no configured database is named \"nope\""), std::string::npos)
+      << unknown.err;
+}
+
 TEST(AgentCli, DryRunPrintsProtocolV1SnapshotJson) {
   auto cluster = PgCluster::Start();
   cluster->Exec("CREATE EXTENSION pg_stat_statements; CREATE TABLE t (id int PRIMARY KEY)");

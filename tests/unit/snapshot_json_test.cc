@@ -96,5 +96,63 @@ TEST(SnapshotJson, CarriesEveryProtocolField) {
   EXPECT_EQ(j["protocol"], "1.0");
 }
 
+TEST(SnapshotJson, AdviceMembersOnlyInTheSnapshotCarryingAdvice) {
+  Snapshot s;
+  s.snapshot_id = "id-2";
+  s.database = "orders";
+  auto plain = nlohmann::json::parse(SnapshotToJson(s));
+  for (const char* f : {"indexes", "index_findings", "schema", "proposals", "advisor"}) {
+    EXPECT_FALSE(plain.contains(f)) << f;
+  }
+
+  Advice advice;
+  advice.stats.stats_since = "2026-11-01T00:00:00Z";
+  IndexStat index;
+  index.schema = "public";
+  index.table = "t";
+  index.name = "t_a";
+  index.columns = {"a", "(lower(b))"};
+  advice.indexes.push_back(index);
+  IndexFinding finding;
+  finding.kind = FindingKind::kRedundant;
+  finding.index = "t_a";
+  finding.covered_by = "t_a_b";
+  advice.findings.push_back(finding);
+  IndexProposal create;
+  create.kind = "create_index";
+  create.schema = "public";
+  create.table = "t";
+  create.columns = {"c"};
+  create.table_digest = "ab12";
+  create.statements = {{-9007199254740993, 4000, 8}};
+  advice.proposals.push_back(create);
+  IndexProposal drop;
+  drop.kind = "drop_index";
+  drop.schema = "public";
+  drop.table = "t";
+  drop.index = "t_a";
+  advice.proposals.push_back(drop);
+  advice.schema = SchemaReport{};
+  advice.schema->digests["public.t"] = "ab12";
+  s.advice = advice;
+
+  auto j = nlohmann::json::parse(SnapshotToJson(s));
+  EXPECT_EQ(j["indexes"][0]["columns"][1], "(lower(b))");
+  EXPECT_TRUE(j["indexes"][0]["scans_window"].is_null());  // no window at the first run
+  EXPECT_EQ(j["index_findings"][0]["kind"], "redundant");
+  EXPECT_EQ(j["index_findings"][0]["covered_by"], "t_a_b");
+  EXPECT_EQ(j["schema"]["digests"]["public.t"], "ab12");
+  const auto& created = j["proposals"][0];
+  EXPECT_EQ(created["kind"], "create_index");
+  EXPECT_EQ(
+      created["spec"],
+      nlohmann::json::parse(R"({"schema":"public","table":"t","columns":["c"],"method":"btree"})"));
+  EXPECT_EQ(created["affected_queryids"][0], "-9007199254740993");
+  EXPECT_EQ(created["table_digest"], "ab12");
+  EXPECT_EQ(j["proposals"][1]["spec"],
+            nlohmann::json::parse(R"({"schema":"public","index":"t_a"})"));
+  EXPECT_TRUE(j.contains("advisor"));
+}
+
 }  // namespace
 }  // namespace optischema::protocol
