@@ -81,6 +81,19 @@ std::string Number(double value) {
   return text;
 }
 
+// Why a statement could not be planned, with the fix when there is one.
+std::string SkipReason(const Error& error) {
+  std::string reason = "EXPLAIN failed: " + error.ToString();
+  if (error.code == ErrorCode::kPermissionDenied) {
+    reason +=
+        "; the agent's role may not read a table this statement reads, so it cannot plan it: "
+        "GRANT SELECT on those tables (or pg_read_all_data) to the agent's role. The agent only "
+        "plans statements (EXPLAIN without ANALYZE, in a read-only transaction); it never reads "
+        "rows";
+  }
+  return reason;
+}
+
 double SavingPct(double before, double after) {
   return before > 0 ? 100.0 * (before - after) / before : 0;
 }
@@ -108,10 +121,23 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
   }
   auto top = ReadTopStatements(session, options);
   if (!top.ok()) return std::move(top).error();
+  const auto deadline = std::chrono::steady_clock::now() + options.budget;
+  bool out_of_time = false;
+  const auto time_left = [&] {
+    if (!out_of_time && std::chrono::steady_clock::now() >= deadline) {
+      out_of_time = true;
+      result.notes.push_back(
+          "planning stopped at the advisor's time budget: the remaining statements and "
+          "candidates were not evaluated in this run (a server this slow to plan may need a "
+          "smaller advisor.max_statements)");
+    }
+    return !out_of_time;
+  };
 
   std::vector<Planned> planned;
   std::vector<IndexCandidate> candidates;
   for (TopStatement& statement : *top) {
+    if (!time_left()) break;
     auto parameters = applier::CheckPlainSelect(statement.text);
     if (!parameters.ok()) continue;  // only plain SELECTs are planned
     auto shape = ParseQueryShape(statement.text);
@@ -122,7 +148,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
         applier::GenericPlanCost(session, statement.text, *parameters, options.explain_timeout);
     if (!cost.ok()) {
       if (cost.error().code == ErrorCode::kConnectionLost) return std::move(cost).error();
-      result.skipped.push_back({statement.queryid, "EXPLAIN failed: " + cost.error().ToString()});
+      result.skipped.push_back({statement.queryid, SkipReason(cost.error())});
       continue;
     }
     if (*cost < options.min_plan_cost) continue;
@@ -138,7 +164,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
   // trials[c][p]: the cost of statement p with candidate c in place.
   std::vector<std::map<std::size_t, Trial>> trials(candidates.size());
   std::vector<int64_t> sizes(candidates.size(), 0);
-  for (std::size_t c = 0; c < candidates.size(); ++c) {
+  for (std::size_t c = 0; c < candidates.size() && time_left(); ++c) {
     auto size = applier::CreateHypotheticalIndex(session, IndexSql(candidates[c]));
     if (!size.ok()) {
       if (size.error().code == ErrorCode::kConnectionLost) return std::move(size).error();

@@ -15,7 +15,8 @@
 // Each statement picks the candidate that helps it most; each picked candidate becomes one
 // create_index proposal listing the statements it helps, their costs before and after, and the
 // estimated index size (hypopg_relation_size). Without the hypopg extension there are no
-// proposals and a note says how to enable it. Nothing is written to the database.
+// proposals and a note says how to enable it. Planning stops at `budget`. Nothing is written to
+// the database.
 
 #include <chrono>
 #include <map>
@@ -39,6 +40,10 @@ struct ProposerOptions {
   double min_saving_pct = 50;
   double min_saving_pct_two_column = 70;
   std::chrono::milliseconds explain_timeout{5000};
+  // Bound on the planning a run does, so a slow server never holds up the next reading for
+  // long: past it, the statements and candidates not evaluated yet are left out of this run's
+  // proposals (a note says so).
+  std::chrono::milliseconds budget{30000};
 };
 
 struct ProposerResult {

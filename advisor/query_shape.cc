@@ -1,5 +1,7 @@
 #include "advisor/query_shape.h"
 
+#include "collector/pg_query_owned.h"
+
 #include <pg_query.h>
 
 #include <cstddef>
@@ -15,20 +17,6 @@ namespace optischema::advisor {
 namespace {
 
 using Json = nlohmann::json;
-
-// Owns the result of one pg_query_parse call (returned by value) and frees it.
-class ParseResult {
- public:
-  explicit ParseResult(const std::string& sql) : result_(pg_query_parse(sql.c_str())) {}
-  ~ParseResult() { pg_query_free_parse_result(result_); }
-  ParseResult(const ParseResult&) = delete;
-  ParseResult& operator=(const ParseResult&) = delete;
-
-  const PgQueryParseResult* operator->() const { return &result_; }
-
- private:
-  PgQueryParseResult result_;
-};
 
 // Bound on the walk's recursion. The parser accepts trees tens of thousands of levels deep; real
 // statements stay far below this, and the bound keeps the walk's stack use small.
@@ -502,7 +490,8 @@ Result<QueryShape> ParseQueryShape(std::string_view sql) {
   if (sql.find('\0') != std::string_view::npos) {
     return MakeError(ErrorCode::kParseFailed, "does not parse: contains a NUL byte");
   }
-  const ParseResult parsed{std::string(sql)};
+  const std::string text(sql);
+  const collector::PgQueryParsed parsed(pg_query_parse(text.c_str()));
   if (parsed->error != nullptr) return ParseFailure(*parsed->error);
   if (parsed->parse_tree == nullptr) {
     return MakeError(ErrorCode::kInternal, "libpg_query returned neither a tree nor an error");

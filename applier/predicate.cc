@@ -1,5 +1,7 @@
 #include "applier/predicate.h"
 
+#include "collector/pg_query_owned.h"
+
 #include <pg_query.h>
 
 #include <algorithm>
@@ -183,11 +185,9 @@ Result<SafePredicate> CheckPredicate(std::string_view where) {
   if (where.empty()) return Refuse("is empty");
   if (where.find('\0') != std::string_view::npos) return Refuse("contains a NUL byte");
   const std::string probe = "SELECT 1 FROM t WHERE (" + std::string(where) + "\n)";
-  PgQueryParseResult parsed = pg_query_parse(probe.c_str());
-  const std::unique_ptr<PgQueryParseResult, void (*)(PgQueryParseResult*)> guard(
-      &parsed, [](PgQueryParseResult* r) { pg_query_free_parse_result(*r); });
-  if (parsed.error != nullptr) return Refuse("does not parse as an SQL expression");
-  const json tree = json::parse(parsed.parse_tree, nullptr, /*allow_exceptions=*/false);
+  const collector::PgQueryParsed parsed(pg_query_parse(probe.c_str()));
+  if (parsed->error != nullptr) return Refuse("does not parse as an SQL expression");
+  const json tree = json::parse(parsed->parse_tree, nullptr, /*allow_exceptions=*/false);
   if (!tree.is_object() || !tree.contains("stmts") || tree["stmts"].size() != 1) {
     return Refuse("must be a single expression");
   }
@@ -234,13 +234,11 @@ Result<int> CheckPlainSelect(std::string_view sql) {
   const std::string text(sql);
   if (text.find('\0') != std::string::npos)
     return MakeError(ErrorCode::kInvalidArgument, "NUL byte");
-  PgQueryParseResult parsed = pg_query_parse(text.c_str());
-  const std::unique_ptr<PgQueryParseResult, void (*)(PgQueryParseResult*)> guard(
-      &parsed, [](PgQueryParseResult* r) { pg_query_free_parse_result(*r); });
-  if (parsed.error != nullptr) {
+  const collector::PgQueryParsed parsed(pg_query_parse(text.c_str()));
+  if (parsed->error != nullptr) {
     return MakeError(ErrorCode::kInvalidArgument, "does not parse as SQL");
   }
-  const json tree = json::parse(parsed.parse_tree, nullptr, /*allow_exceptions=*/false);
+  const json tree = json::parse(parsed->parse_tree, nullptr, /*allow_exceptions=*/false);
   if (!tree.is_object() || tree.value("stmts", json::array()).size() != 1) {
     return MakeError(ErrorCode::kInvalidArgument, "must be exactly one statement");
   }

@@ -1,5 +1,7 @@
 #include "collector/statement_text.h"
 
+#include "collector/pg_query_owned.h"
+
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -17,25 +19,10 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Owns one libpg_query result struct (returned by value) and releases it with its free function.
-template <typename Result, void (*Free)(Result)>
-class Owned {
- public:
-  explicit Owned(Result result) : result_(result) {}
-  ~Owned() { Free(result_); }
-  Owned(const Owned&) = delete;
-  Owned& operator=(const Owned&) = delete;
-
-  const Result* operator->() const { return &result_; }
-
- private:
-  Result result_;
-};
-
-using ParseResult = Owned<PgQueryParseResult, pg_query_free_parse_result>;
-using NormalizeResult = Owned<PgQueryNormalizeResult, pg_query_free_normalize_result>;
-using ScanResult = Owned<PgQueryScanResult, pg_query_free_scan_result>;
-using FingerprintResult = Owned<PgQueryFingerprintResult, pg_query_free_fingerprint_result>;
+using ParseResult = PgQueryParsed;
+using NormalizeResult = PgQueryNormalized;
+using ScanResult = PgQueryScanned;
+using FingerprintResult = PgQueryFingerprinted;
 
 struct UnpackedScanDeleter {
   void operator()(PgQuery__ScanResult* result) const {

@@ -122,6 +122,45 @@ TEST_F(AdvisorPgTest, WithoutHypopgThereAreNoProposalsAndANoteSaysHowToEnableIt)
   EXPECT_NE(advice.notes[0].find("CREATE EXTENSION hypopg"), std::string::npos);
 }
 
+TEST_F(AdvisorPgTest, PlanningStopsAtTheTimeBudgetWithANote) {
+  cluster_->Exec("CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); "
+                 "ANALYZE t; SELECT * FROM t WHERE a = 5");
+  AdvisorOptions options;
+  options.proposer.budget = std::chrono::milliseconds(0);
+  Advisor advisor(options, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  EXPECT_TRUE(advice.proposals.empty());
+  ASSERT_EQ(advice.notes.size(), 1u);
+  EXPECT_NE(advice.notes[0].find("time budget"), std::string::npos) << advice.notes[0];
+
+  Advisor unhurried(AdvisorOptions{}, clock_);
+  EXPECT_EQ(Advise(unhurried).proposals.size(), 1u);
+}
+
+TEST_F(AdvisorPgTest, RoleThatMayNotReadTheTableGetsTheGrantToRunAndProposalsOnceGranted) {
+  cluster_->Exec(
+      "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); ANALYZE t;"
+      "SELECT * FROM t WHERE a = 5; CREATE ROLE watcher LOGIN; GRANT pg_monitor TO watcher");
+  collector::ConnectOptions connect;
+  connect.dsn = cluster_->ConnectionString("postgres", "watcher");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  {
+    auto session = collector::ConnectLibpq(connect).value();
+    auto advice = advisor.Run(*session);
+    ASSERT_TRUE(advice.ok()) << advice.error().ToString();
+    EXPECT_TRUE(advice->proposals.empty());
+    ASSERT_EQ(advice->skipped.size(), 1u);
+    EXPECT_NE(advice->skipped[0].reason.find("GRANT SELECT"), std::string::npos)
+        << advice->skipped[0].reason;
+  }
+  cluster_->Exec("GRANT SELECT ON t TO watcher");
+  auto session = collector::ConnectLibpq(connect).value();
+  auto advice = advisor.Run(*session);
+  ASSERT_TRUE(advice.ok()) << advice.error().ToString();
+  EXPECT_EQ(advice->proposals.size(), 1u);
+  EXPECT_TRUE(advice->skipped.empty());
+}
+
 TEST_F(AdvisorPgTest, PrefixIndexIsRedundantButAUniqueIndexNeverIs) {
   cluster_->Exec(
       "CREATE TABLE pairs (a int, b int, c int);"
