@@ -1,7 +1,5 @@
 #include "advisor/query_shape.h"
 
-#include "collector/pg_query_owned.h"
-
 #include <pg_query.h>
 
 #include <cstddef>
@@ -12,6 +10,8 @@
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "collector/pg_query_owned.h"
 
 namespace optischema::advisor {
 namespace {

@@ -20,16 +20,13 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
   std::string args;
   for (int i = 0; i < parameters; ++i) args += (i == 0 ? "(" : ", ") + std::string("NULL");
   if (!args.empty()) args += ")";
-  Status status =
-      Run(session, "BEGIN READ ONLY; SET LOCAL statement_timeout = " +
-                       std::to_string(timeout.count()) +
-                       "; SET LOCAL plan_cache_mode = force_generic_plan");
+  Status status = Run(
+      session, "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(timeout.count()) +
+                   "; SET LOCAL plan_cache_mode = force_generic_plan");
   double cost = -1;
-  if (status.ok())
-    status = Run(session, "PREPARE optischema_plan_probe AS " + select_sql);
+  if (status.ok()) status = Run(session, "PREPARE optischema_plan_probe AS " + select_sql);
   if (status.ok()) {
-    auto plan = session.Query(
-        "EXPLAIN (FORMAT JSON) EXECUTE optischema_plan_probe" + args);
+    auto plan = session.Query("EXPLAIN (FORMAT JSON) EXECUTE optischema_plan_probe" + args);
     if (!plan.ok()) {
       status = std::move(plan).error();
     } else if (!plan->rows.empty() && plan->rows[0][0]) {
@@ -54,19 +51,17 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
 
 Result<bool> HypopgInstalled(collector::PgSession& session) {
   auto rows = collector::QueryRows(
-      session,
-      "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hypopg'");
+      session, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hypopg'");
   if (!rows.ok()) return std::move(rows).error();
   return !rows->empty();
 }
 
 Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
                                         const std::string& create_index_sql) {
-  auto rows = collector::QueryRows(
-      session,
-      "SELECT hypopg_relation_size(indexrelid)::text FROM "
-      "hypopg_create_index($1)",
-      {create_index_sql});
+  auto rows = collector::QueryRows(session,
+                                   "SELECT hypopg_relation_size(indexrelid)::text FROM "
+                                   "hypopg_create_index($1)",
+                                   {create_index_sql});
   if (!rows.ok()) return std::move(rows).error();
   int64_t size = 0;
   if (!rows->empty() && (*rows)[0][0]) {

@@ -1,7 +1,5 @@
 #include "applier/predicate.h"
 
-#include "collector/pg_query_owned.h"
-
 #include <pg_query.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "collector/pg_query_owned.h"
 #include "core/sql_identifier.h"
 
 namespace optischema::applier {

@@ -1,7 +1,5 @@
 #include "collector/statement_text.h"
 
-#include "collector/pg_query_owned.h"
-
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -13,6 +11,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "collector/pg_query_owned.h"
 
 namespace optischema::collector {
 namespace {

@@ -123,8 +123,9 @@ TEST_F(AdvisorPgTest, WithoutHypopgThereAreNoProposalsAndANoteSaysHowToEnableIt)
 }
 
 TEST_F(AdvisorPgTest, PlanningStopsAtTheTimeBudgetWithANote) {
-  cluster_->Exec("CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); "
-                 "ANALYZE t; SELECT * FROM t WHERE a = 5");
+  cluster_->Exec(
+      "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); "
+      "ANALYZE t; SELECT * FROM t WHERE a = 5");
   AdvisorOptions options;
   options.proposer.budget = std::chrono::milliseconds(0);
   Advisor advisor(options, clock_);
