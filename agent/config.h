@@ -48,6 +48,8 @@ struct AdvisorConfig {
   int min_saving_pct = 50;             // single-column proposals, 1..100
   int min_saving_pct_two_column = 70;  // two-column proposals, 1..100
   bool propose_drops = true;           // drop_index proposals for unused and redundant indexes
+
+  bool operator==(const AdvisorConfig&) const = default;
 };
 
 struct Config {

@@ -71,7 +71,7 @@ bool SameWorker(const Config& ca, const DatabaseConfig& a, const Config& cb,
   return a.dsn == b.dsn && a.password_file == b.password_file && ca.interval == cb.interval &&
          ca.max_statements_per_snapshot == cb.max_statements_per_snapshot &&
          ca.send_query_text == cb.send_query_text &&
-         ca.text_refresh_interval == cb.text_refresh_interval;
+         ca.text_refresh_interval == cb.text_refresh_interval && ca.advisor == cb.advisor;
 }
 
 class Daemon {

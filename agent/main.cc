@@ -6,6 +6,7 @@
 
 #include "agent/advise_command.h"
 #include "agent/audit_command.h"
+#include "agent/check_command.h"
 #include "agent/collect_command.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
@@ -43,6 +44,14 @@ int main(int argc, char** argv) {
   collect->add_option("--database", database, "only this configured database");
   collect->add_option("--format", format, "json or table")->check(CLI::IsMember({"json", "table"}));
 
+  auto* check = app.add_subcommand(
+      "check",
+      "verify the configuration, databases and control plane: OK, WARN or FAIL with the fix "
+      "(exit 1 on any FAIL)");
+  std::string check_format = "text";
+  check->add_option("--format", check_format, "text or json")
+      ->check(CLI::IsMember({"json", "text"}));
+
   auto* advise = app.add_subcommand(
       "advise", "print index findings and proposals for each database (read-only, sends nothing)");
   std::string advise_database;
@@ -72,6 +81,14 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("version")) {
     std::cout << "optischema-agent " << kAgentVersion << "\n";
     return 0;
+  }
+
+  if (check->parsed()) {
+    const auto items =
+        agent::RunChecks(config_path, agent::ProcessEnv(), protocol::MakeCurlHttpClient);
+    return agent::PrintChecks(
+        items, check_format == "json" ? agent::OutputFormat::kJson : agent::OutputFormat::kTable,
+        std::cout);
   }
 
   auto config = agent::LoadConfig(config_path, agent::ProcessEnv());

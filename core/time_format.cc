@@ -76,4 +76,34 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   return time_point_cast<system_clock::duration>(local - offset);
 }
 
+std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text) {
+  // "Www, DD Mon YYYY HH:MM:SS GMT": 29 characters.
+  static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  if (text.size() != 29 || text[3] != ',' || text[4] != ' ' || text[7] != ' ' || text[11] != ' ' ||
+      text[16] != ' ' || text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  const std::size_t month_at = kMonths.find(text.substr(8, 3));
+  if (month_at == std::string_view::npos || month_at % 3 != 0) return std::nullopt;
+  const auto number = [&](std::size_t at, std::size_t digits, int* out) {
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      value = value * 10 + (text[i] - '0');
+    }
+    *out = value;
+    return true;
+  };
+  int day = 0, year = 0, hour = 0, minute = 0, second = 0;
+  if (!number(5, 2, &day) || !number(12, 4, &year) || !number(17, 2, &hour) ||
+      !number(20, 2, &minute) || !number(23, 2, &second)) {
+    return std::nullopt;
+  }
+  // Reuse the RFC 3339 parser for the calendar checks.
+  char rfc3339[32];
+  std::snprintf(rfc3339, sizeof rfc3339, "%04d-%02d-%02dT%02d:%02d:%02dZ", year,
+                static_cast<int>(month_at / 3 + 1), day, hour, minute, second);
+  return ParseRfc3339(rfc3339);
+}
+
 }  // namespace optischema

@@ -16,4 +16,8 @@ std::string FormatRfc3339(std::chrono::system_clock::time_point t);
 // malformed.
 std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
 
+// Parses an HTTP Date header in its preferred form (RFC 9110 IMF-fixdate), e.g.
+// "Sun, 06 Nov 1994 08:49:37 GMT". nullopt when malformed.
+std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text);
+
 }  // namespace optischema

@@ -1,5 +1,7 @@
 #include "protocol/controlplane/https_server.h"
 
+#include <ctime>
+
 // The build defines CPPHTTPLIB_OPENSSL_SUPPORT and CPPHTTPLIB_ZLIB_SUPPORT to match the compiled
 // libcpp-httplib (pkg-config cpp-httplib).
 #include <fcntl.h>
@@ -91,8 +93,20 @@ std::string Printable(const std::string& text) {
   return out;
 }
 
+// The current time as an HTTP Date header value (RFC 9110 IMF-fixdate): agents compare their clock
+// with it (`optischema-agent check`).
+std::string HttpDateNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[40];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  return text;
+}
+
 void Send(const ApiReply& reply, httplib::Response& response) {
   response.status = reply.status;
+  response.set_header("Date", HttpDateNow());
   for (const auto& [name, value] : reply.headers) response.set_header(name, value);
   response.set_content(reply.body, "application/json");
 }
