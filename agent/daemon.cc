@@ -20,10 +20,12 @@
 #include "agent/control_plane_link.h"
 #include "agent/database_connector.h"
 #include "agent/database_worker.h"
+#include "agent/health_file.h"
 #include "agent/logging.h"
 #include "agent/spool.h"
 #include "applier/audit_log.h"
 #include "core/clock.h"
+#include "core/time_format.h"
 #include "core/version.h"
 
 namespace optischema::agent {
@@ -92,6 +94,9 @@ class Daemon {
   bool ThreadsAlive();
   void Stop();
   void PublishStatus(bool force);
+  // Rewrites state_dir/status.json for `optischema-agent health` (at most every
+  // kHealthWriteEvery).
+  void WriteHealth();
 
   Config config_;
   DaemonOptions options_;
@@ -107,6 +112,9 @@ class Daemon {
   std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
   // Workers replaced or removed by a reload, still finishing their reading.
   std::vector<std::unique_ptr<DatabaseWorker>> retired_;
+  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
+  std::optional<Clock::time_point> health_written_at_;
+  bool health_write_failed_ = false;
   std::string last_status_;
   Clock::time_point last_status_at_{};
   bool stall_reported_ = false;
@@ -305,10 +313,33 @@ void Daemon::PublishStatus(bool force) {
   notifier_.Notify("STATUS=" + line);
 }
 
+void Daemon::WriteHealth() {
+  const auto now = Clock::now();
+  if (health_written_at_ && now - *health_written_at_ < kHealthWriteEvery) return;
+  health_written_at_ = now;
+  HealthRecord record;
+  record.pid = getpid();
+  record.started_at = started_at_;
+  record.loop_at = std::chrono::system_clock::now();
+  record.interval = config_.interval;
+  if (const auto collected = status_.LastCollectAt()) {
+    record.last_collect_at = ParseRfc3339(*collected);
+  }
+  record.summary = status_.Summary(spool_->Depth(), spool_->Bytes());
+  const Status written = WriteHealthFile(config_.state_dir, record);
+  if (!written.ok() && !health_write_failed_) {
+    LogEvent(spdlog::level::warn,
+             "cannot write the health status file; `health` will say unhealthy",
+             {{"error", written.error().message}});
+  }
+  health_write_failed_ = !written.ok();
+}
+
 void Daemon::Stop() {
   const auto begin = Clock::now();
   notifier_.Notify("STOPPING=1");
   LogEvent(spdlog::level::info, "stopping: finishing the current step");
+  RemoveHealthFile(config_.state_dir);
   for (auto& [name, worker] : workers_) retired_.push_back(std::move(worker));
   workers_.clear();
   for (auto& worker : retired_) worker->RequestStop();
@@ -370,6 +401,7 @@ int Daemon::Run() {
   for (;;) {
     if (watchdog && ThreadsAlive()) notifier_.Notify("WATCHDOG=1");
     PublishStatus(/*force=*/false);
+    WriteHealth();
     ReapRetired();
     timespec timeout{};
     timeout.tv_sec = static_cast<time_t>(tick.count() / 1000);

@@ -11,6 +11,7 @@
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/database_connector.h"
+#include "agent/health_file.h"
 #include "agent/logging.h"
 #include "agent/rollback_command.h"
 #include "agent/service_notifier.h"
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
   std::string check_format = "text";
   check->add_option("--format", check_format, "text or json")
       ->check(CLI::IsMember({"json", "text"}));
+
+  app.add_subcommand("health",
+                     "exit 0 when the running agent's main loop and last reading are recent (for "
+                     "container health checks and monitoring)");
 
   auto* advise = app.add_subcommand(
       "advise", "print index findings and proposals for each database (read-only, sends nothing)");
@@ -103,6 +108,7 @@ int main(int argc, char** argv) {
     return kExitConfig;
   }
 
+  if (app.got_subcommand("health")) return agent::RunHealth(config->state_dir, std::cout);
   if (audit->parsed()) {
     if (audit_list->parsed()) {
       return agent::RunAuditList(config->state_dir, audit_json, std::cout, std::cerr);

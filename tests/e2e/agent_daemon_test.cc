@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -484,6 +485,32 @@ TEST_F(AgentDaemonTest, ReloadAppliesAGoodConfigurationAndKeepsRunningOnABadOne)
       30s))
       << agent_->Log();
   StopAgent();
+}
+
+TEST_F(AgentDaemonTest, HealthTurnsHealthyAfterAReadingAndUnhealthyOnceStopped) {
+  StartControlPlane();
+  const std::string config = Config(control_plane_->ca_file());
+  std::ofstream(dir_ + "/health.toml") << config;
+  const auto health = [&] {
+    const std::string command = "env -u OPTISCHEMA_CONFIG " + std::string(OPTISCHEMA_AGENT_BINARY) +
+                                " --config " + dir_ + "/health.toml health >" + dir_ +
+                                "/health.out 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(dir_ + "/health.out");
+    std::string line;
+    std::getline(in, line);
+    return std::pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
+  };
+  EXPECT_EQ(health().first, 1);  // no agent has run here yet
+  StartAgent(config);
+  ASSERT_TRUE(WaitFor([&] { return health().second.starts_with("healthy: last reading"); }, 30s))
+      << health().second << "\n"
+      << agent_->Log();
+  EXPECT_EQ(health().first, 0);
+  StopAgent();
+  const auto [status, line] = health();
+  EXPECT_EQ(status, 1);
+  EXPECT_TRUE(line.starts_with("unhealthy: ")) << line;
 }
 
 }  // namespace

@@ -1,0 +1,126 @@
+#include "agent/health_file.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+
+#include "core/file_io.h"
+#include "core/time_format.h"
+
+namespace optischema::agent {
+namespace {
+
+using std::chrono::system_clock;
+
+std::string Ago(system_clock::time_point then, system_clock::time_point now) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - then).count();
+  return std::to_string(seconds) + " s ago";
+}
+
+}  // namespace
+
+std::string HealthFilePath(const std::string& state_dir) {
+  return state_dir + "/" + kHealthFileName;
+}
+
+Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record) {
+  nlohmann::json j = {
+      {"pid", record.pid},
+      {"started_at", FormatRfc3339(record.started_at)},
+      {"loop_at", FormatRfc3339(record.loop_at)},
+      {"interval_ms", record.interval.count()},
+      {"last_collect_at", record.last_collect_at
+                              ? nlohmann::json(FormatRfc3339(*record.last_collect_at))
+                              : nlohmann::json()},
+      {"summary", record.summary}};
+  const std::string path = HealthFilePath(state_dir);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (!out) return IoErrorFromErrno(temporary, "write");
+  }
+  // Readable by a monitoring user; it holds nothing secret.
+  chmod(temporary.c_str(), 0644);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) return IoErrorFromErrno(path, "rename");
+  return OkStatus();
+}
+
+Result<HealthRecord> ReadHealthFile(const std::string& state_dir) {
+  const std::string path = HealthFilePath(state_dir);
+  std::ifstream in(path);
+  if (!in) return IoErrorFromErrno(path, "open");
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const auto time = [&](const char* key) -> std::optional<system_clock::time_point> {
+    if (!j.contains(key) || !j[key].is_string()) return std::nullopt;
+    return ParseRfc3339(j[key].get<std::string>());
+  };
+  HealthRecord record;
+  const auto started = time("started_at");
+  const auto loop = time("loop_at");
+  if (!j.is_object() || !started || !loop ||
+      !j.value("pid", nlohmann::json()).is_number_integer() ||
+      !j.value("interval_ms", nlohmann::json()).is_number_integer()) {
+    return MakeError(ErrorCode::kParseFailed, path + ": not a health record");
+  }
+  record.pid = j["pid"].get<int64_t>();
+  record.started_at = *started;
+  record.loop_at = *loop;
+  record.interval = std::chrono::milliseconds(j["interval_ms"].get<int64_t>());
+  record.last_collect_at = time("last_collect_at");
+  record.summary = j.value("summary", "");
+  return record;
+}
+
+void RemoveHealthFile(const std::string& state_dir) {
+  std::remove(HealthFilePath(state_dir).c_str());
+}
+
+HealthVerdict JudgeHealth(const HealthRecord& record, system_clock::time_point now,
+                          bool process_alive) {
+  if (!process_alive) {
+    return {false, "the agent (pid " + std::to_string(record.pid) + ") is not running"};
+  }
+  if (now - record.loop_at > kHealthLoopStale) {
+    return {false, "the agent's main loop last ran " + Ago(record.loop_at, now) +
+                       " (stuck, or the agent is gone)"};
+  }
+  const auto slack = std::chrono::minutes(1);
+  if (!record.last_collect_at) {
+    if (now - record.started_at <= 2 * record.interval + slack) {
+      return {true, "starting: no reading yet (started " + Ago(record.started_at, now) + ")"};
+    }
+    return {false, "no successful reading since the start " + Ago(record.started_at, now) + "; " +
+                       record.summary};
+  }
+  if (now - *record.last_collect_at > 3 * record.interval + slack) {
+    return {false,
+            "last successful reading " + Ago(*record.last_collect_at, now) + "; " + record.summary};
+  }
+  return {true, "last reading " + Ago(*record.last_collect_at, now) + "; " + record.summary};
+}
+
+int RunHealth(const std::string& state_dir, std::ostream& out) {
+  auto record = ReadHealthFile(state_dir);
+  if (!record.ok()) {
+    out << "unhealthy: no status from a running agent (" << record.error().message << ")\n";
+    return 1;
+  }
+  // kill(pid, 0): ESRCH means gone; EPERM means alive under another user.
+  const bool alive =
+      record->pid > 0 && (kill(static_cast<pid_t>(record->pid), 0) == 0 || errno == EPERM);
+  const HealthVerdict verdict = JudgeHealth(*record, system_clock::now(), alive);
+  out << (verdict.healthy ? "healthy: " : "unhealthy: ") << verdict.reason << "\n";
+  return verdict.healthy ? 0 : 1;
+}
+
+}  // namespace optischema::agent
