@@ -5,54 +5,102 @@
 #include "collector/schema_reader.h"
 
 namespace optischema::advisor {
+namespace {
+
+// The growth of a cumulative counter; a reset in between restarts it at zero, so the current
+// value is then the growth.
+int64_t Growth(int64_t now, int64_t before) { return now >= before ? now - before : now; }
+
+}  // namespace
 
 Advisor::Advisor(AdvisorOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
+void Advisor::LoadHistory(IndexHistory history) {
+  watching_ = true;
+  committed_.history = std::move(history);
+}
+
+void Advisor::Commit() {
+  if (pending_) committed_ = std::move(*pending_);
+  pending_.reset();
+}
+
 Result<protocol::Advice> Advisor::Run(collector::PgSession& session) {
   const auto now = clock_.Monotonic();
+  const int64_t wall_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   auto stats = collector::ReadIndexStats(session);
   if (!stats.ok()) return std::move(stats).error();
   auto schema = collector::ReadSchema(session);
   if (!schema.ok()) return std::move(schema).error();
 
+  State next;
+  next.at = now;
   protocol::Advice advice;
   advice.stats = stats->stats;
-  std::map<uint32_t, double> writes_per_s;
-  std::map<uint32_t, int64_t> scans;
-  std::map<uint32_t, int64_t> writes;
-  const std::optional<double> window_s =
-      previous_at_
-          ? std::optional<double>(std::chrono::duration<double>(now - *previous_at_).count())
-          : std::nullopt;
+  const State& previous = committed_;
+  std::optional<double> window_s;
+  if (previous.at) window_s = std::chrono::duration<double>(now - *previous.at).count();
+  if (window_s && *window_s <= 0) window_s.reset();
   advice.stats.window_s = window_s;
+
+  std::map<uint32_t, double> index_writes_per_s;
+  std::map<uint32_t, double> watched_s;
   for (collector::IndexReading& index : stats->indexes) {
-    scans[index.oid] = index.stat.scans;
-    writes[index.table_oid] = index.table_writes;
-    if (!window_s || *window_s <= 0) continue;
-    if (auto s = previous_scans_.find(index.oid); s != previous_scans_.end()) {
-      // A reset in between restarts the counters: the current value is then the window's.
-      index.stat.scans_window =
-          index.stat.scans >= s->second ? index.stat.scans - s->second : index.stat.scans;
+    next.scans[index.oid] = index.stat.scans;
+    next.writes[index.table_oid] = index.table_writes;
+    next.index_writes[index.table_oid] = index.index_writes;
+    if (watching_) {
+      IndexWatch watch{wall_s, index.stat.scans};
+      if (auto w = previous.history.find(index.oid);
+          w != previous.history.end() && index.stat.scans >= w->second.scans) {
+        watch.since_s = w->second.since_s;
+      }
+      next.history[index.oid] = watch;
+      watched_s[index.oid] = static_cast<double>(wall_s - watch.since_s);
     }
-    if (auto w = previous_writes_.find(index.table_oid); w != previous_writes_.end()) {
-      const int64_t delta =
-          index.table_writes >= w->second ? index.table_writes - w->second : index.table_writes;
-      index.stat.table_writes_per_s = static_cast<double>(delta) / *window_s;
-      writes_per_s[index.table_oid] = *index.stat.table_writes_per_s;
+    if (!window_s) continue;
+    if (auto s = previous.scans.find(index.oid); s != previous.scans.end()) {
+      index.stat.scans_window = Growth(index.stat.scans, s->second);
+    }
+    if (auto w = previous.writes.find(index.table_oid); w != previous.writes.end()) {
+      index.stat.table_writes_per_s =
+          static_cast<double>(Growth(index.table_writes, w->second)) / *window_s;
+    }
+    if (auto w = previous.index_writes.find(index.table_oid); w != previous.index_writes.end()) {
+      index_writes_per_s[index.table_oid] =
+          static_cast<double>(Growth(index.index_writes, w->second)) / *window_s;
     }
   }
-  advice.findings =
-      FindIndexProblems(stats->indexes, stats->stats, writes_per_s, options_.findings);
-  advice.schema = BuildSchemaReport(previous_schema_ ? &*previous_schema_ : nullptr, *schema);
+  advice.findings = FindIndexProblems(stats->indexes, stats->stats, index_writes_per_s, watched_s,
+                                      options_.findings);
+
+  const bool full = !previous.schema || !previous.full_schema_at ||
+                    now - *previous.full_schema_at >= kFullSchemaEvery;
+  advice.schema = BuildSchemaReport(previous.schema ? &*previous.schema : nullptr, *schema);
+  if (full && !advice.schema->full) {
+    // Periodically the whole schema again, drift included, in case a report was lost.
+    advice.schema->full = true;
+    advice.schema->tables = *schema;
+  }
+  next.full_schema_at = full ? std::optional(now) : previous.full_schema_at;
 
   auto proposed =
       ProposeIndexes(session, *schema, stats->indexes, advice.schema->digests, options_.proposer);
-  if (!proposed.ok()) return std::move(proposed).error();
-  advice.hypopg = proposed->hypopg;
-  advice.proposals = std::move(proposed->proposals);
-  advice.skipped = std::move(proposed->skipped);
-  advice.notes = std::move(proposed->notes);
+  if (proposed.ok()) {
+    advice.hypopg = proposed->hypopg;
+    advice.proposals = std::move(proposed->proposals);
+    advice.skipped = std::move(proposed->skipped);
+    advice.notes = std::move(proposed->notes);
+  } else if (proposed.error().code == ErrorCode::kConnectionLost) {
+    return std::move(proposed).error();
+  } else {
+    const Error& e = proposed.error();
+    advice.notes.push_back("no index proposals this run: " + std::string(ErrorCodeName(e.code)) +
+                           (e.sqlstate.empty() ? "" : " (SQLSTATE " + e.sqlstate + ")") +
+                           "; findings and schema are complete");
+  }
   if (options_.propose_drops) {
     for (const protocol::IndexFinding& f : advice.findings) {
       if (f.kind != protocol::FindingKind::kUnused && f.kind != protocol::FindingKind::kRedundant) {
@@ -74,10 +122,8 @@ Result<protocol::Advice> Advisor::Run(collector::PgSession& session) {
   }
   for (collector::IndexReading& index : stats->indexes) advice.indexes.push_back(index.stat);
 
-  previous_scans_ = std::move(scans);
-  previous_writes_ = std::move(writes);
-  previous_at_ = now;
-  previous_schema_ = std::move(schema).value();
+  next.schema = std::move(schema).value();
+  pending_ = std::move(next);
   return advice;
 }
 

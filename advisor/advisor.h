@@ -6,6 +6,16 @@
 // run (schema_drift.h), and proposals: create_index from HypoPG-verified candidates
 // (index_proposer.h) and drop_index for unused and redundant indexes, each with the digest of its
 // table. Read-only: it runs over a session opened in SessionMode::kReadOnly and writes nothing.
+//
+// The next run compares with the last *committed* run: call Commit() once its advice is safely
+// on its way (the daemon: written to the spool), so that a snapshot lost before that does not
+// lose the full schema or a drift report. The full schema is sent again every kFullSchemaEvery.
+//
+// With index watching on (LoadHistory, which the daemon calls with what it persisted), the
+// advisor remembers since when it has seen each index's scan counter without a restart; an index
+// it has watched for less time than the statistics' age (a new index, counters restarted by a
+// crash) is judged on that shorter time.
+//
 // Not thread-safe: one thread drives one Advisor.
 
 #include <chrono>
@@ -22,29 +32,56 @@
 
 namespace optischema::advisor {
 
+inline constexpr std::chrono::hours kFullSchemaEvery{24};
+
 struct AdvisorOptions {
   FindingOptions findings;
   ProposerOptions proposer;
   bool propose_drops = true;  // drop_index proposals for unused and redundant indexes
 };
 
+// Since when (Unix seconds) the advisor has seen an index's scan counter, and its last value.
+struct IndexWatch {
+  int64_t since_s = 0;
+  int64_t scans = 0;
+  bool operator==(const IndexWatch&) const = default;
+};
+using IndexHistory = std::map<uint32_t, IndexWatch>;  // by index oid
+
 class Advisor {
  public:
   // `clock` must outlive the advisor.
   Advisor(AdvisorOptions options, const Clock& clock);
 
-  // One run. Errors: those of PgSession (kConnectionLost: reconnect; the next run still compares
-  // with the last good one).
+  // One run. Errors: those of PgSession reading the statistics or the schema (kConnectionLost:
+  // reconnect). A failure of the proposals alone is a note in the advice, not an error, unless the
+  // connection was lost.
   Result<protocol::Advice> Run(collector::PgSession& session);
 
+  // Makes the last Run() the one the next run compares with.
+  void Commit();
+
+  // Turns index watching on, starting from `history` (empty: every index is new).
+  void LoadHistory(IndexHistory history);
+  // The committed history, to persist (empty while watching is off).
+  const IndexHistory& history() const { return committed_.history; }
+
  private:
+  struct State {
+    std::map<uint32_t, int64_t> scans;         // by index oid
+    std::map<uint32_t, int64_t> writes;        // by table oid: inserts + updates + deletes
+    std::map<uint32_t, int64_t> index_writes;  // by table oid: inserts + non-HOT updates
+    std::optional<std::chrono::steady_clock::time_point> at;
+    std::optional<std::vector<protocol::TableSchema>> schema;
+    std::optional<std::chrono::steady_clock::time_point> full_schema_at;
+    IndexHistory history;
+  };
+
   AdvisorOptions options_;
   const Clock& clock_;
-  // From the last good run: scans per index oid, writes per table oid, when, and the schema.
-  std::map<uint32_t, int64_t> previous_scans_;
-  std::map<uint32_t, int64_t> previous_writes_;
-  std::optional<std::chrono::steady_clock::time_point> previous_at_;
-  std::optional<std::vector<protocol::TableSchema>> previous_schema_;
+  bool watching_ = false;
+  State committed_;
+  std::optional<State> pending_;
 };
 
 }  // namespace optischema::advisor

@@ -89,6 +89,14 @@ bool BtreeFriendlyType(const std::string& type) {
   return !type.ends_with("range") && !type.ends_with("multirange");
 }
 
+bool ReadsOnlyKnownTables(const QueryShape& shape, const std::vector<TableSchema>& schema) {
+  return std::all_of(shape.tables.begin(), shape.tables.end(), [&](const TableRef& ref) {
+    const TableSchema* table = FindTable(schema, ref);
+    return table != nullptr && (table->kind == "table" || table->kind == "materialized_view" ||
+                                table->kind == "partitioned_table");
+  });
+}
+
 std::vector<IndexCandidate> CandidatesFor(const QueryShape& shape,
                                           const std::vector<TableSchema>& schema,
                                           const std::vector<collector::IndexReading>& indexes,
@@ -97,6 +105,7 @@ std::vector<IndexCandidate> CandidatesFor(const QueryShape& shape,
   for (const TableRef& ref : shape.tables) {
     if (const TableSchema* t = FindTable(schema, ref)) tables.push_back({&ref, t});
   }
+  const auto indexable = [](const TableSchema* t) { return t->kind != "partitioned_table"; };
   struct Uses {
     const TableSchema* table;
     std::vector<std::string> equality, others;
@@ -119,6 +128,7 @@ std::vector<IndexCandidate> CandidatesFor(const QueryShape& shape,
   std::vector<IndexCandidate> singles;
   std::vector<IndexCandidate> pairs;
   for (const Uses& u : per_table) {
+    if (!indexable(u.table)) continue;
     std::vector<std::string> all = u.equality;
     for (const std::string& c : u.others) AddUnique(&all, c);
     for (const std::string& c : all) singles.push_back({u.table->schema, u.table->name, {c}});

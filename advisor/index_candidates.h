@@ -31,9 +31,17 @@ struct IndexCandidate {
 // Whether a btree index serves a column of this type (format_type text) well.
 bool BtreeFriendlyType(const std::string& type);
 
+// Whether every relation the shape reads resolves to a table or materialized view of `schema`
+// (not a view, a foreign table or anything unknown): only such statements are planned, since
+// planning a view can run the functions it calls and planning a foreign table can reach another
+// server.
+bool ReadsOnlyKnownTables(const QueryShape& shape,
+                          const std::vector<protocol::TableSchema>& schema);
+
 // Resolves the shape's tables against `schema` (an unqualified name is taken from "public" when it
 // is there, else from the one schema that has it) and returns the candidates, at most
-// `max_candidates`, single-column ones first.
+// `max_candidates`, single-column ones first. Partitioned tables get none (the applier builds
+// indexes on plain tables and partitions only).
 std::vector<IndexCandidate> CandidatesFor(const QueryShape& shape,
                                           const std::vector<protocol::TableSchema>& schema,
                                           const std::vector<collector::IndexReading>& indexes,

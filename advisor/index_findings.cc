@@ -78,10 +78,12 @@ bool Covers(const IndexReading& other, const IndexReading& index) {
 std::vector<IndexFinding> FindIndexProblems(const std::vector<IndexReading>& indexes,
                                             const protocol::IndexStatsInfo& stats,
                                             const std::map<uint32_t, double>& writes_per_s,
+                                            const std::map<uint32_t, double>& watched_s,
                                             const FindingOptions& options) {
   std::vector<IndexFinding> findings;
   for (const IndexReading& index : indexes) {
     const protocol::IndexStat& s = index.stat;
+    if (index.partitioned || index.attached) continue;
     if (!s.valid) {
       if (s.being_built) continue;
       IndexFinding f = Finding(FindingKind::kInvalid, index, writes_per_s);
@@ -109,17 +111,25 @@ std::vector<IndexFinding> FindIndexProblems(const std::vector<IndexReading>& ind
     }
 
     if (s.scans > 0 || s.size_bytes < options.unused_min_bytes) continue;
-    if (stats.stats_age_s < options.unused_min_stats_age_s) {
+    double age = stats.stats_age_s;
+    std::string since =
+        "statistics since " + stats.stats_since + " (" + stats.stats_since_source + ")";
+    if (auto watched = watched_s.find(index.oid);
+        watched != watched_s.end() && watched->second < age) {
+      age = watched->second;
+      since = "watched by the agent (a new index, or counters restarted)";
+    }
+    if (age < options.unused_min_stats_age_s) {
       IndexFinding f = Finding(FindingKind::kInsufficientHistory, index, writes_per_s);
-      f.reason = "not enough history: no scan in the " + Days(stats.stats_age_s) +
-                 " of statistics since " + stats.stats_since + " (" + stats.stats_since_source +
-                 "); judged unused only after " + Days(options.unused_min_stats_age_s);
+      f.reason = "not enough history: no scan in " + Days(age) + ", " + since +
+                 "; judged unused only after " + Days(options.unused_min_stats_age_s);
       findings.push_back(std::move(f));
       continue;
     }
     IndexFinding f = Finding(FindingKind::kUnused, index, writes_per_s);
-    f.reason = "unused: no scan in " + Days(stats.stats_age_s) + " of statistics (since " +
-               stats.stats_since + "); " + Impact(s.size_bytes, f.writes_per_s);
+    f.reason = "unused: no scan in " + Days(age) + ", " + since +
+               " (scans on standbys are not counted here: check them before dropping); " +
+               Impact(s.size_bytes, f.writes_per_s);
     findings.push_back(std::move(f));
   }
   return findings;

@@ -2,7 +2,9 @@
 
 // Index findings from one reading of the index statistics (collector/index_stats_reader.h):
 //   unused     no scan since the statistics began, at least unused_min_bytes, valid, not unique
-//              and not backing a constraint, statistics at least unused_min_stats_age old;
+//              and not backing a constraint, statistics at least unused_min_stats_age old; when
+//              the agent has watched the index for a shorter time (a new index, or counters that
+//              restarted after a crash), that shorter time counts;
 //   insufficient_history  the same but with younger statistics: never reported as unused;
 //   redundant  another valid index on the same table with the same method, expressions and
 //              predicate covers it: for btree its key columns are a prefix of the other's (same
@@ -10,8 +12,10 @@
 //              is valid, has no INCLUDE columns, is not unique and backs no constraint. Of two
 //              identical indexes the one with the later name is reported;
 //   invalid    indisvalid = false, unless a CREATE INDEX is building it right now.
-// Each finding carries the bytes dropping the index frees and the writes per second that maintain
-// it (its table's write rate over the window, when there is one). Pure; thread-safe.
+// Indexes of partitioned tables and partitions' indexes attached to them are never reported: they
+// cannot be dropped on their own. Each finding carries the bytes dropping the index frees and the
+// writes per second that maintain it (inserts and non-HOT updates of its table over the window,
+// when there is one). Pure; thread-safe.
 
 #include <cstdint>
 #include <map>
@@ -27,10 +31,13 @@ struct FindingOptions {
   double unused_min_stats_age_s = 7.0 * 24 * 3600;
 };
 
-// `writes_per_s` maps a table oid to its write rate over the window; tables missing from it have
-// no rate (first reading).
+// `writes_per_s` maps a table oid to the rate of writes that maintain its indexes over the window;
+// tables missing from it have no rate (first reading). `watched_s` maps an index oid to how long
+// the agent has seen its scan counter without a restart; indexes missing from it are judged on
+// the statistics' age alone.
 std::vector<protocol::IndexFinding> FindIndexProblems(
     const std::vector<collector::IndexReading>& indexes, const protocol::IndexStatsInfo& stats,
-    const std::map<uint32_t, double>& writes_per_s, const FindingOptions& options);
+    const std::map<uint32_t, double>& writes_per_s, const std::map<uint32_t, double>& watched_s,
+    const FindingOptions& options);
 
 }  // namespace optischema::advisor

@@ -81,9 +81,12 @@ std::string Number(double value) {
   return text;
 }
 
-// Why a statement could not be planned, with the fix when there is one.
+// Why a statement could not be planned, with the fix when there is one. Only the SQLSTATE and
+// the kind of error: PostgreSQL's message may quote the statement's text or a value.
 std::string SkipReason(const Error& error) {
-  std::string reason = "EXPLAIN failed: " + error.ToString();
+  std::string reason = "EXPLAIN failed: " + std::string(ErrorCodeName(error.code));
+  if (!error.sqlstate.empty()) reason += " (SQLSTATE " + error.sqlstate + ")";
+  if (error.sqlstate == "57014") reason += ": planning took longer than the timeout";
   if (error.code == ErrorCode::kPermissionDenied) {
     reason +=
         "; the agent's role may not read a table this statement reads, so it cannot plan it: "
@@ -92,6 +95,41 @@ std::string SkipReason(const Error& error) {
         "rows";
   }
   return reason;
+}
+
+// The functions among `names` that are not built in (some function of that name lives outside
+// pg_catalog): planning could run them, so a statement calling one is not planned.
+Result<std::vector<std::string>> UserDefinedFunctions(collector::PgSession& session,
+                                                      const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  if (names.empty()) return out;
+  std::string array = "{";
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::string name = names[i];
+    if (const auto dot = name.rfind('.'); dot != std::string::npos) {
+      if (name.substr(0, dot) != "pg_catalog") {
+        out.push_back(name);  // qualified with another schema: never built in
+        continue;
+      }
+      name = name.substr(dot + 1);
+    }
+    std::string quoted = "\"";
+    for (char c : name) {
+      if (c == '"' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    array += (array.size() > 1 ? "," : "") + quoted + "\"";
+  }
+  array += "}";
+  if (array == "{}") return out;
+  auto rows = collector::QueryRows(
+      session,
+      "SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc p WHERE p.proname = ANY "
+      "($1::text[]) AND p.pronamespace <> 'pg_catalog'::regnamespace",
+      {array});
+  if (!rows.ok()) return std::move(rows).error();
+  for (const collector::Row& row : *rows) out.push_back(row[0].value_or("?"));
+  return out;
 }
 
 double SavingPct(double before, double after) {
@@ -141,9 +179,18 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
     auto parameters = applier::CheckPlainSelect(statement.text);
     if (!parameters.ok()) continue;  // only plain SELECTs are planned
     auto shape = ParseQueryShape(statement.text);
-    if (!shape.ok()) continue;
+    if (!shape.ok() || !ReadsOnlyKnownTables(*shape, schema)) continue;
     std::vector<IndexCandidate> mine = CandidatesFor(*shape, schema, indexes);
     if (mine.empty()) continue;
+    auto user_functions = UserDefinedFunctions(session, shape->functions);
+    if (!user_functions.ok()) return std::move(user_functions).error();
+    if (!user_functions->empty()) {
+      result.skipped.push_back(
+          {statement.queryid,
+           "calls " + std::to_string(user_functions->size()) +
+               " function(s) that are not built in; not planned, since planning can run them"});
+      continue;
+    }
     auto cost =
         applier::GenericPlanCost(session, statement.text, *parameters, options.explain_timeout);
     if (!cost.ok()) {
@@ -169,12 +216,14 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
     if (!size.ok()) {
       if (size.error().code == ErrorCode::kConnectionLost) return std::move(size).error();
       result.notes.push_back("hypothetical index on " + candidates[c].schema + "." +
-                             candidates[c].table + " failed: " + size.error().ToString());
+                             candidates[c].table +
+                             " failed: " + std::string(ErrorCodeName(size.error().code)) +
+                             " (SQLSTATE " + size.error().sqlstate + ")");
       (void)applier::ResetHypotheticalIndexes(session);
       continue;
     }
     sizes[c] = *size;
-    for (std::size_t p = 0; p < planned.size(); ++p) {
+    for (std::size_t p = 0; p < planned.size() && time_left(); ++p) {
       if (!UsesTable(planned[p], candidates[c])) continue;
       auto cost = applier::GenericPlanCost(session, planned[p].text, planned[p].parameters,
                                            options.explain_timeout);

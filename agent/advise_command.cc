@@ -4,6 +4,7 @@
 
 #include "advisor/advisor.h"
 #include "agent/advice_table.h"
+#include "agent/advisor_history.h"
 #include "agent/database_connector.h"
 #include "core/clock.h"
 #include "protocol/advice_json.h"
@@ -26,6 +27,11 @@ int RunAdvise(const Config& config, const AdviseCommandOptions& options, std::os
       continue;
     }
     advisor::Advisor advisor(MakeAdvisorOptions(config, db), clock);
+    // The daemon's watch history, when it ran here: new indexes are then judged as it does.
+    if (auto history = LoadAdvisorHistory(config.state_dir, db.name);
+        history.ok() && !history->empty()) {
+      advisor.LoadHistory(std::move(history).value());
+    }
     auto advice = advisor.Run(**session);
     if (!advice.ok()) {
       err << "database \"" << db.name << "\": " << advice.error().ToString() << "\n";

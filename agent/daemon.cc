@@ -128,6 +128,7 @@ void Daemon::StartWorker(const DatabaseConfig& database) {
   options.collector = MakeCollectorOptions(config_, database);
   if (config_.advisor.enabled) options.advisor = MakeAdvisorOptions(config_, database);
   options.advisor_interval = config_.advisor.interval;
+  options.state_dir = config_.state_dir;
   options.connect = MakeSessionFactory(database);
   ControlPlaneLink* link = link_.get();
   workers_[database.name] = std::make_unique<DatabaseWorker>(std::move(options), *spool_, status_,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/advisor_history.h"
 #include "agent/logging.h"
 #include "core/time_format.h"
 #include "protocol/snapshot_json.h"
@@ -40,7 +41,18 @@ DatabaseWorker::DatabaseWorker(DatabaseWorkerOptions options, Spool& spool, Agen
       clock_(clock),
       on_spooled_(std::move(on_spooled)),
       collector_(options_.collector, options_.connect, clock) {
-  if (options_.advisor) advisor_ = std::make_unique<advisor::Advisor>(*options_.advisor, clock_);
+  if (options_.advisor) {
+    advisor_ = std::make_unique<advisor::Advisor>(*options_.advisor, clock_);
+    auto history = options_.state_dir.empty()
+                       ? Result<advisor::IndexHistory>(advisor::IndexHistory())
+                       : LoadAdvisorHistory(options_.state_dir, options_.database);
+    if (!history.ok()) {
+      LogEvent(spdlog::level::warn,
+               "index advisor history unreadable; every index counts as newly watched",
+               {{"database", options_.database}, {"error", history.error().message}});
+    }
+    advisor_->LoadHistory(history.ok() ? std::move(history).value() : advisor::IndexHistory());
+  }
   status_.AddDatabase(options_.database);
   Touch();
   thread_ = std::thread([this] { Run(); });
@@ -130,7 +142,7 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
   snapshot.agent_id = options_.agent_id;
   status_.RecordServer(database, snapshot.server.server_version_num,
                        {"pg_stat_statements " + snapshot.server.extension_version});
-  MaybeAdvise(snapshot);
+  const bool advised = MaybeAdvise(snapshot);
   const std::string json = protocol::SnapshotToJson(snapshot);
   auto appended = spool_.Append(snapshot.snapshot_id, json);
   if (!appended.ok()) {
@@ -141,6 +153,17 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
     status_.RecordDatabaseError(database, "spool: " + appended.error().message);
     return;
   }
+  if (advised) {
+    // The advice is on its way: the next run compares with it.
+    advisor_->Commit();
+    if (!options_.state_dir.empty()) {
+      if (Status saved = SaveAdvisorHistory(options_.state_dir, database, advisor_->history());
+          !saved.ok()) {
+        LogEvent(spdlog::level::warn, "index advisor history could not be saved",
+                 {{"database", database}, {"error", saved.error().message}});
+      }
+    }
+  }
   status_.RecordReading(database, snapshot.collected_at, /*spooled=*/true);
   LogEvent(spdlog::level::info, "snapshot spooled",
            {{"database", database},
@@ -150,10 +173,10 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
   if (on_spooled_) on_spooled_();
 }
 
-void DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {
-  if (!advisor_) return;
+bool DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {
+  if (!advisor_) return false;
   const auto now = clock_.Monotonic();
-  if (next_advice_at_ && now < *next_advice_at_) return;
+  if (next_advice_at_ && now < *next_advice_at_) return false;
   const std::string& database = options_.database;
   if (!advisor_session_) {
     auto session = options_.connect();
@@ -161,7 +184,7 @@ void DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {
       LogEvent(spdlog::level::warn,
                "index advisor could not connect; retrying at the next snapshot",
                {{"database", database}, {"error", session.error().ToString()}});
-      return;
+      return false;
     }
     advisor_session_ = std::move(session).value();
   }
@@ -170,7 +193,7 @@ void DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {
     advisor_session_.reset();  // a fresh session next time, whatever went wrong
     LogEvent(spdlog::level::warn, "index advisor failed; retrying at the next snapshot",
              {{"database", database}, {"error", advice.error().ToString()}});
-    return;
+    return false;
   }
   next_advice_at_ = now + options_.advisor_interval;
   if (!advice->hypopg && !hypopg_note_logged_ && !advice->notes.empty()) {
@@ -186,6 +209,7 @@ void DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {
             {"schema_drift", std::to_string(drift)},
             {"skipped_statements", std::to_string(advice->skipped.size())}});
   snapshot.advice = std::move(advice).value();
+  return true;
 }
 
 }  // namespace optischema::agent

@@ -40,6 +40,9 @@ struct DatabaseWorkerOptions {
   // failed run is logged and retried at the next snapshot; the snapshot goes out without advice.
   std::optional<advisor::AdvisorOptions> advisor;
   std::chrono::milliseconds advisor_interval{15 * 60 * 1000};
+  // Where the advisor's index watch history is kept across restarts (advisor_history.h); empty:
+  // not kept.
+  std::string state_dir;
 };
 
 class DatabaseWorker {
@@ -67,8 +70,9 @@ class DatabaseWorker {
  private:
   void Run();
   void TakeReading(int* failures, std::chrono::steady_clock::time_point* last_failure_log);
-  // Runs the advisor when it is due and attaches its advice to `snapshot`.
-  void MaybeAdvise(protocol::Snapshot& snapshot);
+  // Runs the advisor when it is due and attaches its advice to `snapshot`; true when it did (the
+  // caller commits the advice once the snapshot is spooled).
+  bool MaybeAdvise(protocol::Snapshot& snapshot);
   void Touch();
 
   DatabaseWorkerOptions options_;

@@ -268,19 +268,35 @@ Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recomme
 Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::DropIndexSpec>(rec.spec);
-  auto index = QueryRows(*session_,
-                         "SELECT pg_catalog.pg_get_indexdef(c.oid), EXISTS (SELECT 1 FROM "
-                         "pg_catalog.pg_constraint WHERE conindid = c.oid)::text, t.relname FROM "
-                         "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
-                         "c.relnamespace JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid JOIN "
-                         "pg_catalog.pg_class t ON t.oid = i.indrelid WHERE n.nspname = $1 AND "
-                         "c.relname = $2 AND c.relkind = 'i'",
-                         {spec.schema, spec.index});
+  auto index = QueryRows(
+      *session_,
+      "SELECT pg_catalog.pg_get_indexdef(c.oid), EXISTS (SELECT 1 FROM pg_catalog.pg_constraint "
+      "WHERE conindid = c.oid)::text, t.relname, i.indisunique::text, i.indisreplident::text, "
+      "c.relkind::text, EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = "
+      "c.oid)::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+      "c.relnamespace JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid JOIN pg_catalog.pg_class "
+      "t ON t.oid = i.indrelid WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('i', "
+      "'I')",
+      {spec.schema, spec.index});
   if (!index.ok()) return std::move(index).error();
   if (index->empty())
     return Rejected("index does not exist: " + Q(spec.schema) + "." + Q(spec.index));
-  if ((*index)[0][1] == "true") {
+  const collector::Row& found = (*index)[0];
+  if (found[1] == "true") {
     return Rejected("index " + Q(spec.index) + " backs a constraint; it is never dropped");
+  }
+  if (found[3] == "true") {
+    return Rejected("index " + Q(spec.index) +
+                    " is unique: dropping it would stop enforcing uniqueness; drop it by hand if "
+                    "that is intended");
+  }
+  if (found[4] == "true") {
+    return Rejected("index " + Q(spec.index) +
+                    " is the table's replica identity: logical replication needs it");
+  }
+  if (found[5] == "I" || found[6] == "true") {
+    return Rejected("index " + Q(spec.index) +
+                    " belongs to a partitioned table's index: it cannot be dropped on its own");
   }
   auto drift = SchemaDrift(rec, {spec.schema, (*index)[0][2].value_or("")});
   if (!drift.ok()) return std::move(drift).error();

@@ -24,7 +24,12 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
       session, "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(timeout.count()) +
                    "; SET LOCAL plan_cache_mode = force_generic_plan");
   double cost = -1;
-  if (status.ok()) status = Run(session, "PREPARE optischema_plan_probe AS " + select_sql);
+  if (status.ok()) {
+    // Through the extended protocol, which refuses more than one statement in a text: whatever
+    // the text holds, it can only become this one prepared statement.
+    status = session.StreamWithParams("PREPARE optischema_plan_probe AS " + select_sql, {},
+                                      [](collector::RowFields) { return true; });
+  }
   if (status.ok()) {
     auto plan = session.Query("EXPLAIN (FORMAT JSON) EXECUTE optischema_plan_probe" + args);
     if (!plan.ok()) {
@@ -43,7 +48,7 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
     }
   }
   (void)Run(session, "ROLLBACK");
-  (void)Run(session, "DEALLOCATE ALL");
+  (void)Run(session, "DEALLOCATE optischema_plan_probe");
   if (!status.ok()) return std::move(status).error();
   if (cost < 0) return MakeError(ErrorCode::kQueryFailed, "EXPLAIN returned no total cost");
   return cost;

@@ -3,8 +3,11 @@
 // Planner estimates without running anything: the generic-plan cost of a SELECT with $n
 // parameters, and hypothetical indexes (the hypopg extension) to see what an index would change.
 // Each cost is taken inside a READ ONLY transaction with a statement timeout: the statement is
-// PREPAREd under plan_cache_mode = force_generic_plan, EXPLAINed (never executed), then the
-// transaction is rolled back and the prepared statement deallocated. Hypothetical indexes live
+// PREPAREd under plan_cache_mode = force_generic_plan (through the extended protocol, so the text
+// can only ever be one statement), EXPLAINed (never executed), then the transaction is rolled
+// back and the prepared statement deallocated. Planning can still evaluate functions the
+// statement calls (e.g. a STABLE function during selectivity estimation): callers plan only
+// statements whose functions they trust (see the advisor). Hypothetical indexes live
 // only in the session's memory; nothing is written to the database. Every statement carries the
 // agent marker. Not thread-safe: one session, one thread.
 

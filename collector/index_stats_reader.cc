@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "collector/query_rows.h"
+#include "collector/statement_text.h"
 
 namespace optischema::collector {
 namespace {
@@ -17,7 +18,8 @@ constexpr char kUserSchemas[] =
 // Columns, in order: 0 index oid, 1 schema, 2 table, 3 index, 4 method, 5 size, 6 scans,
 // 7 valid, 8 ready, 9 unique, 10 primary, 11 backs a constraint, 12 partial, 13 indkey,
 // 14 key columns, 15 opclasses, 16 collations, 17 options, 18 expressions, 19 predicate,
-// 20 key column names (JSON array), 21 table oid, 22 table writes, 23 being built.
+// 20 key column names (JSON array), 21 table oid, 22 table writes, 23 being built, 24 index
+// maintaining writes, 25 relkind, 26 attached to a partitioned index.
 const std::string& IndexSql() {
   static const std::string sql =
       "SELECT c.oid::text, n.nspname, t.relname, c.relname, am.amname, "
@@ -34,7 +36,10 @@ const std::string& IndexSql() {
       "END FROM pg_catalog.generate_series(1, i.indnkeyatts) AS k))::text, t.oid::text, "
       "coalesce(ts.n_tup_ins + ts.n_tup_upd + ts.n_tup_del, 0)::text, "
       "EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p WHERE p.index_relid = "
-      "c.oid)::text "
+      "c.oid AND p.datid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = "
+      "pg_catalog.current_database()))::text, "
+      "coalesce(ts.n_tup_ins + ts.n_tup_upd - ts.n_tup_hot_upd, 0)::text, c.relkind::text, "
+      "EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = c.oid)::text "
       "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
       "JOIN pg_catalog.pg_class t ON t.oid = i.indrelid "
       "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
@@ -112,10 +117,19 @@ IndexReading ParseIndexRow(const Row& row) {
   r.include_columns = static_cast<int>(attnums.size()) - key_columns;
   r.expressions = row[18].value_or("");
   r.predicate = row[19].value_or("");
-  s.columns = JsonStrings(row[20]);  // a column's name, or "(expression)"
+  for (std::string& column : JsonStrings(row[20])) {
+    // An expression may hold literals: it leaves the agent anonymized, like statement texts.
+    if (column.starts_with("(")) {
+      column = AnonymizeFragment("SELECT ", column).value_or("(expression)");
+    }
+    s.columns.push_back(std::move(column));
+  }
   r.table_oid = Number<uint32_t>(row[21]);
   r.table_writes = Number<int64_t>(row[22]);
   s.being_built = Flag(row[23]);
+  r.index_writes = Number<int64_t>(row[24]);
+  r.partitioned = row[25] == "I";
+  r.attached = Flag(row[26]);
   return r;
 }
 
@@ -135,7 +149,7 @@ Result<IndexStatsReading> ReadIndexStats(PgSession& session) {
   if (!rows.ok()) return std::move(rows).error();
   reading.indexes.reserve(rows->size());
   for (const Row& row : *rows) {
-    if (row.size() < 24) continue;
+    if (row.size() < 27) continue;
     reading.indexes.push_back(ParseIndexRow(row));
   }
   return reading;

@@ -16,7 +16,8 @@
 namespace optischema::collector {
 
 struct IndexReading {
-  protocol::IndexStat stat;  // scans_window and table_writes_per_s left empty
+  // scans_window and table_writes_per_s left empty; an expression column is anonymized.
+  protocol::IndexStat stat;
   uint32_t oid = 0;
   uint32_t table_oid = 0;
   // One entry per key column, equal exactly when two indexes index that position the same way:
@@ -26,6 +27,10 @@ struct IndexReading {
   std::string expressions;   // pg_get_expr of indexprs, "" when none
   std::string predicate;     // pg_get_expr of indpred, "" when none
   int64_t table_writes = 0;  // n_tup_ins + n_tup_upd + n_tup_del of its table, cumulative
+  // Writes that maintain its entries: inserts and non-HOT updates of its table, cumulative.
+  int64_t index_writes = 0;
+  bool partitioned = false;  // the index of a partitioned table (relkind 'I'): no storage
+  bool attached = false;     // a partition's index attached to a partitioned index
 };
 
 struct IndexStatsReading {

@@ -238,7 +238,7 @@ class LibpqSession final : public PgSession {
           }
         }
         wanted = on_row(RowFields(fields.data(), fields.size()));
-      } else if (st != PGRES_TUPLES_OK && status.ok()) {
+      } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && status.ok()) {
         status = ErrorFromResult(conn_.get(), res.get());
       }
     }
@@ -314,12 +314,15 @@ Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
   // The collector only reads. Every transaction is read-only and bounded in time, so a slow
   // catalog or a held lock can never make the agent a burden on the server. The statement
   // timeout leaves room for the rare text read of a very large query-text file, whose rows the
-  // agent anonymizes as they arrive.
+  // agent anonymizes as they arrive. standard_conforming_strings is pinned in both modes: the
+  // agent parses SQL with libpg_query, which always lexes strings that way, so the server must
+  // read them the same way.
   const std::string settings =
       options.mode == SessionMode::kReadOnly
           ? std::string(
                 "SET default_transaction_read_only = on; SET statement_timeout = '5min'; "
-                "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'")
+                "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'; "
+                "SET standard_conforming_strings = on")
           : "SET statement_timeout = '" + std::to_string(options.apply_statement_timeout_s) +
                 "s'; SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '60s'; "
                 "SET standard_conforming_strings = on";

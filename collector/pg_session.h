@@ -48,7 +48,9 @@ class PgSession {
 
   // Runs `sql` with text parameters ($1, $2, ...; nullopt = NULL) in single-row mode: memory stays
   // flat and, unlike COPY, the statement text does not depend on the values, so
-  // pg_stat_statements keeps one entry for it. Same errors as Query.
+  // pg_stat_statements keeps one entry for it. The extended protocol it uses refuses a text holding
+  // more than one statement. A command that returns no rows (e.g. PREPARE) succeeds without
+  // calling `on_row`. Same errors as Query.
   virtual Status StreamWithParams(std::string_view sql,
                                   const std::vector<std::optional<std::string>>& params,
                                   const RowCallback& on_row) = 0;

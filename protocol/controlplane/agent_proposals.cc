@@ -30,6 +30,9 @@ std::optional<int64_t> DecimalInt64(std::string_view text) {
 }
 
 // An optional string member; "" when absent. kInvalidArgument when present and not a string.
+// A person reads the reason in a listing: more than this is not a reason but a payload.
+constexpr std::size_t kMaxReasonBytes = 4000;
+
 Result<std::string> OptionalString(const json& element, const char* key) {
   const auto it = element.find(key);
   if (it == element.end()) return std::string();
@@ -116,6 +119,9 @@ Result<Proposal> AgentProposal(const json& element, const std::string& agent_id,
   if (!table_digest.ok()) return std::move(table_digest).error();
   auto reason = OptionalString(element, "reason");
   if (!reason.ok()) return std::move(reason).error();
+  if (reason->size() > kMaxReasonBytes) {
+    return Invalid("reason: longer than " + std::to_string(kMaxReasonBytes) + " bytes");
+  }
 
   const protocol::RecommendationGuard& guard =
       create ? kAgentCreateIndexGuard : kAgentDropIndexGuard;

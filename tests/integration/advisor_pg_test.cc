@@ -11,8 +11,10 @@
 #include "advisor/advisor.h"
 #include "applier/executor.h"
 #include "applier/index_name.h"
+#include "applier/plan_probe.h"
 #include "collector/schema_reader.h"
 #include "core/clock.h"
+#include "protocol/advice_json.h"
 #include "tests/support/pg_cluster.h"
 
 namespace optischema::advisor {
@@ -41,6 +43,7 @@ class AdvisorPgTest : public ::testing::Test {
     auto session = Session();
     auto advice = advisor.Run(*session);
     if (!advice.ok()) throw std::runtime_error(advice.error().ToString());
+    advisor.Commit();
     return std::move(advice).value();
   }
 
@@ -305,6 +308,97 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
     EXPECT_TRUE(applier::VerifyAuditFile(dir + "/audit.jsonl").ok);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_F(AdvisorPgTest, LiteralsInIndexExpressionsAndSkipReasonsNeverLeaveTheAgent) {
+  cluster_->Exec(
+      "CREATE TABLE docs (id int, body jsonb, tag text); INSERT INTO docs SELECT g, "
+      "jsonb_build_object('k', g), 't' || g FROM generate_series(1, 20000) g; ANALYZE docs;"
+      "CREATE INDEX docs_secret ON docs ((body ->> 'ssn_secret_key'));"
+      "SELECT * FROM docs WHERE tag = 'x' AND NULL IS NULL /* mail: someone@example.com */");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  const std::string json = protocol::AdviceToJson("db", advice);
+  EXPECT_EQ(json.find("ssn_secret_key"), std::string::npos) << json;
+  EXPECT_EQ(json.find("someone@example.com"), std::string::npos) << json;
+  EXPECT_EQ(json.find("IS NULL"), std::string::npos) << json;
+  ASSERT_EQ(advice.skipped.size(), 1u);
+  EXPECT_NE(advice.skipped[0].reason.find("SQLSTATE"), std::string::npos)
+      << advice.skipped[0].reason;
+}
+
+TEST_F(AdvisorPgTest, StatementCallingAUserDefinedFunctionIsNeverPlanned) {
+  cluster_->Exec(
+      "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); ANALYZE t;"
+      "CREATE TABLE calls (n int);"
+      "CREATE FUNCTION noisy(int) RETURNS int STABLE LANGUAGE plpgsql AS "
+      "$$BEGIN RAISE WARNING 'noisy ran'; RETURN $1; END$$;"
+      "SELECT * FROM t WHERE a = 5 AND noisy(1) = 1");
+  Advisor advisor(AdvisorOptions{}, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  EXPECT_TRUE(advice.proposals.empty());
+  ASSERT_EQ(advice.skipped.size(), 1u);
+  EXPECT_NE(advice.skipped[0].reason.find("not built in"), std::string::npos)
+      << advice.skipped[0].reason;
+}
+
+TEST_F(AdvisorPgTest, PlanProbeRunsOneStatementOnlyWhateverTheServerSettings) {
+  cluster_->Exec(
+      "CREATE TABLE t (a int); ALTER DATABASE postgres SET standard_conforming_strings = off");
+  auto session = Session();
+  // With standard_conforming_strings off on the server, this text would be several statements.
+  const std::string text =
+      "SELECT 'x\\', ' ; COMMIT; START TRANSACTION READ WRITE; CREATE TABLE pwned (); COMMIT; "
+      "--' AS y";
+  (void)applier::GenericPlanCost(*session, text, 0);
+  (void)applier::GenericPlanCost(*session, "SELECT 1; CREATE TABLE pwned ()", 0);
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'pwned'"), "0");
+  auto cost = applier::GenericPlanCost(*session, "SELECT * FROM t WHERE a = $1", 1);
+  ASSERT_TRUE(cost.ok()) << cost.error().ToString();
+  EXPECT_GT(*cost, 0);
+}
+
+TEST_F(AdvisorPgTest, PartitionedTablesGetNoUnappliableProposals) {
+  cluster_->Exec(
+      "CREATE TABLE p (k int, v int) PARTITION BY RANGE (k);"
+      "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100000);"
+      "CREATE INDEX p_k ON p (k); CREATE INDEX p1_k_v ON p1 (k, v);"
+      "INSERT INTO p SELECT g, g FROM generate_series(1, 90000) g; ANALYZE p;"
+      "SELECT * FROM p WHERE v = 5");
+  AdvisorOptions options;
+  options.findings.unused_min_bytes = 0;
+  options.findings.unused_min_stats_age_s = 0;
+  Advisor advisor(options, clock_);
+  const protocol::Advice advice = Advise(advisor);
+  for (const auto& f : advice.findings) {
+    EXPECT_NE(f.index, "p_k") << f.reason;
+    EXPECT_NE(f.index.rfind("p1_k_idx", 0), 0u) << f.index << ": " << f.reason;
+  }
+  for (const auto& p : advice.proposals) {
+    EXPECT_NE(p.table, "p") << p.reason;
+    EXPECT_NE(p.index, "p_k");
+  }
+}
+
+TEST_F(AdvisorPgTest, TableDigestIsTheSameWhateverTheSessionSettings) {
+  cluster_->Exec(
+      "CREATE TYPE mood AS ENUM ('ok', 'sad');"
+      "CREATE TABLE s (d date DEFAULT '2020-01-31', p text DEFAULT 'C:\\dir', m mood, "
+      "f float8 DEFAULT 0.1, c text COLLATE \"C\")");
+  auto plain = Session();
+  auto odd = Session(collector::SessionMode::kApply);
+  ASSERT_TRUE(odd->Query("SET DateStyle = 'SQL, DMY'; SET search_path = public, pg_catalog; "
+                         "SET extra_float_digits = 0; SET TimeZone = 'Asia/Kolkata'")
+                  .ok());
+  auto a = collector::ReadTableDigest(*plain, {"public", "s"});
+  auto b = collector::ReadTableDigest(*odd, {"public", "s"});
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a->has_value());
+  EXPECT_EQ(**a, **b);
+  cluster_->Exec("ALTER TABLE s ALTER COLUMN c TYPE text COLLATE \"POSIX\"");
+  auto changed = collector::ReadTableDigest(*plain, {"public", "s"});
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(**changed, **a);
 }
 
 }  // namespace

@@ -304,5 +304,38 @@ TEST_F(ExecutorPgTest, HypoPgEstimateDecidesWhetherAnIndexIsWorthBuilding) {
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM hypopg_list_indexes"), "0");
 }
 
+TEST_F(ExecutorPgTest, UniqueReplicaIdentityAndPartitionIndexesAreNeverDropped) {
+  cluster_->Exec(
+      "CREATE UNIQUE INDEX orders_note_unique ON orders (note, id);"
+      "CREATE UNIQUE INDEX orders_replica ON orders (id);"
+      "ALTER TABLE orders REPLICA IDENTITY USING INDEX orders_replica;"
+      "CREATE TABLE p (k int) PARTITION BY RANGE (k);"
+      "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10); CREATE INDEX p_k ON p (k)");
+  const std::string p1_index = cluster_->QueryValue(
+      "SELECT c.relname FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class "
+      "parent ON parent.oid = h.inhparent WHERE parent.relname = 'p_k'");
+  const std::string before = cluster_->QueryValue(
+      "SELECT count(*) FROM pg_class WHERE relkind IN "
+      "('i', 'I')");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"orders_note_unique", "is unique"},
+      {"orders_replica", "is unique"},
+      {"p_k", "partitioned table"},
+      {p1_index, "partitioned table"}};
+  int n = 0;
+  for (const auto& [index, reason] : cases) {
+    CheckedRecommendation checked;
+    checked.recommendation.id = "rec-drop-" + std::to_string(n++);
+    checked.recommendation.database = "shop";
+    checked.recommendation.spec = protocol::DropIndexSpec{"public", index};
+    auto outcome = Exec().Apply(checked);
+    ASSERT_TRUE(outcome.ok());
+    EXPECT_EQ(outcome->event, "rejected") << index << ": " << outcome->detail;
+    EXPECT_NE(outcome->detail.find(reason), std::string::npos) << index << ": " << outcome->detail;
+  }
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relkind IN ('i', 'I')"),
+            before);
+}
+
 }  // namespace
 }  // namespace optischema::applier

@@ -243,6 +243,14 @@ TEST(AgentProposal, KindsOtherThanIndexChangesAreRefused) {
   EXPECT_EQ(Refusal(set_config), "kind: only create_index and drop_index are proposed by agents");
 }
 
+TEST(AgentProposal, OverlongReasonIsRefused) {
+  json element = CreateIndexElement();
+  element["reason"] = std::string(4001, 'x');
+  EXPECT_EQ(Refusal(element), "reason: longer than 4000 bytes");
+  element["reason"] = std::string(4000, 'x');
+  EXPECT_TRUE(Convert(element).ok());
+}
+
 TEST(AgentProposal, BadQueryidIsRefusedNamingItsPosition) {
   for (const json& bad : {json("12a"), json(""), json("99999999999999999999"), json(" 1"),
                           json(456), json(nullptr)}) {

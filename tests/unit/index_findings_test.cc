@@ -40,7 +40,7 @@ constexpr double kOld = 30 * 86400.0;
 
 std::vector<protocol::IndexFinding> Find(const std::vector<IndexReading>& indexes,
                                          double age_s = kOld) {
-  return FindIndexProblems(indexes, Stats(age_s), {{100, 2.5}}, FindingOptions{});
+  return FindIndexProblems(indexes, Stats(age_s), {{100, 2.5}}, {}, FindingOptions{});
 }
 
 TEST(IndexFindingsTest, PrefixOfAnotherIndexIsRedundantWithItsImpact) {
@@ -114,6 +114,32 @@ TEST(IndexFindingsTest, InvalidIndexBeingBuiltNowIsNotReported) {
   auto findings = Find({building});
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].kind, FindingKind::kInvalid);
+}
+
+TEST(IndexFindingsTest, IndexTheAgentWatchedOnlyBrieflyIsNotYetUnused) {
+  const std::vector<IndexReading> idle = {Index(1, "t_new", {"1/x/0/0"}, 20 * kMiB, 0)};
+  const auto watched = [&](double seconds) {
+    return FindIndexProblems(idle, Stats(kOld), {}, {{1, seconds}}, FindingOptions{});
+  };
+  const auto recent = watched(3600);
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].kind, FindingKind::kInsufficientHistory);
+  EXPECT_NE(recent[0].reason.find("watched by the agent"), std::string::npos) << recent[0].reason;
+  const auto long_enough = watched(8 * 86400.0);
+  ASSERT_EQ(long_enough.size(), 1u);
+  EXPECT_EQ(long_enough[0].kind, FindingKind::kUnused);
+  EXPECT_NE(long_enough[0].reason.find("standbys"), std::string::npos);
+}
+
+TEST(IndexFindingsTest, PartitionedAndAttachedIndexesAreNeverReported) {
+  IndexReading parent = Index(1, "p_k", {"1/x/0/0"}, 0, 0);
+  parent.partitioned = true;
+  parent.stat.valid = false;
+  IndexReading child = Index(2, "p1_k_idx", {"1/x/0/0"}, 20 * kMiB, 0);
+  child.attached = true;
+  IndexReading child_twin = Index(3, "p1_k_idx1", {"1/x/0/0"}, 20 * kMiB, 0);
+  child_twin.attached = true;
+  EXPECT_TRUE(Find({parent, child, child_twin}).empty());
 }
 
 }  // namespace

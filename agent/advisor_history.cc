@@ -1,0 +1,67 @@
+#include "agent/advisor_history.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/file_io.h"
+
+namespace optischema::agent {
+
+std::string AdvisorHistoryPath(const std::string& state_dir, const std::string& database) {
+  return state_dir + "/advisor/" + database + ".json";
+}
+
+Result<advisor::IndexHistory> LoadAdvisorHistory(const std::string& state_dir,
+                                                 const std::string& database) {
+  const std::string path = AdvisorHistoryPath(state_dir, database);
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT) return advisor::IndexHistory();
+    return IoErrorFromErrno(path, "open");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("indexes") || !j["indexes"].is_object()) {
+    return MakeError(ErrorCode::kParseFailed, path + ": not an advisor history");
+  }
+  advisor::IndexHistory history;
+  for (const auto& [oid, watch] : j["indexes"].items()) {
+    if (!watch.is_array() || watch.size() != 2 || !watch[0].is_number_integer() ||
+        !watch[1].is_number_integer()) {
+      return MakeError(ErrorCode::kParseFailed, path + ": index " + oid + " is malformed");
+    }
+    uint32_t key = 0;
+    if (std::sscanf(oid.c_str(), "%u", &key) != 1) {
+      return MakeError(ErrorCode::kParseFailed, path + ": index key " + oid + " is not an oid");
+    }
+    history[key] = {watch[0].get<int64_t>(), watch[1].get<int64_t>()};
+  }
+  return history;
+}
+
+Status SaveAdvisorHistory(const std::string& state_dir, const std::string& database,
+                          const advisor::IndexHistory& history) {
+  const std::string dir = state_dir + "/advisor";
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return IoErrorFromErrno(dir, "mkdir");
+  nlohmann::json indexes = nlohmann::json::object();
+  for (const auto& [oid, watch] : history) {
+    indexes[std::to_string(oid)] = {watch.since_s, watch.scans};
+  }
+  const std::string path = AdvisorHistoryPath(state_dir, database);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << nlohmann::json{{"version", 1}, {"indexes", indexes}}.dump() << "\n";
+    if (!out) return IoErrorFromErrno(temporary, "write");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) return IoErrorFromErrno(path, "rename");
+  return OkStatus();
+}
+
+}  // namespace optischema::agent
