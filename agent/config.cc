@@ -100,6 +100,12 @@ std::optional<LogFormat> ParseLogFormat(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<LogOutput> ParseLogOutput(std::string_view text) {
+  if (text == "stderr") return LogOutput::kStderr;
+  if (text == "stdout") return LogOutput::kStdout;
+  return std::nullopt;
+}
+
 std::optional<std::string> ParseLogLevel(std::string_view text) {
   constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug",    "info", "warn",
                                                        "error", "critical", "off"};
@@ -181,6 +187,7 @@ constexpr StringSetting<std::string> kPath = {"a non-empty path", NonEmpty};
 constexpr StringSetting<milliseconds> kDuration = {R"(a duration like "30s" or "5m")",
                                                    ParseDuration};
 constexpr StringSetting<LogFormat> kLogFormat = {R"("text" or "json")", ParseLogFormat};
+constexpr StringSetting<LogOutput> kLogOutput = {R"("stderr" or "stdout")", ParseLogOutput};
 constexpr StringSetting<std::string> kLogLevel = {
     "one of trace, debug, info, warn, error, critical, off", ParseLogLevel};
 constexpr StringSetting<std::string> kControlPlaneUrl = {
@@ -441,6 +448,10 @@ Status FileLoader::LoadAgent(const toml::node& node, const std::string& key) con
        }},
       {"log_level", [&](const auto& n,
                         const auto& k) { return ReadString(n, k, kLogLevel, &config.log_level); }},
+      {"log_output",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kLogOutput, &config.log_output);
+       }},
   };
   return ReadFields(**table, key, fields);
 }
@@ -722,6 +733,9 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
   }
   if (status.ok()) status = Override(env, "OPTISCHEMA_LOG_FORMAT", kLogFormat, &config.log_format);
   if (status.ok()) status = Override(env, "OPTISCHEMA_LOG_LEVEL", kLogLevel, &config.log_level);
+  if (status.ok()) {
+    status = Override(env, "OPTISCHEMA_LOG_OUTPUT", kLogOutput, &config.log_output);
+  }
   if (status.ok()) {
     status =
         Override(env, "OPTISCHEMA_CONTROL_PLANE_URL", kControlPlaneUrl, &config.control_plane_url);

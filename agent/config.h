@@ -19,6 +19,7 @@ namespace optischema::agent {
 
 enum class SendQueryText { kNormalized, kNone };
 enum class LogFormat { kText, kJson };
+enum class LogOutput { kStderr, kStdout };
 
 struct DatabaseConfig {
   std::string name;           // unique, [A-Za-z0-9_.-]{1,63}
@@ -57,7 +58,8 @@ struct Config {
   std::string state_dir = "/var/lib/optischema-agent";
   std::chrono::milliseconds interval = std::chrono::seconds(30);
   LogFormat log_format = LogFormat::kText;
-  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string log_level = "info";             // trace, debug, info, warn, error, critical, off
+  LogOutput log_output = LogOutput::kStderr;  // a change takes effect at the next start
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(60);
   // Bound on the compressed size of the spool; above it the oldest snapshots are dropped (and
   // the drops reported in the next heartbeat).
@@ -89,6 +91,7 @@ EnvLookup ProcessEnv();
 // Loads the configuration. `path` empty: OPTISCHEMA_CONFIG if set, else environment only.
 // An empty environment value counts as unset. Environment overrides, each replacing one setting:
 // OPTISCHEMA_STATE_DIR, _INTERVAL, _HEARTBEAT_INTERVAL, _SPOOL_MAX_BYTES, _LOG_FORMAT, _LOG_LEVEL,
+// _LOG_OUTPUT,
 // _CONTROL_PLANE_URL, _CA_FILE, _PROXY, _RECOMMENDATIONS_INTERVAL, _MAX_STATEMENTS,
 // _SEND_QUERY_TEXT, _ADVISOR_INTERVAL; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
 // replaces the file's api_key / api_key_file; OPTISCHEMA_DATABASE_URL sets the dsn of the

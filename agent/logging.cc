@@ -126,7 +126,7 @@ void AppendClean(std::string& out, std::string_view text) {
 }  // namespace
 
 Status SetupLogging(LogFormat format, const std::string& level, std::vector<std::string> secrets,
-                    std::shared_ptr<spdlog::sinks::sink> sink) {
+                    std::shared_ptr<spdlog::sinks::sink> sink, LogOutput output) {
   const auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     return MakeError(ErrorCode::kConfig, "log_level: unknown level \"" + level +
@@ -153,7 +153,11 @@ Status SetupLogging(LogFormat format, const std::string& level, std::vector<std:
   }
   // A logger on a given sink gets another name, so the next call without one replaces it.
   const std::string name = std::string(kLoggerName) + (sink == nullptr ? "" : "-sink");
-  if (sink == nullptr) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (sink == nullptr && output == LogOutput::kStdout) {
+    sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  } else if (sink == nullptr) {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
   auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
   logger->set_formatter(std::move(formatter));
   logger->set_level(lvl);

@@ -28,13 +28,15 @@ struct LogField {
 };
 
 // Installs the default logger writing to `sink`. With `sink` null: the first call installs a
-// stderr logger, later calls (configuration reload) change its format, level and secrets in place,
+// logger on stderr or stdout (`output`), later calls (configuration reload) change its format,
+// level and secrets in place (not its output),
 // safely while other threads log. With a sink (tests): a new logger replaces the default one; no
 // other thread may be logging then. `secrets` (API key, database passwords) are masked in every
 // line. Errors (kConfig) for an unknown level name.
 Status SetupLogging(LogFormat format, const std::string& level,
                     std::vector<std::string> secrets = {},
-                    std::shared_ptr<spdlog::sinks::sink> sink = nullptr);
+                    std::shared_ptr<spdlog::sinks::sink> sink = nullptr,
+                    LogOutput output = LogOutput::kStderr);
 
 // Logs `message` with `fields` through the default logger. Thread-safe.
 void LogEvent(spdlog::level::level_enum level, std::string_view message,

@@ -101,8 +101,11 @@ int main(int argc, char** argv) {
     std::cerr << "optischema-agent: " << config.error().message << "\n";
     return kExitConfig;
   }
+  // Only the daemon logs to stdout when asked: the other commands print their results there.
+  const bool daemon = app.get_subcommands().empty() || app.got_subcommand("run");
   if (Status st =
-          agent::SetupLogging(config->log_format, config->log_level, agent::SecretsOf(*config));
+          agent::SetupLogging(config->log_format, config->log_level, agent::SecretsOf(*config),
+                              nullptr, daemon ? config->log_output : agent::LogOutput::kStderr);
       !st.ok()) {
     std::cerr << "optischema-agent: " << st.error().message << "\n";
     return kExitConfig;

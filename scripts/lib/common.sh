@@ -16,14 +16,15 @@ OPTISCHEMA_PG_BIN=/usr/lib/postgresql/15/bin
 
 # Everything needed to build the project and run its tests, benchmark and demo. postgresql-15
 # ships pg_stat_statements and pgbench; iproute2 provides ss for pg_free_port; openssl makes the
-# demo's certificates.
+# demo's certificates; file (with dpkg-dev from build-essential) lets CPack compute the .deb
+# dependencies; systemd provides systemd-analyze for the packaging test.
 OPTISCHEMA_PACKAGES=(
   build-essential cmake pkg-config g++
   libpq-dev nlohmann-json3-dev libroaring-dev libspdlog-dev libsystemd-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libpg-query-dev libprotobuf-c-dev
   libtomlplusplus-dev libcli11-dev libssl-dev zlib1g-dev libsqlite3-dev libcpp-httplib-dev
   postgresql-15 postgresql-client-15 postgresql-15-hypopg postgresql-15-pg-qualstats
-  procps iproute2 util-linux openssl
+  procps iproute2 util-linux openssl file systemd
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -385,6 +385,20 @@ TEST_F(LoadConfigTest, AdvisorSettingsAreReadAndDefaultWhenOmitted) {
   EXPECT_FALSE(config->advisor.propose_drops);
 }
 
+TEST_F(LoadConfigTest, LogOutputComesFromTheFileOrTheEnvironment) {
+  const Result<Config> file = LoadConfig(
+      Write("agent.toml", "[agent]\nlog_output = \"stdout\"\n" + std::string(kOneDatabase)),
+      NoEnv());
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  EXPECT_EQ(file->log_output, LogOutput::kStdout);
+  const Result<Config> env =
+      LoadConfig("", MapEnv({{"OPTISCHEMA_DATABASE_URL", "postgresql://u@h/db"},
+                             {"OPTISCHEMA_LOG_OUTPUT", "stdio"}}));
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.error().message,
+            "environment OPTISCHEMA_LOG_OUTPUT: expected \"stderr\" or \"stdout\", got \"stdio\"");
+}
+
 TEST_F(LoadConfigTest, AdvisorPercentOutOfRangeNamesTheKey) {
   EXPECT_EQ(
       ErrorFor("[advisor]\nmin_saving_pct = 0\n"),
@@ -395,7 +409,7 @@ TEST_F(LoadConfigTest, RejectsUnknownKeyListingTheKnownKeys) {
   EXPECT_EQ(ErrorFor("[agent]\nintervall = \"30s\"\n"),
             Path("agent.toml") +
                 ":2: agent.intervall: unknown key; known keys: state_dir, interval, "
-                "heartbeat_interval, spool_max_bytes, log_format, log_level");
+                "heartbeat_interval, spool_max_bytes, log_format, log_level, log_output");
 }
 
 TEST_F(LoadConfigTest, RejectsUnknownTableListingTheKnownTables) {
