@@ -34,13 +34,13 @@ std::string StateDirItem(const std::string& state_dir, std::vector<CheckItem>* i
                           state_dir + " does not exist yet; the agent "
                                       "creates it at start (mode 0700)"));
     } else {
-      items->push_back(Fail(
+      // Under systemd, StateDirectory= creates it at start: not a failure by itself.
+      items->push_back(Warn(
           "state_dir", subject,
           state_dir + " does not exist and " + parent.string() + " is not writable for this user",
-          "create it and give it to the agent's user (mkdir -m 0700 " + state_dir +
-              "; chown <agent user> " + state_dir +
-              "), or set agent.state_dir; under systemd StateDirectory= does "
-              "this"));
+          "under systemd nothing to do (StateDirectory= creates it); otherwise create it for the "
+          "agent's user (mkdir -m 0700 " +
+              state_dir + "; chown <agent user> " + state_dir + ") or set agent.state_dir"));
     }
     return "";
   }

@@ -9,6 +9,8 @@
 #   pg_stop DIR                   stop it and remove DIR
 #   pg_stop_all_under DIR         stop every throwaway cluster left anywhere below DIR
 #   pg_free_port                  print a TCP port nobody listens on
+#   make_test_certificates DIR    a throwaway CA and a server certificate for localhost
+#   wait_until SECONDS WHAT CMD…  run CMD every 0.5 s until it succeeds
 
 OPTISCHEMA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OPTISCHEMA_BUILD_DIR="$OPTISCHEMA_ROOT/build"
@@ -208,4 +210,33 @@ pg_stop_all_under() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done < <(find "$1" -path '*/data/postmaster.pid' -print0 2>/dev/null)
+}
+
+# A throwaway CA (DIR/ca.pem) and a server certificate for localhost and 127.0.0.1 signed by it
+# (DIR/server.pem, DIR/server.key), valid for one day.
+make_test_certificates() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "/CN=optischema demo CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 1 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+}
+
+# Runs COMMAND... every 0.5 s until it succeeds; fails after SECONDS naming WHAT it waited for.
+wait_until() {
+  local seconds=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      log "timed out waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
 }
