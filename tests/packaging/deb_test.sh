@@ -27,7 +27,7 @@ dpkg-deb -c "$agent_deb" >"$work/agent.list"
 dpkg-deb -c "$cp_deb" >"$work/controlplane.list"
 dpkg-deb --ctrl-tarfile "$agent_deb" | tar -x -C "$work" ./conffiles ./postinst ./prerm ./postrm
 depends="$(dpkg-deb -f "$agent_deb" Depends)"
-for needed in adduser libpq5 libcurl4 libpg-query libroaring0 libssl3 libsystemd0; do
+for needed in adduser procps libpq5 libcurl4 libpg-query libroaring0 libssl3 libsystemd0; do
   [[ "$depends" == *"$needed"* ]] || fail "optischema-agent does not depend on $needed: $depends"
 done
 grep -qx '/etc/optischema/agent.toml' "$work/conffiles" || fail "agent.toml is not a conffile"
