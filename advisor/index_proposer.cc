@@ -90,7 +90,8 @@ std::string SkipReason(const Error& error) {
   if (error.code == ErrorCode::kPermissionDenied) {
     reason +=
         "; the agent's role may not read a table this statement reads, so it cannot plan it: "
-        "GRANT SELECT on those tables (or pg_read_all_data) to the agent's role. The agent only "
+        "GRANT USAGE on their schema and SELECT on those tables (or pg_read_all_data) to the "
+        "agent's role. The agent only "
         "plans statements (EXPLAIN without ANALYZE, in a read-only transaction); it never reads "
         "rows";
   }

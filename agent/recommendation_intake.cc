@@ -29,7 +29,8 @@ void AnnounceRecommendations(std::string_view body, std::string_view public_key_
       }
       LogEvent(
           spdlog::level::info,
-          "approved recommendation received; applying is not enabled in this version",
+          "approved recommendation received; not applied: applying is off (set apply = true for "
+          "the database and control_plane.recommendation_public_key)",
           {{"recommendation_id", recommendation.id},
            {"kind",
             std::string(protocol::RecommendationKindName(protocol::KindOf(recommendation.spec)))},

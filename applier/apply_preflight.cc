@@ -39,7 +39,12 @@ std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::
       "AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_' AND NOT "
       "pg_catalog.pg_has_role(c.relowner, 'USAGE') ORDER BY 1 LIMIT " +
           std::to_string(kTablesNamed) +
-          ") q) FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
+          ") q), (SELECT pg_catalog.string_agg(n.nspname, ', ' ORDER BY n.nspname) FROM "
+          "pg_catalog.pg_namespace n WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+          "AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_' AND EXISTS (SELECT 1 FROM "
+          "pg_catalog.pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'm')) AND NOT "
+          "pg_catalog.has_schema_privilege(n.oid, 'CREATE')) FROM pg_catalog.pg_roles r WHERE "
+          "r.rolname = current_user");
   if (!rows.ok() || rows->empty()) {
     items.push_back(
         Fail("apply_privileges", subject,
@@ -77,6 +82,17 @@ std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::
         "; for each owner (or connect as the owner)";
     items.push_back(foreign == tables ? Fail("index_privileges", subject, message, fix)
                                       : Warn("index_privileges", subject, message, fix));
+  }
+
+  // CREATE INDEX also needs CREATE on the table's schema (the index goes there).
+  if (superuser || !row[7]) {
+    items.push_back(Ok("schema_privileges", subject,
+                       "role " + role + " may create indexes in every schema holding tables"));
+  } else {
+    items.push_back(Warn("schema_privileges", subject,
+                         "role " + role + " lacks CREATE on schema(s) " + *row[7] +
+                             ": index builds on their tables will fail",
+                         "GRANT CREATE ON SCHEMA " + *row[7] + " TO " + role + ";"));
   }
 
   if (superuser || row[3] == "true") {

@@ -109,8 +109,8 @@ TEST_F(CheckTest, GoodSetupIsAllOkAndExitsZero) {
   }
   for (const char* check :
        {"config", "state_dir", "connection", "shared_preload_libraries", "pg_stat_statements",
-        "privileges", "hypopg", "standby", "index_privileges", "alter_system", "control_plane",
-        "api_key", "clock"}) {
+        "privileges", "hypopg", "standby", "index_privileges", "schema_privileges", "alter_system",
+        "control_plane", "api_key", "clock"}) {
     EXPECT_TRUE(Item(run, check).is_object()) << check << "\n" << Statuses(run);
   }
 }
@@ -147,6 +147,28 @@ TEST_F(CheckTest, RoleWithoutPgMonitorFailsWithTheGrant) {
   EXPECT_EQ(Item(CheckWithControlPlane(cluster_->ConnectionString("postgres", "plain")),
                  "privileges")["status"],
             "OK");
+}
+
+TEST_F(CheckTest, ApplyRoleWithoutOwnershipOrSchemaCreateGetsTheGrants) {
+  StartCluster();
+  cluster_->Exec(
+      "CREATE EXTENSION pg_stat_statements; CREATE TABLE orders (id int);"
+      "CREATE ROLE applier LOGIN; GRANT pg_monitor TO applier");
+  StartControlPlane();
+  const CheckRun run =
+      CheckWithControlPlane(cluster_->ConnectionString("postgres", "applier"), /*apply=*/true);
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(Item(run, "index_privileges")["status"], "FAIL") << Statuses(run);
+  const json schema = Item(run, "schema_privileges");
+  EXPECT_EQ(schema["status"], "WARN") << Statuses(run);
+  EXPECT_EQ(schema["fix"], "GRANT CREATE ON SCHEMA public TO applier;");
+  EXPECT_EQ(Item(run, "alter_system")["status"], "WARN");
+
+  cluster_->Exec("ALTER TABLE orders OWNER TO applier; GRANT CREATE ON SCHEMA public TO applier");
+  const CheckRun granted =
+      CheckWithControlPlane(cluster_->ConnectionString("postgres", "applier"), /*apply=*/true);
+  EXPECT_EQ(Item(granted, "index_privileges")["status"], "OK") << Statuses(granted);
+  EXPECT_EQ(Item(granted, "schema_privileges")["status"], "OK");
 }
 
 TEST_F(CheckTest, WrongApiKeyFailsWithTheFix) {
