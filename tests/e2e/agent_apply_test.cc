@@ -17,6 +17,7 @@
 #include <functional>
 #include <thread>
 
+#include "tests/support/agent_command.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
@@ -29,25 +30,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs the agent binary with `args` to completion (stdout captured, stderr to the log).
-CommandResult RunAgentCommand(const std::string& dir, const std::string& args) {
-  const std::string command = "env -u OPTISCHEMA_CONFIG " + std::string(OPTISCHEMA_AGENT_BINARY) +
-                              " --config " + dir + "/agent.toml " + args + " 2>>" + dir +
-                              "/cli.log";
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+// Runs the agent binary with `args` and the test's configuration to completion.
+AgentRun RunAgentCommand(const std::string& dir, const std::string& args) {
+  return RunAgent("", "--config " + dir + "/agent.toml " + args);
 }
 
 class AgentApplyTest : public ::testing::Test {
@@ -182,8 +167,8 @@ TEST_F(AgentApplyTest, ApprovedIndexIsAppliedAuditedReportedAndRolledBack) {
   RecordProperty("mean_ms_before", std::to_string(before_ms));
   RecordProperty("mean_ms_after", std::to_string(after_ms));
 
-  const CommandResult verified = RunAgentCommand(dir_, "audit verify");
-  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  const AgentRun verified = RunAgentCommand(dir_, "audit verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
   // The audit records reached the control plane too.
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -195,16 +180,16 @@ TEST_F(AgentApplyTest, ApprovedIndexIsAppliedAuditedReportedAndRolledBack) {
 
   agent_->Signal(SIGTERM);
   ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0));
-  const CommandResult rolled_back = RunAgentCommand(dir_, "rollback " + id);
-  EXPECT_EQ(rolled_back.exit_code, 0) << rolled_back.out;
+  const AgentRun rolled_back = RunAgentCommand(dir_, "rollback " + id);
+  EXPECT_EQ(rolled_back.status, 0) << rolled_back.out;
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
             "0");
-  const CommandResult audit = RunAgentCommand(dir_, "audit list --json");
-  ASSERT_EQ(audit.exit_code, 0);
+  const AgentRun audit = RunAgentCommand(dir_, "audit list --json");
+  ASSERT_EQ(audit.status, 0);
   const json records = json::parse(audit.out);
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records.back()["step"], "rolled_back");
-  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").status, 0);
 }
 
 TEST_F(AgentApplyTest, BadRecommendationsAreRefusedReportedAndNothingOfTheirsRuns) {
@@ -242,7 +227,7 @@ TEST_F(AgentApplyTest, BadRecommendationsAreRefusedReportedAndNothingOfTheirsRun
   ASSERT_TRUE(WaitFor([&] { return Status(good) == "rejected"; }, 60s)) << agent_->Log();
   EXPECT_NE(Recommendation(good)["last_event"].value("detail", "").find("replay"),
             std::string::npos);
-  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").status, 0);
 }
 
 }  // namespace
@@ -324,7 +309,7 @@ TEST_F(AgentApplyTest, AgentKilledMidBuildLeavesNoInvalidIndexAfterRestart) {
   EXPECT_EQ(cluster_->QueryValue(invalid), "0");
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
             "0");
-  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").status, 0);
   const json audit = json::parse(RunAgentCommand(dir_, "audit list --json").out);
   bool recovered = false;
   for (const json& record : audit) recovered = recovered || record["step"] == "recovered";
@@ -371,13 +356,12 @@ TEST_F(AgentApplyTest, RollbackRequestedOnTheControlPlaneIsCarriedOut) {
   const std::string id =
       Recommend({{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}});
   ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s)) << agent_->Log();
-  ASSERT_EQ(control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code,
-            0);
+  ASSERT_EQ(control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code, 0);
   ASSERT_TRUE(WaitFor([&] { return Status(id) == "rolled_back"; }, 60s)) << Status(id) << "\n"
                                                                          << agent_->Log();
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
             "0");
-  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").exit_code, 0);
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").status, 0);
 }
 
 }  // namespace
@@ -526,8 +510,8 @@ TEST_F(AgentAdvisorTest, ProposalIsListedApprovedAppliedAndAudited) {
                                  "pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE "
                                  "'optischema%'"),
             "true");
-  const CommandResult verified = RunAgentCommand(dir_, "audit verify");
-  EXPECT_EQ(verified.exit_code, 0) << verified.out;
+  const AgentRun verified = RunAgentCommand(dir_, "audit verify");
+  EXPECT_EQ(verified.status, 0) << verified.out;
   // The applied index now serves the statement: the agent proposes it no more.
   const std::size_t proposals_after_apply = control_plane_->ListRecommendations().size();
   const std::size_t spooled = control_plane_->ListSnapshots().size();

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/agent_command.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
@@ -492,14 +492,8 @@ TEST_F(AgentDaemonTest, HealthTurnsHealthyAfterAReadingAndUnhealthyOnceStopped) 
   const std::string config = Config(control_plane_->ca_file());
   std::ofstream(dir_ + "/health.toml") << config;
   const auto health = [&] {
-    const std::string command = "env -u OPTISCHEMA_CONFIG " + std::string(OPTISCHEMA_AGENT_BINARY) +
-                                " --config " + dir_ + "/health.toml health >" + dir_ +
-                                "/health.out 2>&1";
-    const int status = std::system(command.c_str());
-    std::ifstream in(dir_ + "/health.out");
-    std::string line;
-    std::getline(in, line);
-    return std::pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
+    const AgentRun run = RunAgent("", "--config " + dir_ + "/health.toml health");
+    return std::pair(run.status, run.out.substr(0, run.out.find('\n')));
   };
   EXPECT_EQ(health().first, 1);  // no agent has run here yet
   StartAgent(config);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/support/agent_command.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
 
@@ -46,19 +47,10 @@ class CheckTest : public ::testing::Test {
         << control_plane_url << "\"\napi_key_file = \"" << dir_ << "/api-key\"\nca_file = \""
         << ca_file << "\"\n[[database]]\nname = \"shop\"\ndsn = \"" << dsn
         << "\"\napply = " << (apply ? "true" : "false") << "\n";
-    const std::string command = "env -u OPTISCHEMA_CONFIG -u OPTISCHEMA_DATABASE_URL " +
-                                std::string(OPTISCHEMA_AGENT_BINARY) + " --config " + dir_ +
-                                "/agent.toml check --format json 2>" + dir_ + "/check.err";
+    const AgentRun agent = RunAgent("", "--config " + dir_ + "/agent.toml check --format json");
     CheckRun run;
-    std::string out;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return run;
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-    const int raw = pclose(pipe);
-    run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    run.items = json::parse(out, nullptr, /*allow_exceptions=*/false);
+    run.status = agent.status;
+    run.items = json::parse(agent.out, nullptr, /*allow_exceptions=*/false);
     return run;
   }
 
@@ -223,12 +215,9 @@ TEST_F(CheckTest, UnreachableDatabaseAndBadConfigFailWithoutCrashing) {
   EXPECT_EQ(Item(run, "api_key")["status"], "OK");  // the other checks still run
 
   std::ofstream(dir_ + "/agent.toml") << "[agent]\ninterval = \"thirty\"\n";
-  const std::string command = "env -u OPTISCHEMA_CONFIG " + std::string(OPTISCHEMA_AGENT_BINARY) +
-                              " --config " + dir_ + "/agent.toml check >" + dir_ + "/out.txt";
-  EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), 1);
-  std::ifstream out(dir_ + "/out.txt");
-  std::string first;
-  std::getline(out, first);
+  const AgentRun bad = RunAgent("", "--config " + dir_ + "/agent.toml check");
+  EXPECT_EQ(bad.status, 1);
+  const std::string first = bad.out.substr(0, bad.out.find('\n'));
   EXPECT_NE(first.find("FAIL  config: "), std::string::npos) << first;
   EXPECT_NE(first.find("agent.interval"), std::string::npos) << first;
 }

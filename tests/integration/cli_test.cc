@@ -11,39 +11,14 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/agent_command.h"
 #include "tests/support/pg_cluster.h"
 
 namespace {
 
+using optischema::testing::AgentRun;
 using optischema::testing::PgCluster;
-
-struct AgentRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs the agent through the shell with `env` assignments prefixed; captures stdout and stderr.
-AgentRun RunAgent(const std::string& env, const std::string& args) {
-  // ctest runs tests in parallel processes: one stderr file per process.
-  const std::string err_path =
-      ::testing::TempDir() + "/agent_stderr." + std::to_string(getpid()) + ".txt";
-  const std::string cmd = "env -u OPTISCHEMA_CONFIG -u OPTISCHEMA_DATABASE_URL " + env + " " +
-                          OPTISCHEMA_AGENT_BINARY + " " + args + " 2>" + err_path;
-  AgentRun run;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) run.out.append(buf, n);
-  const int raw = pclose(pipe);
-  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream err(err_path);
-  std::stringstream ss;
-  ss << err.rdbuf();
-  run.err = ss.str();
-  return run;
-}
+using optischema::testing::RunAgent;
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }
 
