@@ -1,18 +1,11 @@
 #include "advisor/advisor.h"
 
 #include "advisor/schema_drift.h"
+#include "collector/delta.h"
 #include "collector/index_stats_reader.h"
 #include "collector/schema_reader.h"
 
 namespace optischema::advisor {
-namespace {
-
-// The growth of a cumulative counter; a reset in between restarts it at zero, so the current
-// value is then the growth.
-int64_t Growth(int64_t now, int64_t before) { return now >= before ? now - before : now; }
-
-}  // namespace
-
 Advisor::Advisor(AdvisorOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
@@ -62,15 +55,15 @@ Result<protocol::Advice> Advisor::Run(collector::PgSession& session) {
     }
     if (!window_s) continue;
     if (auto s = previous.scans.find(index.oid); s != previous.scans.end()) {
-      index.stat.scans_window = Growth(index.stat.scans, s->second);
+      index.stat.scans_window = collector::CounterGrowth(s->second, index.stat.scans);
     }
     if (auto w = previous.writes.find(index.table_oid); w != previous.writes.end()) {
       index.stat.table_writes_per_s =
-          static_cast<double>(Growth(index.table_writes, w->second)) / *window_s;
+          static_cast<double>(collector::CounterGrowth(w->second, index.table_writes)) / *window_s;
     }
     if (auto w = previous.index_writes.find(index.table_oid); w != previous.index_writes.end()) {
       index_writes_per_s[index.table_oid] =
-          static_cast<double>(Growth(index.index_writes, w->second)) / *window_s;
+          static_cast<double>(collector::CounterGrowth(w->second, index.index_writes)) / *window_s;
     }
   }
   advice.findings = FindIndexProblems(stats->indexes, stats->stats, index_writes_per_s, watched_s,

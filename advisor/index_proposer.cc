@@ -35,10 +35,6 @@ struct Planned {
   std::vector<IndexCandidate> candidates;
 };
 
-struct Trial {
-  double cost_after = 0;
-};
-
 Result<std::vector<TopStatement>> ReadTopStatements(collector::PgSession& session,
                                                     const ProposerOptions& options) {
   auto extension = collector::DetectExtension(session, options.database);
@@ -210,7 +206,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
   }
 
   // trials[c][p]: the cost of statement p with candidate c in place.
-  std::vector<std::map<std::size_t, Trial>> trials(candidates.size());
+  std::vector<std::map<std::size_t, double>> trials(candidates.size());
   std::vector<int64_t> sizes(candidates.size(), 0);
   for (std::size_t c = 0; c < candidates.size() && time_left(); ++c) {
     auto size = applier::CreateHypotheticalIndex(session, IndexSql(candidates[c]));
@@ -228,7 +224,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
       if (!UsesTable(planned[p], candidates[c])) continue;
       auto cost = applier::GenericPlanCost(session, planned[p].text, planned[p].parameters,
                                            options.explain_timeout);
-      if (cost.ok()) trials[c][p] = {*cost};
+      if (cost.ok()) trials[c][p] = *cost;
     }
     if (Status reset = applier::ResetHypotheticalIndexes(session); !reset.ok()) {
       return std::move(reset).error();
@@ -243,8 +239,8 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
     for (std::size_t c = 0; c < candidates.size(); ++c) {
       auto t = trials[c].find(p);
       if (t == trials[c].end() || candidates[c].columns.size() != 1) continue;
-      if (SavingPct(before, t->second.cost_after) < options.min_saving_pct) continue;
-      if (!best_single || t->second.cost_after < trials[*best_single][p].cost_after) {
+      if (SavingPct(before, t->second) < options.min_saving_pct) continue;
+      if (!best_single || t->second < trials[*best_single][p]) {
         best_single = c;
       }
     }
@@ -252,11 +248,10 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
     for (std::size_t c = 0; c < candidates.size(); ++c) {
       auto t = trials[c].find(p);
       if (t == trials[c].end() || candidates[c].columns.size() != 2) continue;
-      if (SavingPct(before, t->second.cost_after) < options.min_saving_pct_two_column) continue;
-      const double bar =
-          best_single ? trials[*best_single][p].cost_after * (1 - kTwoColumnGain) : before;
-      const double current = best ? trials[*best].at(p).cost_after : before;
-      if (t->second.cost_after <= bar && t->second.cost_after < current) best = c;
+      if (SavingPct(before, t->second) < options.min_saving_pct_two_column) continue;
+      const double bar = best_single ? trials[*best_single][p] * (1 - kTwoColumnGain) : before;
+      const double current = best ? trials[*best].at(p) : before;
+      if (t->second <= bar && t->second < current) best = c;
     }
     if (best) helped[*best].push_back(p);
   }
@@ -272,7 +267,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
       proposal.table_digest = d->second;
     }
     for (std::size_t p : statements) {
-      const double after = trials[c].at(p).cost_after;
+      const double after = trials[c].at(p);
       proposal.statements.push_back({planned[p].queryid, planned[p].cost, after});
       proposal.cost_before += planned[p].cost;
       proposal.cost_after += after;

@@ -4,9 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/file_io.h"
 
@@ -19,14 +17,10 @@ std::string AdvisorHistoryPath(const std::string& state_dir, const std::string& 
 Result<advisor::IndexHistory> LoadAdvisorHistory(const std::string& state_dir,
                                                  const std::string& database) {
   const std::string path = AdvisorHistoryPath(state_dir, database);
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return advisor::IndexHistory();
-    return IoErrorFromErrno(path, "open");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto text = ReadFileIfExists(path);
+  if (!text.ok()) return std::move(text).error();
+  if (!*text) return advisor::IndexHistory();
+  const nlohmann::json j = nlohmann::json::parse(**text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("indexes") || !j["indexes"].is_object()) {
     return MakeError(ErrorCode::kParseFailed, path + ": not an advisor history");
   }
@@ -53,15 +47,8 @@ Status SaveAdvisorHistory(const std::string& state_dir, const std::string& datab
   for (const auto& [oid, watch] : history) {
     indexes[std::to_string(oid)] = {watch.since_s, watch.scans};
   }
-  const std::string path = AdvisorHistoryPath(state_dir, database);
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << nlohmann::json{{"version", 1}, {"indexes", indexes}}.dump() << "\n";
-    if (!out) return IoErrorFromErrno(temporary, "write");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) return IoErrorFromErrno(path, "rename");
-  return OkStatus();
+  return ReplaceFile(AdvisorHistoryPath(state_dir, database),
+                     nlohmann::json{{"version", 1}, {"indexes", indexes}}.dump() + "\n", 0600);
 }
 
 }  // namespace optischema::agent

@@ -1,15 +1,12 @@
 #include "agent/health_file.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <sstream>
 
 #include "core/file_io.h"
 #include "core/time_format.h"
@@ -40,26 +37,17 @@ Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record)
                               ? nlohmann::json(FormatRfc3339(*record.last_collect_at))
                               : nlohmann::json()},
       {"summary", record.summary}};
-  const std::string path = HealthFilePath(state_dir);
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!out) return IoErrorFromErrno(temporary, "write");
-  }
   // Readable by a monitoring user; it holds nothing secret.
-  chmod(temporary.c_str(), 0644);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) return IoErrorFromErrno(path, "rename");
-  return OkStatus();
+  return ReplaceFile(HealthFilePath(state_dir),
+                     j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0644);
 }
 
 Result<HealthRecord> ReadHealthFile(const std::string& state_dir) {
   const std::string path = HealthFilePath(state_dir);
-  std::ifstream in(path);
-  if (!in) return IoErrorFromErrno(path, "open");
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto text = ReadFileIfExists(path);
+  if (!text.ok()) return std::move(text).error();
+  if (!*text) return MakeError(ErrorCode::kIo, path + ": does not exist");
+  const nlohmann::json j = nlohmann::json::parse(**text, nullptr, /*allow_exceptions=*/false);
   const auto time = [&](const char* key) -> std::optional<system_clock::time_point> {
     if (!j.contains(key) || !j[key].is_string()) return std::nullopt;
     return ParseRfc3339(j[key].get<std::string>());

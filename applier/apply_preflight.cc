@@ -1,19 +1,11 @@
 #include "applier/apply_preflight.h"
 
-#include <charconv>
-
 #include "collector/query_rows.h"
 
 namespace optischema::applier {
 namespace {
 
 constexpr int kTablesNamed = 5;
-
-long Count(const std::optional<std::string>& text) {
-  long value = 0;
-  if (text) std::from_chars(text->data(), text->data() + text->size(), value);
-  return value;
-}
 
 }  // namespace
 
@@ -64,8 +56,8 @@ std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::
     items.push_back(Ok("standby", subject, "the server is a primary: changes can be applied"));
   }
 
-  const long tables = Count(row[4]);
-  const long foreign = Count(row[5]);
+  const long tables = collector::NumberIn<long>(row[4]);
+  const long foreign = collector::NumberIn<long>(row[5]);
   if (superuser || foreign == 0) {
     items.push_back(Ok("index_privileges", subject,
                        superuser ? "role " + role + " is a superuser: it can build and drop indexes"

@@ -312,8 +312,7 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   snap.server.extension_version = reader_->extension().version;
   snap.server.stats_reset = info.stats_reset;
   snap.server.stats_reset_in_window = info.stats_reset != previous_info_.stats_reset;
-  snap.server.dealloc_delta =
-      info.dealloc >= previous_info_.dealloc ? info.dealloc - previous_info_.dealloc : info.dealloc;
+  snap.server.dealloc_delta = CounterGrowth(previous_info_.dealloc, info.dealloc);
   snap.kpis = WindowKpis(previous_kpis_, kpis, window_s);
 
   // Partition the changed entries. Totals cover everything not filtered out, including entries

@@ -2,6 +2,8 @@
 
 // Window deltas of pg_stat_statements entries. The contract: a delta is never negative.
 
+#include <cstdint>
+
 #include "collector/stat_reader.h"
 #include "protocol/snapshot.h"
 
@@ -13,6 +15,12 @@ enum class DeltaKind {
   kEntryReset,  // the entry restarted (a counter went down, stats_since or the global
                 // stats_reset changed): its current totals are the delta
 };
+
+// The growth of a cumulative counter since `previous`; a counter that went down was reset in
+// between and restarted at zero, so its current value is the growth. Never negative.
+inline int64_t CounterGrowth(int64_t previous, int64_t current) {
+  return current >= previous ? current - previous : current;
+}
 
 // Computes cur − prev into *out. `prev` null: new entry. `all_reset`: pg_stat_statements_info's
 // stats_reset changed since the previous reading, so every entry restarted.

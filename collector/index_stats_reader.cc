@@ -59,13 +59,6 @@ constexpr char kStatsSinceSql[] =
     "(d.stats_reset IS NULL)::text FROM pg_catalog.pg_stat_database d WHERE d.datname = "
     "pg_catalog.current_database()";
 
-template <class T>
-T Number(const std::optional<std::string>& text) {
-  T value{};
-  if (text) std::from_chars(text->data(), text->data() + text->size(), value);
-  return value;
-}
-
 bool Flag(const std::optional<std::string>& text) { return text == "true"; }
 
 std::vector<std::string> Words(const std::optional<std::string>& text) {
@@ -89,13 +82,13 @@ std::vector<std::string> JsonStrings(const std::optional<std::string>& text) {
 IndexReading ParseIndexRow(const Row& row) {
   IndexReading r;
   protocol::IndexStat& s = r.stat;
-  r.oid = Number<uint32_t>(row[0]);
+  r.oid = NumberIn<uint32_t>(row[0]);
   s.schema = row[1].value_or("");
   s.table = row[2].value_or("");
   s.name = row[3].value_or("");
   s.method = row[4].value_or("");
-  s.size_bytes = Number<int64_t>(row[5]);
-  s.scans = Number<int64_t>(row[6]);
+  s.size_bytes = NumberIn<int64_t>(row[5]);
+  s.scans = NumberIn<int64_t>(row[6]);
   s.valid = Flag(row[7]);
   s.ready = Flag(row[8]);
   s.unique = Flag(row[9]);
@@ -103,7 +96,7 @@ IndexReading ParseIndexRow(const Row& row) {
   s.backs_constraint = Flag(row[11]);
   s.partial = Flag(row[12]);
   const std::vector<std::string> attnums = Words(row[13]);
-  const int key_columns = Number<int>(row[14]);
+  const int key_columns = NumberIn<int>(row[14]);
   const std::vector<std::string> opclasses = Words(row[15]);
   const std::vector<std::string> collations = Words(row[16]);
   const std::vector<std::string> options = Words(row[17]);
@@ -124,10 +117,10 @@ IndexReading ParseIndexRow(const Row& row) {
     }
     s.columns.push_back(std::move(column));
   }
-  r.table_oid = Number<uint32_t>(row[21]);
-  r.table_writes = Number<int64_t>(row[22]);
+  r.table_oid = NumberIn<uint32_t>(row[21]);
+  r.table_writes = NumberIn<int64_t>(row[22]);
   s.being_built = Flag(row[23]);
-  r.index_writes = Number<int64_t>(row[24]);
+  r.index_writes = NumberIn<int64_t>(row[24]);
   r.partitioned = row[25] == "I";
   r.attached = Flag(row[26]);
   return r;
@@ -142,7 +135,7 @@ Result<IndexStatsReading> ReadIndexStats(PgSession& session) {
   if (!since->empty()) {
     const Row& row = (*since)[0];
     reading.stats.stats_since = row[0].value_or("");
-    reading.stats.stats_age_s = Number<double>(row[1]);
+    reading.stats.stats_age_s = NumberIn<double>(row[1]);
     reading.stats.stats_since_source = Flag(row[2]) ? "server_start" : "stats_reset";
   }
   auto rows = QueryRows(session, IndexSql());

@@ -1,20 +1,9 @@
 #include "collector/kpi_reader.h"
 
-#include <charconv>
+#include "collector/delta.h"
+#include "collector/query_rows.h"
 
 namespace optischema::collector {
-
-namespace {
-
-int64_t ToInt(const std::optional<std::string>& v) {
-  int64_t out = 0;
-  if (v) std::from_chars(v->data(), v->data() + v->size(), out);
-  return out;
-}
-
-int64_t WindowDelta(int64_t prev, int64_t cur) { return cur >= prev ? cur - prev : cur; }
-
-}  // namespace
 
 Result<KpiReading> ReadKpis(PgSession& session) {
   KpiReading k;
@@ -26,18 +15,19 @@ Result<KpiReading> ReadKpis(PgSession& session) {
   if (!db.ok()) return std::move(db).error();
   if (!db->rows.empty()) {
     const auto& r = db->rows[0];
-    k.xact_total = ToInt(r[0]);
-    k.blks_hit = ToInt(r[1]);
-    k.blks_read = ToInt(r[2]);
-    k.connections_total = ToInt(r[3]);
-    k.max_connections = ToInt(r[4]);
+    k.xact_total = NumberIn<int64_t>(r[0]);
+    k.blks_hit = NumberIn<int64_t>(r[1]);
+    k.blks_read = NumberIn<int64_t>(r[2]);
+    k.connections_total = NumberIn<int64_t>(r[3]);
+    k.max_connections = NumberIn<int64_t>(r[4]);
   }
   auto act = session.Query(
       "SELECT coalesce(state, 'unknown'), count(*) FROM pg_catalog.pg_stat_activity "
       "WHERE datname = pg_catalog.current_database() AND backend_type = 'client backend' "
       "GROUP BY 1");
   if (!act.ok()) return std::move(act).error();
-  for (const auto& r : act->rows) k.connections_by_state[r[0].value_or("unknown")] = ToInt(r[1]);
+  for (const auto& r : act->rows)
+    k.connections_by_state[r[0].value_or("unknown")] = NumberIn<int64_t>(r[1]);
   return k;
 }
 
@@ -46,13 +36,13 @@ protocol::Kpis WindowKpis(const KpiReading& prev, const KpiReading& cur, double 
   out.connections_by_state = cur.connections_by_state;
   out.connections_total = cur.connections_total;
   out.max_connections = cur.max_connections;
-  const int64_t hit = WindowDelta(prev.blks_hit, cur.blks_hit);
-  const int64_t read = WindowDelta(prev.blks_read, cur.blks_read);
+  const int64_t hit = CounterGrowth(prev.blks_hit, cur.blks_hit);
+  const int64_t read = CounterGrowth(prev.blks_read, cur.blks_read);
   if (hit + read > 0) {
     out.cache_hit_ratio = static_cast<double>(hit) / static_cast<double>(hit + read);
   }
   if (window_s > 0) {
-    out.tps = static_cast<double>(WindowDelta(prev.xact_total, cur.xact_total)) / window_s;
+    out.tps = static_cast<double>(CounterGrowth(prev.xact_total, cur.xact_total)) / window_s;
   }
   return out;
 }

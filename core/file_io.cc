@@ -1,6 +1,7 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,9 +23,10 @@ Error IoErrorFromErrno(std::string_view path, std::string_view what) {
   return MakeError(ErrorCode::kIo, std::move(message));
 }
 
-Status WriteNewFileSynced(const std::string& path, std::string_view bytes) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!fd.valid()) return IoErrorFromErrno(path, "cannot create");
+namespace {
+
+// Writes all of `bytes` to `fd` (the file `path`, for messages), retrying interrupted writes.
+Status WriteAll(const UniqueFd& fd, const std::string& path, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd.get(), bytes.data(), bytes.size());
     if (n < 0) {
@@ -33,9 +35,53 @@ Status WriteNewFileSynced(const std::string& path, std::string_view bytes) {
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status WriteNewFileSynced(const std::string& path, std::string_view bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) return IoErrorFromErrno(path, "cannot create");
+  if (Status written = WriteAll(fd, path, bytes); !written.ok()) return written;
   if (::fsync(fd.get()) != 0) return IoErrorFromErrno(path, "cannot fsync");
   if (fd.Close() != 0) return IoErrorFromErrno(path, "cannot close");
   return OkStatus();
+}
+
+Status ReplaceFile(const std::string& path, std::string_view bytes, unsigned mode) {
+  const std::string temporary = path + ".tmp";
+  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) return IoErrorFromErrno(temporary, "cannot create");
+  if (Status written = WriteAll(fd, temporary, bytes); !written.ok()) return written;
+  // Explicitly, whatever the umask.
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+    return IoErrorFromErrno(temporary, "cannot chmod");
+  }
+  if (fd.Close() != 0) return IoErrorFromErrno(temporary, "cannot close");
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return IoErrorFromErrno(path, "cannot rename");
+  return OkStatus();
+}
+
+Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return IoErrorFromErrno(path, "cannot open");
+  }
+  std::string content;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoErrorFromErrno(path, "cannot read");
+    }
+    content.append(buffer, static_cast<std::size_t>(n));
+  }
+  return std::optional<std::string>(std::move(content));
 }
 
 Status SyncDirectory(const std::string& dir) {

@@ -1,9 +1,10 @@
 #pragma once
 
-// Durable file writing shared by the state directory's writers (spool, agent id): a file is
-// written completely and fsync'ed before it is renamed into place, and the directory is fsync'ed
-// after the rename. Errors are kIo with the message "<path>: <step>: <system reason>".
+// File writing and reading shared by the state directory's users. Durable writes (spool, agent id):
+// a file is written completely and fsync'ed before it is renamed into place, and the directory is
+// fsync'ed after the rename. Errors are kIo with the message "<path>: <step>: <system reason>".
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,13 @@ Status WriteNewFileSynced(const std::string& path, std::string_view bytes);
 
 // fsyncs the directory `dir`, making renames and removals in it durable.
 Status SyncDirectory(const std::string& dir);
+
+// Replaces `path` with `bytes` (mode `mode`): written to "<path>.tmp", then renamed into place, so
+// a reader sees the old file or the new one, never half of one. Not fsynced: for files that are
+// rewritten often and can be lost with a crash (health status, advisor history).
+Status ReplaceFile(const std::string& path, std::string_view bytes, unsigned mode);
+
+// The whole content of `path`, or nullopt when it does not exist.
+Result<std::optional<std::string>> ReadFileIfExists(const std::string& path);
 
 }  // namespace optischema
