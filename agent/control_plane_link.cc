@@ -160,7 +160,8 @@ void ControlPlaneLink::ApplyPendingSettings() {
   options.cancelled = [this] { return Cancelled(); };
   sender_.reset();
   http_ = make_client_(options);
-  sender_ = std::make_unique<SnapshotSender>(spool_, *http_, agent_id_, protocol::Backoff());
+  sender_ = std::make_unique<SnapshotSender>(spool_, *http_, agent_id_,
+                                             protocol::Backoff(settings_.send_backoff_base));
   registered_ = false;
 }
 
@@ -227,7 +228,7 @@ bool ControlPlaneLink::Register() {
   return true;
 }
 
-void ControlPlaneLink::SendHeartbeat() {
+bool ControlPlaneLink::SendHeartbeat() {
   dropped_unreported_ += spool_.TakeDropped();
   protocol::Heartbeat heartbeat;
   heartbeat.status = status_.Health();
@@ -248,7 +249,7 @@ void ControlPlaneLink::SendHeartbeat() {
     status_.RestoreRecentErrors(std::move(heartbeat.recent_errors));
     NoteFailure("heartbeat: " + Describe(result),
                 decision == protocol::RetryDecision::kConfigProblem);
-    return;
+    return false;
   }
   if (dropped_unreported_ > 0) {
     LogEvent(spdlog::level::warn, "spool bound reached: oldest snapshots were dropped",
@@ -256,6 +257,7 @@ void ControlPlaneLink::SendHeartbeat() {
   }
   dropped_unreported_ = 0;
   NoteReachable();
+  return true;
 }
 
 void ControlPlaneLink::PullRecommendations() {
@@ -300,6 +302,7 @@ void ControlPlaneLink::Run() {
   Clock::time_point next_heartbeat = now();
   Clock::time_point next_recommendations = now();
   Clock::time_point next_send = now();
+  bool send_waits_out_outage = false;
   bool idle = false;
   for (;;) {
     Touch();
@@ -327,7 +330,10 @@ void ControlPlaneLink::Run() {
       }
     }
     if (now() >= next_heartbeat) {
-      SendHeartbeat();
+      // The control plane answers again: a delivery waiting out the backoff of an outage (up to
+      // its cap, minutes) goes now, so the backlog never waits longer than a heartbeat interval.
+      // A pause the server asked for (5xx, 429, Retry-After) is kept.
+      if (SendHeartbeat() && send_waits_out_outage && next_send > now()) next_send = now();
       Touch();
       next_heartbeat = now() + settings_.heartbeat_interval;
     }
@@ -341,6 +347,7 @@ void ControlPlaneLink::Run() {
       const SendOutcome outcome = sender_->DeliverOne();
       Touch();
       idle = outcome.kind == SendOutcome::Kind::kIdle;
+      send_waits_out_outage = outcome.unreachable;
       switch (outcome.kind) {
         case SendOutcome::Kind::kIdle:
           // Workers wake the link after each append; the poll is only a safety net.

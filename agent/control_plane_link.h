@@ -36,6 +36,8 @@ struct LinkSettings {
   std::chrono::milliseconds heartbeat_interval{60000};
   std::chrono::milliseconds recommendations_interval{300000};
   std::string recommendation_public_key;  // base64 Ed25519; empty: signatures not checked
+  // First step of the snapshot sender's backoff (doubling, full jitter, capped at 5 minutes).
+  std::chrono::milliseconds send_backoff_base{1000};
 };
 
 using HttpClientFactory =
@@ -82,7 +84,8 @@ class ControlPlaneLink {
   void Run();
   void Flush();
   bool Register();
-  void SendHeartbeat();
+  // True when the control plane accepted it.
+  bool SendHeartbeat();
   void PullRecommendations();
   // Sends queued events and audit records not mirrored yet; stops at the first failure.
   void SendEventsAndAudit();

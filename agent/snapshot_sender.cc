@@ -86,6 +86,7 @@ SendOutcome SnapshotSender::DeliverOne() {
                          "snapshot " + entry->id + " delivered (" + Describe(result) + ")"};
     case protocol::RetryDecision::kRetry:
       out.wait = backoff_.Next();
+      out.unreachable = !result.ok();
       break;
     case protocol::RetryDecision::kRetryAfter:
       out.wait = std::max<std::chrono::milliseconds>(

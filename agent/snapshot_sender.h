@@ -32,6 +32,8 @@ struct SendOutcome {
   std::string detail;                  // for logs; never contains the API key
   bool agent_unknown = false;          // 404: the control plane does not know this agent (any
                                        // more); register again, then retry
+  bool unreachable = false;  // no answer at all (kRetryLater): an outage, not the server asking
+                             // for a pause, so a sign of life from it may end the wait early
 };
 
 class SnapshotSender {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -54,8 +55,9 @@ class ControlPlaneLinkTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void StartLink() {
+  void StartLink(std::chrono::milliseconds send_backoff_base = 1s) {
     LinkSettings settings;
+    settings.send_backoff_base = send_backoff_base;
     settings.http.base_url = "https://control.example";
     settings.heartbeat_interval = 50ms;
     settings.recommendations_interval = 1h;
@@ -108,6 +110,27 @@ TEST_F(ControlPlaneLinkTest, RegistersBeforeDeliveringTheSpoolInOrder) {
     if (r.path.ends_with("/snapshots")) delivered.push_back(r.idempotency_key);
   }
   EXPECT_EQ(delivered, (std::vector<std::string>{"s1", "s2"}));
+}
+
+TEST_F(ControlPlaneLinkTest, BacklogGoesAsSoonAsAHeartbeatPassesAfterAnOutage) {
+  std::atomic<bool> down{false};
+  http_->SetResponder([&](const protocol::HttpRequest& request) -> Result<protocol::HttpResponse> {
+    if (down) return MakeError(ErrorCode::kConnectionFailed, "connection refused");
+    if (request.path.find("/recommendations") != std::string::npos) {
+      return Reply(200, R"({"protocol":"1","recommendations":[]})");
+    }
+    return Reply(request.path.ends_with("/snapshots") ? 202 : 200);
+  });
+  // A long backoff step: after one failed delivery the sender waits up to two minutes.
+  StartLink(1min);
+  ASSERT_TRUE(WaitFor([&] { return Count("/register") >= 1; }));
+  down = true;
+  ASSERT_TRUE(spool_->Append("s1", "{}").ok());
+  link_->Wake();
+  ASSERT_TRUE(WaitFor([&] { return Count("/snapshots") >= 1; }));
+  down = false;
+  // Heartbeats every 50 ms: the first one that passes ends the wait.
+  EXPECT_TRUE(testing::WaitFor([&] { return spool_->Depth() == 0; }, 3s, 10ms));
 }
 
 TEST_F(ControlPlaneLinkTest, SpoolDropsAreReportedInTheNextHeartbeat) {
