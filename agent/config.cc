@@ -186,6 +186,16 @@ constexpr StringSetting<std::string> kString = {"a string", AnyString};
 constexpr StringSetting<std::string> kPath = {"a non-empty path", NonEmpty};
 constexpr StringSetting<milliseconds> kDuration = {R"(a duration like "30s" or "5m")",
                                                    ParseDuration};
+// A control-plane exchange timeout: a duration from 1 s to 2 min.
+std::optional<milliseconds> ParseExchangeTimeout(std::string_view text) {
+  const std::optional<milliseconds> value = ParseDuration(text);
+  if (!value || *value < std::chrono::seconds(1) || *value > std::chrono::minutes(2)) {
+    return std::nullopt;
+  }
+  return value;
+}
+constexpr StringSetting<milliseconds> kExchangeTimeout = {
+    R"(a duration from "1s" to "2m")", ParseExchangeTimeout};
 constexpr StringSetting<LogFormat> kLogFormat = {R"("text" or "json")", ParseLogFormat};
 constexpr StringSetting<LogOutput> kLogOutput = {R"("stderr" or "stdout")", ParseLogOutput};
 constexpr StringSetting<std::string> kLogLevel = {
@@ -487,6 +497,10 @@ Status FileLoader::LoadControlPlane(const toml::node& node, const std::string& k
        [&](const auto& n, const auto& k) {
          return ReadString(n, k, kDuration, &config.recommendations_interval);
        }},
+      {"timeout",
+       [&](const auto& n, const auto& k) {
+         return ReadString(n, k, kExchangeTimeout, &config.control_plane_timeout);
+       }},
   };
   if (Status status = ReadFields(**table, key, fields); !status.ok()) return status;
   if (!config.api_key.empty() && !config.api_key_file.empty()) {
@@ -746,6 +760,10 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
   if (status.ok()) {
     status = Override(env, "OPTISCHEMA_RECOMMENDATIONS_INTERVAL", kDuration,
                       &config.recommendations_interval);
+  }
+  if (status.ok()) {
+    status = Override(env, "OPTISCHEMA_CONTROL_PLANE_TIMEOUT", kExchangeTimeout,
+                      &config.control_plane_timeout);
   }
   if (status.ok()) {
     status = Override(env, "OPTISCHEMA_MAX_STATEMENTS", kStatements,

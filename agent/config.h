@@ -73,6 +73,10 @@ struct Config {
   std::string proxy;
   std::string recommendation_public_key;
   std::chrono::milliseconds recommendations_interval = std::chrono::minutes(5);
+  // Longest one exchange with the control plane may take (connecting, sending, waiting for and
+  // reading the reply), 1 s to 2 min: a server that accepts and never answers is given up on
+  // after this and retried with backoff. Below the watchdog's stall limit for the link thread.
+  std::chrono::milliseconds control_plane_timeout = std::chrono::seconds(60);
   // [collector]
   int max_statements_per_snapshot = 5000;  // 10 to 1000000
   SendQueryText send_query_text = SendQueryText::kNormalized;
@@ -92,7 +96,7 @@ EnvLookup ProcessEnv();
 // An empty environment value counts as unset. Environment overrides, each replacing one setting:
 // OPTISCHEMA_STATE_DIR, _INTERVAL, _HEARTBEAT_INTERVAL, _SPOOL_MAX_BYTES, _LOG_FORMAT, _LOG_LEVEL,
 // _LOG_OUTPUT,
-// _CONTROL_PLANE_URL, _CA_FILE, _PROXY, _RECOMMENDATIONS_INTERVAL, _MAX_STATEMENTS,
+// _CONTROL_PLANE_URL, _CA_FILE, _PROXY, _RECOMMENDATIONS_INTERVAL, _CONTROL_PLANE_TIMEOUT, _MAX_STATEMENTS,
 // _SEND_QUERY_TEXT, _ADVISOR_INTERVAL; OPTISCHEMA_API_KEY or OPTISCHEMA_API_KEY_FILE (not both)
 // replaces the file's api_key / api_key_file; OPTISCHEMA_DATABASE_URL sets the dsn of the
 // database named "default" (added when the file has none), OPTISCHEMA_DATABASE_PASSWORD_FILE

@@ -61,6 +61,7 @@ LinkSettings MakeLinkSettings(const Config& config) {
   settings.http.api_key = config.api_key;
   settings.http.ca_file = config.ca_file;
   settings.http.proxy = config.proxy;
+  settings.http.total_timeout = config.control_plane_timeout;
   settings.heartbeat_interval = config.heartbeat_interval;
   settings.recommendations_interval = config.recommendations_interval;
   settings.recommendation_public_key = config.recommendation_public_key;
