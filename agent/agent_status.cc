@@ -36,6 +36,28 @@ void AgentStatus::RecordDatabaseError(const std::string& database, const std::st
   AddErrorLocked("database " + database + ": " + error);
 }
 
+void AgentStatus::RecordSnapshotLost(const std::string& database, const std::string& error) {
+  std::lock_guard lock(mu_);
+  ++snapshots_lost_;
+  ++lost_unreported_;
+  const auto it = databases_.find(database);
+  if (it != databases_.end()) {
+    it->second.state = DatabaseState::kFailing;
+    it->second.last_error = error;
+  }
+  AddErrorLocked("database " + database + ": snapshot lost: " + error);
+}
+
+std::uint64_t AgentStatus::SnapshotsLost() const {
+  std::lock_guard lock(mu_);
+  return snapshots_lost_;
+}
+
+std::uint64_t AgentStatus::TakeSnapshotsLost() {
+  std::lock_guard lock(mu_);
+  return std::exchange(lost_unreported_, 0);
+}
+
 void AgentStatus::RecordServer(const std::string& database, int server_version_num,
                                std::vector<std::string> extensions) {
   std::lock_guard lock(mu_);
@@ -171,6 +193,10 @@ std::string AgentStatus::Summary(std::size_t spool_depth, std::uint64_t spool_by
     const auto ago = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - *last_delivery_);
     line += ", last delivery " + std::to_string(ago.count()) + " s ago";
+  }
+  if (snapshots_lost_ > 0) {
+    line += "; " + std::to_string(snapshots_lost_) +
+            (snapshots_lost_ == 1 ? " snapshot" : " snapshots") + " lost (spool not writable)";
   }
   return line;
 }

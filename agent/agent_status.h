@@ -43,6 +43,13 @@ class AgentStatus {
   void RecordReading(const std::string& database, const std::string& collected_at, bool spooled);
   // A reading failed; `error` is free of secrets. Also kept as a recent error.
   void RecordDatabaseError(const std::string& database, const std::string& error);
+  // A reading succeeded but its snapshot could not be written to the spool (disk full, I/O
+  // error) and is lost: recorded like RecordDatabaseError, and counted.
+  void RecordSnapshotLost(const std::string& database, const std::string& error);
+  // Snapshots lost since the start (for the health file and STATUS=).
+  std::uint64_t SnapshotsLost() const;
+  // Snapshots lost since the previous call (for the next heartbeat); resets to 0.
+  std::uint64_t TakeSnapshotsLost();
   // The server's version and extensions, known after a connection. Changing them changes
   // RegistrationGeneration().
   void RecordServer(const std::string& database, int server_version_num,
@@ -67,7 +74,8 @@ class AgentStatus {
   // "ok", or "degraded" while a database is failing or the control plane is unreachable.
   std::string Health() const;
   // One line for STATUS=: "2 databases ok, 1 failing (orders); spool 3 (12 KiB); control plane
-  // ok, last delivery 4 s ago".
+  // ok, last delivery 4 s ago", followed by "; 2 snapshots lost (spool not writable)" once any
+  // was lost.
   std::string Summary(std::size_t spool_depth, std::uint64_t spool_bytes) const;
 
  private:
@@ -79,6 +87,8 @@ class AgentStatus {
   std::uint64_t generation_ = 0;
   ControlPlaneState control_plane_ = ControlPlaneState::kUnknown;
   std::optional<std::chrono::steady_clock::time_point> last_delivery_;
+  std::uint64_t snapshots_lost_ = 0;     // since the start
+  std::uint64_t lost_unreported_ = 0;    // since the last TakeSnapshotsLost()
 };
 
 }  // namespace optischema::agent

@@ -230,12 +230,14 @@ bool ControlPlaneLink::Register() {
 
 bool ControlPlaneLink::SendHeartbeat() {
   dropped_unreported_ += spool_.TakeDropped();
+  lost_unreported_ += status_.TakeSnapshotsLost();
   protocol::Heartbeat heartbeat;
   heartbeat.status = status_.Health();
   heartbeat.uptime_s =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
   heartbeat.spool_depth = static_cast<int64_t>(spool_.Depth());
   heartbeat.spool_dropped = static_cast<int64_t>(dropped_unreported_);
+  heartbeat.snapshots_lost = static_cast<int64_t>(lost_unreported_);
   heartbeat.last_collect_at = status_.LastCollectAt();
   heartbeat.recent_errors = status_.TakeRecentErrors();
   protocol::HttpRequest http;
@@ -245,9 +247,16 @@ bool ControlPlaneLink::SendHeartbeat() {
   const auto result = http_->Send(http);
   if (result.ok() && result->status == 404) registered_ = false;
   const protocol::RetryDecision decision = protocol::Classify(result);
-  if (decision != protocol::RetryDecision::kDone) {
+  // A 2xx that is not the control plane's acknowledgement does not count as reported: the drop
+  // and loss counts and the errors it carried go out again with the next heartbeat.
+  const bool acknowledged =
+      decision == protocol::RetryDecision::kDone && IsAcknowledgement(result->body);
+  if (!acknowledged) {
     status_.RestoreRecentErrors(std::move(heartbeat.recent_errors));
-    NoteFailure("heartbeat: " + Describe(result),
+    NoteFailure("heartbeat: " + Describe(result) +
+                    (decision == protocol::RetryDecision::kDone
+                         ? " without the control plane's acknowledgement"
+                         : ""),
                 decision == protocol::RetryDecision::kConfigProblem);
     return false;
   }
@@ -255,7 +264,12 @@ bool ControlPlaneLink::SendHeartbeat() {
     LogEvent(spdlog::level::warn, "spool bound reached: oldest snapshots were dropped",
              {{"dropped", std::to_string(dropped_unreported_)}});
   }
+  if (lost_unreported_ > 0) {
+    LogEvent(spdlog::level::warn, "snapshots lost because the spool could not be written, reported",
+             {{"lost", std::to_string(lost_unreported_)}});
+  }
   dropped_unreported_ = 0;
+  lost_unreported_ = 0;
   NoteReachable();
   return true;
 }

@@ -114,6 +114,7 @@ class ControlPlaneLink {
   bool failing_ = false;
   Clock::time_point last_failure_log_{};
   std::uint64_t dropped_unreported_ = 0;
+  std::uint64_t lost_unreported_ = 0;  // snapshots never spooled, not yet in an accepted heartbeat
   std::set<std::string> announced_recommendations_;
   RecommendationSink sink_;
   const applier::AuditLog* audit_;

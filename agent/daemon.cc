@@ -328,6 +328,7 @@ void Daemon::WriteHealth() {
     record.last_collect_at = ParseRfc3339(*collected);
   }
   record.summary = status_.Summary(spool_->Depth(), spool_->Bytes());
+  record.snapshots_lost = status_.SnapshotsLost();
   const Status written = WriteHealthFile(config_.state_dir, record);
   if (!written.ok() && !health_write_failed_) {
     LogEvent(spdlog::level::warn,

@@ -150,7 +150,7 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
              {{"database", database},
               {"snapshot_id", snapshot.snapshot_id},
               {"error", appended.error().message}});
-    status_.RecordDatabaseError(database, "spool: " + appended.error().message);
+    status_.RecordSnapshotLost(database, "spool: " + appended.error().message);
     return;
   }
   if (advised) {

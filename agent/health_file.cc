@@ -36,7 +36,8 @@ Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record)
       {"last_collect_at", record.last_collect_at
                               ? nlohmann::json(FormatRfc3339(*record.last_collect_at))
                               : nlohmann::json()},
-      {"summary", record.summary}};
+      {"summary", record.summary},
+      {"snapshots_lost", record.snapshots_lost}};
   // Readable by a monitoring user; it holds nothing secret.
   return ReplaceFile(HealthFilePath(state_dir),
                      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0644);
@@ -66,6 +67,9 @@ Result<HealthRecord> ReadHealthFile(const std::string& state_dir) {
   record.interval = std::chrono::milliseconds(j["interval_ms"].get<int64_t>());
   record.last_collect_at = time("last_collect_at");
   record.summary = j.value("summary", "");
+  if (j.contains("snapshots_lost") && j["snapshots_lost"].is_number_unsigned()) {
+    record.snapshots_lost = j["snapshots_lost"].get<std::uint64_t>();
+  }
   return record;
 }
 

@@ -28,6 +28,8 @@ struct HealthRecord {
   std::chrono::milliseconds interval{30000};      // the collection interval
   std::optional<std::chrono::system_clock::time_point> last_collect_at;  // any database
   std::string summary;                                                   // the STATUS= line
+  // Snapshots taken but never written to the spool since the start (disk full, I/O error).
+  std::uint64_t snapshots_lost = 0;
 };
 
 std::string HealthFilePath(const std::string& state_dir);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace optischema::agent {
 
@@ -14,6 +15,11 @@ std::string Describe(const Result<protocol::HttpResponse>& result) {
 }
 
 }  // namespace
+
+bool IsAcknowledgement(std::string_view body) {
+  const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_object();
+}
 
 SnapshotSender::SnapshotSender(Spool& spool, protocol::HttpClient& http, std::string agent_id,
                                protocol::Backoff backoff)
@@ -71,6 +77,16 @@ SendOutcome SnapshotSender::DeliverOne() {
   }
   switch (protocol::Classify(result)) {
     case protocol::RetryDecision::kDone:
+      if (!IsAcknowledgement(result->body)) {
+        // Something answered 2xx, but not the control plane's acknowledgement: keep the entry.
+        out.wait = backoff_.Next();
+        out.unreachable = true;
+        out.detail = "snapshot " + entry->id + " not delivered: " + Describe(result) +
+                     " without the control plane's acknowledgement (a proxy or a server that is "
+                     "not the control plane answered?); retrying in " +
+                     std::to_string(out.wait.count()) + " ms";
+        return out;
+      }
       if (Status st = spool_.Remove(*entry); !st.ok()) {
         // Kept, and sent again later (the server stores it once); not at once, or a spool that
         // cannot be written would be re-sent in a tight loop.

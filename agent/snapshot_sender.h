@@ -2,7 +2,8 @@
 
 // SnapshotSender: delivers spooled snapshots to the control plane, oldest first, one attempt per
 // DeliverOne() call. An entry leaves the spool only after a 2xx (202 accepted, or 200 for a replay
-// the server already stored), or, when the server refuses it for good (4xx other than
+// the server already stored) whose body is the control plane's JSON acknowledgement (see
+// IsAcknowledgement; anything else is retried like a 5xx), or, when the server refuses it for good (4xx other than
 // 401/403/404/408/429), by moving to the spool's bad/ folder — never silently. A 404 means the
 // control plane does not know the agent: the entry is kept and the caller registers again. Local
 // failures (no HTTP status) never quarantine an entry. Network
@@ -12,12 +13,19 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "agent/spool.h"
 #include "protocol/http_client.h"
 #include "protocol/retry_policy.h"
 
 namespace optischema::agent {
+
+// Whether the body of a 2xx reply is an acknowledgement from the control plane: a JSON object. A
+// body that is not (the HTML page of a proxy or captive portal answering 200, a garbled or cut
+// reply) says nothing about whether the control plane stored the request, so the caller keeps
+// what it sent and retries.
+bool IsAcknowledgement(std::string_view body);
 
 struct SendOutcome {
   enum class Kind {

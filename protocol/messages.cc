@@ -106,6 +106,8 @@ std::string HeartbeatToJson(const Heartbeat& h) {
   w.Int(h.spool_depth);
   w.Key("spool_dropped");
   w.Int(h.spool_dropped);
+  w.Key("snapshots_lost");
+  w.Int(h.snapshots_lost);
   w.Key("last_collect_at");
   if (h.last_collect_at) {
     w.String(*h.last_collect_at);

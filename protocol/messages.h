@@ -49,6 +49,8 @@ struct Heartbeat {
   int64_t uptime_s = 0;
   int64_t spool_depth = 0;
   int64_t spool_dropped = 0;  // snapshots dropped by the spool bound since the last heartbeat
+  // Snapshots taken but never written to the spool (disk full, I/O error) since the last heartbeat.
+  int64_t snapshots_lost = 0;
   std::optional<std::string> last_collect_at;
   std::vector<std::string> recent_errors;  // already free of secrets
 };

@@ -200,6 +200,7 @@ Status ValidateHeartbeat(const nlohmann::json& body) {
     if (Status st = fields.NonNegativeInteger(key, true); !st.ok()) return st;
   }
   if (Status st = fields.NonNegativeInteger("spool_dropped", false); !st.ok()) return st;
+  if (Status st = fields.NonNegativeInteger("snapshots_lost", false); !st.ok()) return st;
   if (Status st = fields.OptionalStringOrNull("last_collect_at"); !st.ok()) return st;
   auto errors = fields.Array("recent_errors");
   if (!errors.ok()) return std::move(errors).error();

@@ -65,7 +65,8 @@ class FieldChecker {
 // (array of {name, server_version_num, extensions[]}).
 Result<AgentRegistration> ValidateRegisterRequest(const nlohmann::json& body);
 
-// POST /v1/agents/{id}/heartbeat: protocol, status, uptime_s, spool_depth, spool_dropped
+// POST /v1/agents/{id}/heartbeat: protocol, status, uptime_s, spool_depth, spool_dropped,
+// snapshots_lost
 // (optional), last_collect_at (string or null), recent_errors (array of strings).
 Status ValidateHeartbeat(const nlohmann::json& body);
 

@@ -15,7 +15,7 @@ namespace optischema::testing {
 
 class FakeHttpClient final : public protocol::HttpClient {
  public:
-  // Queues the next answer. With the script empty, requests get 202.
+  // Queues the next answer. With the script empty, requests get 202 with the body "{}".
   void Then(Result<protocol::HttpResponse> answer) {
     std::lock_guard lock(mu_);
     script_.push_back(std::move(answer));
@@ -33,6 +33,7 @@ class FakeHttpClient final : public protocol::HttpClient {
   void ThenStatus(int status, std::map<std::string, std::string> headers = {}) {
     protocol::HttpResponse r;
     r.status = status;
+    if (status >= 200 && status < 300) r.body = "{}";  // the control plane acknowledges in JSON
     r.headers = std::move(headers);
     Then(std::move(r));
   }
@@ -44,6 +45,7 @@ class FakeHttpClient final : public protocol::HttpClient {
     if (script_.empty()) {
       protocol::HttpResponse r;
       r.status = 202;
+      r.body = "{}";
       return r;
     }
     Result<protocol::HttpResponse> next = std::move(script_.front());

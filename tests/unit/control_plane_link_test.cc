@@ -151,6 +151,50 @@ TEST_F(ControlPlaneLinkTest, SpoolDropsAreReportedInTheNextHeartbeat) {
   }));
 }
 
+TEST_F(ControlPlaneLinkTest, SnapshotsLostToAFullSpoolAreReportedInTheNextHeartbeat) {
+  status_.AddDatabase("orders");
+  status_.RecordSnapshotLost("orders", "spool: No space left on device");
+  status_.RecordSnapshotLost("orders", "spool: No space left on device");
+  StartLink();
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& request : http_->Requests()) {
+      if (request.path.ends_with("/heartbeat") &&
+          nlohmann::json::parse(request.body).value("snapshots_lost", 0) == 2) {
+        return true;
+      }
+    }
+    return false;
+  }));
+}
+
+TEST_F(ControlPlaneLinkTest, DropsStayUnreportedWhileHeartbeatsGetNoAcknowledgement) {
+  spool_ = std::make_unique<Spool>(dir_ + "/small", 1);
+  ASSERT_TRUE(spool_->Open().ok());
+  for (const char* id : {"a", "b"}) ASSERT_TRUE(spool_->Append(id, "{}").ok());
+  std::atomic<bool> garbled{true};
+  http_->SetResponder([&](const protocol::HttpRequest& request) -> Result<protocol::HttpResponse> {
+    if (request.path.find("/recommendations") != std::string::npos) {
+      return Reply(200, R"({"protocol":"1","recommendations":[]})");
+    }
+    if (request.path.ends_with("/heartbeat") && garbled) return Reply(200, "<html>hi</html>");
+    return Reply(request.path.ends_with("/snapshots") ? 202 : 200);
+  });
+  StartLink();
+  ASSERT_TRUE(WaitFor([&] { return Count("/heartbeat") >= 3; }));
+  garbled = false;
+  // The first acknowledged heartbeat still carries the drop: it was never taken as reported.
+  ASSERT_TRUE(WaitFor([&] { return Count("/heartbeat") >= 5; }));
+  std::vector<int> dropped;
+  for (const auto& request : http_->Requests()) {
+    if (request.path.ends_with("/heartbeat")) {
+      dropped.push_back(nlohmann::json::parse(request.body).value("spool_dropped", -1));
+    }
+  }
+  int acknowledged_with_drop = 0;
+  for (std::size_t i = 3; i < dropped.size(); ++i) acknowledged_with_drop += dropped[i] == 1;
+  EXPECT_GE(acknowledged_with_drop, 1);
+}
+
 TEST_F(ControlPlaneLinkTest, UnknownAgentRegistersAgainAndKeepsTheSnapshot) {
   ASSERT_TRUE(spool_->Append("s1", "{}").ok());
   http_->Then(Reply(200));  // register

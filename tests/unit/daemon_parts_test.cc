@@ -39,6 +39,30 @@ TEST(AgentStatus, FailingDatabaseMakesTheAgentDegradedAndIsNamed) {
   EXPECT_EQ(status.LastCollectAt(), "2026-11-22T10:00:01Z");
 }
 
+TEST(AgentStatus, SnapshotsLostToAFullSpoolAreCountedShownAndTakenForTheHeartbeat) {
+  AgentStatus status;
+  status.AddDatabase("orders");
+  status.RecordReading("orders", "2026-11-22T10:00:00Z", true);
+  EXPECT_EQ(status.Summary(0, 0).find("lost"), std::string::npos);
+  status.RecordSnapshotLost("orders", "spool: No space left on device");
+  status.RecordSnapshotLost("orders", "spool: No space left on device");
+  EXPECT_EQ(status.Health(), "degraded");
+  EXPECT_EQ(status.SnapshotsLost(), 2u);
+  const std::string line = status.Summary(0, 0);
+  EXPECT_NE(line.find("2 snapshots lost (spool not writable)"), std::string::npos) << line;
+  const auto errors = status.TakeRecentErrors();
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors.back().find("snapshot lost: spool: No space left"), std::string::npos);
+  // Taken once for a heartbeat; the count since the start stays.
+  EXPECT_EQ(status.TakeSnapshotsLost(), 2u);
+  EXPECT_EQ(status.TakeSnapshotsLost(), 0u);
+  status.RecordSnapshotLost("orders", "spool: No space left on device");
+  EXPECT_EQ(status.TakeSnapshotsLost(), 1u);
+  EXPECT_EQ(status.SnapshotsLost(), 3u);
+  status.RecordReading("orders", "2026-11-22T10:00:05Z", true);
+  EXPECT_EQ(status.Health(), "ok");
+}
+
 TEST(AgentStatus, RecentErrorsAreTakenOnceAndRestoredWhenTheHeartbeatFails) {
   AgentStatus status;
   status.RecordError("first");

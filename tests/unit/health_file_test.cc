@@ -36,6 +36,13 @@ TEST(HealthFile, WrittenRecordReadsBackAndIsRemoved) {
   ASSERT_TRUE(read->last_collect_at.has_value());
   EXPECT_LT(std::chrono::abs(*read->last_collect_at - (now - 20s)), 1ms);
   EXPECT_EQ(read->summary, "1 database ok");
+  EXPECT_EQ(read->snapshots_lost, 0u);
+  HealthRecord lossy = Record(now);
+  lossy.snapshots_lost = 7;
+  ASSERT_TRUE(WriteHealthFile(dir, lossy).ok());
+  read = ReadHealthFile(dir);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->snapshots_lost, 7u);
   RemoveHealthFile(dir);
   EXPECT_FALSE(ReadHealthFile(dir).ok());
   std::filesystem::remove_all(dir);

@@ -64,11 +64,13 @@ TEST(Heartbeat, ReportsSpoolDepthDropsAndErrors) {
   h.status = "degraded";
   h.spool_depth = 3;
   h.spool_dropped = 2;
+  h.snapshots_lost = 4;
   h.recent_errors = {"database \"orders\": connection refused"};
   auto j = nlohmann::json::parse(HeartbeatToJson(h));
   EXPECT_EQ(j["status"], "degraded");
   EXPECT_EQ(j["spool_depth"], 3);
   EXPECT_EQ(j["spool_dropped"], 2);
+  EXPECT_EQ(j["snapshots_lost"], 4);
   EXPECT_TRUE(j["last_collect_at"].is_null());
   EXPECT_EQ(j["recent_errors"][0], "database \"orders\": connection refused");
 }

@@ -124,6 +124,35 @@ TEST_F(SnapshotSenderTest, ReplayAnsweredWith200CountsAsDelivered) {
   EXPECT_EQ(spool_->Depth(), 0u);
 }
 
+TEST_F(SnapshotSenderTest, TwoHundredWithoutAJsonAcknowledgementKeepsTheSnapshot) {
+  Add("a");
+  for (const char* body : {"<html><body>Welcome to the proxy</body></html>", "", "\x1f\x8b\xff",
+                           "[1,2]", "{\"protocol\":\"1\""}) {
+    protocol::HttpResponse reply;
+    reply.status = 200;
+    reply.body = body;
+    http_.Then(reply);
+    const SendOutcome out = sender_->DeliverOne();
+    EXPECT_EQ(out.kind, Kind::kRetryLater) << body;
+    EXPECT_NE(out.detail.find("acknowledgement"), std::string::npos) << out.detail;
+    EXPECT_EQ(spool_->Depth(), 1u) << body;
+  }
+  EXPECT_EQ(BadFiles(), 0u);
+  // The real acknowledgement then removes it.
+  EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
+  EXPECT_EQ(spool_->Depth(), 0u);
+}
+
+TEST(AcknowledgementTest, OnlyAJsonObjectIsAnAcknowledgement) {
+  EXPECT_TRUE(IsAcknowledgement(R"({"protocol":"1","stored":true})"));
+  EXPECT_TRUE(IsAcknowledgement(" {} \n"));
+  EXPECT_FALSE(IsAcknowledgement(""));
+  EXPECT_FALSE(IsAcknowledgement("null"));
+  EXPECT_FALSE(IsAcknowledgement("\"ok\""));
+  EXPECT_FALSE(IsAcknowledgement("<html></html>"));
+  EXPECT_FALSE(IsAcknowledgement(R"({"protocol":"1")"));
+}
+
 TEST_F(SnapshotSenderTest, UnreadableSpoolFileIsSetAside) {
   Add("a");
   const auto entry = spool_->Oldest();
