@@ -59,6 +59,8 @@ void ApplyWorker::Recover(applier::Executor& executor, const std::string& databa
              {{"database", database}, {"dropped", std::to_string(recovery->dropped)}});
   }
   for (const auto& [id, outcome] : recovery->outcomes) {
+    // Settled: if the control plane serves it again before it hears the outcome, it is skipped.
+    handled_.insert(id);
     LogEvent(spdlog::level::warn, "change interrupted by an earlier stop: " + outcome.event,
              {{"recommendation_id", id}, {"database", database}, {"detail", outcome.detail}});
     Report(id, outcome.event, outcome.detail);

@@ -414,6 +414,22 @@ bool AuditLog::Applied(std::string_view recommendation_id) const {
   return applied;
 }
 
+std::vector<std::string> AuditLog::Unstarted() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string_view, std::size_t> latest;
+  for (std::size_t i = 0; i < records_.size(); ++i) latest[records_[i].recommendation_id] = i;
+  std::vector<std::size_t> taken;
+  for (const auto& [id, index] : latest) {
+    if (!id.empty() && (records_[index].step == "received" || records_[index].step == "verified")) {
+      taken.push_back(index);
+    }
+  }
+  std::sort(taken.begin(), taken.end());
+  std::vector<std::string> out;
+  for (std::size_t index : taken) out.push_back(records_[index].recommendation_id);
+  return out;
+}
+
 std::vector<std::string> AuditLog::InFlight() const {
   std::lock_guard lock(mu_);
   // Latest record index per recommendation.

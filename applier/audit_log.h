@@ -173,6 +173,9 @@ class AuditLog {
   // Recommendations whose latest record is `started`: the agent stopped in the middle of applying
   // them (crash recovery). In the order of those `started` records.
   std::vector<std::string> InFlight() const;
+  // Recommendations whose latest record is `received` or `verified`: the agent stopped after
+  // taking them and before starting to apply them (nothing ran). In the order of those records.
+  std::vector<std::string> Unstarted() const;
 
   // The records after `seq`, in seq order (those not yet mirrored, for instance).
   std::vector<AuditRecord> After(std::uint64_t seq) const;

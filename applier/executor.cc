@@ -548,14 +548,59 @@ Status Executor::Rollback(const std::string& recommendation_id) {
   return OkStatus();
 }
 
+Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
+                                                    const std::string& dropped_index) {
+  const std::string& id = started.recommendation_id;
+  bool applied = false;
+  std::string found;
+  if (!dropped_index.empty()) {
+    auto state = QueryRows(*session_,
+                           "SELECT i.indisvalid::text FROM pg_catalog.pg_index i WHERE "
+                           "i.indexrelid = pg_catalog.to_regclass($1)",
+                           {dropped_index});
+    if (!state.ok()) return std::move(state).error();
+    if (state->empty()) {
+      applied = true;
+      found = "the index was found dropped";
+    } else if ((*state)[0][0] == "true") {
+      found = "the index was found intact";
+    } else {
+      // The drop had begun: the index is INVALID (no query uses it, writes still maintain it).
+      // Finishing the approved drop is the way out that leaves no INVALID index behind.
+      if (Status finished = RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + dropped_index,
+                                               "");
+          !finished.ok()) {
+        return std::move(finished).error();
+      }
+      applied = true;
+      found = "the drop had begun (the index was INVALID) and was completed";
+    }
+  } else {
+    // Whether ALTER SYSTEM ran cannot be told from a value set by hand: restore the previous
+    // state (the recorded rollback), so the setting is what it was and the change is not applied.
+    Status restored = RunWithLockRetries(started.rollback_sql, "");
+    if (restored.ok()) restored = Reload(*session_);
+    if (!restored.ok()) return std::move(restored).error();
+    found = "the previous setting was restored";
+  }
+  auto audited = Audit(id, "recovered", "the agent stopped during this step; " + found);
+  if (!audited.ok()) return std::move(audited).error();
+  audited = applied ? Audit(id, "applied", "completed before the stop or at recovery", started.sql,
+                            started.rollback_sql)
+                    : Audit(id, "failed", "interrupted by an agent stop; not applied");
+  if (!audited.ok()) return std::move(audited).error();
+  return ApplyOutcome{audited->step, audited->detail};
+}
+
 Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
   Recovery recovery;
-  // A build whose agent died goes on in its server session until it fails or finishes; stop it,
-  // so that its INVALID index can be dropped.
+  // A build or drop whose agent died goes on in its server session (blocked behind other
+  // transactions, possibly for long) until it fails or finishes; stop it, so that what it left
+  // can be judged and cleaned up now rather than change the database later behind the audit log.
   const std::string orphans =
       "FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() AND "
-      "application_name = 'optischema-agent' AND pg_catalog.strpos(query, 'CREATE INDEX "
-      "CONCURRENTLY \"' || $1) > 0";
+      "application_name = 'optischema-agent' AND (pg_catalog.strpos(query, 'CREATE INDEX "
+      "CONCURRENTLY \"' || $1) > 0 OR pg_catalog.strpos(query, 'DROP INDEX CONCURRENTLY ') > 0)";
   auto terminated =
       QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
                 {std::string(kIndexNamePrefix)});
@@ -580,10 +625,33 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
     }
     ++recovery.dropped;
   }
+  // Taken but not started: nothing ran. The control plane may no longer serve it (it was told
+  // `validated`), so it would wait for ever; it is closed as failed and a person may approve it
+  // again.
+  for (const std::string& id : audit_.Unstarted()) {
+    const auto records = audit_.ForRecommendation(id);
+    if (records.empty() || records.back().database != database_) continue;
+    auto audited = Audit(id, "recovered",
+                         "the agent stopped after taking this recommendation, before applying "
+                         "it; nothing was changed");
+    if (!audited.ok()) return std::move(audited).error();
+    audited = Audit(id, "failed", "interrupted by an agent stop before it started; not applied");
+    if (!audited.ok()) return std::move(audited).error();
+    recovery.outcomes.emplace_back(id, ApplyOutcome{audited->step, audited->detail});
+  }
   for (const std::string& id : audit_.InFlight()) {
     const auto records = audit_.ForRecommendation(id);
     if (records.empty() || records.back().database != database_) continue;
     const AuditRecord& started = records.back();
+    constexpr std::string_view kDropIndex = "DROP INDEX CONCURRENTLY ";
+    if (started.sql.starts_with(kDropIndex) || started.sql.starts_with("ALTER SYSTEM")) {
+      auto outcome = ReconcileInterrupted(started, started.sql.starts_with(kDropIndex)
+                                                       ? started.sql.substr(kDropIndex.size())
+                                                       : std::string());
+      if (!outcome.ok()) return std::move(outcome).error();
+      recovery.outcomes.emplace_back(id, *outcome);
+      continue;
+    }
     // A build that completed just before the stop left a valid index under its name.
     auto complete =
         QueryRows(*session_,

@@ -97,10 +97,13 @@ class Executor {
   // applied change in place, kQueryFailed (and a rollback_failed record) when the rollback fails.
   Status Rollback(const std::string& recommendation_id);
 
-  // Crash recovery, run at start-up: terminates index builds of the agent's own earlier sessions
-  // that still run on the server (their client is gone), drops every INVALID index whose name
-  // starts with kIndexNamePrefix, and audits each recommendation found in flight as `recovered`,
-  // then `applied` (its index was found complete) or `failed`.
+  // Crash recovery, run at start-up: terminates index builds and drops of the agent's own earlier
+  // sessions that still run on the server (their client is gone), drops every INVALID index whose
+  // name starts with kIndexNamePrefix, and audits each recommendation found in flight as
+  // `recovered`, then `applied` or `failed`: create_index is applied when its index was found
+  // complete; drop_index when the index was found gone, or INVALID (the drop had begun: it is
+  // completed); set_config is never applied: the previous setting is restored. A recommendation
+  // taken (`received`, `verified`) but not started is audited `recovered` and `failed`.
   struct Recovery {
     int dropped = 0;
     std::vector<std::pair<std::string, ApplyOutcome>> outcomes;  // recommendation id, outcome
@@ -113,6 +116,10 @@ class Executor {
   Result<StatementFigures> MeasureText(const std::string& text);
 
  private:
+  // The in-flight drop_index (`dropped_index`: its quoted qualified name) or set_config (empty)
+  // whose `started` record is `started`, judged and audited after a crash.
+  Result<ApplyOutcome> ReconcileInterrupted(const AuditRecord& started,
+                                            const std::string& dropped_index);
   Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);
   // Sums calls and execution time over the pg_stat_statements rows matching `condition` (a fixed
   // WHERE condition with one parameter, $1 = `parameter`).

@@ -187,6 +187,70 @@ TEST_F(ExecutorPgTest, InterruptedBuildIsCleanedUpAtStartAndAudited) {
   EXPECT_TRUE(audit_->InFlight().empty());
 }
 
+TEST_F(ExecutorPgTest, InterruptedDropThatLeftTheIndexInvalidIsCompletedAtStart) {
+  // DROP INDEX CONCURRENTLY marks the index INVALID first, then waits for other transactions:
+  // a stop there leaves an INVALID index that is not the agent's own build.
+  cluster_->Exec("CREATE INDEX orders_note_idx ON orders (note)");
+  cluster_->Exec(
+      "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'orders_note_idx'::regclass");
+  const std::string sql = "DROP INDEX CONCURRENTLY \"public\".\"orders_note_idx\"";
+  ASSERT_TRUE(
+      audit_->Append({"rec-d", "shop", "started", "dropping", sql, "CREATE INDEX x", {}}).ok());
+  auto recovery = Exec().CleanUpInterruptedBuilds();
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  ASSERT_EQ(recovery->outcomes.size(), 1u);
+  EXPECT_EQ(recovery->outcomes[0].second.event, "applied");
+  EXPECT_EQ(IndexState("orders_note_idx"), "absent");
+  EXPECT_EQ(Steps("rec-d"), (std::vector<std::string>{"started", "recovered", "applied"}));
+  EXPECT_EQ(audit_->ForRecommendation("rec-d").back().rollback_sql, "CREATE INDEX x");
+}
+
+TEST_F(ExecutorPgTest, RecommendationTakenButNotStartedIsClosedAsFailedAtStart) {
+  ASSERT_TRUE(audit_->Append({"rec-t", "shop", "received", "pulled", "", "", {}}).ok());
+  ASSERT_TRUE(audit_->Append({"rec-t", "shop", "verified", "checks passed", "", "", {}}).ok());
+  ASSERT_TRUE(audit_->Append({"rec-o", "other", "received", "pulled", "", "", {}}).ok());
+  auto recovery = Exec().CleanUpInterruptedBuilds();
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  ASSERT_EQ(recovery->outcomes.size(), 1u);  // another database's executor settles rec-o
+  EXPECT_EQ(recovery->outcomes[0].first, "rec-t");
+  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(Steps("rec-t"),
+            (std::vector<std::string>{"received", "verified", "recovered", "failed"}));
+}
+
+TEST_F(ExecutorPgTest, InterruptedDropThatNeverTouchedTheIndexFailsAndKeepsIt) {
+  cluster_->Exec("CREATE INDEX orders_note_idx ON orders (note)");
+  ASSERT_TRUE(audit_
+                  ->Append({"rec-e", "shop", "started", "dropping",
+                            "DROP INDEX CONCURRENTLY \"public\".\"orders_note_idx\"", "", {}})
+                  .ok());
+  auto recovery = Exec().CleanUpInterruptedBuilds();
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  ASSERT_EQ(recovery->outcomes.size(), 1u);
+  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(IndexState("orders_note_idx"), "true");
+}
+
+TEST_F(ExecutorPgTest, InterruptedSetConfigIsUndoneAtStartAndReportedFailed) {
+  // The stop came after ALTER SYSTEM but before the outcome was recorded.
+  cluster_->Exec("ALTER SYSTEM SET random_page_cost = '1.1'");
+  cluster_->Exec("SELECT pg_reload_conf()");
+  ASSERT_TRUE(audit_
+                  ->Append({"rec-s", "shop", "started", "changing random_page_cost",
+                            "ALTER SYSTEM SET \"random_page_cost\" = '1.1'",
+                            "ALTER SYSTEM RESET \"random_page_cost\"", {}})
+                  .ok());
+  auto recovery = Exec().CleanUpInterruptedBuilds();
+  ASSERT_TRUE(recovery.ok()) << recovery.error().message;
+  ASSERT_EQ(recovery->outcomes.size(), 1u);
+  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_file_settings WHERE name = "
+                                 "'random_page_cost' AND sourcefile LIKE '%auto.conf'"),
+            "0");
+  EXPECT_EQ(cluster_->QueryValue("SHOW random_page_cost"), "4");
+  EXPECT_EQ(Steps("rec-s"), (std::vector<std::string>{"started", "recovered", "failed"}));
+}
+
 CheckedRecommendation SetConfig(const std::string& id, const std::string& name,
                                 const std::string& value) {
   CheckedRecommendation checked;

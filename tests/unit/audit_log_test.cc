@@ -357,6 +357,22 @@ TEST_F(AuditLogTest, InFlightListsRecommendationsWhoseLastStepIsStarted) {
   EXPECT_EQ(log->InFlight(), (std::vector<std::string>{"r-3", "r-5"}));
 }
 
+TEST_F(AuditLogTest, UnstartedListsRecommendationsTakenButNotStarted) {
+  std::unique_ptr<AuditLog> log = OpenLog();
+  ASSERT_TRUE(log);
+  Add(*log, Entry("r-1", "received"));
+  Add(*log, Entry("r-2", "received"));
+  Add(*log, Entry("r-2", "verified"));
+  Add(*log, Entry("r-3", "received"));
+  Add(*log, Entry("r-3", "rejected"));
+  Add(*log, Entry("r-4", "received"));
+  Add(*log, Entry("r-4", "verified"));
+  Add(*log, Entry("r-4", "started"));
+  EXPECT_EQ(log->Unstarted(), (std::vector<std::string>{"r-1", "r-2"}));
+  Add(*log, Entry("r-1", "failed"));
+  EXPECT_EQ(log->Unstarted(), (std::vector<std::string>{"r-2"}));
+}
+
 TEST_F(AuditLogTest, NewFileHasMode0600WhateverTheUmask) {
   for (const mode_t mask : {mode_t{0}, mode_t{0277}}) {
     const mode_t previous = ::umask(mask);
