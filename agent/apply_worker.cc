@@ -1,5 +1,7 @@
 #include "agent/apply_worker.h"
 
+#include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "agent/database_connector.h"
@@ -76,6 +78,7 @@ void ApplyWorker::Run() {
     applier::Executor executor(std::move(session).value(), audit_, db.name);
     Recover(executor, db.name);
   }
+  ReportRecentOutcomes();
   for (;;) {
     std::string body;
     bool rollback_requests = false;
@@ -120,6 +123,25 @@ void ApplyWorker::Run() {
   cv_.notify_all();
 }
 
+void ApplyWorker::ReportRecentOutcomes() {
+  static const std::map<std::string, std::string> kEventOf = {
+      {"applied", "applied"},         {"noop", "applied"},        {"failed", "failed"},
+      {"rejected", "rejected"},       {"rolled_back", "rolled_back"},
+      {"rollback_failed", "failed"},  {"verify_passed", "verified"}, {"regressed", "regressed"}};
+  const auto since = std::chrono::system_clock::now() - kReportOutcomesAgainFor;
+  std::map<std::string, applier::AuditRecord> latest;  // by recommendation id
+  for (applier::AuditRecord& record : audit_.After(0)) {
+    if (record.recommendation_id.empty() || !kEventOf.contains(record.step)) continue;
+    latest[record.recommendation_id] = std::move(record);
+  }
+  for (const auto& [id, record] : latest) {
+    if (handled_.contains(id)) continue;  // settled by the recovery just now, and reported
+    const auto at = ParseRfc3339(record.ts);
+    if (!at || *at < since) continue;
+    Report(id, kEventOf.at(record.step), record.detail);
+  }
+}
+
 bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& envelope) {
   if (!envelope.recommendation.ok()) return true;  // refused anyway, and reported
   for (const DatabaseConfig& db : config_.databases) {
@@ -146,6 +168,14 @@ bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& en
 void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& envelope) {
   const std::string& id = envelope.id;
   const auto records = audit_.ForRecommendation(id);
+  const bool already_rolled_back = std::any_of(records.begin(), records.end(), [](const auto& r) {
+    return r.step == "rolled_back";
+  }) && !audit_.Applied(id);
+  if (already_rolled_back) {
+    // Done before a restart whose report never reached the control plane: say so again.
+    Report(id, "rolled_back", "rolled back (before the agent restarted)");
+    return;
+  }
   if (records.empty() || !audit_.Applied(id)) {
     Report(id, "rejected", "rollback requested, but this agent has no applied change for it");
     return;

@@ -41,6 +41,8 @@ using EventReporter = std::function<void(protocol::RecommendationEvent)>;
 
 class ApplyWorker {
  public:
+  static constexpr std::chrono::hours kReportOutcomesAgainFor{24 * 7};
+
   // `audit` must outlive the worker. The thread starts at once.
   ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit, EventReporter report);
   ~ApplyWorker();
@@ -74,6 +76,12 @@ class ApplyWorker {
   // For a rewrite: over guard.verify_window_s, whether the original statements' calls fall and
   // the rewritten text's appear; audited (verify_passed) and reported (verified).
   void TrackRewrite(applier::Executor& executor, const protocol::Recommendation& rec);
+  // At start: reports again the latest outcome of every recommendation that got one within
+  // kReportOutcomesAgainFor. Lifecycle events wait in memory until the control plane accepts
+  // them, so one recorded just before a crash, or while the control plane was unreachable, may
+  // never have reached it. A repeated event sets the same status; the control plane never lets an
+  // outcome override a rollback a person requested.
+  void ReportRecentOutcomes();
   // Waits `seconds` unless the worker is asked to stop; false when stopping.
   bool WaitWindow(int64_t seconds);
 
