@@ -87,8 +87,8 @@ class AgentStatus {
   std::uint64_t generation_ = 0;
   ControlPlaneState control_plane_ = ControlPlaneState::kUnknown;
   std::optional<std::chrono::steady_clock::time_point> last_delivery_;
-  std::uint64_t snapshots_lost_ = 0;     // since the start
-  std::uint64_t lost_unreported_ = 0;    // since the last TakeSnapshotsLost()
+  std::uint64_t snapshots_lost_ = 0;   // since the start
+  std::uint64_t lost_unreported_ = 0;  // since the last TakeSnapshotsLost()
 };
 
 }  // namespace optischema::agent

@@ -125,9 +125,10 @@ void ApplyWorker::Run() {
 
 void ApplyWorker::ReportRecentOutcomes() {
   static const std::map<std::string, std::string> kEventOf = {
-      {"applied", "applied"},         {"noop", "applied"},        {"failed", "failed"},
-      {"rejected", "rejected"},       {"rolled_back", "rolled_back"},
-      {"rollback_failed", "failed"},  {"verify_passed", "verified"}, {"regressed", "regressed"}};
+      {"applied", "applied"},         {"noop", "applied"},
+      {"failed", "failed"},           {"rejected", "rejected"},
+      {"rolled_back", "rolled_back"}, {"rollback_failed", "failed"},
+      {"verify_passed", "verified"},  {"regressed", "regressed"}};
   const auto since = std::chrono::system_clock::now() - kReportOutcomesAgainFor;
   std::map<std::string, applier::AuditRecord> latest;  // by recommendation id
   for (applier::AuditRecord& record : audit_.After(0)) {
@@ -168,9 +169,10 @@ bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& en
 void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& envelope) {
   const std::string& id = envelope.id;
   const auto records = audit_.ForRecommendation(id);
-  const bool already_rolled_back = std::any_of(records.begin(), records.end(), [](const auto& r) {
-    return r.step == "rolled_back";
-  }) && !audit_.Applied(id);
+  const bool already_rolled_back =
+      std::any_of(records.begin(), records.end(),
+                  [](const auto& r) { return r.step == "rolled_back"; }) &&
+      !audit_.Applied(id);
   if (already_rolled_back) {
     // Done before a restart whose report never reached the control plane: say so again.
     Report(id, "rolled_back", "rolled back (before the agent restarted)");

@@ -194,8 +194,8 @@ std::optional<milliseconds> ParseExchangeTimeout(std::string_view text) {
   }
   return value;
 }
-constexpr StringSetting<milliseconds> kExchangeTimeout = {
-    R"(a duration from "1s" to "2m")", ParseExchangeTimeout};
+constexpr StringSetting<milliseconds> kExchangeTimeout = {R"(a duration from "1s" to "2m")",
+                                                          ParseExchangeTimeout};
 constexpr StringSetting<LogFormat> kLogFormat = {R"("text" or "json")", ParseLogFormat};
 constexpr StringSetting<LogOutput> kLogOutput = {R"("stderr" or "stdout")", ParseLogOutput};
 constexpr StringSetting<std::string> kLogLevel = {

@@ -3,12 +3,12 @@
 // SnapshotSender: delivers spooled snapshots to the control plane, oldest first, one attempt per
 // DeliverOne() call. An entry leaves the spool only after a 2xx (202 accepted, or 200 for a replay
 // the server already stored) whose body is the control plane's JSON acknowledgement (see
-// IsAcknowledgement; anything else is retried like a 5xx), or, when the server refuses it for good (4xx other than
-// 401/403/404/408/429), by moving to the spool's bad/ folder — never silently. A 404 means the
-// control plane does not know the agent: the entry is kept and the caller registers again. Local
-// failures (no HTTP status) never quarantine an entry. Network
-// failures, 5xx and throttling keep the entry and say how long to wait. Not thread-safe: one sender
-// thread; the collector may append to the same Spool concurrently.
+// IsAcknowledgement; anything else is retried like a 5xx), or, when the server refuses it for good
+// (4xx other than 401/403/404/408/429), by moving to the spool's bad/ folder — never silently. A
+// 404 means the control plane does not know the agent: the entry is kept and the caller registers
+// again. Local failures (no HTTP status) never quarantine an entry. Network failures, 5xx and
+// throttling keep the entry and say how long to wait. Not thread-safe: one sender thread; the
+// collector may append to the same Spool concurrently.
 
 #include <chrono>
 #include <cstdint>

@@ -567,8 +567,8 @@ Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
     } else {
       // The drop had begun: the index is INVALID (no query uses it, writes still maintain it).
       // Finishing the approved drop is the way out that leaves no INVALID index behind.
-      if (Status finished = RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + dropped_index,
-                                               "");
+      if (Status finished =
+              RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + dropped_index, "");
           !finished.ok()) {
         return std::move(finished).error();
       }

@@ -221,8 +221,13 @@ TEST_F(ExecutorPgTest, RecommendationTakenButNotStartedIsClosedAsFailedAtStart) 
 TEST_F(ExecutorPgTest, InterruptedDropThatNeverTouchedTheIndexFailsAndKeepsIt) {
   cluster_->Exec("CREATE INDEX orders_note_idx ON orders (note)");
   ASSERT_TRUE(audit_
-                  ->Append({"rec-e", "shop", "started", "dropping",
-                            "DROP INDEX CONCURRENTLY \"public\".\"orders_note_idx\"", "", {}})
+                  ->Append({"rec-e",
+                            "shop",
+                            "started",
+                            "dropping",
+                            "DROP INDEX CONCURRENTLY \"public\".\"orders_note_idx\"",
+                            "",
+                            {}})
                   .ok());
   auto recovery = Exec().CleanUpInterruptedBuilds();
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
@@ -236,9 +241,13 @@ TEST_F(ExecutorPgTest, InterruptedSetConfigIsUndoneAtStartAndReportedFailed) {
   cluster_->Exec("ALTER SYSTEM SET random_page_cost = '1.1'");
   cluster_->Exec("SELECT pg_reload_conf()");
   ASSERT_TRUE(audit_
-                  ->Append({"rec-s", "shop", "started", "changing random_page_cost",
+                  ->Append({"rec-s",
+                            "shop",
+                            "started",
+                            "changing random_page_cost",
                             "ALTER SYSTEM SET \"random_page_cost\" = '1.1'",
-                            "ALTER SYSTEM RESET \"random_page_cost\"", {}})
+                            "ALTER SYSTEM RESET \"random_page_cost\"",
+                            {}})
                   .ok());
   auto recovery = Exec().CleanUpInterruptedBuilds();
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;

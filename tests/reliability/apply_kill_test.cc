@@ -45,12 +45,12 @@ enum class Pin {
   kWriterAndSnapshot,  // an old REPEATABLE READ snapshot joins while the build waits
 };
 enum class Point {
-  kAuditStep,         // the `step` audit record of the change is written
-  kLockWait,          // the agent's DDL waits for the table lock
-  kRetryPause,        // the DDL hit the lock timeout; the agent pauses before trying again
-  kBuildPhase,        // pg_stat_progress_create_index shows `phase`
-  kDropInvalidated,   // the index being dropped is INVALID; the drop waits for transactions
-  kGuardWindow,       // applied and reported; the guard waits out its verify window
+  kAuditStep,        // the `step` audit record of the change is written
+  kLockWait,         // the agent's DDL waits for the table lock
+  kRetryPause,       // the DDL hit the lock timeout; the agent pauses before trying again
+  kBuildPhase,       // pg_stat_progress_create_index shows `phase`
+  kDropInvalidated,  // the index being dropped is INVALID; the drop waits for transactions
+  kGuardWindow,      // applied and reported; the guard waits out its verify window
 };
 
 struct KillPoint {
@@ -214,20 +214,22 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
         // After a lock timeout the agent drops what the attempt may have left, then pauses: its
         // session sits idle after that DROP INDEX CONCURRENTLY IF EXISTS.
         for (const auto& row : AgentDdl(/*idle_too=*/true)) {
-          if (row[1] == "idle" && row[3].find("DROP INDEX CONCURRENTLY IF EXISTS") !=
-                                      std::string::npos) {
+          if (row[1] == "idle" &&
+              row[3].find("DROP INDEX CONCURRENTLY IF EXISTS") != std::string::npos) {
             return true;
           }
         }
         return false;
       case Point::kBuildPhase:
-        return !cluster_->Query("SELECT 1 FROM pg_stat_progress_create_index WHERE phase = '" +
-                                std::string(p.detail) + "'")
+        return !cluster_
+                    ->Query("SELECT 1 FROM pg_stat_progress_create_index WHERE phase = '" +
+                            std::string(p.detail) + "'")
                     .empty();
       case Point::kDropInvalidated:
-        return !cluster_->Query(
-                            "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                            "WHERE NOT i.indisvalid")
+        return !cluster_
+                    ->Query(
+                        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                        "WHERE NOT i.indisvalid")
                     .empty() &&
                !AgentDdl().empty();
       case Point::kGuardWindow:
@@ -259,19 +261,17 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
       {"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}};
   // A statement for the guard to watch.
   cluster_->Exec("SELECT count(*) FROM orders WHERE customer_id = 7");
-  const json queryids =
-      p.point == Point::kGuardWindow
-          ? json::array({std::stoll(cluster_->QueryValue(
-                "SELECT queryid FROM pg_stat_statements WHERE query LIKE "
-                "'SELECT count(*) FROM orders WHERE customer_id%' LIMIT 1"))})
-          : json::array();
+  const json queryids = p.point == Point::kGuardWindow
+                            ? json::array({std::stoll(cluster_->QueryValue(
+                                  "SELECT queryid FROM pg_stat_statements WHERE query LIKE "
+                                  "'SELECT count(*) FROM orders WHERE customer_id%' LIMIT 1"))})
+                            : json::array();
   const int verify_window_s = p.point == Point::kGuardWindow ? 600 : 1;
 
   std::string applied_before;  // a rollback undoes this change, applied before the fault
   if (p.change == Change::kRollback) {
     applied_before = Recommend(customer_index, "create_index", json::array(), 1);
-    ASSERT_TRUE(WaitFor([&] { return Status(applied_before) == "applied"; }, 60s))
-        << agent_->Log();
+    ASSERT_TRUE(WaitFor([&] { return Status(applied_before) == "applied"; }, 60s)) << agent_->Log();
   }
   if (p.change == Change::kDropIndex) {
     cluster_->Exec("CREATE INDEX " + std::string(kTargetIndex) + " ON orders (status)");
@@ -306,9 +306,8 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
       break;
     case Change::kRollback:
       id = applied_before;
-      ASSERT_EQ(control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id})
-                    .exit_code,
-                0);
+      ASSERT_EQ(
+          control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code, 0);
       break;
   }
   if (p.pin == Pin::kTwoWriters || p.pin == Pin::kWriterAndSnapshot) {
@@ -316,8 +315,10 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
     // ends, and the build moves on to wait for the second.
     ASSERT_TRUE(WaitFor(
         [&] {
-          return !cluster_->Query("SELECT 1 FROM pg_stat_progress_create_index WHERE phase = "
-                                  "'waiting for writers before build'")
+          return !cluster_
+                      ->Query(
+                          "SELECT 1 FROM pg_stat_progress_create_index WHERE phase = "
+                          "'waiting for writers before build'")
                       .empty();
         },
         60s))
@@ -352,9 +353,9 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
       << agent_->Log();
   holders_.clear();
 
-  const std::set<std::string> final_statuses =
-      p.change == Change::kRollback ? std::set<std::string>{"rolled_back"}
-                                    : std::set<std::string>{"applied", "failed"};
+  const std::set<std::string> final_statuses = p.change == Change::kRollback
+                                                   ? std::set<std::string>{"rolled_back"}
+                                                   : std::set<std::string>{"applied", "failed"};
   ASSERT_TRUE(WaitFor(
       [&] {
         return final_statuses.contains(Status(id)) && Status(id) == LastOutcome(id) &&

@@ -154,10 +154,7 @@ TEST_P(ControlPlaneFaultTest, DaemonSurvivesRetriesWithBackoffAndDeliversEveryth
   front_->SetFault(ControlPlaneFault::kNone);
   const std::vector<std::string> spooled_at_recovery = SpooledIds(*agent_);
   ASSERT_TRUE(WaitFor(
-      [&] {
-        return ContainsAll(StoredIds(*control_plane_, agent_id), spooled_at_recovery);
-      },
-      90s))
+      [&] { return ContainsAll(StoredIds(*control_plane_, agent_id), spooled_at_recovery); }, 90s))
       << agent_->Log();
   agent_->Signal(SIGTERM);
   ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0)) << agent_->Log();
@@ -165,10 +162,9 @@ TEST_P(ControlPlaneFaultTest, DaemonSurvivesRetriesWithBackoffAndDeliversEveryth
   // Exactly once and in the order taken: what the control plane stored is what the agent spooled.
   const std::vector<std::string> spooled = SpooledIds(*agent_);
   const std::vector<std::string> stored = StoredIds(*control_plane_, agent_id);
-  EXPECT_EQ(stored, std::vector<std::string>(spooled.begin(),
-                                             spooled.begin() + static_cast<std::ptrdiff_t>(
-                                                                   std::min(spooled.size(),
-                                                                            stored.size()))));
+  EXPECT_EQ(stored, std::vector<std::string>(
+                        spooled.begin(), spooled.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                               spooled.size(), stored.size()))));
   EXPECT_TRUE(ContainsAll(stored, spooled_at_recovery));
   EXPECT_EQ(std::set<std::string>(stored.begin(), stored.end()).size(), stored.size());
   EXPECT_TRUE(LogLines(*agent_, "snapshot could not be written to the spool; it is lost").empty());

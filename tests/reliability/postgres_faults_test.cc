@@ -75,8 +75,8 @@ class PostgresFaultTest : public ::testing::Test {
   // Stops the agent (exit 0 expected) once every snapshot it spooled is stored.
   void DrainAndStop() {
     const std::vector<std::string> spooled = SpooledIds(*agent_);
-    ASSERT_TRUE(WaitFor([&] { return ContainsAll(StoredIds(*control_plane_, AgentId()), spooled); },
-                        60s))
+    ASSERT_TRUE(
+        WaitFor([&] { return ContainsAll(StoredIds(*control_plane_, AgentId()), spooled); }, 60s))
         << agent_->Log();
     agent_->Signal(SIGTERM);
     ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0)) << agent_->Log();

@@ -45,11 +45,11 @@ struct AgentSettings {
 
 inline std::string AgentToml(const AgentSettings& s) {
   return "[agent]\nstate_dir = \"" + s.state_dir + "\"\ninterval = \"" + s.interval +
-         "\"\nheartbeat_interval = \"" + s.heartbeat_interval +
-         "\"\nlog_format = \"json\"\n" + s.extra_agent + "[control_plane]\nurl = \"" + s.url +
-         "\"\napi_key_file = \"" + s.api_key_file + "\"\nca_file = \"" + s.ca_file + "\"\n" +
-         s.extra_control_plane + "[advisor]\nenabled = false\n[[database]]\nname = \"shop\"\n" +
-         "dsn = \"" + s.dsn + "\"\n" + s.extra_database;
+         "\"\nheartbeat_interval = \"" + s.heartbeat_interval + "\"\nlog_format = \"json\"\n" +
+         s.extra_agent + "[control_plane]\nurl = \"" + s.url + "\"\napi_key_file = \"" +
+         s.api_key_file + "\"\nca_file = \"" + s.ca_file + "\"\n" + s.extra_control_plane +
+         "[advisor]\nenabled = false\n[[database]]\nname = \"shop\"\n" + "dsn = \"" + s.dsn +
+         "\"\n" + s.extra_database;
 }
 
 // Log lines of the agent whose "msg" is `message` (all lines when empty), oldest first.

@@ -59,8 +59,8 @@ int ConnectLoopback(int port) {
 
 bool WriteAll(SSL* ssl, std::string_view data) {
   while (!data.empty()) {
-    const int n = SSL_write(ssl, data.data(), static_cast<int>(std::min<std::size_t>(
-                                                   data.size(), 1 << 20)));
+    const int n =
+        SSL_write(ssl, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20)));
     if (n <= 0) return false;
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -169,8 +169,8 @@ struct FaultyControlPlane::State {
 
   // Sends the request on to the real control plane and returns its whole reply, or a 502.
   std::string Forward(const Head& head, const std::string& body) const {
-    std::string request = head.method + " " + head.target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                          std::to_string(upstream_port) + "\r\n";
+    std::string request = head.method + " " + head.target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(upstream_port) + "\r\n";
     for (const auto& [name, value] : head.headers) {
       if (name == "host" || name == "connection") continue;
       request += name + ": " + value + "\r\n";
@@ -247,9 +247,10 @@ struct FaultyControlPlane::State {
         SSL_shutdown(ssl.get());
         return;
       case ControlPlaneFault::kOversizedBody: {
-        std::string head_out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                               "Content-Length: " +
-                               std::to_string(kOversizedBytes) + "\r\nConnection: close\r\n\r\n";
+        std::string head_out =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Content-Length: " +
+            std::to_string(kOversizedBytes) + "\r\nConnection: close\r\n\r\n";
         if (!WriteAll(ssl.get(), head_out)) return;
         const std::string chunk(64 * 1024, ' ');
         for (std::size_t sent = 0; sent < kOversizedBytes && !stopping; sent += chunk.size()) {

@@ -697,25 +697,24 @@ name = "orders"
 }
 
 TEST_F(LoadConfigTest, ControlPlaneTimeoutIsReadAndBoundedFrom1sTo2m) {
-  const Result<Config> defaults = LoadConfig(Write("a.toml", "[[database]]\nname = \"orders\"\n"),
-                                             MapEnv({}));
+  const Result<Config> defaults =
+      LoadConfig(Write("a.toml", "[[database]]\nname = \"orders\"\n"), MapEnv({}));
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
   EXPECT_EQ(defaults->control_plane_timeout, std::chrono::seconds(60));
-  const Result<Config> config =
-      LoadConfig(Write("b.toml", "[control_plane]\ntimeout = \"5s\"\n[[database]]\nname = \"orders\"\n"),
-                 MapEnv({}));
+  const Result<Config> config = LoadConfig(
+      Write("b.toml", "[control_plane]\ntimeout = \"5s\"\n[[database]]\nname = \"orders\"\n"),
+      MapEnv({}));
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->control_plane_timeout, std::chrono::seconds(5));
-  const Result<Config> from_env =
-      LoadConfig(Write("c.toml", "[[database]]\nname = \"orders\"\n"),
-                 MapEnv({{"OPTISCHEMA_CONTROL_PLANE_TIMEOUT", "2m"}}));
+  const Result<Config> from_env = LoadConfig(Write("c.toml", "[[database]]\nname = \"orders\"\n"),
+                                             MapEnv({{"OPTISCHEMA_CONTROL_PLANE_TIMEOUT", "2m"}}));
   ASSERT_TRUE(from_env.ok()) << from_env.error().message;
   EXPECT_EQ(from_env->control_plane_timeout, std::chrono::minutes(2));
   for (const char* bad : {"500ms", "3m", "soon"}) {
-    const Result<Config> refused = LoadConfig(
-        Write("d.toml", std::string("[control_plane]\ntimeout = \"") + bad +
-                            "\"\n[[database]]\nname = \"orders\"\n"),
-        MapEnv({}));
+    const Result<Config> refused =
+        LoadConfig(Write("d.toml", std::string("[control_plane]\ntimeout = \"") + bad +
+                                       "\"\n[[database]]\nname = \"orders\"\n"),
+                   MapEnv({}));
     ASSERT_FALSE(refused.ok()) << bad;
     EXPECT_NE(refused.error().message.find("control_plane.timeout"), std::string::npos)
         << refused.error().message;
