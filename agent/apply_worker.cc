@@ -103,9 +103,19 @@ void ApplyWorker::Run() {
       }
       // Handled ones stay served until our event reaches the control plane; skip those, except
       // an applied one served again: that replay is refused and reported.
-      if (envelope.id.empty() || (handled_.contains(envelope.id) && !AppliedBefore(envelope.id))) {
+      if (envelope.id.empty()) {
+        // Without an id there is nothing to report to the control plane or to audit under; say
+        // so locally, once per distinct element.
+        if (anonymous_refused_.insert(std::hash<std::string>{}(envelope.raw_json)).second) {
+          LogEvent(spdlog::level::warn,
+                   "recommendation without a valid id refused; it cannot be reported to the "
+                   "control plane",
+                   {{"error", envelope.recommendation.ok() ? std::string("id missing")
+                                                           : envelope.recommendation.error().message}});
+        }
         continue;
       }
+      if (handled_.contains(envelope.id) && !AppliedBefore(envelope.id)) continue;
       // Outside its database's maintenance window nothing starts: it stays served and is
       // considered again at the next pull.
       if (!InMaintenanceWindow(envelope)) continue;
