@@ -107,11 +107,12 @@ void ApplyWorker::Run() {
         // Without an id there is nothing to report to the control plane or to audit under; say
         // so locally, once per distinct element.
         if (anonymous_refused_.insert(std::hash<std::string>{}(envelope.raw_json)).second) {
-          LogEvent(spdlog::level::warn,
-                   "recommendation without a valid id refused; it cannot be reported to the "
-                   "control plane",
-                   {{"error", envelope.recommendation.ok() ? std::string("id missing")
-                                                           : envelope.recommendation.error().message}});
+          LogEvent(
+              spdlog::level::warn,
+              "recommendation without a valid id refused; it cannot be reported to the "
+              "control plane",
+              {{"error", envelope.recommendation.ok() ? std::string("id missing")
+                                                      : envelope.recommendation.error().message}});
         }
         continue;
       }

@@ -172,7 +172,7 @@ void ControlPlaneLink::NoteReachable() {
 }
 
 ControlPlaneLink::Failure ControlPlaneLink::FailureOf(const Result<protocol::HttpResponse>& result,
-                                                     protocol::RetryDecision decision) {
+                                                      protocol::RetryDecision decision) {
   if (decision == protocol::RetryDecision::kConfigProblem) return Failure::kRefused;
   if (!result.ok() && result.error().code == ErrorCode::kParseFailed) return Failure::kBadReply;
   return Failure::kUnreachable;

@@ -74,7 +74,9 @@ Result<RegisterResponse> ParseRegisterResponse(std::string_view body) {
     // Often an HTML page from a proxy or load balancer answering in the control plane's place.
     return MakeError(ErrorCode::kParseFailed, "register response is not JSON");
   }
-  if (!j.is_object()) return MakeError(ErrorCode::kParseFailed, "register response is not a JSON object");
+  if (!j.is_object()) {
+    return MakeError(ErrorCode::kParseFailed, "register response is not a JSON object");
+  }
   const auto version = j.find("protocol");
   if (version == j.end() || !version->is_string()) {
     return MakeError(ErrorCode::kParseFailed, "register response has no \"protocol\" string");

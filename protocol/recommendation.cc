@@ -544,7 +544,9 @@ Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_
     // Often an HTML page from a proxy or load balancer answering in the control plane's place.
     return MakeError(ErrorCode::kParseFailed, "recommendation list is not JSON");
   }
-  if (!j.is_object()) return MakeError(ErrorCode::kParseFailed, "recommendation list is not a JSON object");
+  if (!j.is_object()) {
+    return MakeError(ErrorCode::kParseFailed, "recommendation list is not a JSON object");
+  }
   const auto version = j.find("protocol");
   if (version == j.end() || !version->is_string()) {
     return MakeError(ErrorCode::kParseFailed, "recommendation list has no \"protocol\" string");
