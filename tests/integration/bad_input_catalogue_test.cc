@@ -10,10 +10,9 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/base_sink.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
-#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -92,6 +91,13 @@ std::string Expand(std::string text, const std::map<std::string, std::string>& v
     }
   }
   return text;
+}
+
+// `text` as one single-quoted shell word.
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
 // Captures the agent's log lines (JSON, one object per line) for assertions.
@@ -423,7 +429,19 @@ TEST_P(EnvCatalogue, LoadingFailsWithTheExactMessageNamingTheVariable) {
   const Result<Config> loaded = LoadConfig("", lookup);
   ASSERT_FALSE(loaded.ok()) << "loaded although it should not";
   EXPECT_EQ(loaded.error().code, ErrorCode::kConfig);
-  EXPECT_EQ(loaded.error().message, Expand(c.expected, {{"dir", dir.path()}}));
+  const std::string expected = Expand(c.expected, {{"dir", dir.path()}});
+  EXPECT_EQ(loaded.error().message, expected);
+
+  // The same line from `optischema-agent run` in that environment, which exits with status 2
+  // before creating its state directory.
+  const std::string state_dir = dir.path() + "/state";
+  std::string assignments = "OPTISCHEMA_STATE_DIR=" + ShellQuote(state_dir) +
+                            " OPTISCHEMA_CONTROL_PLANE_URL=https://127.0.0.1:9";
+  for (const auto& [name, value] : env) assignments += " " + name + "=" + ShellQuote(value);
+  const auto run = testing::RunAgent(assignments, "run");
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_EQ(run.err, "optischema-agent: " + expected + "\n");
+  EXPECT_FALSE(std::filesystem::exists(state_dir));
 }
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, EnvCatalogue, ::testing::ValuesIn(kEnvCases), CaseName());
