@@ -174,8 +174,11 @@ void ControlPlaneLink::NoteReachable() {
 ControlPlaneLink::Failure ControlPlaneLink::FailureOf(const Result<protocol::HttpResponse>& result,
                                                       protocol::RetryDecision decision) {
   if (decision == protocol::RetryDecision::kConfigProblem) return Failure::kRefused;
-  if (!result.ok() && result.error().code == ErrorCode::kParseFailed) return Failure::kBadReply;
-  return Failure::kUnreachable;
+  if (!result.ok()) {
+    return result.error().code == ErrorCode::kParseFailed ? Failure::kBadReply
+                                                          : Failure::kUnreachable;
+  }
+  return Failure::kServerError;
 }
 
 void ControlPlaneLink::NoteFailure(const std::string& what, Failure failure) {
@@ -193,6 +196,10 @@ void ControlPlaneLink::NoteFailure(const std::string& what, Failure failure) {
     message =
         "control plane refuses the agent: check control_plane.url and the API key; snapshots "
         "stay in the spool";
+  } else if (failure == Failure::kServerError) {
+    message =
+        "control plane answers with an error; snapshots stay in the spool and are sent when it "
+        "recovers";
   } else if (failure == Failure::kBadReply) {
     message =
         "control plane sent a reply the agent cannot use; snapshots stay in the spool and are "
@@ -382,8 +389,13 @@ void ControlPlaneLink::Run() {
             registered_ = false;
             next_register = now() + unknown_backoff.Next();
           } else if (outcome.wait > milliseconds(0)) {
-            NoteFailure(outcome.detail,
-                        outcome.configuration_problem ? Failure::kRefused : Failure::kUnreachable);
+            Failure failure = Failure::kServerError;  // it answered, asking for a pause
+            if (outcome.configuration_problem) {
+              failure = Failure::kRefused;
+            } else if (outcome.unreachable) {
+              failure = Failure::kUnreachable;
+            }
+            NoteFailure(outcome.detail, failure);
           }
           next_send = now() + outcome.wait;
           break;
