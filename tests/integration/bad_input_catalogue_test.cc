@@ -937,8 +937,9 @@ TestResponse Reply(int status, std::string body,
 const std::string kBadReplyMsg =
     "control plane sent a reply the agent cannot use; snapshots stay in the spool and are sent "
     "when it answers properly";
-const std::string kUnreachableMsg =
-    "control plane unreachable; snapshots stay in the spool and are sent when it is back";
+const std::string kServerErrorMsg =
+    "control plane answers with an error; snapshots stay in the spool and are sent when it "
+    "recovers";
 const std::string kRefusedMsg =
     "control plane refuses the agent: check control_plane.url and the API key; snapshots stay in "
     "the spool";
@@ -947,6 +948,8 @@ const std::string kReplyRefusedMsg = "recommendations reply refused";
 const ReplyCase kReplyCases[] = {
     {"RegisterReplyNotJson", Endpoint::kRegister,
      [] { return Reply(200, "<html><body>Bad gateway</body></html>"); }, kBadReplyMsg,
+     "registration reply: register response is not JSON"},
+    {"RegisterReplyEmpty", Endpoint::kRegister, [] { return Reply(200, ""); }, kBadReplyMsg,
      "registration reply: register response is not JSON"},
     {"RegisterReplyOfWrongShape", Endpoint::kRegister, [] { return Reply(200, "[1,2,3]"); },
      kBadReplyMsg, "registration reply: register response is not a JSON object"},
@@ -970,25 +973,31 @@ const ReplyCase kReplyCases[] = {
        return Reply(302, "", {{"Location", "https://elsewhere.example/"}});
      },
      kRefusedMsg, "registration: HTTP 302"},
-    {"RegisterServerError", Endpoint::kRegister, [] { return Reply(500, "oops"); }, kUnreachableMsg,
+    {"RegisterServerError", Endpoint::kRegister, [] { return Reply(500, "oops"); }, kServerErrorMsg,
      "registration: HTTP 500"},
     {"HeartbeatServerError", Endpoint::kHeartbeat, [] { return Reply(502, "bad gateway"); },
-     kUnreachableMsg, "heartbeat: HTTP 502"},
+     kServerErrorMsg, "heartbeat: HTTP 502"},
+    {"HeartbeatForUnknownAgent", Endpoint::kHeartbeat,
+     [] { return Reply(404, R"({"protocol":"1","error":"unknown agent; register first"})"); },
+     kServerErrorMsg, "heartbeat: HTTP 404"},
     {"HeartbeatForbidden", Endpoint::kHeartbeat, [] { return Reply(403, "{}"); }, kRefusedMsg,
      "heartbeat: HTTP 403"},
     {"SnapshotServerError", Endpoint::kSnapshots, [] { return Reply(500, "oops"); },
-     kUnreachableMsg, "snapshot s1 not delivered (HTTP 500); retrying in {n} ms"},
+     kServerErrorMsg, "snapshot s1 not delivered (HTTP 500); retrying in {n} ms"},
     {"SnapshotThrottled", Endpoint::kSnapshots,
      [] {
        return Reply(429, "slow down", {{"Retry-After", "1"}});
      },
-     kUnreachableMsg, "snapshot s1 not delivered (HTTP 429); retrying in {n} ms"},
+     kServerErrorMsg, "snapshot s1 not delivered (HTTP 429); retrying in {n} ms"},
     {"SnapshotRefusedForGood", Endpoint::kSnapshots,
      [] { return Reply(400, R"({"protocol":"1","error":"statements[0].calls"})"); }, "",
      "snapshot s1 moved to the spool's bad/ folder: control plane refused it (HTTP 400)", true},
     {"RecommendationsReplyNotJson", Endpoint::kRecommendations,
      [] { return Reply(200, "Service temporarily unavailable"); }, kReplyRefusedMsg,
      "recommendation list is not JSON"},
+    {"RecommendationsReplyTruncated", Endpoint::kRecommendations,
+     [] { return Reply(200, R"({"protocol":"1","recommendations":[{"id":"cat-cut","kind":)"); },
+     kReplyRefusedMsg, "recommendation list is not JSON"},
     {"RecommendationsReplyOfWrongShape", Endpoint::kRecommendations,
      [] { return Reply(200, R"({"protocol":"1","recommendations":{"id":"r"}})"); },
      kReplyRefusedMsg, "recommendation list has no \"recommendations\" array"},
@@ -1008,7 +1017,7 @@ const ReplyCase kReplyCases[] = {
      "recommendations: GET https://127.0.0.1:{n}/v1/agents/6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f/"
      "recommendations?status=approved: response body larger than 4 MiB"},
     {"RecommendationsServerError", Endpoint::kRecommendations, [] { return Reply(503, ""); },
-     kUnreachableMsg, "recommendations: HTTP 503"},
+     kServerErrorMsg, "recommendations: HTTP 503"},
     {"RecommendationWithoutId", Endpoint::kRecommendations,
      [] { return Reply(200, R"({"protocol":"1","recommendations":[{"kind":"create_index"}]})"); },
      "recommendation without a valid id refused; it cannot be reported to the control plane",
