@@ -31,6 +31,8 @@
 #include "agent/control_plane_link.h"
 #include "agent/logging.h"
 #include "applier/audit_log.h"
+#include "collector/pg_session.h"
+#include "collector/schema_reader.h"
 #include "core/clock.h"
 #include "protocol/ed25519.h"
 #include "protocol/recommendation.h"
@@ -458,6 +460,8 @@ PgCluster& SharedCluster() {
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, status text, ref text);"
         "CREATE UNIQUE INDEX orders_ref_key ON orders (ref);"
         "CREATE INDEX orders_status ON orders (status);"
+        "CREATE VIEW open_orders AS SELECT * FROM orders WHERE status = 'open';"
+        "CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);"
         "INSERT INTO orders SELECT g, g % 100, 'done', 'r' || g FROM generate_series(1, 1000) g;"
         "ANALYZE orders",
         "catalogue_template");
@@ -560,6 +564,15 @@ class RecommendationFixture : public ::testing::TestWithParam<RecommendationCase
         },
         60s, 20ms);
     return found;
+  }
+  // The schema digest of the case database's orders table now, as the applier computes it.
+  std::string OrdersDigest() {
+    collector::ConnectOptions options;
+    options.dsn = cluster_->ConnectionString(db_);
+    auto session = collector::ConnectLibpq(options);
+    if (!session.ok()) return "(cannot connect)";
+    auto digest = collector::ReadTableDigest(**session, {"public", "orders"});
+    return digest.ok() && *digest ? **digest : "(none)";
   }
   std::vector<std::string> Events(const std::string& id) {
     std::lock_guard lock(mu_);
@@ -795,6 +808,19 @@ const RecommendationCase kRecommendationCases[] = {
     {"DropUniqueIndex", [](F& f) { return f.Sign(DropIndex("cat-drop-unique", "orders_ref_key")); },
      "index \"orders_ref_key\" is unique: dropping it would stop enforcing uniqueness; drop it by "
      "hand if that is intended"},
+    {"CreateIndexOnAView",
+     [](F& f) { return f.Sign(With(F::Base("cat-view"), P("/spec/table"), "open_orders")); },
+     "\"public\".\"open_orders\" is not a table"},
+    {"CreateIndexOnAPartitionedTable",
+     [](F& f) {
+       return f.Sign(With(With(F::Base("cat-partitioned"), P("/spec/table"), "events"),
+                          P("/spec/columns"), {"at"}));
+     },
+     "partitioned tables are not supported yet: propose the index per partition"},
+    {"TableChangedSinceTheRecommendation",
+     [](F& f) { return f.Sign(With(F::Base("cat-digest"), P("/table_digest"), "0123abcd")); },
+     "schema changed since the recommendation was made: table \"public\".\"orders\" had digest "
+     "0123abcd, now {digest}; ask for a new recommendation"},
     // Settings.
     {"UnknownSetting",
      [](F& f) { return f.Sign(SetConfig("cat-guc-unknown", "no_such_setting", "1")); },
@@ -811,6 +837,9 @@ const RecommendationCase kRecommendationCases[] = {
     {"NumberBelowTheMinimum",
      [](F& f) { return f.Sign(SetConfig("cat-guc-range", "work_mem", "-5")); },
      "value for work_mem must be between 64 and 2147483647"},
+    {"NumberAboveTheMaximum",
+     [](F& f) { return f.Sign(SetConfig("cat-guc-max", "work_mem", "99999999999")); },
+     "value for work_mem must be between 64 and 2147483647"},
     // Rewrites: only plain SELECTs are planned, never run.
     {"RewriteOfADelete",
      [](F& f) {
@@ -824,6 +853,12 @@ const RecommendationCase kRecommendationCases[] = {
                              "SELECT * FROM orders WHERE id = $1; DROP TABLE orders"));
      },
      "rewritten: must be exactly one statement"},
+    {"RewriteOfAMissingTable",
+     [](F& f) {
+       return f.Sign(Rewrite("cat-rewrite-missing", "SELECT * FROM orders WHERE id = $1",
+                             "SELECT * FROM invoices WHERE id = $1"));
+     },
+     "rewritten could not be planned: relation \"invoices\" does not exist (SQLSTATE 42P01)"},
     {"RewriteSelectInto",
      [](F& f) {
        return f.Sign(Rewrite("cat-rewrite-into", "SELECT * FROM orders WHERE id = $1",
@@ -853,8 +888,9 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
   Submit(element);
   const auto event = WaitFinalEvent(envelope.id);
   ASSERT_TRUE(event.has_value()) << "no outcome reported for " << envelope.id;
+  const std::string expected = Expand(c.expected, {{"digest", OrdersDigest()}});
   EXPECT_EQ(event->event, "rejected") << event->detail;
-  EXPECT_EQ(event->detail, c.expected);
+  EXPECT_EQ(event->detail, expected);
   for (const std::string& name : Events(envelope.id)) {
     EXPECT_TRUE(name == "validated" || name == "started" || name == "rejected") << name;
   }
@@ -866,7 +902,7 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records.front().step, "received");
   EXPECT_EQ(records.back().step, "rejected");
-  EXPECT_EQ(records.back().detail, c.expected);
+  EXPECT_EQ(records.back().detail, expected);
   for (const auto& record : records) {
     EXPECT_TRUE(record.step == "received" || record.step == "verified" || record.step == "rejected")
         << record.step;
@@ -879,7 +915,7 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
   const json warned = FindLog(*logs_, "recommendation rejected");
   if (event->event == "rejected" && Events(envelope.id).size() == 1) {
     ASSERT_TRUE(warned.is_object());
-    EXPECT_EQ(warned.value("reason", ""), c.expected);
+    EXPECT_EQ(warned.value("reason", ""), expected);
   }
 }
 
