@@ -262,6 +262,10 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   applier::ExecutorOptions options;
   options.min_index_saving_pct = target->min_index_saving_pct;
   applier::Executor executor(std::move(session).value(), audit_, database, options);
+  // `started` goes out when the change is about to run, not for one a precondition refuses.
+  executor.OnStarted([this](const std::string& rid, const std::string& detail) {
+    Report(rid, "started", detail);
+  });
   if (!cleaned_.contains(database)) Recover(executor, database);
   const protocol::Recommendation& rec = checked->recommendation;
   // The guard's baseline: the affected statements' cumulative figures just before the change.
@@ -269,7 +273,6 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   if (!rec.affected_queryids.empty()) {
     if (auto figures = executor.Measure(rec.affected_queryids); figures.ok()) baseline = *figures;
   }
-  Report(id, "started", "applying");
   LogEvent(spdlog::level::info, "applying recommendation",
            {{"recommendation_id", id}, {"database", database}});
   auto outcome = executor.Apply(*checked);

@@ -75,7 +75,9 @@ Result<AuditRecord> Executor::Audit(const std::string& id, const std::string& st
   entry.detail = std::move(detail);
   entry.sql = std::move(sql);
   entry.rollback_sql = std::move(rollback_sql);
-  return audit_.Append(entry);
+  Result<AuditRecord> record = audit_.Append(entry);
+  if (record.ok() && step == "started" && on_started_) on_started_(id, record->detail);
+  return record;
 }
 
 Result<ApplyOutcome> Executor::Apply(const CheckedRecommendation& checked) {
