@@ -831,6 +831,14 @@ const RecommendationCase kRecommendationCases[] = {
     {"InternalSetting",
      [](F& f) { return f.Sign(SetConfig("cat-guc-internal", "block_size", "16384")); },
      "setting block_size cannot be changed"},
+    {"SettingThatRunsShellCommands",
+     [](F& f) { return f.Sign(SetConfig("cat-guc-archive", "archive_command", "rm -rf ~")); },
+     "setting archive_command is never changed by the agent: it runs commands or loads code on "
+     "the database server; change it by hand if that is intended"},
+    {"SettingThatLoadsLibrariesInOtherCase",
+     [](F& f) { return f.Sign(SetConfig("cat-guc-preload", "Shared_Preload_Libraries", "evil")); },
+     "setting Shared_Preload_Libraries is never changed by the agent: it runs commands or loads "
+     "code on the database server; change it by hand if that is intended"},
     {"BooleanSettingWithWordValue",
      [](F& f) { return f.Sign(SetConfig("cat-guc-bool", "enable_seqscan", "maybe")); },
      "value for enable_seqscan must be one of: on,off,true,false,yes,no,1,0"},
