@@ -108,9 +108,20 @@ void ApplyWorker::Run() {
       }
       // Handled ones stay served until our event reaches the control plane; skip those, except
       // an applied one served again: that replay is refused and reported.
-      if (envelope.id.empty() || (handled_.contains(envelope.id) && !AppliedBefore(envelope.id))) {
+      if (envelope.id.empty()) {
+        // Without an id there is nothing to report to the control plane or to audit under; say
+        // so locally, once per distinct element.
+        if (anonymous_refused_.insert(std::hash<std::string>{}(envelope.raw_json)).second) {
+          LogEvent(
+              spdlog::level::warn,
+              "recommendation without a valid id refused; it cannot be reported to the "
+              "control plane",
+              {{"error", envelope.recommendation.ok() ? std::string("id missing")
+                                                      : envelope.recommendation.error().message}});
+        }
         continue;
       }
+      if (handled_.contains(envelope.id) && !AppliedBefore(envelope.id)) continue;
       // Outside its database's maintenance window nothing starts: it stays served and is
       // considered again at the next pull.
       if (!InMaintenanceWindow(envelope)) continue;
@@ -285,6 +296,10 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   applier::ExecutorOptions options;
   options.min_index_saving_pct = target->min_index_saving_pct;
   applier::Executor executor(std::move(session).value(), audit_, database, options);
+  // `started` goes out when the change is about to run, not for one a precondition refuses.
+  executor.OnStarted([this](const std::string& rid, const std::string& detail) {
+    Report(rid, "started", detail);
+  });
   if (!cleaned_.contains(database)) Recover(executor, database);
   const protocol::Recommendation& rec = checked->recommendation;
   // The guard's baseline: the affected statements' cumulative figures just before the change.
@@ -292,7 +307,6 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   if (!rec.affected_queryids.empty()) {
     if (auto figures = executor.Measure(rec.affected_queryids); figures.ok()) baseline = *figures;
   }
-  Report(id, "started", "applying");
   LogEvent(spdlog::level::info, "applying recommendation",
            {{"recommendation_id", id}, {"database", database}});
   auto outcome = executor.Apply(*checked);

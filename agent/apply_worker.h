@@ -93,6 +93,7 @@ class ApplyWorker {
   std::set<std::string> cleaned_;  // databases whose interrupted builds were cleaned up
   std::set<std::string> rollbacks_handled_;
   std::set<std::string> waiting_;  // recommendations waiting for their maintenance window
+  std::set<std::size_t> anonymous_refused_;  // hashes of id-less elements already logged
 
   std::mutex mu_;
   std::condition_variable cv_;

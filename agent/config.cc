@@ -22,6 +22,7 @@
 
 #include "applier/maintenance_window.h"
 #include "collector/pg_session.h"
+#include "protocol/base64.h"
 
 namespace optischema::agent {
 namespace {
@@ -169,6 +170,16 @@ std::optional<std::string> ParseDatabaseName(std::string_view text) {
   return std::string(text);
 }
 
+// An Ed25519 public key as the control plane prints it: standard base64 of 32 bytes; empty
+// (applying off) is accepted. A malformed key would make every recommendation fail to verify.
+std::optional<std::string> ParsePublicKey(std::string_view text) {
+  constexpr std::size_t kPublicKeyBytes = 32;
+  if (text.empty()) return std::string();
+  const Result<std::string> bytes = protocol::Base64Decode(text);
+  if (!bytes.ok() || bytes->size() != kPublicKeyBytes) return std::nullopt;
+  return std::string(text);
+}
+
 bool StatementsInRange(std::int64_t value) {
   return value >= kMinStatements && value <= kMaxStatements;
 }
@@ -210,6 +221,10 @@ constexpr StringSetting<std::uint64_t> kByteSize = {R"(a size from 64KiB to 1024
                                                     ParseByteSize};
 constexpr StringSetting<std::string> kProxyUrl = {R"(a proxy URL like "http://proxy:3128")",
                                                   ParseProxyUrl, /*may_hold_secret=*/true};
+constexpr StringSetting<std::string> kPublicKey = {
+    "an Ed25519 public key, standard base64 of 32 bytes (44 characters) as "
+    "`optischema-controlplane keys show` prints it",
+    ParsePublicKey};
 constexpr std::string_view kStatementsExpected = "an integer from 10 to 1000000";
 constexpr StringSetting<int> kStatements = {kStatementsExpected, ParseStatements};
 
@@ -491,7 +506,7 @@ Status FileLoader::LoadControlPlane(const toml::node& node, const std::string& k
        [&](const auto& n, const auto& k) { return ReadString(n, k, kProxyUrl, &config.proxy); }},
       {"recommendation_public_key",
        [&](const auto& n, const auto& k) {
-         return ReadString(n, k, kString, &config.recommendation_public_key);
+         return ReadString(n, k, kPublicKey, &config.recommendation_public_key);
        }},
       {"recommendations_interval",
        [&](const auto& n, const auto& k) {
@@ -647,10 +662,14 @@ Status FileLoader::LoadDatabases(const toml::node& node, const std::string& key)
   return OkStatus();
 }
 
-// Reads and parses the configuration file at `path` into `draft`.
-Status LoadFile(const std::string& path, Draft* draft) {
+// Reads and parses the configuration file at `path` into `draft`. `from_env`: the path came from
+// OPTISCHEMA_CONFIG, which an unreadable file's message then names.
+Status LoadFile(const std::string& path, bool from_env, Draft* draft) {
   Result<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) return ConfigError(path, "cannot read configuration: " + text.error().message);
+  if (!text.ok()) {
+    const std::string where = from_env ? EnvWhere("OPTISCHEMA_CONFIG") + ": " + path : path;
+    return ConfigError(where, "cannot read configuration: " + text.error().message);
+  }
   toml::table root;
   try {
     root = toml::parse(*text, std::string_view(path));
@@ -847,7 +866,7 @@ Result<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
   const std::string file = path.empty() ? Lookup(env, "OPTISCHEMA_CONFIG").value_or("") : path;
   Draft draft;
   Status status = OkStatus();
-  if (!file.empty()) status = LoadFile(file, &draft);
+  if (!file.empty()) status = LoadFile(file, /*from_env=*/path.empty(), &draft);
   if (status.ok()) status = ApplyEnvironment(env, &draft);
   if (status.ok()) status = ResolveApiKey(&draft);
   if (status.ok()) status = FinishDatabases(file, &draft);

@@ -80,8 +80,7 @@ void ControlPlaneLink::SendEventsAndAudit() {
     const protocol::RetryDecision decision = protocol::Classify(result);
     if (decision != protocol::RetryDecision::kDone &&
         decision != protocol::RetryDecision::kGiveUp) {
-      NoteFailure("recommendation event: " + Describe(result),
-                  decision == protocol::RetryDecision::kConfigProblem);
+      NoteFailure("recommendation event: " + Describe(result), FailureOf(result, decision));
       return;
     }
     if (decision == protocol::RetryDecision::kGiveUp) {
@@ -111,8 +110,7 @@ void ControlPlaneLink::SendEventsAndAudit() {
   if (decision == protocol::RetryDecision::kDone || decision == protocol::RetryDecision::kGiveUp) {
     mirrored_seq_ = last;
   } else {
-    NoteFailure("audit mirror: " + Describe(result),
-                decision == protocol::RetryDecision::kConfigProblem);
+    NoteFailure("audit mirror: " + Describe(result), FailureOf(result, decision));
   }
 }
 
@@ -173,7 +171,18 @@ void ControlPlaneLink::NoteReachable() {
            {{"spooled", std::to_string(spool_.Depth())}});
 }
 
-void ControlPlaneLink::NoteFailure(const std::string& what, bool configuration_problem) {
+ControlPlaneLink::Failure ControlPlaneLink::FailureOf(const Result<protocol::HttpResponse>& result,
+                                                      protocol::RetryDecision decision) {
+  if (decision == protocol::RetryDecision::kConfigProblem) return Failure::kRefused;
+  if (!result.ok()) {
+    return result.error().code == ErrorCode::kParseFailed ? Failure::kBadReply
+                                                          : Failure::kUnreachable;
+  }
+  return Failure::kServerError;
+}
+
+void ControlPlaneLink::NoteFailure(const std::string& what, Failure failure) {
+  const bool configuration_problem = failure == Failure::kRefused;
   status_.RecordControlPlane(configuration_problem ? ControlPlaneState::kRefused
                                                    : ControlPlaneState::kUnreachable);
   const auto now = Clock::now();
@@ -181,12 +190,22 @@ void ControlPlaneLink::NoteFailure(const std::string& what, bool configuration_p
   failing_ = true;
   last_failure_log_ = now;
   status_.RecordError("control plane: " + what);
-  LogEvent(configuration_problem ? spdlog::level::err : spdlog::level::warn,
-           configuration_problem
-               ? "control plane refuses the agent: check control_plane.url and the API key; "
-                 "snapshots stay in the spool"
-               : "control plane unreachable; snapshots stay in the spool and are sent when it "
-                 "is back",
+  std::string_view message =
+      "control plane unreachable; snapshots stay in the spool and are sent when it is back";
+  if (failure == Failure::kRefused) {
+    message =
+        "control plane refuses the agent: check control_plane.url and the API key; snapshots "
+        "stay in the spool";
+  } else if (failure == Failure::kServerError) {
+    message =
+        "control plane answers with an error; snapshots stay in the spool and are sent when it "
+        "recovers";
+  } else if (failure == Failure::kBadReply) {
+    message =
+        "control plane sent a reply the agent cannot use; snapshots stay in the spool and are "
+        "sent when it answers properly";
+  }
+  LogEvent(configuration_problem ? spdlog::level::err : spdlog::level::warn, message,
            {{"error", what}, {"spooled", std::to_string(spool_.Depth())}});
 }
 
@@ -204,14 +223,17 @@ bool ControlPlaneLink::Register() {
   const auto result = http_->Send(http);
   const protocol::RetryDecision decision = protocol::Classify(result);
   if (decision != protocol::RetryDecision::kDone) {
+    // A registration refused for good (other 4xx) needs a person as much as a 401 does.
+    const Failure failure = FailureOf(result, decision);
     NoteFailure("registration: " + Describe(result),
-                decision == protocol::RetryDecision::kConfigProblem ||
-                    decision == protocol::RetryDecision::kGiveUp);
+                decision == protocol::RetryDecision::kGiveUp && failure != Failure::kBadReply
+                    ? Failure::kRefused
+                    : failure);
     return false;
   }
   auto reply = protocol::ParseRegisterResponse(result->body);
   if (!reply.ok()) {
-    NoteFailure("registration reply: " + reply.error().message, false);
+    NoteFailure("registration reply: " + reply.error().message, Failure::kBadReply);
     return false;
   }
   if (reply->heartbeat_interval) settings_.heartbeat_interval = *reply->heartbeat_interval;
@@ -253,11 +275,12 @@ bool ControlPlaneLink::SendHeartbeat() {
       decision == protocol::RetryDecision::kDone && IsAcknowledgement(result->body);
   if (!acknowledged) {
     status_.RestoreRecentErrors(std::move(heartbeat.recent_errors));
-    NoteFailure("heartbeat: " + Describe(result) +
-                    (decision == protocol::RetryDecision::kDone
-                         ? " without the control plane's acknowledgement"
-                         : ""),
-                decision == protocol::RetryDecision::kConfigProblem);
+    if (decision == protocol::RetryDecision::kDone) {
+      NoteFailure("heartbeat: " + Describe(result) + " without the control plane's acknowledgement",
+                  Failure::kBadReply);
+    } else {
+      NoteFailure("heartbeat: " + Describe(result), FailureOf(result, decision));
+    }
     return false;
   }
   if (dropped_unreported_ > 0) {
@@ -281,8 +304,7 @@ void ControlPlaneLink::PullRecommendations() {
   const auto result = http_->Send(http);
   const protocol::RetryDecision decision = protocol::Classify(result);
   if (decision != protocol::RetryDecision::kDone) {
-    NoteFailure("recommendations: " + Describe(result),
-                decision == protocol::RetryDecision::kConfigProblem);
+    NoteFailure("recommendations: " + Describe(result), FailureOf(result, decision));
     return;
   }
   NoteReachable();
@@ -383,7 +405,15 @@ void ControlPlaneLink::Run() {
             registered_ = false;
             next_register = now() + unknown_backoff.Next();
           } else if (outcome.wait > milliseconds(0)) {
-            NoteFailure(outcome.detail, outcome.configuration_problem);
+            Failure failure = Failure::kServerError;  // it answered, asking for a pause
+            if (outcome.configuration_problem) {
+              failure = Failure::kRefused;
+            } else if (outcome.bad_reply) {
+              failure = Failure::kBadReply;
+            } else if (outcome.unreachable) {
+              failure = Failure::kUnreachable;
+            }
+            NoteFailure(outcome.detail, failure);
           }
           next_send = now() + outcome.wait;
           break;

@@ -28,6 +28,7 @@
 #include "applier/audit_log.h"
 #include "protocol/http_client.h"
 #include "protocol/recommendation.h"
+#include "protocol/retry_policy.h"
 
 namespace optischema::agent {
 
@@ -91,7 +92,15 @@ class ControlPlaneLink {
   void SendEventsAndAudit();
   // Records the outcome of an exchange in the link state, logging transitions.
   void NoteReachable();
-  void NoteFailure(const std::string& what, bool configuration_problem);
+  // How an exchange failed: no answer (network, TLS, timeout), an HTTP status asking to retry
+  // (5xx, 408, 429), a refusal that a person must fix (401/403, 3xx, a registration refused), or
+  // an answer that is not what protocol v1 says (not JSON, wrong shape or version, too large).
+  enum class Failure { kUnreachable, kServerError, kRefused, kBadReply };
+  void NoteFailure(const std::string& what, Failure failure);
+  // The Failure of an exchange that `decision` says did not succeed; kBadReply when the client
+  // refused the reply itself.
+  static Failure FailureOf(const Result<protocol::HttpResponse>& result,
+                           protocol::RetryDecision decision);
   // Waits until `until`, a wake-up or a stop; applies pending settings.
   void WaitUntil(Clock::time_point until);
   void ApplyPendingSettings();

@@ -151,14 +151,14 @@ int Daemon::Start() {
   }
   auto agent_id = LoadOrCreateAgentId(config_.state_dir);
   if (!agent_id.ok()) {
-    LogEvent(spdlog::level::critical, "cannot start: agent identity unusable",
+    LogEvent(spdlog::level::critical, "cannot start: agent identity unusable in agent.state_dir",
              {{"error", agent_id.error().message}, {"state_dir", config_.state_dir}});
     return 1;
   }
   agent_id_ = std::move(agent_id).value();
   spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   if (Status opened = spool_->Open(); !opened.ok()) {
-    LogEvent(spdlog::level::critical, "cannot start: spool unusable",
+    LogEvent(spdlog::level::critical, "cannot start: spool unusable in agent.state_dir",
              {{"error", opened.error().message}, {"state_dir", config_.state_dir}});
     return 1;
   }

@@ -81,6 +81,7 @@ SendOutcome SnapshotSender::DeliverOne() {
         // Something answered 2xx, but not the control plane's acknowledgement: keep the entry.
         out.wait = backoff_.Next();
         out.unreachable = true;
+        out.bad_reply = true;
         out.detail = "snapshot " + entry->id + " not delivered: " + Describe(result) +
                      " without the control plane's acknowledgement (a proxy or a server that is "
                      "not the control plane answered?); retrying in " +

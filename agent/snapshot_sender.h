@@ -42,6 +42,7 @@ struct SendOutcome {
                                        // more); register again, then retry
   bool unreachable = false;  // no answer at all (kRetryLater): an outage, not the server asking
                              // for a pause, so a sign of life from it may end the wait early
+  bool bad_reply = false;    // a 2xx whose body is not the control plane's acknowledgement
 };
 
 class SnapshotSender {

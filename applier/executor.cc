@@ -38,6 +38,18 @@ std::string Join(const std::vector<std::string>& names) {
 
 ApplyOutcome Rejected(std::string detail) { return {"rejected", std::move(detail)}; }
 
+// A server error for an event detail or the audit log, on one line: libpq's "ERROR:  " prefix and
+// the LINE/caret lines that follow the primary message dropped, the SQLSTATE kept.
+std::string OneLine(const Error& error) {
+  std::string_view text = error.message;
+  for (std::string_view prefix : {"ERROR:  ", "FATAL:  "}) {
+    if (text.starts_with(prefix)) text.remove_prefix(prefix.size());
+  }
+  std::string out(text.substr(0, text.find('\n')));
+  if (!error.sqlstate.empty()) out += " (SQLSTATE " + error.sqlstate + ")";
+  return out;
+}
+
 // Makes the server re-read its configuration files.
 Status Reload(collector::PgSession& session) {
   auto result = session.Query("SELECT pg_catalog.pg_reload_conf()");
@@ -63,7 +75,9 @@ Result<AuditRecord> Executor::Audit(const std::string& id, const std::string& st
   entry.detail = std::move(detail);
   entry.sql = std::move(sql);
   entry.rollback_sql = std::move(rollback_sql);
-  return audit_.Append(entry);
+  Result<AuditRecord> record = audit_.Append(entry);
+  if (record.ok() && step == "started" && on_started_) on_started_(id, record->detail);
+  return record;
 }
 
 Result<ApplyOutcome> Executor::Apply(const CheckedRecommendation& checked) {
@@ -244,9 +258,9 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   }
   const Status cleaned = DropInvalidIndex(spec.schema, name);
   std::string detail =
-      "CREATE INDEX CONCURRENTLY failed: " + built.error().ToString() +
+      "CREATE INDEX CONCURRENTLY failed: " + OneLine(built.error()) +
       (cleaned.ok() ? "; no INVALID index left behind"
-                    : "; dropping the INVALID index failed too: " + cleaned.error().ToString());
+                    : "; dropping the INVALID index failed too: " + OneLine(cleaned.error()));
   if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
     return std::move(audited).error();
   }
@@ -314,7 +328,7 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
     return std::move(audited).error();
   }
   if (Status dropped = RunWithLockRetries(sql, ""); !dropped.ok()) {
-    const std::string detail = "DROP INDEX CONCURRENTLY failed: " + dropped.error().ToString();
+    const std::string detail = "DROP INDEX CONCURRENTLY failed: " + OneLine(dropped.error());
     if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
       return std::move(audited).error();
     }
@@ -388,7 +402,7 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   Status changed = RunWithLockRetries(sql, "");
   if (changed.ok()) changed = Reload(*session_);
   if (!changed.ok()) {
-    const std::string detail = "ALTER SYSTEM failed: " + changed.error().ToString();
+    const std::string detail = "ALTER SYSTEM failed: " + OneLine(changed.error());
     if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
       return std::move(audited).error();
     }
@@ -459,9 +473,9 @@ Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
   auto rewritten = CheckPlainSelect(spec.rewritten);
   if (!rewritten.ok()) return Rejected("rewritten: " + rewritten.error().message);
   auto before = GenericPlanCost(*session_, spec.original, *original);
-  if (!before.ok()) return Rejected("original could not be planned: " + before.error().ToString());
+  if (!before.ok()) return Rejected("original could not be planned: " + OneLine(before.error()));
   auto after = GenericPlanCost(*session_, spec.rewritten, *rewritten);
-  if (!after.ok()) return Rejected("rewritten could not be planned: " + after.error().ToString());
+  if (!after.ok()) return Rejected("rewritten could not be planned: " + OneLine(after.error()));
   const std::string detail = "advice only, nothing changed: estimated cost " +
                              std::to_string(*before) + " (original) vs " + std::to_string(*after) +
                              " (rewritten); change the application to use the rewritten query";
@@ -542,9 +556,9 @@ Status Executor::Rollback(const std::string& recommendation_id) {
     undone = Reload(*session_);
   }
   auto audited = Audit(recommendation_id, undone.ok() ? "rolled_back" : "rollback_failed",
-                       undone.ok() ? "rolled back" : undone.error().ToString(), rollback);
+                       undone.ok() ? "rolled back" : OneLine(undone.error()), rollback);
   if (!audited.ok()) return std::move(audited).error();
-  if (!undone.ok()) return MakeError(ErrorCode::kQueryFailed, undone.error().ToString());
+  if (!undone.ok()) return MakeError(ErrorCode::kQueryFailed, OneLine(undone.error()));
   return OkStatus();
 }
 

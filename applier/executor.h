@@ -32,6 +32,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,12 @@ class Executor {
   // `session` must be opened with SessionMode::kApply; `audit` must outlive the executor.
   Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit, std::string database,
            ExecutorOptions options = {});
+
+  // `listener` is called with the recommendation id and the step's detail once a `started` record
+  // is in the audit log, right before the change runs: never for a change a precondition refuses,
+  // a no-op, or a rewrite (which changes nothing).
+  using StartedListener = std::function<void(const std::string& id, const std::string& detail)>;
+  void OnStarted(StartedListener listener) { on_started_ = std::move(listener); }
 
   // Applies `checked` (already verified). The audit log gets started/applied/failed/noop/rejected
   // records. Only an audit write failure is an error (kIo): the step was then not run.
@@ -146,6 +153,7 @@ class Executor {
   AuditLog& audit_;
   std::string database_;
   ExecutorOptions options_;
+  StartedListener on_started_;
 };
 
 }  // namespace optischema::applier

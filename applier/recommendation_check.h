@@ -6,7 +6,9 @@
 // In order: the recommendation parses (shape, kinds, identifiers), applying is on
 // (recommendation_public_key configured), its signature verifies over the bytes received, it is
 // for this agent, it has not expired, it names a configured database with apply = true, it was
-// not applied before (by id), and for create_index a `where` passes CheckPredicate.
+// not applied before (by id), a set_config does not name a setting that runs commands or loads
+// code (archive_command, shared_preload_libraries, ...), and for create_index a `where` passes
+// CheckPredicate.
 
 #include <chrono>
 #include <functional>
@@ -37,7 +39,8 @@ struct CheckedRecommendation {
 
 // Errors (the message is the reason to report; it never echoes field values):
 //   kConfig            applying is off (no public key) or the key is malformed;
-//   kPermissionDenied  signature missing or invalid, another agent, apply = false, replay;
+//   kPermissionDenied  signature missing or invalid, another agent, apply = false, replay, a
+//                      setting that is never changed;
 //   kParseFailed       malformed recommendation;
 //   kInvalidArgument   expired, unknown database, a `where` outside the grammar.
 Result<CheckedRecommendation> CheckRecommendation(const protocol::RecommendationEnvelope& envelope,

@@ -70,7 +70,11 @@ Result<std::optional<std::chrono::seconds>> Interval(const nlohmann::json& j, co
 
 Result<RegisterResponse> ParseRegisterResponse(std::string_view body) {
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  if (j.is_discarded()) {
+    // Often an HTML page from a proxy or load balancer answering in the control plane's place.
+    return MakeError(ErrorCode::kParseFailed, "register response is not JSON");
+  }
+  if (!j.is_object()) {
     return MakeError(ErrorCode::kParseFailed, "register response is not a JSON object");
   }
   const auto version = j.find("protocol");

@@ -418,7 +418,16 @@ Result<Recommendation> ParseRecommendation(std::string_view text) {
   // UTF-8), so what is parsed is exactly what a signature can cover.
   Result<std::string> canonical = CanonicalJson(text);
   if (!canonical.ok()) {
-    return MakeError(ErrorCode::kParseFailed, "recommendation: " + canonical.error().message);
+    // Name the recommendation when a lenient reading finds its id, so the refusal can be traced.
+    std::string context = "recommendation";
+    const json lenient = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (lenient.is_object()) {
+      const auto id = lenient.find("id");
+      if (id != lenient.end() && id->is_string() && IsRecommendationId(id->get<std::string>())) {
+        context += " " + id->get<std::string>();
+      }
+    }
+    return MakeError(ErrorCode::kParseFailed, context + ": " + canonical.error().message);
   }
   const json j = json::parse(*canonical, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return MakeError(ErrorCode::kParseFailed, "recommendation: not an object");
@@ -531,7 +540,11 @@ Status VerifyRecommendationSignature(std::string_view json_text, std::string_vie
 
 Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_view body) {
   const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  if (j.is_discarded()) {
+    // Often an HTML page from a proxy or load balancer answering in the control plane's place.
+    return MakeError(ErrorCode::kParseFailed, "recommendation list is not JSON");
+  }
+  if (!j.is_object()) {
     return MakeError(ErrorCode::kParseFailed, "recommendation list is not a JSON object");
   }
   const auto version = j.find("protocol");

@@ -81,7 +81,7 @@ log_level = "debug"
 url = "https://control.example.com/api"
 api_key = "key-123"
 ca_file = "/etc/ssl/ca.pem"
-recommendation_public_key = "ed25519:abc"
+recommendation_public_key = "U6JsLHbO4z4rMuTWhKUBnsXDQ5rCSmCZdfAuWN1Zj+E="
 
 [collector]
 max_statements_per_snapshot = 2000
@@ -109,7 +109,7 @@ dsn = ""
   EXPECT_EQ(config->api_key, "key-123");
   EXPECT_EQ(config->api_key_file, "");
   EXPECT_EQ(config->ca_file, "/etc/ssl/ca.pem");
-  EXPECT_EQ(config->recommendation_public_key, "ed25519:abc");
+  EXPECT_EQ(config->recommendation_public_key, "U6JsLHbO4z4rMuTWhKUBnsXDQ5rCSmCZdfAuWN1Zj+E=");
   EXPECT_EQ(config->max_statements_per_snapshot, 2000);
   EXPECT_EQ(config->send_query_text, SendQueryText::kNone);
   EXPECT_EQ(config->text_refresh_interval, std::chrono::minutes(10));

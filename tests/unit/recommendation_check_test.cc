@@ -107,6 +107,25 @@ TEST_F(RecommendationCheckTest, HostileTableNameIsStillOnlyAnIdentifier) {
   EXPECT_EQ(spec.table, "x\"; DROP TABLE t; --");
 }
 
+TEST_F(RecommendationCheckTest, SettingsThatRunCommandsOrLoadCodeAreNeverChanged) {
+  const auto set_config = [](const std::string& name) {
+    return R"({"id":"rec-1","agent_id":")" + std::string(kAgent) +
+           R"(","database":"shop","kind":"set_config","spec":{"name":")" + name +
+           R"(","value":"x"},"affected_queryids":[],"guard":{"verify_window_s":60,"max_regression_pct":10,"auto_rollback":false},"approved_by":"dba","approved_at":"2026-11-22T11:00:00Z","expires_at":"2026-11-29T12:00:00Z"})";
+  };
+  for (const char* name :
+       {"archive_command", "Shared_Preload_Libraries", "ssl_passphrase_command"}) {
+    auto checked = CheckRecommendation(Signed(set_config(name)), context_);
+    ASSERT_FALSE(checked.ok()) << name;
+    EXPECT_EQ(checked.error().code, ErrorCode::kPermissionDenied);
+    EXPECT_EQ(checked.error().message,
+              "setting " + std::string(name) +
+                  " is never changed by the agent: it runs commands or loads code on the database "
+                  "server; change it by hand if that is intended");
+  }
+  EXPECT_TRUE(CheckRecommendation(Signed(set_config("work_mem")), context_).ok());
+}
+
 TEST(Rfc3339, ParsesUtcOffsetsAndFractionsAndRefusesBadDates) {
   EXPECT_EQ(ParseRfc3339("2026-11-22T12:00:00+01:00"), ParseRfc3339("2026-11-22T11:00:00Z"));
   EXPECT_TRUE(ParseRfc3339("2026-11-22T12:00:00.123456789Z").has_value());
