@@ -26,6 +26,8 @@ corpus="$fuzz_dir/corpus/$target"
 regressions="$fuzz_dir/regressions/$target"
 dict="$fuzz_dir/$target.dict"
 
+# Stack traces for UBSan reports too (ASan prints them anyway).
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 if [[ -d /dev/shm && -w /dev/shm ]]; then export TMPDIR=/dev/shm; fi
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/optischema-fuzz-$target.XXXXXX")"
 trap 'rm -rf -- "$scratch"' EXIT
