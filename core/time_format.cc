@@ -72,8 +72,14 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   } else {
     return std::nullopt;
   }
-  const auto local = sys_days(date) + hours(h) + minutes(mi) + seconds(sec) + fraction;
-  return time_point_cast<system_clock::duration>(local - offset);
+  // Whole seconds cannot overflow for years 0000-9999; the clock's own duration can (libstdc++
+  // counts nanoseconds in 64 bits: 1677 to 2262), so refuse what it cannot hold before converting.
+  const sys_seconds utc = sys_days(date) + hours(h) + minutes(mi) + seconds(sec) - offset;
+  constexpr auto kEarliest = ceil<seconds>(system_clock::time_point::min().time_since_epoch());
+  constexpr auto kLatest =
+      floor<seconds>(system_clock::time_point::max().time_since_epoch()) - seconds(1);
+  if (utc.time_since_epoch() < kEarliest || utc.time_since_epoch() > kLatest) return std::nullopt;
+  return time_point_cast<system_clock::duration>(utc) + fraction;
 }
 
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view text) {

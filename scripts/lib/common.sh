@@ -5,6 +5,8 @@
 #
 #   ensure_packages [PACKAGE...]  install missing Debian packages (default: OPTISCHEMA_PACKAGES)
 #   build_project [CMAKE_ARG...]  configure into build/ and build
+#   build_fuzz_targets            configure build-fuzz/ with clang and build the fuzz targets
+#   run_fuzz_tests                build them and run their ctest tests (label fuzz)
 #   pg_start DIR [NAME=VALUE...]  start a throwaway PostgreSQL 15 cluster in DIR
 #   pg_stop DIR                   stop it and remove DIR
 #   pg_stop_all_under DIR         stop every throwaway cluster left anywhere below DIR
@@ -14,12 +16,15 @@
 
 OPTISCHEMA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OPTISCHEMA_BUILD_DIR="$OPTISCHEMA_ROOT/build"
+OPTISCHEMA_FUZZ_BUILD_DIR="$OPTISCHEMA_ROOT/build-fuzz"
 OPTISCHEMA_PG_BIN=/usr/lib/postgresql/15/bin
 
 # Everything needed to build the project and run its tests, benchmark and demo. postgresql-15
 # ships pg_stat_statements and pgbench; iproute2 provides ss for pg_free_port; openssl makes the
 # demo's certificates; file (with dpkg-dev from build-essential) lets CPack compute the .deb
-# dependencies; systemd provides systemd-analyze for the packaging test.
+# dependencies; systemd provides systemd-analyze for the packaging test. clang and
+# libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only recommended by clang) build the
+# fuzz targets.
 OPTISCHEMA_PACKAGES=(
   build-essential cmake pkg-config g++
   libpq-dev nlohmann-json3-dev libroaring-dev libspdlog-dev libsystemd-dev
@@ -27,6 +32,7 @@ OPTISCHEMA_PACKAGES=(
   libtomlplusplus-dev libcli11-dev libssl-dev zlib1g-dev libsqlite3-dev libcpp-httplib-dev
   postgresql-15 postgresql-client-15 postgresql-15-hypopg postgresql-15-pg-qualstats
   procps iproute2 util-linux openssl file systemd
+  clang libclang-rt-14-dev
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -62,6 +68,23 @@ build_project() {
   cmake -S "$OPTISCHEMA_ROOT" -B "$OPTISCHEMA_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DOPTISCHEMA_WERROR=ON "$@" || return
   cmake --build "$OPTISCHEMA_BUILD_DIR" -j"$(nproc)"
+}
+
+# Configures build-fuzz/ with clang (libFuzzer, ASan and UBSan; OPTISCHEMA_BUILD_FUZZ) and builds
+# only the fuzz targets (tests/fuzz/).
+build_fuzz_targets() {
+  log "building the fuzz targets in $OPTISCHEMA_FUZZ_BUILD_DIR"
+  CC=clang CXX=clang++ cmake -S "$OPTISCHEMA_ROOT" -B "$OPTISCHEMA_FUZZ_BUILD_DIR" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPTISCHEMA_WERROR=ON -DOPTISCHEMA_BUILD_FUZZ=ON \
+    -DOPTISCHEMA_BUILD_TESTS=OFF -DOPTISCHEMA_BUILD_BENCH=OFF || return
+  cmake --build "$OPTISCHEMA_FUZZ_BUILD_DIR" -j"$(nproc)" --target fuzz_targets
+}
+
+# Builds the fuzz targets and runs their ctest tests: every committed corpus and regression input
+# replayed, then each target fuzzed for a short time (OPTISCHEMA_FUZZ_TEST_SECONDS, 20 s).
+run_fuzz_tests() {
+  build_fuzz_targets || return
+  ctest --test-dir "$OPTISCHEMA_FUZZ_BUILD_DIR" -L fuzz --output-on-failure -j2 --timeout 600
 }
 
 # Prints a TCP port below the kernel's ephemeral range (where the C++ fixture picks its ports) that
