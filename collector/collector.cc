@@ -17,7 +17,7 @@ namespace {
 // Above this many wanted texts, filtering by queryid costs more than it saves.
 constexpr std::size_t kMaxTextFilterIds = 20000;
 // Raw texts held during a text read before they are analyzed.
-constexpr std::size_t kTextBatchBytes = std::size_t{4} << 20;
+constexpr std::size_t kTextBatchBytes = std::size_t{2} << 20;
 
 bool Changed(const protocol::WindowCounters& d) {
   return d.calls > 0 || d.total_exec_time_ms > 0 || d.total_plan_time_ms > 0;
@@ -124,6 +124,9 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
   const double window_s = std::chrono::duration<double>(now - previous_at_).count();
   protocol::Snapshot snap = BuildSnapshot(window_s, info, *kpis);
+  // The change list can hold every entry (12 MiB at 100,000): released, not kept, while the
+  // snapshot is serialised and sent; the next reading allocates it once again.
+  std::vector<Change>().swap(changes_);
   previous_info_ = std::move(info);
   previous_kpis_ = std::move(kpis).value();
   previous_at_ = now;

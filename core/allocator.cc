@@ -9,7 +9,7 @@ namespace optischema {
 namespace {
 
 constexpr int kMmapThresholdBytes = 4 << 20;
-constexpr int kTrimThresholdBytes = 8 << 20;
+constexpr int kTrimThresholdBytes = 4 << 20;
 
 }  // namespace
 
