@@ -5,7 +5,7 @@
 // the control plane accepted it; after a restart the sender resumes from what is left.
 //
 // Layout of the spool directory (state_dir/spool, mode 0700):
-//   <seq>-<id>.json.gz       one entry: the snapshot JSON, gzip-compressed (level 6). <seq> is a
+//   <seq>-<id>.json.gz       one entry: the snapshot JSON, gzip-compressed (level 3). <seq> is a
 //                            zero-padded 20-digit number, increasing in append order, continued
 //                            after a restart; <id> is the snapshot id.
 //   <seq>-<id>.json.gz.tmp   an entry being written; left over only by a crash, removed by Open().

@@ -16,6 +16,8 @@ namespace {
 
 // Above this many wanted texts, filtering by queryid costs more than it saves.
 constexpr std::size_t kMaxTextFilterIds = 20000;
+// Raw texts held during a text read before they are analyzed.
+constexpr std::size_t kTextBatchBytes = std::size_t{2} << 20;
 
 bool Changed(const protocol::WindowCounters& d) {
   return d.calls > 0 || d.total_exec_time_ms > 0 || d.total_plan_time_ms > 0;
@@ -105,11 +107,9 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
   }
 
   // Statements to classify: changed ones whose text was never analyzed, plus texts owed to the
-  // control plane. Rate-limited; until then unclassified statements go to the remainder.
-  SlotSet wanted = text_wanted_;
-  for (const auto& c : changes_) {
-    if (!classified_.contains(c.slot)) wanted.add(c.slot);
-  }
+  // control plane for statements that changed (only those can be sent now). Rate-limited; until
+  // then unclassified statements go to the remainder.
+  const SlotSet wanted = (changed_now_ - classified_) | (text_wanted_ & changed_now_);
   if (!wanted.isEmpty() && TextReadDue(now)) {
     // A failed text read costs classification, not the window: unclassified statements go to
     // the remainder and are read again at the next due text read. A lost connection, though,
@@ -124,6 +124,9 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
   const double window_s = std::chrono::duration<double>(now - previous_at_).count();
   protocol::Snapshot snap = BuildSnapshot(window_s, info, *kpis);
+  // The change list can hold every entry (12 MiB at 100,000): released, not kept, while the
+  // snapshot is serialised and sent; the next reading allocates it once again.
+  std::vector<Change>().swap(changes_);
   previous_info_ = std::move(info);
   previous_kpis_ = std::move(kpis).value();
   previous_at_ = now;
@@ -132,6 +135,7 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
 Status Collector::ReadStats(bool all_reset) {
   changes_.clear();
+  changed_now_ = SlotSet();
   // Sized once from the previous reading, so a reading where everything changed never doubles it.
   changes_.reserve(slots_.live());
   ++reading_no_;
@@ -150,7 +154,10 @@ Status Collector::ReadStats(bool all_reset) {
       const bool continued = !created && present_.contains(slot);
       protocol::WindowCounters delta;
       ComputeDelta(continued ? &previous_[slot] : nullptr, row, all_reset, &delta);
-      if (Changed(delta)) changes_.push_back({slot, delta});
+      if (Changed(delta)) {
+        changes_.push_back({slot, delta});
+        changed_now_.add(slot);
+      }
     }
     previous_[slot] = row;
     last_seen_[slot] = reading_no_;
@@ -204,6 +211,17 @@ bool Collector::TextReadDue(std::chrono::steady_clock::time_point now) const {
 }
 
 Status Collector::ReadTexts(const SlotSet& wanted) {
+  // Texts held for statements that did not change in this reading cannot be sent in this
+  // snapshot: make room for the texts of those that can.
+  for (auto it = pending_text_.begin(); it != pending_text_.end();) {
+    if (changed_now_.contains(it->first)) {
+      ++it;
+    } else {
+      pending_text_bytes_ -= it->second ? it->second->size() : 0;
+      text_wanted_.add(it->first);
+      it = pending_text_.erase(it);
+    }
+  }
   std::vector<int64_t> ids;
   if (wanted.cardinality() <= kMaxTextFilterIds) {
     ids.reserve(wanted.cardinality());
@@ -214,6 +232,21 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
   ++counters_.text_reads;
   std::optional<int64_t> self_queryid;
   StatementKey key;
+  // Texts are copied as they arrive and analyzed once the statement has ended, or whenever a
+  // batch fills up: the server's backend waits while the agent analyzes, and that wait would
+  // count as the statement's execution time.
+  struct RawText {
+    uint32_t slot;
+    int64_t queryid;
+    std::string raw;
+  };
+  std::vector<RawText> batch;
+  std::size_t batch_bytes = 0;
+  const auto analyze_batch = [&] {
+    for (const RawText& t : batch) AnalyzeText(t.slot, t.queryid, t.raw);
+    batch.clear();
+    batch_bytes = 0;
+  };
   Status st = session_->StreamWithParams(
       reader_->TextSql(), {StatReader::QueryIdArray(ids)}, [&](RowFields fields) {
         if (fields.size() != 6 || !StatReader::ParseKey(fields, &key) || !fields[4]) return true;
@@ -224,21 +257,13 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
         }
         const uint32_t slot = slots_.Find(key);
         if (slot == StatementSlots::kNone || !wanted.contains(slot)) return true;
-        text_wanted_.remove(slot);
-        AnalyzedText analyzed = AnalyzeStatementText(*fields[4], key.queryid);
-        ++counters_.texts_analyzed;
-        Classify(slot, analyzed.exclusion, std::move(analyzed.fingerprint));
-        if (analyzed.exclusion != Exclusion::kNone || !options_.send_text ||
-            text_sent_.contains(slot) || pending_text_.contains(slot)) {
-          return true;
-        }
-        const std::size_t size = analyzed.text ? analyzed.text->size() : 0;
-        if (pending_text_bytes_ + size <= options_.text_cache_bytes) {
-          pending_text_bytes_ += size;
-          pending_text_[slot] = std::move(analyzed.text);
-        }
+        batch.push_back({slot, key.queryid, std::string(*fields[4])});
+        batch_bytes += batch.back().raw.size();
+        if (batch_bytes >= kTextBatchBytes) analyze_batch();
         return true;
       });
+  // Texts read before a failure are analyzed all the same.
+  analyze_batch();
   if (!st.ok()) return st;
   if (self_queryid && *self_queryid != 0) {
     // The text read's own entry appears only after it ran; classify it now so it never needs a
@@ -249,6 +274,37 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
     Classify(slot, Exclusion::kAgentOwn, "");
   }
   return OkStatus();
+}
+
+void Collector::AnalyzeText(uint32_t slot, int64_t queryid, std::string_view raw) {
+  // The anonymized text is worked out only when it can be kept until the statement is sent;
+  // otherwise the statement asks for it again when it is sent (text_wanted_).
+  const bool owed =
+      options_.send_text && !text_sent_.contains(slot) && !pending_text_.contains(slot);
+  const bool room = pending_text_bytes_ + raw.size() <= options_.text_cache_bytes;
+  std::optional<std::string> text;
+  if (!classified_.contains(slot)) {
+    AnalyzedText analyzed = owed && room ? AnalyzeStatementText(raw, queryid)
+                                         : ClassifyStatementText(raw, queryid);
+    ++counters_.texts_analyzed;
+    Classify(slot, analyzed.exclusion, std::move(analyzed.fingerprint));
+    if (analyzed.exclusion != Exclusion::kNone || !owed || !room) return;
+    text = std::move(analyzed.text);
+  } else {
+    if (excluded_.contains(slot) || !owed) {
+      text_wanted_.remove(slot);
+      return;
+    }
+    if (!room) return;  // still owed: read again at a later text read
+    text = AnonymizeStatementText(raw);
+    ++counters_.texts_analyzed;
+  }
+  const std::size_t size = text ? text->size() : 0;
+  if (pending_text_bytes_ + size <= options_.text_cache_bytes) {
+    text_wanted_.remove(slot);
+    pending_text_bytes_ += size;
+    pending_text_[slot] = std::move(text);
+  }
 }
 
 void Collector::Classify(uint32_t slot, Exclusion exclusion, std::string fingerprint) {
@@ -361,12 +417,6 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   snap.sampling.tail_statements = static_cast<int64_t>(plan.tail);
   snap.sampling.sampled_statements = static_cast<int64_t>(plan.sampled);
   snap.sampling.tail_probability = plan.tail_probability;
-  if (pending_text_bytes_ > options_.text_cache_bytes / 2) {
-    // Texts of statements that keep being sampled out: drop them; a statement sent without its
-    // text asks for it again (text_wanted_), so nothing is lost but a later text read.
-    pending_text_.clear();
-    pending_text_bytes_ = 0;
-  }
   return snap;
 }
 

@@ -89,6 +89,8 @@ class Collector {
   Status ReadStats(bool all_reset);
   // Slot of `key` (trying `hint` first), creating it and its per-slot state when new.
   uint32_t InternSlot(const StatementKey& key, uint32_t hint, bool* created);
+  // Classifies a wanted statement from its raw text and keeps its anonymized text when owed.
+  void AnalyzeText(uint32_t slot, int64_t queryid, std::string_view raw);
   void Classify(uint32_t slot, Exclusion exclusion, std::string fingerprint);
   void RecycleAbsentSlots(const SlotSet& present_now);
   bool TextReadDue(std::chrono::steady_clock::time_point now) const;
@@ -122,7 +124,10 @@ class Collector {
   SlotSet classified_;   // text analyzed: exclusion and fingerprint known
   SlotSet excluded_;     // filtered out of snapshots
   SlotSet text_sent_;    // text already carried by a snapshot (or not to be sent)
-  SlotSet text_wanted_;  // sent without text: fetch it at the next text read
+  SlotSet text_wanted_;  // text owed (sent without it, or dropped from pending_text_)
+  SlotSet changed_now_;  // changed in the last reading
+  // Anonymized texts read but not sent yet (their statements were sampled out), at most
+  // text_cache_bytes; a text read first drops those of statements that did not change.
   std::unordered_map<uint32_t, std::optional<std::string>> pending_text_;
   std::size_t pending_text_bytes_ = 0;
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -273,11 +274,15 @@ bool ReadsOnlyCatalog(const Json& root) {
 
 // Whether `pattern` occurs in the compact JSON `tree` as JSON syntax, not inside a string value
 // (where its quotes would be escaped).
+// Without `count`, stops at the first occurrence. (Patterns start with a quote, the most common
+// byte of the tree, so a search that anchors on the first byte would compare at every quote.)
 bool HasJsonPattern(std::string_view tree, std::string_view pattern, std::size_t* count = nullptr) {
+  const std::boyer_moore_horspool_searcher searcher(pattern.begin(), pattern.end());
   std::size_t found = 0;
-  for (std::size_t pos = tree.find(pattern); pos != std::string_view::npos;
-       pos = tree.find(pattern, pos + 1)) {
-    if (pos == 0 || tree[pos - 1] != '\\') ++found;
+  for (auto it = std::search(tree.begin(), tree.end(), searcher); it != tree.end();
+       it = std::search(it + 1, tree.end(), searcher)) {
+    if (it == tree.begin() || *(it - 1) != '\\') ++found;
+    if (count == nullptr && found > 0) break;
   }
   if (count != nullptr) *count = found;
   return found > 0;
@@ -348,10 +353,45 @@ std::optional<std::string> AnonymizedText(const std::string& raw) {
   return StripCommentsAndLiterals(normalized->normalized_query);
 }
 
-AnalyzedText Analyze(std::string_view raw_text, int64_t queryid) {
+std::string AsciiLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Whether Classify would find `raw` to be user workload (kNone) whatever its tree, so the parse
+// tree is not needed: its first word starts a plannable statement, so not all of its statements
+// are transaction control or session utilities; and no relation in it can be a catalog one,
+// because nothing in it spells "pg_" or "information_schema" in any case, and no Unicode-escaped
+// identifier (U&"...") could hide either.
+bool PlainUserStatement(std::string_view raw) {
+  const std::string lower = AsciiLower(TrimSpace(raw));
+  std::size_t word_end = 0;
+  while (word_end < lower.size() && lower[word_end] >= 'a' && lower[word_end] <= 'z') ++word_end;
+  const std::string_view first_word = std::string_view(lower).substr(0, word_end);
+  const bool plannable = first_word == "select" || first_word == "insert" ||
+                         first_word == "update" || first_word == "delete" ||
+                         first_word == "with" || first_word == "values";
+  return plannable && lower.find("pg_") == std::string::npos &&
+         lower.find("information_schema") == std::string::npos &&
+         lower.find("u&") == std::string::npos;
+}
+
+// Exclusion and fingerprint of `raw`, plus its anonymized text when `with_text`.
+AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text) {
   const std::string raw(raw_text);
   const bool agent_own = StartsWithAgentMarker(raw_text);
   AnalyzedText result;
+
+  if (!agent_own && PlainUserStatement(raw_text)) {
+    // The same results as below without building the tree: when the text does not parse, the
+    // fingerprint falls back the same way and normalization fails, leaving no text.
+    result.fingerprint = ParsedFingerprint(raw, queryid);
+    if (with_text) result.text = AnonymizedText(raw);
+    return result;
+  }
 
   const ParseResult parsed(pg_query_parse(raw.c_str()));
   if (parsed->error != nullptr || parsed->parse_tree == nullptr) {
@@ -360,9 +400,22 @@ AnalyzedText Analyze(std::string_view raw_text, int64_t queryid) {
     return result;
   }
   result.fingerprint = ParsedFingerprint(raw, queryid);
-  result.text = AnonymizedText(raw);
+  if (with_text) result.text = AnonymizedText(raw);
   result.exclusion = agent_own ? Exclusion::kAgentOwn : Classify(parsed->parse_tree);
   return result;
+}
+
+// Analyze that never throws: only resource exhaustion (std::bad_alloc and the like) can make it
+// throw, and then it fails closed, with no text.
+AnalyzedText AnalyzeOrFallBack(std::string_view raw_text, int64_t queryid, bool with_text) {
+  try {
+    return Analyze(raw_text, queryid, with_text);
+  } catch (const std::exception&) {
+    AnalyzedText fallback;
+    fallback.fingerprint = QueryidFingerprint(queryid);
+    fallback.exclusion = StartsWithAgentMarker(raw_text) ? Exclusion::kAgentOwn : Exclusion::kNone;
+    return fallback;
+  }
 }
 
 }  // namespace
@@ -384,14 +437,18 @@ const char* ExclusionName(Exclusion e) {
 }
 
 AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid) {
+  return AnalyzeOrFallBack(raw_text, queryid, /*with_text=*/true);
+}
+
+AnalyzedText ClassifyStatementText(std::string_view raw_text, int64_t queryid) {
+  return AnalyzeOrFallBack(raw_text, queryid, /*with_text=*/false);
+}
+
+std::optional<std::string> AnonymizeStatementText(std::string_view raw_text) {
   try {
-    return Analyze(raw_text, queryid);
+    return AnonymizedText(std::string(raw_text));
   } catch (const std::exception&) {
-    // Only resource exhaustion (std::bad_alloc and the like) gets here. Fail closed: no text.
-    AnalyzedText fallback;
-    fallback.fingerprint = QueryidFingerprint(queryid);
-    fallback.exclusion = StartsWithAgentMarker(raw_text) ? Exclusion::kAgentOwn : Exclusion::kNone;
-    return fallback;
+    return std::nullopt;
   }
 }
 

@@ -40,6 +40,14 @@ struct AnalyzedText {
 // fingerprint. Never throws; never returns raw input.
 AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid);
 
+// AnalyzeStatementText without the anonymized text (`text` is nullopt): the exclusion and the
+// fingerprint, for statements whose text is not needed yet. Never throws.
+AnalyzedText ClassifyStatementText(std::string_view raw_text, int64_t queryid);
+
+// The `text` part of AnalyzeStatementText alone, for a statement already classified. Never throws;
+// never returns raw input.
+std::optional<std::string> AnonymizeStatementText(std::string_view raw_text);
+
 // Anonymizes a fragment of SQL that is not a statement (a column default, a constraint
 // definition) the way statement texts are: `prefix` + `fragment` must parse as one statement
 // (e.g. prefix "SELECT " for an expression); returns the anonymized fragment without the prefix,

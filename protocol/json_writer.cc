@@ -75,11 +75,15 @@ void JsonWriter::String(std::string_view value) {
 void JsonWriter::WriteEscaped(std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out_.push_back('"');
+  const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; };
   for (std::size_t i = 0; i < value.size();) {
     const unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      out_.push_back(static_cast<char>(c));
-      ++i;
+    if (plain(c)) {
+      // A run of characters that need no escaping is copied at once.
+      std::size_t end = i + 1;
+      while (end < value.size() && plain(static_cast<unsigned char>(value[end]))) ++end;
+      out_.append(value.data() + i, end - i);
+      i = end;
       continue;
     }
     switch (c) {

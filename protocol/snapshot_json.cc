@@ -1,5 +1,6 @@
 #include "protocol/snapshot_json.h"
 
+#include <cmath>
 #include <string>
 
 #include "protocol/advice_json.h"
@@ -25,8 +26,19 @@ const char* DurationClassName(DurationClass c) {
 
 namespace {
 
+// Measured values (milliseconds, blocks, shares) are written to 6 decimals: a nanosecond for
+// times, below what PostgreSQL measures. Differences of cumulative doubles otherwise carry 17
+// significant digits of rounding noise, which costs bytes and compresses badly.
+constexpr double kMeasuredScale = 1e6;
+constexpr double kMeasuredMaxRounded = 1e9;  // above, scaling would lose precision: written as is
+
+void PutMeasured(JsonWriter& w, double v) {
+  w.Double(std::abs(v) < kMeasuredMaxRounded ? std::round(v * kMeasuredScale) / kMeasuredScale
+                                             : v);
+}
+
 void Put(JsonWriter& w, int64_t v) { w.Int(v); }
-void Put(JsonWriter& w, double v) { w.Double(v); }
+void Put(JsonWriter& w, double v) { PutMeasured(w, v); }
 
 template <class Count>
 void PutCounters(JsonWriter& w, const BasicWindowCounters<Count>& counters) {
@@ -62,15 +74,15 @@ void PutStatement(JsonWriter& w, const StatementMetrics& s) {
   }
   PutCounters(w, s.window);
   w.Key("mean_exec_time_ms");
-  w.Double(s.mean_exec_time_ms);
+  PutMeasured(w, s.mean_exec_time_ms);
   w.Key("cumulative_min_exec_time_ms");
-  w.Double(s.cumulative_min_exec_time_ms);
+  PutMeasured(w, s.cumulative_min_exec_time_ms);
   w.Key("cumulative_max_exec_time_ms");
-  w.Double(s.cumulative_max_exec_time_ms);
+  PutMeasured(w, s.cumulative_max_exec_time_ms);
   w.Key("cumulative_stddev_exec_time_ms");
-  w.Double(s.cumulative_stddev_exec_time_ms);
+  PutMeasured(w, s.cumulative_stddev_exec_time_ms);
   w.Key("time_pct");
-  w.Double(s.time_pct);
+  PutMeasured(w, s.time_pct);
   w.Key("score");
   w.Double(s.score);
   w.Key("duration_class");

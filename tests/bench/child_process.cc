@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
@@ -61,6 +63,19 @@ std::string ReadAll(int fd) {
 }
 
 }  // namespace
+
+TempDir::TempDir(const std::string& prefix) {
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) throw ErrnoError("mkdtemp " + pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
 
 std::string RunInChildForBytes(const std::string& what, const std::function<std::string()>& body) {
   // Unflushed output would otherwise be written twice, once by each process.

@@ -9,6 +9,20 @@
 
 namespace optischema::bench {
 
+// A private directory made with mkdtemp under TMPDIR (/tmp when unset), removed with its contents
+// by the destructor. Throws std::runtime_error when it cannot be made.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // Forks; the child runs `body` and sends the bytes it returns back through a pipe, then leaves
 // with _exit, so no destructor of an object the parent owns (a PgCluster, say) runs in the child.
 // The child starts as a copy of this process: open connections must not be used from both, so call

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -15,17 +16,19 @@
 #include "collector/collector.h"
 #include "collector/pg_session.h"
 #include "collector/stat_reader.h"
-#include "core/clock.h"
+#include "core/allocator.h"
 #include "protocol/snapshot_json.h"
 #include "tests/bench/child_process.h"
+#include "tests/bench/exporter.h"
 #include "tests/bench/workload.h"
+#include "tests/support/manual_clock.h"
 
 namespace optischema::bench {
 namespace {
 
-// pg_stat_statements as PostgreSQL 15 ships it, installed in schema public.
-const collector::ExtensionInfo kPg15Extension{
-    .version = "1.10", .major = 1, .minor = 10, .schema = "public"};
+// The agent's interval, and its pause before a churn cycle so that its text read is due.
+constexpr auto kInterval = std::chrono::seconds(30);
+constexpr auto kTextRefresh = std::chrono::minutes(5);
 
 constexpr double kKibPerMib = 1024.0;
 
@@ -76,10 +79,11 @@ CycleTimes Median(const std::vector<CycleTimes>& cycles) {
   return {Median(std::move(cpu)), Median(std::move(wall))};
 }
 
-// Size of `data` compressed to gzip format at level 6. Output goes through a small buffer, so the
-// measurement does not add a second payload-sized allocation to the agent's peak RSS.
+// Size of `data` compressed to gzip format at the level of the agent's spool (agent/spool.cc).
+// Output goes through a small buffer, as in the spool, so the measurement does not add a second
+// payload-sized allocation to the agent's peak RSS.
 int64_t GzipSize(const std::string& data) {
-  constexpr int kLevel = 6;
+  constexpr int kLevel = 3;
   constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window, gzip header and trailer
   constexpr int kMemLevel = 8;
   z_stream stream{};
@@ -121,10 +125,10 @@ Connection Connect(const std::string& dsn) {
   return conn;
 }
 
-// Runs workload statements 0..n-1 on `conn`; returns the wall time taken in seconds.
-double RunWorkload(PGconn* conn, std::size_t n) {
+// Runs workload statements begin..end-1 on `conn`; returns the wall time taken in seconds.
+double RunWorkload(PGconn* conn, std::size_t begin, std::size_t end) {
   const Stopwatch watch;
-  ForEachBatch(n, [conn](const std::string& sql) {
+  ForEachBatch(begin, end, [conn](const std::string& sql) {
     // PQexec returns the last statement's result; an error stops the string there.
     const ResultPtr res(PQexec(conn, sql.c_str()));
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
@@ -134,12 +138,50 @@ double RunWorkload(PGconn* conn, std::size_t n) {
   return watch.Elapsed().wall_ms / 1e3;
 }
 
+// Growth of one role's database time in pg_stat_statements, read through `admin`.
+class RoleDbTime {
+ public:
+  RoleDbTime(PGconn* admin, std::string role) : admin_(admin), role_(std::move(role)) {}
+
+  // Cumulative sum(total_exec_time + total_plan_time) and sum(calls) of the role's entries.
+  DbTime Read() const {
+    const std::string sql =
+        "SELECT coalesce(sum(total_exec_time + total_plan_time), 0)::float8, "
+        "coalesce(sum(calls), 0)::float8 FROM pg_stat_statements(false) WHERE userid = "
+        "to_regrole('" + role_ + "')::oid";
+    const ResultPtr res(PQexec(admin_, sql.c_str()));
+    if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) {
+      throw std::runtime_error("reading database time: " + std::string(PQerrorMessage(admin_)));
+    }
+    return {std::stod(PQgetvalue(res.get(), 0, 0)), std::stod(PQgetvalue(res.get(), 0, 1))};
+  }
+
+ private:
+  PGconn* admin_;
+  std::string role_;
+};
+
+DbTime Minus(const DbTime& after, const DbTime& before) {
+  return {after.ms - before.ms, after.calls - before.calls};
+}
+
+DbTime Mean(const std::vector<DbTime>& values) {
+  DbTime sum;
+  for (const DbTime& v : values) {
+    sum.ms += v.ms;
+    sum.calls += v.calls;
+  }
+  const auto n = static_cast<double>(std::max<std::size_t>(1, values.size()));
+  return {sum.ms / n, sum.calls / n};
+}
+
 // One measured agent cycle.
 struct Cycle {
-  CycleTimes times;  // Collect() + SnapshotToJson()
+  CycleTimes times;  // Collect() + SnapshotToJson() + gzip
   double collect_cpu_ms = 0;
   protocol::Snapshot snapshot;
-  std::string json;
+  int64_t json_bytes = 0;
+  int64_t gzip_bytes = 0;
 };
 
 Cycle RunCycle(collector::Collector& agent) {
@@ -149,50 +191,126 @@ Cycle RunCycle(collector::Collector& agent) {
   cycle.collect_cpu_ms = watch.CpuElapsedMs();
   if (!result.ok()) throw std::runtime_error("Collect: " + result.error().ToString());
   if (!result->has_value()) throw std::runtime_error("Collect returned a baseline, not a snapshot");
-  cycle.json = protocol::SnapshotToJson(**result);
+  const std::string json = protocol::SnapshotToJson(**result);
+  cycle.gzip_bytes = GzipSize(json);
   cycle.times = watch.Elapsed();
+  cycle.json_bytes = static_cast<int64_t>(json.size());
   cycle.snapshot = std::move(**result);
   return cycle;
 }
 
+// One scrape of the exporter from a process of its own, so the HTTP client's memory does not
+// count in the agent's peak RSS.
+ScrapeTimes ScrapeFromChild(const Endpoints& endpoints) {
+  return RunInChild<ScrapeTimes>("exporter scrape", [&endpoints] {
+    return Scrape(endpoints.exporter_url, endpoints.exporter_pid);
+  });
+}
+
+// `repeat` cycles of one scenario: before cycle r (1-based) `prepare(r)` runs the workload; then
+// the agent's cycle and the exporter's scrape are measured, each with its role's database time.
+ScenarioResult RunScenario(collector::Collector& agent, PGconn* admin, const Endpoints& endpoints,
+                           int repeat, const std::function<void(int)>& prepare) {
+  ScenarioResult out;
+  const RoleDbTime agent_db(admin, endpoints.agent_role);
+  const RoleDbTime exporter_db(admin, endpoints.exporter_role);
+  const uint64_t analyzed_before = agent.counters().texts_analyzed;
+  const uint64_t reads_before = agent.counters().text_reads;
+  std::vector<CycleTimes> cycles;
+  std::vector<double> collect_cpu;
+  std::vector<double> json_cpu;
+  std::vector<DbTime> agent_dbs;
+  std::vector<double> scrape_cpu;
+  std::vector<double> scrape_wall;
+  std::vector<double> scrape_bytes;
+  std::vector<DbTime> exporter_dbs;
+  for (int r = 1; r <= repeat; ++r) {
+    prepare(r);
+    const DbTime before = agent_db.Read();
+    const Cycle cycle = RunCycle(agent);
+    agent_dbs.push_back(Minus(agent_db.Read(), before));
+    cycles.push_back(cycle.times);
+    collect_cpu.push_back(cycle.collect_cpu_ms);
+    json_cpu.push_back(cycle.times.cpu_ms - cycle.collect_cpu_ms);
+    out.changed_statements = cycle.snapshot.sampling.changed_statements;
+    out.sent_statements = static_cast<int64_t>(cycle.snapshot.statements.size());
+    out.texts_sent = std::count_if(cycle.snapshot.statements.begin(),
+                                   cycle.snapshot.statements.end(),
+                                   [](const protocol::StatementMetrics& s) { return s.include_text; });
+    out.json_bytes = cycle.json_bytes;
+    out.gzip_bytes = cycle.gzip_bytes;
+    if (!endpoints.exporter_url.empty() && r > repeat - endpoints.exporter_scrapes) {
+      const DbTime x_before = exporter_db.Read();
+      const ScrapeTimes scrape = ScrapeFromChild(endpoints);
+      exporter_dbs.push_back(Minus(exporter_db.Read(), x_before));
+      scrape_cpu.push_back(scrape.cpu_ms);
+      scrape_wall.push_back(scrape.wall_ms);
+      scrape_bytes.push_back(static_cast<double>(scrape.bytes));
+    }
+  }
+  out.agent = Median(cycles);
+  out.agent_collect_cpu_ms = Median(std::move(collect_cpu));
+  out.agent_json_cpu_ms = Median(std::move(json_cpu));
+  out.agent_db = Mean(agent_dbs);
+  out.texts_analyzed = agent.counters().texts_analyzed - analyzed_before;
+  out.text_reads = agent.counters().text_reads - reads_before;
+  // The exporter's CPU comes in clock ticks (10 ms): the mean over the scrapes resolves better.
+  double cpu_sum = 0;
+  for (double v : scrape_cpu) cpu_sum += v;
+  out.exporter.cpu_ms = scrape_cpu.empty() ? 0 : cpu_sum / static_cast<double>(scrape_cpu.size());
+  out.exporter.wall_ms = Median(std::move(scrape_wall));
+  out.exporter.bytes = static_cast<int64_t>(Median(std::move(scrape_bytes)));
+  out.exporter_db = Mean(exporter_dbs);
+  return out;
+}
+
 }  // namespace
 
-FloorResult MeasureFloor(const std::string& dsn, int repeat) {
-  return RunInChild<FloorResult>("floor", [&dsn, repeat] {
+FloorResult MeasureFloor(const std::string& dsn, const std::string& admin_dsn, int repeat) {
+  return RunInChild<FloorResult>("floor", [&dsn, &admin_dsn, repeat] {
     FloorResult floor;
     floor.start_rss_mib = PeakRssMib();
-    const std::string sql = collector::StatReader(kPg15Extension).StatsSql();
     const Connection conn = Connect(dsn);
+    const Connection admin = Connect(admin_dsn);
+    const std::string role = PQuser(conn.get());
+    const RoleDbTime db(admin.get(), role);
     std::vector<CycleTimes> runs;
+    std::vector<DbTime> dbs;
     for (int r = 0; r < repeat; ++r) {
+      const DbTime before = db.Read();
       const Stopwatch watch;
-      const ResultPtr res(PQexec(conn.get(), sql.c_str()));
+      const ResultPtr res(PQexec(conn.get(), kFloorSql));
       runs.push_back(watch.Elapsed());
       if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
         throw std::runtime_error("floor query failed: " + std::string(PQerrorMessage(conn.get())));
       }
+      dbs.push_back(Minus(db.Read(), before));
       floor.rows = PQntuples(res.get());
     }
     floor.read = Median(runs);
+    floor.db = Mean(dbs);
     floor.peak_rss_mib = PeakRssMib();
     return floor;
   });
 }
 
-AgentResult MeasureAgent(const std::string& dsn, std::size_t n, int repeat) {
-  return RunInChild<AgentResult>("agent", [&dsn, n, repeat] {
+AgentResult MeasureAgent(const Endpoints& endpoints, std::size_t n, int repeat) {
+  return RunInChild<AgentResult>("agent", [&endpoints, n, repeat] {
     AgentResult out;
     out.start_rss_mib = PeakRssMib();
-    const SystemClock clock;
+    ConfigureAllocator();  // as the agent's main does
+    testing::ManualClock clock;
+    const std::string dsn = endpoints.agent_dsn;
     collector::Collector agent(
-        collector::CollectorOptions{.database_name = "postgres"},
+        collector::CollectorOptions{.database_name = "postgres",
+                                    .text_refresh_interval = kTextRefresh},
         [dsn] {
           collector::ConnectOptions options;
           options.dsn = dsn;
           return collector::ConnectLibpq(options);
         },
         clock);
-    const Connection workload = Connect(dsn);
+    const Connection admin = Connect(endpoints.admin_dsn);
 
     {
       const Stopwatch watch;
@@ -204,38 +322,43 @@ AgentResult MeasureAgent(const std::string& dsn, std::size_t n, int repeat) {
     out.baseline_rss_mib = PeakRssMib();
 
     std::vector<double> passes;
-    passes.push_back(RunWorkload(workload.get(), n));
+    passes.push_back(RunWorkload(admin.get(), 0, n));
+    clock.Advance(kInterval);
     const uint64_t analyzed_before = agent.counters().texts_analyzed;
     out.first = RunCycle(agent).times;
     out.first_texts_analyzed = agent.counters().texts_analyzed - analyzed_before;
     out.first_rss_mib = PeakRssMib();
 
-    const uint64_t reads_before_changed = agent.counters().text_reads;
-    std::vector<CycleTimes> changed;
-    std::vector<double> collect_cpu;
-    std::vector<double> json_cpu;
-    for (int r = 0; r < repeat; ++r) {
-      passes.push_back(RunWorkload(workload.get(), n));
-      const Cycle cycle = RunCycle(agent);
-      changed.push_back(cycle.times);
-      collect_cpu.push_back(cycle.collect_cpu_ms);
-      json_cpu.push_back(cycle.times.cpu_ms - cycle.collect_cpu_ms);
-      out.changed_statements = cycle.snapshot.sampling.changed_statements;
-      out.sent_statements = static_cast<int64_t>(cycle.snapshot.statements.size());
-      out.json_bytes = static_cast<int64_t>(cycle.json.size());
-      out.gzip_bytes = GzipSize(cycle.json);
+    if (!endpoints.exporter_url.empty()) {
+      // Its first scrape connects and discovers the server: not measured, but it shows that the
+      // custom query works (one pg_stat_statements_calls sample per entry).
+      out.exporter_samples = RunInChild<int64_t>("exporter scrape", [&endpoints] {
+        return CountSamples(endpoints.exporter_url, "pg_stat_statements_calls{");
+      });
     }
-    out.changed = Median(changed);
-    out.changed_collect_cpu_ms = Median(std::move(collect_cpu));
-    out.changed_json_cpu_ms = Median(std::move(json_cpu));
-    out.changed_text_reads = agent.counters().text_reads - reads_before_changed;
-    out.changed_rss_mib = PeakRssMib();
 
-    const uint64_t reads_before_steady = agent.counters().text_reads;
-    std::vector<CycleTimes> steady;
-    for (int r = 0; r < repeat; ++r) steady.push_back(RunCycle(agent).times);
-    out.steady = Median(steady);
-    out.steady_text_reads = agent.counters().text_reads - reads_before_steady;
+    out.steady = RunScenario(agent, admin.get(), endpoints, repeat, [&](int) {
+      passes.push_back(RunWorkload(admin.get(), 0, n));
+      clock.Advance(kInterval);
+    });
+    out.steady_rss_mib = PeakRssMib();
+
+    const uint64_t reads_before_idle = agent.counters().text_reads;
+    std::vector<CycleTimes> idle;
+    for (int r = 0; r < repeat; ++r) {
+      clock.Advance(kInterval);
+      idle.push_back(RunCycle(agent).times);
+    }
+    out.idle = Median(idle);
+    out.idle_text_reads = agent.counters().text_reads - reads_before_idle;
+
+    const std::size_t step = std::max<std::size_t>(1, n / 10);
+    out.churn = RunScenario(agent, admin.get(), endpoints, repeat, [&](int k) {
+      const std::size_t begin = static_cast<std::size_t>(k) * step;
+      RunWorkload(admin.get(), begin, begin + n);
+      // Text reads happen at most every text_refresh_interval: every churn cycle gets one.
+      clock.Advance(kTextRefresh);
+    });
 
     out.workload_pass_s = Median(std::move(passes));
     out.text_read_failures = agent.counters().text_read_failures;
@@ -245,6 +368,7 @@ AgentResult MeasureAgent(const std::string& dsn, std::size_t n, int repeat) {
                    std::min(message.size(), sizeof out.last_text_read_error - 1));
     }
     out.peak_rss_mib = PeakRssMib();
+    if (endpoints.exporter_pid > 0) out.exporter_peak_rss_mib = PeakRssMibOf(endpoints.exporter_pid);
     return out;
   });
 }

@@ -4,16 +4,20 @@
 #include <iomanip>
 #include <sstream>
 
+#include "tests/bench/exporter.h"
 #include "tests/bench/workload.h"
 
 namespace optischema::bench {
 namespace {
 
 constexpr double kCpuRatioTarget = 1.25;
-constexpr std::size_t kCpuTargetSizes[] = {10000, 100000};
 constexpr double kRssTargetMib = 50;
 constexpr std::size_t kRssTargetSize = 100000;
+constexpr double kBytesPerChangedTarget = 64;
+constexpr double kIdleCorePercentTarget = 0.05;
 constexpr double kBytesPerKib = 1024.0;
+// Cycles per text read with the default 5-minute text_refresh_interval and 30-s interval.
+constexpr double kCyclesPerTextRead = 10;
 
 std::string Fixed(double value, int decimals) {
   std::ostringstream out;
@@ -35,8 +39,13 @@ std::string Count(uint64_t value) {
 // Milliseconds with two decimals below 10, one above.
 std::string Ms(double value) { return Fixed(value, value < 10 ? 2 : 1); }
 
-std::string Ratio(double value, double floor) {
-  return floor > 0 ? Fixed(value / floor, 2) + "x" : "n/a";
+std::string Ratio(double value, double base) {
+  return base > 0 ? Fixed(value / base, 2) + "x" : "n/a";
+}
+
+std::string Kib(int64_t bytes) {
+  const double kib = static_cast<double>(bytes) / kBytesPerKib;
+  return Fixed(kib, kib < 10 ? 1 : 0);
 }
 
 // Markdown table with every column right-aligned and padded to its widest cell.
@@ -63,83 +72,106 @@ std::string Markdown(const std::vector<std::string>& header,
   return out.str();
 }
 
-const SizeResult* Find(const std::vector<SizeResult>& results, std::size_t statements) {
-  for (const SizeResult& r : results) {
-    if (r.workload.statements == statements) return &r;
-  }
-  return nullptr;
-}
-
 std::string Verdict(bool pass) { return pass ? "PASS  " : "MISS  "; }
+
+struct Scenario {
+  const char* name;
+  const ScenarioResult AgentResult::*field;
+};
+constexpr Scenario kScenarios[] = {{"steady", &AgentResult::steady},
+                                   {"churn", &AgentResult::churn}};
+
+double BytesPerChanged(const ScenarioResult& s) {
+  return s.changed_statements > 0
+             ? static_cast<double>(s.gzip_bytes) / static_cast<double>(s.changed_statements)
+             : 0;
+}
 
 }  // namespace
 
-std::string ResultsTable(const std::vector<SizeResult>& results) {
+std::string ResultsTable(const Results& results) {
   std::vector<std::vector<std::string>> rows;
-  for (const SizeResult& r : results) {
-    const AgentResult& a = r.agent;
-    rows.push_back({
-        Count(r.workload.statements),
-        Ms(r.floor.read.cpu_ms),
-        Ms(r.floor.read.wall_ms),
-        Fixed(r.floor.peak_rss_mib, 1),
-        Ms(a.changed.cpu_ms) + " (" + Ratio(a.changed.cpu_ms, r.floor.read.cpu_ms) + ")",
-        Ms(a.changed_json_cpu_ms),
-        Ms(a.changed.wall_ms) + " (" + Ratio(a.changed.wall_ms, r.floor.read.wall_ms) + ")",
-        Ms(a.steady.cpu_ms) + " (" + Ratio(a.steady.cpu_ms, r.floor.read.cpu_ms) + ")",
-        Ms(a.first.cpu_ms),
-        Fixed(a.peak_rss_mib, 1),
-        Fixed(static_cast<double>(a.json_bytes) / kBytesPerKib, 0) + " / " +
-            Fixed(static_cast<double>(a.gzip_bytes) / kBytesPerKib, 0),
-        std::to_string(a.steady_text_reads),
-    });
+  for (const SizeResult& r : results.sizes) {
+    const FloorResult& f = r.floor;
+    for (const Scenario& scenario : kScenarios) {
+      const ScenarioResult& s = r.agent.*scenario.field;
+      const bool x = results.exporter_run;
+      rows.push_back({
+          Count(r.workload.statements),
+          scenario.name,
+          Ms(f.read.cpu_ms) + " / " + Ms(f.read.wall_ms),
+          Ms(s.agent.cpu_ms) + " (" + Ratio(s.agent.cpu_ms, f.read.cpu_ms) + ")",
+          Ms(s.agent.wall_ms),
+          x ? Ms(s.exporter.cpu_ms) : "-",
+          x ? Ms(s.exporter.wall_ms) : "-",
+          x ? Ratio(s.agent.cpu_ms, s.exporter.cpu_ms) : "-",
+          Ms(f.db.ms),
+          Ms(s.agent_db.ms) + " (" + Ratio(s.agent_db.ms, f.db.ms) + ")",
+          x ? Ms(s.exporter_db.ms) : "-",
+          x ? Ratio(s.agent_db.ms, s.exporter_db.ms) : "-",
+          Kib(s.gzip_bytes) + " (" + Fixed(BytesPerChanged(s), 0) + " B)",
+          x ? Kib(s.exporter.bytes) : "-",
+          Count(static_cast<uint64_t>(s.changed_statements)) + " / " +
+              Count(static_cast<uint64_t>(s.sent_statements)) + " / " +
+              Count(static_cast<uint64_t>(s.texts_sent)),
+      });
+    }
   }
-  return Markdown({"statements", "floor cpu ms", "floor wall ms", "floor rss MiB",
-                   "agent changed cpu ms (x floor)", "of which json ms", "agent wall ms (x floor)",
-                   "steady cpu ms (x floor)", "first-cycle cpu ms", "agent peak rss MiB",
-                   "payload KiB raw/gzip", "steady text reads"},
+  return Markdown({"statements", "scenario", "floor cpu/wall ms", "agent cpu ms (x floor)",
+                   "agent wall ms", "exporter cpu ms", "exporter wall ms",
+                   "agent/exporter cpu", "floor db ms", "agent db ms (x floor)",
+                   "exporter db ms", "agent/exporter db", "agent wire KiB (per changed)",
+                   "exporter wire KiB", "changed / sent / texts sent"},
                   rows);
 }
 
-std::string DetailsTable(const std::vector<SizeResult>& results) {
+std::string DetailsTable(const Results& results) {
   std::vector<std::vector<std::string>> rows;
-  for (const SizeResult& r : results) {
+  for (const SizeResult& r : results.sizes) {
     const AgentResult& a = r.agent;
     const WorkloadInfo& w = r.workload;
     rows.push_back({
         Count(w.statements),
         std::to_string(w.repeat),
-        Count(static_cast<uint64_t>(w.entries)),
         std::to_string(w.text_min_bytes) + " / " + std::to_string(w.text_avg_bytes) + " / " +
             std::to_string(w.text_max_bytes),
         Count(static_cast<uint64_t>(r.floor.rows)),
-        Fixed(a.workload_pass_s, 1),
-        Ms(a.baseline.cpu_ms) + " / " + Ms(a.baseline.wall_ms),
-        Ms(a.first.wall_ms),
-        Count(a.first_texts_analyzed),
-        Ms(a.changed_collect_cpu_ms),
-        Count(static_cast<uint64_t>(a.changed_statements)) + " / " +
-            Count(static_cast<uint64_t>(a.sent_statements)),
-        std::to_string(a.changed_text_reads),
-        std::to_string(a.text_read_failures),
-        Ms(a.steady.wall_ms),
-        Fixed(r.floor.start_rss_mib, 1) + " / " + Fixed(a.start_rss_mib, 1),
+        Fixed(r.floor.peak_rss_mib, 1),
+        Fixed(a.peak_rss_mib, 1),
         Fixed(a.baseline_rss_mib, 1) + " / " + Fixed(a.first_rss_mib, 1) + " / " +
-            Fixed(a.changed_rss_mib, 1) + " / " + Fixed(a.peak_rss_mib, 1),
+            Fixed(a.steady_rss_mib, 1),
+        results.exporter_run ? Fixed(a.exporter_peak_rss_mib, 1) : "-",
+        Ms(a.baseline.cpu_ms),
+        Ms(a.first.cpu_ms) + " / " + Count(a.first_texts_analyzed),
+        Ms(a.steady.agent_collect_cpu_ms) + " + " + Ms(a.steady.agent_json_cpu_ms),
+        Ms(a.churn.agent_collect_cpu_ms) + " + " + Ms(a.churn.agent_json_cpu_ms),
+        Count(a.churn.texts_analyzed) + " / " + std::to_string(a.churn.text_reads),
+        Ms(a.idle.cpu_ms) + " (" + Ratio(a.idle.cpu_ms, r.floor.read.cpu_ms) + ")",
+        results.exporter_run ? Count(static_cast<uint64_t>(a.exporter_samples)) : "-",
+        Fixed(a.workload_pass_s, 1),
     });
   }
-  return Markdown(
-      {"statements", "repeat", "workload entries", "text bytes min/avg/max", "rows read",
-       "workload pass s", "baseline cpu/wall ms", "first-cycle wall ms", "texts analyzed",
-       "changed: collect cpu ms", "changed/sent statements", "changed text reads",
-       "text read failures", "steady wall ms", "start rss MiB floor/agent",
-       "agent rss MiB after baseline/first/changed/steady"},
-      rows);
+  return Markdown({"statements", "repeat", "text bytes min/avg/max", "floor rows",
+                   "floor rss MiB", "agent peak rss MiB", "agent rss after baseline/first/steady",
+                   "exporter peak rss MiB", "baseline cpu ms", "first cycle cpu ms / texts",
+                   "steady cpu: collect + json/gzip", "churn cpu: collect + json/gzip",
+                   "churn texts analyzed / reads", "idle cycle cpu ms (x floor)",
+                   "exporter samples of calls", "workload pass s"},
+                  rows);
 }
 
-std::vector<std::string> FailureNotes(const std::vector<SizeResult>& results) {
+std::string IdleLine(const IdleResult& idle) {
+  return "agent daemon, " + Count(idle.statements) + " statements, interval " +
+         Fixed(idle.interval_s, 0) + " s, nothing running: " + Fixed(idle.cpu_ms, 0) +
+         " ms CPU over " + Fixed(idle.measured_s, 0) + " s = " + Fixed(idle.CorePercent(), 4) +
+         " % of a core; " + std::to_string(idle.snapshots_delivered) +
+         " snapshots delivered; peak RSS " + Fixed(idle.peak_rss_mib, 1) + " MiB (measured after " +
+         Fixed(idle.warmup_s, 0) + " s of warm-up)";
+}
+
+std::vector<std::string> FailureNotes(const Results& results) {
   std::vector<std::string> notes;
-  for (const SizeResult& r : results) {
+  for (const SizeResult& r : results.sizes) {
     if (r.agent.text_read_failures == 0) continue;
     std::string message = r.agent.last_text_read_error;
     std::replace(message.begin(), message.end(), '\n', ' ');
@@ -152,89 +184,155 @@ std::vector<std::string> FailureNotes(const std::vector<SizeResult>& results) {
   return notes;
 }
 
-std::vector<std::string> TargetLines(const std::vector<SizeResult>& results) {
+std::vector<std::string> TargetLines(const Results& results) {
   std::vector<std::string> lines;
-  for (std::size_t size : kCpuTargetSizes) {
-    const std::string target = "collector CPU <= " + Fixed(kCpuRatioTarget, 2) + " x floor at " +
-                               Count(size) + " statements (changed cycle)";
-    const SizeResult* r = Find(results, size);
-    if (r == nullptr) {
-      lines.push_back("SKIP  " + target + ": size not run");
-      continue;
+  for (const SizeResult& r : results.sizes) {
+    const std::string at = " at " + Count(r.workload.statements) + " statements, ";
+    for (const Scenario& scenario : kScenarios) {
+      const ScenarioResult& s = r.agent.*scenario.field;
+      const std::string where = at + scenario.name + ": ";
+      const double floor = r.floor.read.cpu_ms;
+      lines.push_back(Verdict(s.agent.cpu_ms <= kCpuRatioTarget * floor) + "agent CPU <= " +
+                      Fixed(kCpuRatioTarget, 2) + " x floor" + where + Ms(s.agent.cpu_ms) +
+                      " ms vs " + Ms(floor) + " ms = " + Ratio(s.agent.cpu_ms, floor));
+      if (results.exporter_run) {
+        lines.push_back(Verdict(s.agent.cpu_ms < s.exporter.cpu_ms) +
+                        "agent CPU < exporter" + where + Ms(s.agent.cpu_ms) + " ms vs " +
+                        Ms(s.exporter.cpu_ms) + " ms");
+        lines.push_back(Verdict(s.agent_db.ms < s.exporter_db.ms) +
+                        "agent database time < exporter" + where + "as measured: " +
+                        Ms(s.agent_db.ms) +
+                        " ms vs " + Ms(s.exporter_db.ms) + " ms");
+      }
+      if (results.exporter_run && scenario.field == &AgentResult::churn) {
+        // Each churn cycle here reads texts; by default the agent reads them every 5 minutes,
+        // i.e. once per 10 cycles at a 30-s interval, for 10 cycles' worth of new statements.
+        const double text_read_ms = std::max(0.0, s.agent_db.ms - r.agent.steady.agent_db.ms);
+        const double amortized = r.agent.steady.agent_db.ms + text_read_ms / kCyclesPerTextRead;
+        lines.push_back(Verdict(amortized < s.exporter_db.ms) +
+                        "agent database time < exporter" + where + "texts read every 5 min "
+                        "(derived: steady cycle + 1/" + Fixed(kCyclesPerTextRead, 0) +
+                        " of the churn cycle's text read): " + Ms(amortized) + " ms vs " +
+                        Ms(s.exporter_db.ms) + " ms");
+      }
+      lines.push_back(Verdict(BytesPerChanged(s) <= kBytesPerChangedTarget) +
+                      "payload <= " + Fixed(kBytesPerChangedTarget, 0) +
+                      " bytes per changed statement" + where + Count(s.gzip_bytes) + " B / " +
+                      Count(static_cast<uint64_t>(s.changed_statements)) + " = " +
+                      Fixed(BytesPerChanged(s), 1) + " B");
     }
-    const double agent = r->agent.changed.cpu_ms;
-    const double floor = r->floor.read.cpu_ms;
-    lines.push_back(Verdict(agent <= kCpuRatioTarget * floor) + target + ": " + Fixed(agent, 2) +
-                    " ms vs floor " + Fixed(floor, 2) +
-                    " ms = " + (floor > 0 ? Fixed(agent / floor, 3) + "x" : "n/a") + " (limit " +
-                    Fixed(kCpuRatioTarget * floor, 2) + " ms)");
+    if (!results.exporter_run) {
+      lines.push_back("SKIP  agent CPU and database time < exporter" + at +
+                      "exporter not run");
+    }
   }
 
   const std::string rss_target = "agent peak RSS <= " + Fixed(kRssTargetMib, 0) + " MiB at " +
                                  Count(kRssTargetSize) + " statements";
-  if (const SizeResult* r = Find(results, kRssTargetSize); r != nullptr) {
-    lines.push_back(Verdict(r->agent.peak_rss_mib <= kRssTargetMib) + rss_target + ": " +
-                    Fixed(r->agent.peak_rss_mib, 1) + " MiB (floor " +
-                    Fixed(r->floor.peak_rss_mib, 1) + " MiB)");
+  const auto it = std::find_if(results.sizes.begin(), results.sizes.end(), [](const SizeResult& r) {
+    return r.workload.statements == kRssTargetSize;
+  });
+  if (it != results.sizes.end()) {
+    lines.push_back(Verdict(it->agent.peak_rss_mib <= kRssTargetMib) + rss_target + ": " +
+                    Fixed(it->agent.peak_rss_mib, 1) + " MiB");
   } else {
     lines.push_back("SKIP  " + rss_target + ": size not run");
   }
 
-  bool none = true;
-  std::string counts;
-  for (const SizeResult& r : results) {
-    none = none && r.agent.steady_text_reads == 0;
-    if (!counts.empty()) counts += ", ";
-    counts += std::to_string(r.agent.steady_text_reads) + " at " + Count(r.workload.statements);
+  const std::string idle_target = "idle CPU < " + Fixed(kIdleCorePercentTarget, 2) +
+                                  " % of a core (agent daemon, 5,000 statements, 30 s interval)";
+  if (results.idle) {
+    lines.push_back(Verdict(results.idle->CorePercent() < kIdleCorePercentTarget) + idle_target +
+                    ": " + Fixed(results.idle->CorePercent(), 4) + " % (" +
+                    Fixed(results.idle->cpu_ms, 0) + " ms over " +
+                    Fixed(results.idle->measured_s, 0) + " s, " +
+                    Fixed(results.idle->interval_s, 0) + " s interval, " +
+                    Count(results.idle->statements) + " statements)");
+  } else {
+    lines.push_back("SKIP  " + idle_target + ": not run");
   }
-  lines.push_back(Verdict(none) + "zero text reads in steady state: " + counts);
   return lines;
 }
 
-std::string BenchmarkDocument(const RunContext& context, const std::vector<SizeResult>& results) {
+std::string BenchmarkDocument(const RunContext& context, const Results& results) {
   std::ostringstream out;
-  out << "# Collector benchmark\n\n"
+  out << "# Benchmark: the agent, the floor and prometheus-postgres-exporter\n\n"
       << "Generated by `" << context.command << "` on " << context.date
-      << "; rerun it to refresh this file.\n\n"
-      << "- Machine: " << context.machine << "\n"
+      << "; rerun it to refresh everything above the hand-written section at the end.\n\n"
+      << "- Machine: " << context.machine << "; load average at the end of the run: "
+      << context.load
+      << " (the machine was shared with other work: CPU time per process is what counts, wall "
+         "times move with the load)\n"
       << "- PostgreSQL " << context.server_version
       << " (throwaway cluster on the same machine, Unix socket, pg_stat_statements.max raised "
-         "above the largest size)\n\n"
-      << "## Method\n\n"
+         "above the largest size, track_utility on, track_planning off as by default)\n";
+  if (!context.exporter_version.empty()) {
+    out << "- " << context.exporter_version << " (" << kExporterBinary << ", Debian package)\n";
+  }
+  out << "\n## Method\n\n"
       << "For each size N, pg_stat_statements is reset and N distinct statements are run once: "
       << WorkloadDescription()
-      << ", so every one is its own entry, with normalized texts of the lengths given below. Each "
-         "measurement then runs in a forked process of its own, so "
-         "CPU time (CLOCK_PROCESS_CPUTIME_ID, client side only) and peak RSS (ru_maxrss) are its "
-         "own; times are medians over the repeats.\n\n"
-      << "- **Floor**: what a naive exporter pays for one reading: a plain libpq `PQexec` of the "
-         "collector's own stats SELECT (`StatReader::StatsSql()`), whole result materialised, "
-         "nothing iterated, on a connection of its own.\n"
+      << ", so every one is its own entry, with normalized texts of the lengths given below. The "
+         "floor, the agent and the exporter each connect as a role of their own (member of "
+         "pg_monitor), so the database time of each one's statements is read from "
+         "pg_stat_statements itself: the growth of sum(total_exec_time + total_plan_time) over "
+         "that role's entries, read by a superuser before and after each cycle or scrape. "
+         "Times are medians over the repeats unless said otherwise.\n\n"
+      << "- **Floor**: a plain libpq `PQexec` of `" << kFloorSql
+      << "` (every column, no query text), whole result materialised, nothing iterated, on a "
+         "connection of its own, in a forked process of its own: client CPU time "
+         "(CLOCK_PROCESS_CPUTIME_ID) and wall time.\n"
       << "- **Agent**: a `Collector` with default options (5,000 statements per snapshot at "
-         "most). A measured cycle is `Collect()` (streaming the same SELECT through COPY, deltas, "
-         "filtering, sampling, scoring) plus `SnapshotToJson(snapshot)` (the JSON text sent). "
-         "Sequence: a "
-         "baseline; one pass of the workload and the *first cycle*, which reads and anonymizes "
-         "the texts of all N entries; then, repeated, a workload pass (not measured) and a "
-         "*changed cycle* in which every entry changed; then *steady cycles* with no workload in "
-         "between. The workload runs on a separate connection from the same process, outside "
-         "the measured sections.\n"
-      << "- Payload: the JSON of the last changed cycle, raw and gzip-compressed (zlib deflate, "
-         "level 6); compression is not part of the measured CPU.\n\n"
+         "most, texts read at most every 5 minutes), in a forked process of its own, on a clock "
+         "the benchmark advances by 30 s per cycle. A measured cycle is `Collect()` (reading "
+         "`pg_stat_statements(false)` through binary COPY, deltas, filtering, sampling, scoring, "
+         "and reading and anonymizing the texts of new statements), `SnapshotToJson` and gzip "
+         "(level 3, as the agent spools and sends it): client CPU time, wall time, and the "
+         "gzip size (*agent wire*; HTTP and TLS framing not counted). Sequence: a baseline; a "
+         "pass of the workload and the *first cycle* (reads and anonymizes all N texts, once "
+         "per statement for the agent's lifetime); then the scenarios.\n"
+      << "- **Exporter**: " << kExporterBinary
+      << " on 127.0.0.1, connected over the Unix socket, with one custom query (--extend.query-path): "
+      << ExporterQueryDescription()
+      << ". A first, unmeasured and uncompressed scrape counts its pg_stat_statements_calls "
+         "samples (*exporter samples*: one per entry shows the query works). A measured scrape "
+         "is one HTTP GET of /metrics with "
+         "`Accept-Encoding: gzip`: the exporter process's utime + stime from /proc/<pid>/stat "
+         "before and 0.3 s after the response (clock ticks of 10 ms, so the mean over the "
+         "scrapes is reported; above 10,000 statements, where one scrape takes minutes, only the "
+         "last cycle of each scenario is followed by a scrape), the request's wall time, and the compressed body size "
+         "(*exporter wire*). Peak RSS is its VmHWM.\n"
+      << "- **Scenarios**, each run `repeat` times, the agent's cycle and the exporter's scrape "
+         "both after the same workload pass: *steady*: a pass of the same N statements (every "
+         "entry's counters change, none is new); *churn*: cycle k runs statements "
+         "[k·N/10, N + k·N/10), so N/10 are new each cycle. The agent reads texts at most every "
+         "5 minutes, so the benchmark advances its clock by 5 minutes before each churn cycle: "
+         "each churn cycle then reads and anonymizes its N/10 new texts, which is what a 30-s "
+         "interval costs on average when 5 minutes of new statements are read at once; the "
+         "database time of that text read is paid every churn cycle here, ten times as often as "
+         "in production. *Idle cycles* (nothing ran) are in the details.\n"
+      << "- **Idle daemon**: the real `optischema-agent run` (default settings, 30-s interval) "
+         "delivering over HTTPS to the reference control plane (`optischema-controlplane`, "
+         "certificates from a throwaway CA), 5,000 statements in pg_stat_statements and nothing "
+         "running; after two snapshots were delivered, its utime + stime from /proc over the "
+         "measured period.\n\n"
       << "## Results\n\n"
       << ResultsTable(results) << "\n"
-      << "Ratios are to the floor at the same size. *Of which json* is the part of the changed "
-         "cycle's CPU spent serialising; *steady text reads* counts text reads "
-         "(pg_stat_statements(true)) during the steady cycles.\n\n"
+      << "Per cycle (agent) or scrape (exporter). *x floor* ratios are to the floor at the same "
+         "size; *agent/exporter* below 1 means the agent is cheaper. *changed / sent / texts "
+         "sent*: entries that changed in the window, statements in the snapshot, and of those "
+         "the ones carrying their anonymized text (sent once per statement).\n\n"
       << "### Details\n\n"
       << DetailsTable(results) << "\n"
-      << "*Workload entries*: entries whose text is one of the workload's statements after its "
-         "first pass (at least N). *Rows read*: rows of the floor's SELECT. *Start rss*: ru_maxrss "
-         "of the measuring process when it began, inherited from the benchmark process. *Agent rss "
-         "after ...*: the agent process's peak RSS so far at the end of each phase.\n\n";
+      << "*Floor rows*: rows of the floor's SELECT. RSS figures are peaks (ru_maxrss of the "
+         "measuring process, VmHWM of the exporter); the agent's *after baseline/first/steady* "
+         "are its peak so far at the end of each phase. *Churn texts analyzed / reads*: texts "
+         "anonymized over all churn cycles and the number of text reads.\n\n";
+  if (results.idle) out << "**Idle daemon**: " << IdleLine(*results.idle) << ".\n\n";
   for (const std::string& note : FailureNotes(results)) out << "**" << note << "**\n\n";
   out << "## Targets\n\n";
   for (const std::string& line : TargetLines(results)) out << "- " << line << "\n";
+  out << "\n" << kHandWrittenMarker << "\n";
   return out.str();
 }
 

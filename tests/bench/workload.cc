@@ -79,10 +79,15 @@ std::string Statement(std::size_t i) {
 }
 
 void ForEachBatch(std::size_t n, const std::function<void(const std::string&)>& run) {
+  ForEachBatch(0, n, run);
+}
+
+void ForEachBatch(std::size_t begin, std::size_t end,
+                  const std::function<void(const std::string&)>& run) {
   std::string sql;
-  for (std::size_t begin = 0; begin < n; begin += kBatchStatements) {
+  for (std::size_t first = begin; first < end; first += kBatchStatements) {
     sql.clear();
-    for (std::size_t i = begin; i < std::min(n, begin + kBatchStatements); ++i) {
+    for (std::size_t i = first; i < std::min(end, first + kBatchStatements); ++i) {
       sql += Statement(i);
       sql += ";\n";
     }

@@ -34,6 +34,9 @@ inline constexpr std::size_t kBatchStatements = 500;
 // Calls `run` with statements 0..n-1 in order, as multi-statement strings of at most
 // kBatchStatements statements each.
 void ForEachBatch(std::size_t n, const std::function<void(const std::string&)>& run);
+// The same for statements begin..end-1.
+void ForEachBatch(std::size_t begin, std::size_t end,
+                  const std::function<void(const std::string&)>& run);
 
 // LIKE pattern matching the normalized texts of Statement() in pg_stat_statements.query, and
 // nothing else.

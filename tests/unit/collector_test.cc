@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "tests/support/fake_pg_session.h"
@@ -207,6 +208,32 @@ TEST_F(CollectorTest, TextIsSentOnlyTheFirstTimeAndAnonymized) {
   ASSERT_EQ(second.statements.size(), 1u);
   EXPECT_FALSE(second.statements[0].include_text);
   EXPECT_EQ(second.statements[0].fingerprint, first.statements[0].fingerprint);
+}
+
+TEST_F(CollectorTest, EachTextIsAnonymizedOnceWhileSampledSnapshotsCarryThemOut) {
+  // 50 statements change every cycle, 10 are sent per snapshot and the text cache holds about
+  // a dozen texts: texts must wait in the cache or be read again, never be worked out twice.
+  for (int64_t i = 1; i <= 50; ++i) server_.entries.push_back(Entry(i, 1, 1));
+  CollectorOptions options;
+  options.max_statements_per_snapshot = 10;
+  options.text_cache_bytes = 600;
+  options.text_refresh_interval = 0s;
+  Collector c = Make(options);
+  ASSERT_TRUE(c.Collect().ok());
+  std::map<int64_t, int> texts_sent;
+  for (int cycle = 0; cycle < 80; ++cycle) {
+    for (auto& e : server_.entries) e.calls++;
+    for (const auto& s : Next(c).statements) {
+      if (!s.include_text) continue;
+      ++texts_sent[s.queryid];
+      ASSERT_TRUE(s.text.has_value());
+      EXPECT_EQ(*s.text, "SELECT * FROM orders WHERE id = $1 AND q = $2");
+    }
+  }
+  EXPECT_EQ(texts_sent.size(), 50u);
+  for (const auto& [queryid, times] : texts_sent) EXPECT_EQ(times, 1) << queryid;
+  // Once classified (the first text read, for all 50) and once anonymized, at most.
+  EXPECT_LE(c.counters().texts_analyzed, 100u);
 }
 
 TEST_F(CollectorTest, SendQueryTextNoneSendsFingerprintsOnly) {

@@ -38,6 +38,14 @@ TEST(JsonWriter, EscapesControlCharactersAndQuotes) {
   EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), "a\"b\\c\nd\x01");
 }
 
+TEST(JsonWriter, CopiesPlainRunsAroundEscapes) {
+  std::string out;
+  JsonWriter w(out);
+  const std::string plain(5000, 'a');
+  w.String(plain + "\"" + plain + "\n\xC3\xA9" + plain);
+  EXPECT_EQ(out, "\"" + plain + "\\\"" + plain + "\\n\xC3\xA9" + plain + "\"");
+}
+
 TEST(JsonWriter, ReplacesInvalidUtf8AndKeepsValidMultibyte) {
   std::string out;
   JsonWriter w(out);
@@ -94,6 +102,24 @@ TEST(SnapshotJson, CarriesEveryProtocolField) {
   EXPECT_TRUE(st["text"].is_null());
   EXPECT_FALSE(j["statements"][1].contains("text"));  // text only the first time
   EXPECT_EQ(j["protocol"], "1.0");
+}
+
+TEST(SnapshotJson, WritesMeasuredValuesToSixDecimalsAndSampleWeightsExactly) {
+  Snapshot s;
+  StatementMetrics m;
+  m.window.total_exec_time_ms = 14.248304999999998;  // a difference of two cumulative times
+  m.mean_exec_time_ms = 2.0000000004;
+  m.time_pct = 4.80594683556192;
+  m.sample_weight = 1.0 / 3.0;
+  s.statements.push_back(m);
+  s.remainder.window.total_exec_time_ms = 2e12 + 0.5;  // too large to scale: as is
+  const std::string json = SnapshotToJson(s);
+  EXPECT_NE(json.find("\"total_exec_time_ms\":14.248305,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"mean_exec_time_ms\":2,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"time_pct\":4.805947,"), std::string::npos) << json;
+  const auto j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["statements"][0]["sample_weight"].get<double>(), 1.0 / 3.0);
+  EXPECT_EQ(j["remainder"]["total_exec_time_ms"].get<double>(), 2e12 + 0.5);
 }
 
 TEST(SnapshotJson, AdviceMembersOnlyInTheSnapshotCarryingAdvice) {

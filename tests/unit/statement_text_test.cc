@@ -189,6 +189,47 @@ TEST(StatementText, ClassifiesCatalogOnlyReads) {
   }
 }
 
+TEST(StatementText, ClassifiesCatalogNamesWrittenInAnyCaseOrEscaped) {
+  for (const char* sql :
+       {"SELECT * FROM PG_CLASS", "select * from Pg_Catalog.pg_proc",
+        "SELECT * FROM INFORMATION_SCHEMA.columns", "SELECT * FROM U&\"\\0070g_class\"",
+        "with t as (select 1) select * from pg_class, t"}) {
+    SCOPED_TRACE(sql);
+    EXPECT_EQ(ExclusionOf(sql), Exclusion::kCatalogOnly);
+  }
+}
+
+TEST(StatementText, PlainStatementsAreUserWorkloadWithAnonymizedTextAndFingerprint) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"SELECT a FROM orders WHERE id = 5", "SELECT a FROM orders WHERE id = $1"},
+      {"  insert into t values (7, 'x')", "insert into t values ($1, $2)"},
+      {"UPDATE t SET a = 8", "UPDATE t SET a = $1"},
+      {"DELETE FROM t WHERE b = 'y'", "DELETE FROM t WHERE b = $1"},
+      {"WITH x AS (SELECT 9) SELECT * FROM x", "WITH x AS (SELECT $1) SELECT * FROM x"},
+      {"VALUES (3), (4)", "VALUES ($1), ($2)"},
+  };
+  for (const auto& [sql, anonymized] : cases) {
+    SCOPED_TRACE(sql);
+    const AnalyzedText analyzed = AnalyzeStatementText(sql, 1);
+    EXPECT_EQ(analyzed.exclusion, Exclusion::kNone);
+    EXPECT_EQ(analyzed.text.value_or("<nullopt>"), anonymized);
+    EXPECT_EQ(analyzed.fingerprint.size(), 16u);
+  }
+}
+
+TEST(StatementText, ClassifyAndAnonymizeSplitTheAnalysis) {
+  for (const char* sql : {"SELECT a FROM orders WHERE id = 5", "SET work_mem = '1GB'",
+                          "SELECT * FROM pg_class WHERE relname = 'x'", "SELEC 'token-1' FROM t"}) {
+    SCOPED_TRACE(sql);
+    const AnalyzedText full = AnalyzeStatementText(sql, 7);
+    const AnalyzedText classified = ClassifyStatementText(sql, 7);
+    EXPECT_EQ(classified.exclusion, full.exclusion);
+    EXPECT_EQ(classified.fingerprint, full.fingerprint);
+    EXPECT_FALSE(classified.text.has_value());
+    EXPECT_EQ(AnonymizeStatementText(sql), full.text);
+  }
+}
+
 TEST(StatementText, DoesNotCountCteReferencesAsCatalogRelations) {
   EXPECT_EQ(ExclusionOf("WITH pg_x AS (SELECT 1) SELECT * FROM pg_x"), Exclusion::kNone);
 }
