@@ -15,7 +15,6 @@
 #include "agent/logging.h"
 #include "agent/rollback_command.h"
 #include "agent/service_notifier.h"
-#include "core/allocator.h"
 #include "core/version.h"
 
 namespace {
@@ -26,7 +25,6 @@ constexpr int kExitConfig = 2;
 
 int main(int argc, char** argv) {
   using namespace optischema;
-  ConfigureAllocator();
   CLI::App app{"optischema-agent: PostgreSQL query optimization agent"};
   app.require_subcommand(0, 1);
   std::string config_path;

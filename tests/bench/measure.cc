@@ -16,7 +16,6 @@
 #include "collector/collector.h"
 #include "collector/pg_session.h"
 #include "collector/stat_reader.h"
-#include "core/allocator.h"
 #include "protocol/snapshot_json.h"
 #include "tests/bench/child_process.h"
 #include "tests/bench/exporter.h"
@@ -298,7 +297,6 @@ AgentResult MeasureAgent(const Endpoints& endpoints, std::size_t n, int repeat) 
   return RunInChild<AgentResult>("agent", [&endpoints, n, repeat] {
     AgentResult out;
     out.start_rss_mib = PeakRssMib();
-    ConfigureAllocator();  // as the agent's main does
     testing::ManualClock clock;
     const std::string dsn = endpoints.agent_dsn;
     collector::Collector agent(
