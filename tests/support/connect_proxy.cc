@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/loopback_listener.h"
+
 namespace optischema::testing {
 
 struct ConnectProxy::State {
@@ -35,19 +37,6 @@ std::string ReadHead(int fd) {
     if (head.ends_with("\r\n\r\n")) return head;
   }
   return {};
-}
-
-int ConnectLoopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
-    return fd;
-  }
-  if (fd >= 0) ::close(fd);
-  return -1;
 }
 
 void SendAll(int fd, const std::string& data) {
@@ -78,19 +67,9 @@ void Relay(int a, int b, const std::atomic<bool>& stopping) {
 
 std::unique_ptr<ConnectProxy> ConnectProxy::Start() {
   auto state = std::make_unique<State>();
-  state->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  socklen_t length = sizeof address;
-  if (state->listen_fd < 0 ||
-      ::bind(state->listen_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(state->listen_fd, 16) != 0 ||
-      ::getsockname(state->listen_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (state->listen_fd >= 0) ::close(state->listen_fd);
-    throw std::runtime_error("connect proxy: cannot listen on 127.0.0.1");
-  }
-  state->port = ntohs(address.sin_port);
+  const LoopbackListener listener = ListenOnLoopback(16, "connect proxy");
+  state->listen_fd = listener.fd;
+  state->port = listener.port;
   State* raw = state.get();
   // Handles one client connection: the CONNECT, then the relay.
   auto serve = [raw](int client) {

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/loopback_listener.h"
 #include "tests/support/test_certificates.h"
 
 namespace optischema::testing {
@@ -42,19 +43,6 @@ std::string OpenSslError(const std::string& what) {
   char buffer[256] = {};
   ERR_error_string_n(ERR_get_error(), buffer, sizeof buffer);
   return what + ": " + buffer;
-}
-
-int ConnectLoopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
-    return fd;
-  }
-  if (fd >= 0) ::close(fd);
-  return -1;
 }
 
 bool WriteAll(SSL* ssl, std::string_view data) {
@@ -281,19 +269,9 @@ std::unique_ptr<FaultyControlPlane> FaultyControlPlane::Start(int upstream_port,
   SSL_CTX_set_mode(state->server_ctx.get(), SSL_MODE_AUTO_RETRY);
   SSL_CTX_set_mode(state->client_ctx.get(), SSL_MODE_AUTO_RETRY);
 
-  state->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  socklen_t length = sizeof address;
-  if (state->listen_fd < 0 ||
-      ::bind(state->listen_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(state->listen_fd, 64) != 0 ||
-      ::getsockname(state->listen_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    if (state->listen_fd >= 0) ::close(state->listen_fd);
-    throw std::runtime_error("faulty control plane: cannot listen on 127.0.0.1");
-  }
-  state->port = ntohs(address.sin_port);
+  const LoopbackListener listener = ListenOnLoopback(64, "faulty control plane");
+  state->listen_fd = listener.fd;
+  state->port = listener.port;
   State* raw = state.get();
   state->acceptor = std::thread([raw] {
     while (!raw->stopping) {
