@@ -69,36 +69,30 @@ constexpr char kTargetIndex[] = "orders_status_idx";
 class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
  protected:
   static void SetUpTestSuite() {
-    cluster_ = PgCluster::Start().release();
-    cluster_->Exec("CREATE EXTENSION pg_stat_statements");
-    cluster_->Exec(
+    servers_ = SuiteServers::Start();
+    servers_->cluster->Exec(
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, status text);"
         "INSERT INTO orders SELECT g, g % 5000, 'done' FROM generate_series(1, 100000) g;"
         "ANALYZE orders");
-    control_plane_ = new ControlPlaneProcess();
-    control_plane_->Start();
-    api_key_ = new std::string(control_plane_->CreateApiKey());
-    public_key_ = new std::string(control_plane_->InitKeys());
+    public_key_ = servers_->control_plane->InitKeys();
   }
   static void TearDownTestSuite() {
-    delete public_key_;
-    delete api_key_;
-    delete control_plane_;
-    delete cluster_;
+    public_key_.clear();
+    servers_.reset();
   }
 
   void SetUp() override {
     dir_ = MakeScratchDir("reliab-kill");
-    std::ofstream(dir_ + "/api-key") << *api_key_ << "\n";
+    std::ofstream(dir_ + "/api-key") << servers_->api_key << "\n";
     AgentSettings settings;
     settings.state_dir = dir_ + "/state";
-    settings.url = control_plane_->base_url();
-    settings.ca_file = control_plane_->ca_file();
+    settings.url = servers_->control_plane->base_url();
+    settings.ca_file = servers_->control_plane->ca_file();
     settings.api_key_file = dir_ + "/api-key";
-    settings.dsn = cluster_->ConnectionString();
+    settings.dsn = servers_->cluster->ConnectionString();
     settings.interval = "5s";
     settings.extra_control_plane =
-        "recommendations_interval = \"500ms\"\nrecommendation_public_key = \"" + *public_key_ +
+        "recommendations_interval = \"500ms\"\nrecommendation_public_key = \"" + public_key_ +
         "\"\n";
     settings.extra_database = "apply = true\n";
     config_ = AgentToml(settings);
@@ -108,7 +102,7 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
         [&] {
           agent_id_ = ReadAgentId(dir_ + "/state");
           if (agent_id_.empty()) return false;
-          for (const json& a : control_plane_->ListAgents()) {
+          for (const json& a : servers_->control_plane->ListAgents()) {
             if (a.value("agent_id", "") == agent_id_) return true;
           }
           return false;
@@ -125,13 +119,13 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
       agent_.reset();
     }
     // Back to the starting state for the next point.
-    for (const auto& row : cluster_->Query(
+    for (const auto& row : servers_->cluster->Query(
              "SELECT quote_ident(relname) FROM pg_class WHERE relname LIKE 'optischema%'")) {
-      cluster_->Exec("DROP INDEX IF EXISTS " + row[0]);
+      servers_->cluster->Exec("DROP INDEX IF EXISTS " + row[0]);
     }
-    cluster_->Exec("DROP INDEX IF EXISTS " + std::string(kTargetIndex));
-    cluster_->Exec("ALTER SYSTEM RESET random_page_cost");
-    cluster_->Exec("SELECT pg_reload_conf()");
+    servers_->cluster->Exec("DROP INDEX IF EXISTS " + std::string(kTargetIndex));
+    servers_->cluster->Exec("ALTER SYSTEM RESET random_page_cost");
+    servers_->cluster->Exec("SELECT pg_reload_conf()");
     std::filesystem::remove_all(dir_);
   }
 
@@ -146,13 +140,13 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
                        {{"verify_window_s", verify_window_s},
                         {"max_regression_pct", 1000},
                         {"auto_rollback", false}}}};
-    const std::string id = control_plane_->Recommend(rec);
-    control_plane_->Approve(id);
+    const std::string id = servers_->control_plane->Recommend(rec);
+    servers_->control_plane->Approve(id);
     return id;
   }
 
   std::string Status(const std::string& id) const {
-    for (const json& rec : control_plane_->ListRecommendations({"--agent", agent_id_})) {
+    for (const json& rec : servers_->control_plane->ListRecommendations({"--agent", agent_id_})) {
       if (rec.value("id", "") == id) return rec.value("status", "");
     }
     return "";
@@ -188,7 +182,7 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
   // Backends of the agent running DDL (an index build or drop, ALTER SYSTEM), with their state;
   // with `idle_too`, also sessions whose last statement was such DDL.
   std::vector<std::vector<std::string>> AgentDdl(bool idle_too = false) const {
-    return cluster_->Query(
+    return servers_->cluster->Query(
         "SELECT pid::text, state, coalesce(wait_event_type, ''), query FROM pg_stat_activity "
         "WHERE application_name = 'optischema-agent' AND (query LIKE '%INDEX CONCURRENTLY%' OR "
         "query LIKE '%ALTER SYSTEM%')" +
@@ -196,7 +190,7 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
   }
 
   PGconn* Hold(const std::string& sql) {
-    holders_.push_back(Connect(cluster_->ConnectionString()));
+    holders_.push_back(Connect(servers_->cluster->ConnectionString()));
     RunSql(holders_.back().get(), sql);
     return holders_.back().get();
   }
@@ -221,12 +215,12 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
         }
         return false;
       case Point::kBuildPhase:
-        return !cluster_
+        return !servers_->cluster
                     ->Query("SELECT 1 FROM pg_stat_progress_create_index WHERE phase = '" +
                             std::string(p.detail) + "'")
                     .empty();
       case Point::kDropInvalidated:
-        return !cluster_
+        return !servers_->cluster
                     ->Query(
                         "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                         "WHERE NOT i.indisvalid")
@@ -244,25 +238,18 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
   std::unique_ptr<AgentProcess> agent_;
   std::vector<PgConn> holders_;
 
-  static PgCluster* cluster_;
-  static ControlPlaneProcess* control_plane_;
-  static std::string* api_key_;
-  static std::string* public_key_;
+  static inline std::unique_ptr<SuiteServers> servers_;
+  static inline std::string public_key_;
 };
-
-PgCluster* ApplyKillTest::cluster_ = nullptr;
-ControlPlaneProcess* ApplyKillTest::control_plane_ = nullptr;
-std::string* ApplyKillTest::api_key_ = nullptr;
-std::string* ApplyKillTest::public_key_ = nullptr;
 
 TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndAReportedOutcome) {
   const KillPoint& p = GetParam();
   const json customer_index = {
       {"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}};
   // A statement for the guard to watch.
-  cluster_->Exec("SELECT count(*) FROM orders WHERE customer_id = 7");
+  servers_->cluster->Exec("SELECT count(*) FROM orders WHERE customer_id = 7");
   const json queryids = p.point == Point::kGuardWindow
-                            ? json::array({std::stoll(cluster_->QueryValue(
+                            ? json::array({std::stoll(servers_->cluster->QueryValue(
                                   "SELECT queryid FROM pg_stat_statements WHERE query LIKE "
                                   "'SELECT count(*) FROM orders WHERE customer_id%' LIMIT 1"))})
                             : json::array();
@@ -274,7 +261,7 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
     ASSERT_TRUE(WaitFor([&] { return Status(applied_before) == "applied"; }, 60s)) << agent_->Log();
   }
   if (p.change == Change::kDropIndex) {
-    cluster_->Exec("CREATE INDEX " + std::string(kTargetIndex) + " ON orders (status)");
+    servers_->cluster->Exec("CREATE INDEX " + std::string(kTargetIndex) + " ON orders (status)");
   }
 
   PGconn* first_writer = nullptr;
@@ -306,8 +293,10 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
       break;
     case Change::kRollback:
       id = applied_before;
-      ASSERT_EQ(
-          control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code, 0);
+      ASSERT_EQ(servers_->control_plane
+                    ->Run({"rollback", "--data", servers_->control_plane->data_dir(), id})
+                    .exit_code,
+                0);
       break;
   }
   if (p.pin == Pin::kTwoWriters || p.pin == Pin::kWriterAndSnapshot) {
@@ -315,7 +304,7 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
     // ends, and the build moves on to wait for the second.
     ASSERT_TRUE(WaitFor(
         [&] {
-          return !cluster_
+          return !servers_->cluster
                       ->Query(
                           "SELECT 1 FROM pg_stat_progress_create_index WHERE phase = "
                           "'waiting for writers before build'")
@@ -371,12 +360,14 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
 
   const AgentRun verified = RunAgent("", "--config " + dir_ + "/agent.toml audit verify");
   EXPECT_EQ(verified.status, 0) << verified.out << verified.err;
-  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
+  EXPECT_EQ(servers_->cluster->QueryValue("SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+            "0");
 
   // The database agrees with the reported outcome.
   const std::string our_index = applier::IndexNameForRecommendation(id);
   const auto index_count = [&](const std::string& name) {
-    return cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = '" + name + "'");
+    return servers_->cluster->QueryValue("SELECT count(*) FROM pg_class WHERE relname = '" + name +
+                                         "'");
   };
   switch (p.change) {
     case Change::kCreateIndex:
@@ -388,13 +379,13 @@ TEST_P(ApplyKillTest, KilledAgentRestartsWithAVerifiedAuditNoInvalidIndexAndARep
     case Change::kSetConfig:
       // Applied: in postgresql.auto.conf and in force. Failed: not even waiting in the file for
       // the next reload.
-      EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_file_settings WHERE name = "
-                                     "'random_page_cost' AND sourcefile LIKE "
-                                     "'%postgresql.auto.conf'"),
+      EXPECT_EQ(servers_->cluster->QueryValue("SELECT count(*) FROM pg_file_settings WHERE name = "
+                                              "'random_page_cost' AND sourcefile LIKE "
+                                              "'%postgresql.auto.conf'"),
                 outcome == "applied" ? "1" : "0")
           << outcome;
       if (outcome == "applied") {
-        EXPECT_EQ(cluster_->QueryValue("SHOW random_page_cost"), "1.1");
+        EXPECT_EQ(servers_->cluster->QueryValue("SHOW random_page_cost"), "1.1");
       }
       break;
     case Change::kRollback:

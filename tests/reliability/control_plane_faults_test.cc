@@ -54,25 +54,18 @@ class ControlPlaneFaultTest : public ::testing::TestWithParam<FaultCase> {
   // One PostgreSQL cluster and one control plane for the whole suite; each case has its own
   // agent (own state directory, so own agent id) and its own faulty front.
   static void SetUpTestSuite() {
-    cluster_ = PgCluster::Start().release();
-    cluster_->Exec("CREATE EXTENSION pg_stat_statements");
-    cluster_->Exec("CREATE TABLE items (id int PRIMARY KEY, name text)");
-    cluster_->Exec("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
-    control_plane_ = new ControlPlaneProcess();
-    control_plane_->Start();
-    api_key_ = new std::string(control_plane_->CreateApiKey());
+    servers_ = SuiteServers::Start();
+    servers_->cluster->Exec("CREATE TABLE items (id int PRIMARY KEY, name text)");
+    servers_->cluster->Exec(
+        "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
   }
-  static void TearDownTestSuite() {
-    delete api_key_;
-    delete control_plane_;
-    delete cluster_;
-  }
+  static void TearDownTestSuite() { servers_.reset(); }
 
   void SetUp() override {
     dir_ = MakeScratchDir("reliab-cp");
-    std::ofstream(dir_ + "/api-key") << *api_key_ << "\n";
-    front_ = FaultyControlPlane::Start(control_plane_->port(), dir_);
-    workload_ = std::make_unique<PgConn>(Connect(cluster_->ConnectionString()));
+    std::ofstream(dir_ + "/api-key") << servers_->api_key << "\n";
+    front_ = FaultyControlPlane::Start(servers_->control_plane->port(), dir_);
+    workload_ = std::make_unique<PgConn>(Connect(servers_->cluster->ConnectionString()));
   }
   void TearDown() override {
     agent_.reset();
@@ -92,14 +85,8 @@ class ControlPlaneFaultTest : public ::testing::TestWithParam<FaultCase> {
   std::unique_ptr<AgentProcess> agent_;
   std::unique_ptr<PgConn> workload_;
 
-  static PgCluster* cluster_;
-  static ControlPlaneProcess* control_plane_;
-  static std::string* api_key_;
+  static inline std::unique_ptr<SuiteServers> servers_;
 };
-
-PgCluster* ControlPlaneFaultTest::cluster_ = nullptr;
-ControlPlaneProcess* ControlPlaneFaultTest::control_plane_ = nullptr;
-std::string* ControlPlaneFaultTest::api_key_ = nullptr;
 
 TEST_P(ControlPlaneFaultTest, DaemonSurvivesRetriesWithBackoffAndDeliversEverythingOnceInOrder) {
   const FaultCase& c = GetParam();
@@ -108,7 +95,7 @@ TEST_P(ControlPlaneFaultTest, DaemonSurvivesRetriesWithBackoffAndDeliversEveryth
   settings.url = front_->base_url();
   settings.ca_file = front_->ca_file();
   settings.api_key_file = dir_ + "/api-key";
-  settings.dsn = cluster_->ConnectionString();
+  settings.dsn = servers_->cluster->ConnectionString();
   // A hanging control plane is given up on after 2 s.
   settings.extra_control_plane = "timeout = \"2s\"\nrecommendations_interval = \"1h\"\n";
   agent_ = AgentProcess::Start(dir_, {AgentToml(settings), {}});
@@ -117,7 +104,7 @@ TEST_P(ControlPlaneFaultTest, DaemonSurvivesRetriesWithBackoffAndDeliversEveryth
         RunWorkload();
         return front_->Count(ControlPlaneFault::kNone, "/snapshots") >= 2 &&
                !ReadAgentId(settings.state_dir).empty() &&
-               StoredIds(*control_plane_, ReadAgentId(settings.state_dir)).size() >= 2;
+               StoredIds(*servers_->control_plane, ReadAgentId(settings.state_dir)).size() >= 2;
       },
       30s))
       << agent_->Log();
@@ -164,14 +151,17 @@ TEST_P(ControlPlaneFaultTest, DaemonSurvivesRetriesWithBackoffAndDeliversEveryth
   front_->SetFault(ControlPlaneFault::kNone);
   const std::vector<std::string> spooled_at_recovery = SpooledIds(*agent_);
   ASSERT_TRUE(WaitFor(
-      [&] { return ContainsAll(StoredIds(*control_plane_, agent_id), spooled_at_recovery); }, 90s))
+      [&] {
+        return ContainsAll(StoredIds(*servers_->control_plane, agent_id), spooled_at_recovery);
+      },
+      90s))
       << agent_->Log();
   agent_->Signal(SIGTERM);
   ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0)) << agent_->Log();
 
   // Exactly once and in the order taken: what the control plane stored is what the agent spooled.
   const std::vector<std::string> spooled = SpooledIds(*agent_);
-  const std::vector<std::string> stored = StoredIds(*control_plane_, agent_id);
+  const std::vector<std::string> stored = StoredIds(*servers_->control_plane, agent_id);
   EXPECT_EQ(stored, std::vector<std::string>(
                         spooled.begin(), spooled.begin() + static_cast<std::ptrdiff_t>(std::min(
                                                                spooled.size(), stored.size()))));

@@ -26,30 +26,23 @@ class PostgresFaultTest : public ::testing::Test {
   static void SetUpTestSuite() {
     PgCluster::Options options;
     options.settings = {{"pg_stat_statements.max", "100"}};
-    cluster_ = PgCluster::Start(options).release();
-    cluster_->Exec("CREATE EXTENSION pg_stat_statements");
-    cluster_->Exec("CREATE TABLE items (id int PRIMARY KEY, name text)");
-    cluster_->Exec("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
-    control_plane_ = new ControlPlaneProcess();
-    control_plane_->Start();
-    api_key_ = new std::string(control_plane_->CreateApiKey());
+    servers_ = SuiteServers::Start(options);
+    servers_->cluster->Exec("CREATE TABLE items (id int PRIMARY KEY, name text)");
+    servers_->cluster->Exec(
+        "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
   }
-  static void TearDownTestSuite() {
-    delete api_key_;
-    delete control_plane_;
-    delete cluster_;
-  }
+  static void TearDownTestSuite() { servers_.reset(); }
 
   void SetUp() override {
     dir_ = MakeScratchDir("reliab-pg");
-    std::ofstream(dir_ + "/api-key") << *api_key_ << "\n";
-    workload_ = std::make_unique<PgConn>(Connect(cluster_->ConnectionString()));
+    std::ofstream(dir_ + "/api-key") << servers_->api_key << "\n";
+    workload_ = std::make_unique<PgConn>(Connect(servers_->cluster->ConnectionString()));
     AgentSettings settings;
     settings.state_dir = dir_ + "/state";
-    settings.url = control_plane_->base_url();
-    settings.ca_file = control_plane_->ca_file();
+    settings.url = servers_->control_plane->base_url();
+    settings.ca_file = servers_->control_plane->ca_file();
     settings.api_key_file = dir_ + "/api-key";
-    settings.dsn = cluster_->ConnectionString();
+    settings.dsn = servers_->cluster->ConnectionString();
     agent_ = AgentProcess::Start(dir_, {AgentToml(settings), {}});
   }
   void TearDown() override {
@@ -61,7 +54,7 @@ class PostgresFaultTest : public ::testing::Test {
   std::string AgentId() const { return ReadAgentId(dir_ + "/state"); }
   json Stored() const {
     const std::string id = AgentId();
-    return id.empty() ? json::array() : control_plane_->ListSnapshots({"--agent", id});
+    return id.empty() ? json::array() : servers_->control_plane->ListSnapshots({"--agent", id});
   }
   std::size_t Baselines() const { return LogLines(*agent_, "baseline taken").size(); }
 
@@ -75,8 +68,8 @@ class PostgresFaultTest : public ::testing::Test {
   // Stops the agent (exit 0 expected) once every snapshot it spooled is stored.
   void DrainAndStop() {
     const std::vector<std::string> spooled = SpooledIds(*agent_);
-    ASSERT_TRUE(
-        WaitFor([&] { return ContainsAll(StoredIds(*control_plane_, AgentId()), spooled); }, 60s))
+    ASSERT_TRUE(WaitFor(
+        [&] { return ContainsAll(StoredIds(*servers_->control_plane, AgentId()), spooled); }, 60s))
         << agent_->Log();
     agent_->Signal(SIGTERM);
     ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0)) << agent_->Log();
@@ -87,14 +80,8 @@ class PostgresFaultTest : public ::testing::Test {
   std::unique_ptr<AgentProcess> agent_;
   double executions_ = 0;
 
-  static PgCluster* cluster_;
-  static ControlPlaneProcess* control_plane_;
-  static std::string* api_key_;
+  static inline std::unique_ptr<SuiteServers> servers_;
 };
-
-PgCluster* PostgresFaultTest::cluster_ = nullptr;
-ControlPlaneProcess* PostgresFaultTest::control_plane_ = nullptr;
-std::string* PostgresFaultTest::api_key_ = nullptr;
 
 TEST_F(PostgresFaultTest, RestartUnderTheAgentIsBridgedWithANewBaselineAndSaneWindows) {
   ASSERT_TRUE(WaitFor(
@@ -108,8 +95,8 @@ TEST_F(PostgresFaultTest, RestartUnderTheAgentIsBridgedWithANewBaselineAndSaneWi
   const std::size_t stored_before = Stored().size();
 
   workload_.reset();
-  cluster_->Restart();
-  workload_ = std::make_unique<PgConn>(Connect(cluster_->ConnectionString()));
+  servers_->cluster->Restart();
+  workload_ = std::make_unique<PgConn>(Connect(servers_->cluster->ConnectionString()));
   // Reconnected: a new baseline, then new windows delivered.
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -144,11 +131,11 @@ TEST_F(PostgresFaultTest, StatisticsResetIsTakenAsAResetWithoutNegativeOrHugeDel
   Lookups(500);  // a large cumulative count before the reset
   const std::size_t stored_before = Stored().size();
   ASSERT_TRUE(WaitFor([&] { return Stored().size() >= stored_before + 2; }, 30s));
-  cluster_->Exec("SELECT pg_stat_statements_reset()");
+  servers_->cluster->Exec("SELECT pg_stat_statements_reset()");
   // Three calls after the reset. The window that saw the reset says so; from it on, the lookup
   // counts exactly those three calls: no negative, no pre-reset total, nothing twice.
   Lookups(3);
-  const std::string queryid = cluster_->QueryValue(
+  const std::string queryid = servers_->cluster->QueryValue(
       "SELECT queryid FROM pg_stat_statements WHERE query LIKE 'SELECT name FROM items WHERE id%'");
   std::size_t reset_at = 0;
   ASSERT_TRUE(WaitFor(
@@ -202,7 +189,8 @@ TEST_F(PostgresFaultTest, ConstantEvictionKeepsTheAgentWorkingWithSaneDeltasAndC
       },
       60s))
       << agent_->Log();
-  EXPECT_GT(std::stoll(cluster_->QueryValue("SELECT dealloc FROM pg_stat_statements_info")), 0);
+  EXPECT_GT(
+      std::stoll(servers_->cluster->QueryValue("SELECT dealloc FROM pg_stat_statements_info")), 0);
   EXPECT_TRUE(LogLines(*agent_, "reading failed; retrying").empty()) << agent_->Log();
   DrainAndStop();
   // Each statement ran once per round: no window can count more calls than rounds.

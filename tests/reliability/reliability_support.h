@@ -18,6 +18,7 @@
 
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
+#include "tests/support/pg_cluster.h"
 
 namespace optischema::testing {
 
@@ -29,6 +30,26 @@ inline std::string MakeScratchDir(const std::string& prefix) {
   std::filesystem::permissions(pattern, std::filesystem::perms(0755));
   return pattern;
 }
+
+// What a fault-injection suite shares between its cases: a throwaway cluster with
+// pg_stat_statements created, and a running reference control plane with an API key. Each case
+// brings its own agent. Destroyed in reverse order: the control plane, then the cluster.
+struct SuiteServers {
+  std::unique_ptr<PgCluster> cluster;
+  std::unique_ptr<ControlPlaneProcess> control_plane;
+  std::string api_key;
+
+  // Throws what PgCluster::Start, PgCluster::Exec and ControlPlaneProcess throw.
+  static std::unique_ptr<SuiteServers> Start(const PgCluster::Options& options = {}) {
+    auto servers = std::make_unique<SuiteServers>();
+    servers->cluster = PgCluster::Start(options);
+    servers->cluster->Exec("CREATE EXTENSION pg_stat_statements");
+    servers->control_plane = std::make_unique<ControlPlaneProcess>();
+    servers->control_plane->Start();
+    servers->api_key = servers->control_plane->CreateApiKey();
+    return servers;
+  }
+};
 
 struct AgentSettings {
   std::string state_dir;
