@@ -8,6 +8,7 @@
 #include "advisor/index_candidates.h"
 #include "advisor/query_shape.h"
 #include "applier/plan_probe.h"
+#include "applier/plan_safety.h"
 #include "applier/predicate.h"
 #include "collector/query_rows.h"
 #include "collector/stat_reader.h"
@@ -29,8 +30,7 @@ struct TopStatement {
 
 struct Planned {
   int64_t queryid = 0;
-  std::string text;
-  int parameters = 0;
+  applier::ProvenStatement statement;
   double cost = 0;
   std::vector<IndexCandidate> candidates;
 };
@@ -86,47 +86,12 @@ std::string SkipReason(const Error& error) {
   if (error.code == ErrorCode::kPermissionDenied) {
     reason +=
         "; the agent's role may not read a table this statement reads, so it cannot plan it: "
-        "GRANT USAGE on their schema and SELECT on those tables (or pg_read_all_data) to the "
-        "agent's role. The agent only "
+        "GRANT USAGE on their schema and SELECT on those tables to the agent's role. The agent "
+        "only "
         "plans statements (EXPLAIN without ANALYZE, in a read-only transaction); it never reads "
         "rows";
   }
   return reason;
-}
-
-// The functions among `names` that are not built in (some function of that name lives outside
-// pg_catalog): planning could run them, so a statement calling one is not planned.
-Result<std::vector<std::string>> UserDefinedFunctions(collector::PgSession& session,
-                                                      const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  if (names.empty()) return out;
-  std::string array = "{";
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    std::string name = names[i];
-    if (const auto dot = name.rfind('.'); dot != std::string::npos) {
-      if (name.substr(0, dot) != "pg_catalog") {
-        out.push_back(name);  // qualified with another schema: never built in
-        continue;
-      }
-      name = name.substr(dot + 1);
-    }
-    std::string quoted = "\"";
-    for (char c : name) {
-      if (c == '"' || c == '\\') quoted.push_back('\\');
-      quoted.push_back(c);
-    }
-    array += (array.size() > 1 ? "," : "") + quoted + "\"";
-  }
-  array += "}";
-  if (array == "{}") return out;
-  auto rows = collector::QueryRows(
-      session,
-      "SELECT DISTINCT p.proname::text FROM pg_catalog.pg_proc p WHERE p.proname = ANY "
-      "($1::text[]) AND p.pronamespace <> 'pg_catalog'::regnamespace",
-      {array});
-  if (!rows.ok()) return std::move(rows).error();
-  for (const collector::Row& row : *rows) out.push_back(row[0].value_or("?"));
-  return out;
 }
 
 double SavingPct(double before, double after) {
@@ -147,9 +112,9 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
                                       const std::map<std::string, std::string>& digests,
                                       const ProposerOptions& options) {
   ProposerResult result;
-  auto hypopg = applier::HypopgInstalled(session);
+  auto hypopg = applier::HypopgSchema(session);
   if (!hypopg.ok()) return std::move(hypopg).error();
-  result.hypopg = *hypopg;
+  result.hypopg = hypopg->has_value();
   if (!result.hypopg) {
     result.notes.push_back(kHypopgNote);
     return result;
@@ -173,23 +138,19 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
   std::vector<IndexCandidate> candidates;
   for (TopStatement& statement : *top) {
     if (!time_left()) break;
-    auto parameters = applier::CheckPlainSelect(statement.text);
-    if (!parameters.ok()) continue;  // only plain SELECTs are planned
+    if (!applier::CheckPlainSelect(statement.text).ok()) continue;  // only plain SELECTs
     auto shape = ParseQueryShape(statement.text);
     if (!shape.ok() || !ReadsOnlyKnownTables(*shape, schema)) continue;
     std::vector<IndexCandidate> mine = CandidatesFor(*shape, schema, indexes);
     if (mine.empty()) continue;
-    auto user_functions = UserDefinedFunctions(session, shape->functions);
-    if (!user_functions.ok()) return std::move(user_functions).error();
-    if (!user_functions->empty()) {
-      result.skipped.push_back(
-          {statement.queryid,
-           "calls " + std::to_string(user_functions->size()) +
-               " function(s) that are not built in; not planned, since planning can run them"});
+    auto proven =
+        applier::ProveSafeToPlan(session, statement.text, applier::PlanPurpose::kAdvice);
+    if (!proven.ok()) {
+      if (proven.error().code != ErrorCode::kInvalidArgument) return std::move(proven).error();
+      result.skipped.push_back({statement.queryid, proven.error().message});
       continue;
     }
-    auto cost =
-        applier::GenericPlanCost(session, statement.text, *parameters, options.explain_timeout);
+    auto cost = applier::GenericPlanCost(session, *proven, options.explain_timeout);
     if (!cost.ok()) {
       if (cost.error().code == ErrorCode::kConnectionLost) return std::move(cost).error();
       result.skipped.push_back({statement.queryid, SkipReason(cost.error())});
@@ -201,32 +162,30 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
         candidates.push_back(c);
       }
     }
-    planned.push_back(
-        {statement.queryid, std::move(statement.text), *parameters, *cost, std::move(mine)});
+    planned.push_back({statement.queryid, *std::move(proven), *cost, std::move(mine)});
   }
 
   // trials[c][p]: the cost of statement p with candidate c in place.
   std::vector<std::map<std::size_t, double>> trials(candidates.size());
   std::vector<int64_t> sizes(candidates.size(), 0);
   for (std::size_t c = 0; c < candidates.size() && time_left(); ++c) {
-    auto size = applier::CreateHypotheticalIndex(session, IndexSql(candidates[c]));
+    auto size = applier::CreateHypotheticalIndex(session, **hypopg, IndexSql(candidates[c]));
     if (!size.ok()) {
       if (size.error().code == ErrorCode::kConnectionLost) return std::move(size).error();
       result.notes.push_back("hypothetical index on " + candidates[c].schema + "." +
                              candidates[c].table +
                              " failed: " + std::string(ErrorCodeName(size.error().code)) +
                              " (SQLSTATE " + size.error().sqlstate + ")");
-      (void)applier::ResetHypotheticalIndexes(session);
+      (void)applier::ResetHypotheticalIndexes(session, **hypopg);
       continue;
     }
     sizes[c] = *size;
     for (std::size_t p = 0; p < planned.size() && time_left(); ++p) {
       if (!UsesTable(planned[p], candidates[c])) continue;
-      auto cost = applier::GenericPlanCost(session, planned[p].text, planned[p].parameters,
-                                           options.explain_timeout);
+      auto cost = applier::GenericPlanCost(session, planned[p].statement, options.explain_timeout);
       if (cost.ok()) trials[c][p] = *cost;
     }
-    if (Status reset = applier::ResetHypotheticalIndexes(session); !reset.ok()) {
+    if (Status reset = applier::ResetHypotheticalIndexes(session, **hypopg); !reset.ok()) {
       return std::move(reset).error();
     }
   }

@@ -464,31 +464,6 @@ class ShapeWalker {
   bool too_deep_ = false;
 };
 
-// Adds the name of every FuncCall below `node` to `out` (each once). false when the tree is nested
-// deeper than kMaxDepth.
-bool CollectFunctions(const Json& node, int depth, std::vector<std::string>* out) {
-  if (depth > kMaxDepth) return false;
-  if (node.is_array()) {
-    for (const Json& item : node) {
-      if (!CollectFunctions(item, depth + 1, out)) return false;
-    }
-    return true;
-  }
-  if (!node.is_object()) return true;
-  if (const Json* call = Body(node, "FuncCall")) {
-    std::string name;
-    for (const Json& part : ListMember(*call, "funcname")) {
-      const std::optional<std::string> text = StringNode(part);
-      name += (name.empty() ? "" : ".") + text.value_or("?");
-    }
-    if (std::find(out->begin(), out->end(), name) == out->end()) out->push_back(name);
-  }
-  for (const auto& [key, value] : node.items()) {
-    if (!CollectFunctions(value, depth + 1, out)) return false;
-  }
-  return true;
-}
-
 Error ParseFailure(const PgQueryError& error) {
   std::string message = "does not parse: ";
   message += error.message != nullptr ? error.message : "unknown error";
@@ -541,14 +516,11 @@ Result<QueryShape> ParseQueryShape(std::string_view sql) {
     }
     ShapeWalker walker;
     walker.Statement(stmt->begin().value());
-    std::vector<std::string> functions;
-    if (walker.too_deep() || !CollectFunctions(*stmt, 0, &functions)) {
+    if (walker.too_deep()) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "nested more than " + std::to_string(kMaxDepth) + " levels deep");
     }
-    QueryShape shape = std::move(walker).Take();
-    shape.functions = std::move(functions);
-    return shape;
+    return std::move(walker).Take();
   } catch (const Json::exception& e) {
     return MakeError(ErrorCode::kInternal, std::string("reading the parse tree: ") + e.what());
   }

@@ -44,8 +44,6 @@ struct ColumnUsage {
 struct QueryShape {
   std::vector<TableRef> tables;      // in order of appearance, each (schema, name, alias) once
   std::vector<ColumnUsage> columns;  // in order of appearance, duplicates removed
-  // Every function called anywhere in the statement, as written ("lower", "app.f"), each once.
-  std::vector<std::string> functions;
 };
 
 // Errors: kParseFailed when the text does not parse (the message is libpg_query's, with the

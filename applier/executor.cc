@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -10,9 +11,11 @@
 
 #include "applier/index_name.h"
 #include "applier/plan_probe.h"
+#include "applier/plan_safety.h"
 #include "applier/predicate.h"
 #include "collector/query_rows.h"
 #include "collector/schema_reader.h"
+#include "collector/stat_reader.h"
 #include "core/sql_identifier.h"
 
 namespace optischema::applier {
@@ -157,22 +160,32 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   if (!drift.ok()) return std::move(drift).error();
   if (*drift) return Rejected(**drift);
 
-  auto columns =
-      QueryRows(*session_,
-                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND "
-                "attnum > 0 AND NOT attisdropped",
-                {oid});
+  // Each column with whether its type is built in (or an enum): the index's operator class and
+  // the predicate's comparisons and casts then resolve to built-in code only, which no database
+  // user can replace (a user owning a type can give it implicit casts of their own).
+  auto columns = QueryRows(
+      *session_,
+      "SELECT a.attname::text, (a.atttypid < 16384 OR t.typtype = 'e')::text FROM "
+      "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid WHERE "
+      "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+      {oid});
   if (!columns.ok()) return std::move(columns).error();
-  std::vector<std::string> existing;
-  for (const Row& row : *columns) existing.push_back(row[0].value_or(""));
+  std::map<std::string, bool> existing;  // name -> built-in type
+  for (const Row& row : *columns) existing[row[0].value_or("")] = row[1] == "true";
   std::vector<std::string> needed = spec.columns;
   needed.insert(needed.end(), spec.include.begin(), spec.include.end());
   if (checked.where) {
     needed.insert(needed.end(), checked.where->columns.begin(), checked.where->columns.end());
   }
   for (const std::string& column : needed) {
-    if (std::find(existing.begin(), existing.end(), column) == existing.end()) {
+    const auto found = existing.find(column);
+    if (found == existing.end()) {
       return Rejected("column " + Q(column) + " does not exist in " + relation);
+    }
+    if (!found->second) {
+      return Rejected("column " + Q(column) + " of " + relation +
+                      " has a type that is not built in; the agent builds indexes only over "
+                      "built-in and enum types");
     }
   }
 
@@ -422,59 +435,111 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   return ApplyOutcome{"applied", detail};
 }
 
+Result<std::string> Executor::StatementsView() {
+  auto extension = collector::DetectExtension(*session_, database_);
+  if (!extension.ok()) return std::move(extension).error();
+  return Q(extension->schema) + ".pg_stat_statements";
+}
+
 Result<std::optional<double>> Executor::HypotheticalSavingPct(
     const std::string& index_sql, const std::vector<int64_t>& queryids) {
-  auto hypopg = HypopgInstalled(*session_);
+  auto hypopg = HypopgSchema(*session_);
   if (!hypopg.ok()) return std::move(hypopg).error();
   if (!*hypopg) return std::optional<double>();
-  struct Statement {
-    std::string text;
-    int parameters;
-  };
-  std::vector<Statement> statements;
+  auto view = StatementsView();
+  if (!view.ok()) return std::move(view).error();
+  std::vector<ProvenStatement> statements;
   for (int64_t queryid : queryids) {
     auto text = QueryRows(*session_,
-                          "SELECT query FROM pg_stat_statements WHERE queryid = $1::bigint LIMIT 1",
+                          "SELECT query FROM " + *view +
+                              " WHERE queryid = $1::bigint AND dbid = (SELECT oid FROM "
+                              "pg_catalog.pg_database WHERE datname = "
+                              "pg_catalog.current_database()) LIMIT 1",
                           {std::to_string(queryid)});
     if (!text.ok()) return std::move(text).error();
     if (text->empty() || !(*text)[0][0]) continue;
-    auto parameters = CheckPlainSelect(*(*text)[0][0]);
-    if (parameters.ok()) statements.push_back({*(*text)[0][0], *parameters});
+    // Only what the catalog proves safe to plan under this (apply) role is planned; the rest
+    // gives no estimate.
+    auto proven = ProveSafeToPlan(*session_, *(*text)[0][0], PlanPurpose::kAdvice);
+    if (proven.ok()) {
+      statements.push_back(*std::move(proven));
+    } else if (proven.error().code != ErrorCode::kInvalidArgument) {
+      return std::move(proven).error();
+    }
   }
   if (statements.empty()) return std::optional<double>();
   double before = 0;
-  for (const Statement& statement : statements) {
-    auto cost = GenericPlanCost(*session_, statement.text, statement.parameters);
+  for (const ProvenStatement& statement : statements) {
+    auto cost = GenericPlanCost(*session_, statement);
     if (!cost.ok()) return std::optional<double>();  // not plannable here: no estimate
     before += *cost;
   }
-  auto created = CreateHypotheticalIndex(*session_, index_sql);
+  auto created = CreateHypotheticalIndex(*session_, **hypopg, index_sql);
   if (!created.ok()) return std::move(created).error();
   double after = 0;
   bool planned = true;
-  for (const Statement& statement : statements) {
-    auto cost = GenericPlanCost(*session_, statement.text, statement.parameters);
+  for (const ProvenStatement& statement : statements) {
+    auto cost = GenericPlanCost(*session_, statement);
     if (!cost.ok()) {
       planned = false;
       break;
     }
     after += *cost;
   }
-  (void)ResetHypotheticalIndexes(*session_);
+  (void)ResetHypotheticalIndexes(*session_, **hypopg);
   if (!planned || before <= 0) return std::optional<double>();
   return std::optional<double>(100.0 * (before - after) / before);
+}
+
+Result<bool> Executor::Observed(const std::string& text) {
+  const std::string wanted = StatementFingerprint(text);
+  if (wanted.empty()) return false;
+  auto view = StatementsView();
+  if (!view.ok()) return std::move(view).error();
+  bool found = false;
+  Status read = session_->StreamWithParams(
+      "SELECT query FROM " + *view +
+          "(true) WHERE dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
+          "pg_catalog.current_database()) AND query IS NOT NULL",
+      {}, [&](collector::RowFields row) {
+        if (row.size() == 1 && row[0] && StatementFingerprint(*row[0]) == wanted) found = true;
+        return !found;
+      });
+  if (!read.ok()) return std::move(read).error();
+  return found;
 }
 
 Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::RewriteSpec>(rec.spec);
-  auto original = CheckPlainSelect(spec.original);
-  if (!original.ok()) return Rejected("original: " + original.error().message);
-  auto rewritten = CheckPlainSelect(spec.rewritten);
-  if (!rewritten.ok()) return Rejected("rewritten: " + rewritten.error().message);
-  auto before = GenericPlanCost(*session_, spec.original, *original);
+  // The original must be a statement this database has run: a rewrite estimates the cost of a
+  // query the application sends, never of a text made up to fold a value into an estimate.
+  auto observed = Observed(spec.original);
+  if (!observed.ok()) return std::move(observed).error();
+  if (!*observed) {
+    return Rejected(
+        "original: not a statement of this database (no entry of pg_stat_statements has its "
+        "fingerprint); a rewrite is estimated only for a statement the application runs");
+  }
+  auto original = ProveSafeToPlan(*session_, spec.original, PlanPurpose::kRewrite);
+  if (!original.ok()) {
+    if (original.error().code != ErrorCode::kInvalidArgument) return std::move(original).error();
+    return Rejected("original: " + original.error().message);
+  }
+  auto rewritten = ProveSafeToPlan(*session_, spec.rewritten, PlanPurpose::kRewrite);
+  if (!rewritten.ok()) {
+    if (rewritten.error().code != ErrorCode::kInvalidArgument) return std::move(rewritten).error();
+    return Rejected("rewritten: " + rewritten.error().message);
+  }
+  const std::vector<std::string>& allowed = original->relation_oids();
+  for (const std::string& oid : rewritten->relation_oids()) {
+    if (!std::binary_search(allowed.begin(), allowed.end(), oid)) {
+      return Rejected("rewritten: reads a relation the original does not read");
+    }
+  }
+  auto before = GenericPlanCost(*session_, *original);
   if (!before.ok()) return Rejected("original could not be planned: " + OneLine(before.error()));
-  auto after = GenericPlanCost(*session_, spec.rewritten, *rewritten);
+  auto after = GenericPlanCost(*session_, *rewritten);
   if (!after.ok()) return Rejected("rewritten could not be planned: " + OneLine(after.error()));
   const std::string detail = "advice only, nothing changed: estimated cost " +
                              std::to_string(*before) + " (original) vs " + std::to_string(*after) +
@@ -500,12 +565,13 @@ Result<StatementFigures> Executor::MeasureText(const std::string& text) {
 
 Result<StatementFigures> Executor::SumFigures(std::string_view condition,
                                               const std::string& parameter) {
-  auto rows =
-      QueryRows(*session_,
-                "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), 0)::text "
-                "FROM pg_stat_statements WHERE " +
-                    std::string(condition),
-                {parameter});
+  auto view = StatementsView();
+  if (!view.ok()) return std::move(view).error();
+  auto rows = QueryRows(*session_,
+                        "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), "
+                        "0)::text FROM " +
+                            *view + " WHERE " + std::string(condition),
+                        {parameter});
   if (!rows.ok()) return std::move(rows).error();
   StatementFigures figures;
   if (!rows->empty()) {

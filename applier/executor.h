@@ -141,6 +141,10 @@ class Executor {
   // The estimated saving, in percent, of `index_sql` (a CREATE INDEX without name or
   // CONCURRENTLY) for the affected SELECT statements, from HypoPG; nullopt when there is nothing
   // to estimate (no hypopg extension, no affected SELECT with a known text).
+  // `"schema".pg_stat_statements` of the connected database.
+  Result<std::string> StatementsView();
+  // Whether some statement of this database in pg_stat_statements has the fingerprint of `text`.
+  Result<bool> Observed(const std::string& text);
   Result<std::optional<double>> HypotheticalSavingPct(const std::string& index_sql,
                                                       const std::vector<int64_t>& queryids);
   // Runs `sql`, retrying a lock timeout; before each retry `cleanup` runs (if not empty).

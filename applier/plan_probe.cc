@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "collector/query_rows.h"
+#include "core/sql_identifier.h"
 
 namespace optischema::applier {
 namespace {
@@ -13,27 +14,48 @@ Status Run(collector::PgSession& session, const std::string& sql) {
   return OkStatus();
 }
 
+// The error of planning a statement the agent did not write, in the agent's words: the code and
+// SQLSTATE are kept, the server's message (which may quote a value folded from a table) is not.
+Error Planning(const Error& error) {
+  if (error.code == ErrorCode::kConnectionLost) {
+    return MakeError(error.code, "database connection lost while planning", error.sqlstate);
+  }
+  std::string message = "the statement could not be planned";
+  if (error.sqlstate == "57014") message += ": planning took longer than the timeout";
+  if (error.code == ErrorCode::kPermissionDenied) {
+    message += ": the agent's role may not read a table the statement reads";
+  }
+  return MakeError(error.code == ErrorCode::kPermissionDenied ? error.code
+                                                              : ErrorCode::kQueryFailed,
+                   message, error.sqlstate);
+}
+
 }  // namespace
 
-Result<double> GenericPlanCost(collector::PgSession& session, const std::string& select_sql,
-                               int parameters, std::chrono::milliseconds timeout) {
+Result<double> GenericPlanCost(collector::PgSession& session, const ProvenStatement& statement,
+                               std::chrono::milliseconds timeout) {
   std::string args;
-  for (int i = 0; i < parameters; ++i) args += (i == 0 ? "(" : ", ") + std::string("NULL");
+  for (int i = 0; i < statement.parameters(); ++i) {
+    args += (i == 0 ? "(" : ", ") + std::string("NULL");
+  }
   if (!args.empty()) args += ")";
   Status status = Run(
-      session, "BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(timeout.count()) +
+      session, "BEGIN READ ONLY; " + std::string(collector::kPinnedSearchPath) +
+                   "; SET LOCAL statement_timeout = " +
+                   std::to_string(timeout.count()) +
                    "; SET LOCAL plan_cache_mode = force_generic_plan");
   double cost = -1;
   if (status.ok()) {
     // Through the extended protocol, which refuses more than one statement in a text: whatever
     // the text holds, it can only become this one prepared statement.
-    status = session.StreamWithParams("PREPARE optischema_plan_probe AS " + select_sql, {},
+    status = session.StreamWithParams("PREPARE optischema_plan_probe AS " + statement.text(), {},
                                       [](collector::RowFields) { return true; });
+    if (!status.ok()) status = Planning(status.error());
   }
   if (status.ok()) {
     auto plan = session.Query("EXPLAIN (FORMAT JSON) EXECUTE optischema_plan_probe" + args);
     if (!plan.ok()) {
-      status = std::move(plan).error();
+      status = Planning(plan.error());
     } else if (!plan->rows.empty() && plan->rows[0][0]) {
       const std::string& text = *plan->rows[0][0];
       constexpr std::string_view kKey = "\"Total Cost\": ";
@@ -54,18 +76,24 @@ Result<double> GenericPlanCost(collector::PgSession& session, const std::string&
   return cost;
 }
 
-Result<bool> HypopgInstalled(collector::PgSession& session) {
+Result<std::optional<std::string>> HypopgSchema(collector::PgSession& session) {
   auto rows = collector::QueryRows(
-      session, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'hypopg'");
+      session,
+      "SELECT n.nspname::text FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON "
+      "n.oid = e.extnamespace WHERE e.extname = 'hypopg'");
   if (!rows.ok()) return std::move(rows).error();
-  return !rows->empty();
+  if (rows->empty() || !(*rows)[0][0]) return std::optional<std::string>();
+  return std::optional<std::string>(*(*rows)[0][0]);
 }
 
 Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
+                                        const std::string& hypopg_schema,
                                         const std::string& create_index_sql) {
+  const std::string schema = QuoteIdentifier(hypopg_schema);
   auto rows = collector::QueryRows(session,
-                                   "SELECT hypopg_relation_size(indexrelid)::text FROM "
-                                   "hypopg_create_index($1)",
+                                   "SELECT " + schema +
+                                       ".hypopg_relation_size(h.indexrelid)::text FROM " + schema +
+                                       ".hypopg_create_index($1::pg_catalog.text) h",
                                    {create_index_sql});
   if (!rows.ok()) return std::move(rows).error();
   int64_t size = 0;
@@ -76,8 +104,8 @@ Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
   return size;
 }
 
-Status ResetHypotheticalIndexes(collector::PgSession& session) {
-  return Run(session, "SELECT hypopg_reset()");
+Status ResetHypotheticalIndexes(collector::PgSession& session, const std::string& hypopg_schema) {
+  return Run(session, "SELECT " + QuoteIdentifier(hypopg_schema) + ".hypopg_reset()");
 }
 
 }  // namespace optischema::applier

@@ -5,16 +5,21 @@
 // Each cost is taken inside a READ ONLY transaction with a statement timeout: the statement is
 // PREPAREd under plan_cache_mode = force_generic_plan (through the extended protocol, so the text
 // can only ever be one statement), EXPLAINed (never executed), then the transaction is rolled
-// back and the prepared statement deallocated. Planning can still evaluate functions the
-// statement calls (e.g. a STABLE function during selectivity estimation): callers plan only
-// statements whose functions they trust (see the advisor). Hypothetical indexes live
+// back and the prepared statement deallocated. Planning evaluates functions the statement calls
+// (a STABLE function during selectivity estimation, say), so only a ProvenStatement can be
+// planned (plan_safety.h), and the search_path is pinned to pg_catalog again inside the
+// transaction. A planning error is reported by its SQLSTATE and the agent's own words only: the
+// server's message about a statement the agent did not write may quote a value or a row.
+// Hypothetical indexes live
 // only in the session's memory; nothing is written to the database. Every statement carries the
 // agent marker. Not thread-safe: one session, one thread.
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "applier/plan_safety.h"
 #include "collector/pg_session.h"
 #include "core/result.h"
 
@@ -22,24 +27,25 @@ namespace optischema::applier {
 
 inline constexpr std::chrono::milliseconds kDefaultPlanTimeout{5000};
 
-// The planner's total cost of `select_sql` (a plain SELECT, see CheckPlainSelect; `parameters` is
-// its number of $n) as a generic plan. Errors: those of PgSession (kQueryFailed with SQLSTATE when
-// the statement cannot be planned, e.g. an unknown parameter type or a dropped table),
-// kQueryFailed when EXPLAIN returned no cost.
-Result<double> GenericPlanCost(collector::PgSession& session, const std::string& select_sql,
-                               int parameters,
+// The planner's total cost of `statement` as a generic plan. Errors: kConnectionLost as in
+// PgSession; kQueryFailed with the SQLSTATE when the statement cannot be planned (an unknown
+// parameter type, a dropped table, the timeout: 57014), its message the agent's own; kQueryFailed
+// when EXPLAIN returned no cost.
+Result<double> GenericPlanCost(collector::PgSession& session, const ProvenStatement& statement,
                                std::chrono::milliseconds timeout = kDefaultPlanTimeout);
 
-// Whether the hypopg extension is installed in the connected database.
-Result<bool> HypopgInstalled(collector::PgSession& session);
+// The schema of the hypopg extension in the connected database; nullopt when it is not installed.
+Result<std::optional<std::string>> HypopgSchema(collector::PgSession& session);
 
 // Creates a hypothetical index from `create_index_sql` (CREATE INDEX without a name or
-// CONCURRENTLY) and returns its estimated size in bytes (hypopg_relation_size). It is seen by the
-// planner in this session until ResetHypotheticalIndexes.
+// CONCURRENTLY, every name in it schema-qualified) with the functions of hypopg in `hypopg_schema`
+// and returns its estimated size in bytes (hypopg_relation_size). It is seen by the planner in
+// this session until ResetHypotheticalIndexes.
 Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
+                                        const std::string& hypopg_schema,
                                         const std::string& create_index_sql);
 
 // Removes every hypothetical index of the session.
-Status ResetHypotheticalIndexes(collector::PgSession& session);
+Status ResetHypotheticalIndexes(collector::PgSession& session, const std::string& hypopg_schema);
 
 }  // namespace optischema::applier

@@ -85,13 +85,17 @@ class Emitter {
       if (!items.contains("items") || !items["items"].is_array() || items["items"].empty()) {
         return Refuse("IN needs a list of constants");
       }
-      std::string list;
+      // IN is re-emitted as comparisons with the built-in operator, written schema-qualified:
+      // "IN" itself resolves "=" on the search_path.
+      const bool in = op == "=";
+      std::string out;
       for (const json& item : items["items"]) {
         auto constant = Constant(item);
         if (!constant.ok()) return constant;
-        list += (list.empty() ? "" : ", ") + *constant;
+        out += (out.empty() ? "(" : (in ? " OR " : " AND ")) + Compared(*column, in ? "=" : "<>",
+                                                                        *constant);
       }
-      return "(" + *column + (op == "=" ? " IN (" : " NOT IN (") + list + "))";
+      return out + ")";
     }
     if (kind != "AEXPR_OP" || !body.contains("lexpr") || !body.contains("rexpr")) {
       return Refuse("only comparisons are allowed");
@@ -100,7 +104,15 @@ class Emitter {
     if (!left.ok()) return left;
     auto right = Operand(body["rexpr"]);
     if (!right.ok()) return right;
-    return "(" + *left + " " + op + " " + *right + ")";
+    return Compared(*left, op == "!=" ? "<>" : op, *right);
+  }
+
+  // `left op right` with the operator schema-qualified, so that it can only ever be
+  // pg_catalog's: an operator of that name in a schema on the search_path (public, before
+  // PostgreSQL 15) could otherwise be a better match for the operand types and win.
+  static std::string Compared(const std::string& left, std::string_view op,
+                              const std::string& right) {
+    return "(" + left + " OPERATOR(pg_catalog." + std::string(op) + ") " + right + ")";
   }
 
   Result<std::string> Null(const json& body) {

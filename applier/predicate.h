@@ -27,7 +27,9 @@
 namespace optischema::applier {
 
 struct SafePredicate {
-  std::string sql;                   // re-emitted, fully parenthesised, identifiers quoted
+  // Re-emitted, fully parenthesised, identifiers quoted, every operator written
+  // OPERATOR(pg_catalog.op) and every cast to pg_catalog's type; IN lists become comparisons.
+  std::string sql;
   std::vector<std::string> columns;  // column names referenced, in order of first appearance
 };
 

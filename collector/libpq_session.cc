@@ -317,15 +317,22 @@ Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
   // agent anonymizes as they arrive. standard_conforming_strings is pinned in both modes: the
   // agent parses SQL with libpg_query, which always lexes strings that way, so the server must
   // read them the same way.
+  //
+  // The search_path is pinned first, before any other statement, in both modes: pg_catalog, then
+  // the session's own temporary schema, which only this session can write. No schema a database
+  // user can create objects in is ever searched, so no function, operator or type such a user
+  // wrote can be picked by name resolution in an agent session; the agent names the objects of
+  // extensions (pg_stat_statements, hypopg) with their schema.
   const std::string settings =
-      options.mode == SessionMode::kReadOnly
-          ? std::string(
-                "SET default_transaction_read_only = on; SET statement_timeout = '5min'; "
-                "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'; "
-                "SET standard_conforming_strings = on")
-          : "SET statement_timeout = '" + std::to_string(options.apply_statement_timeout_s) +
-                "s'; SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '60s'; "
-                "SET standard_conforming_strings = on";
+      std::string(kPinnedSearchPath) + "; " +
+      (options.mode == SessionMode::kReadOnly
+           ? std::string(
+                 "SET default_transaction_read_only = on; SET statement_timeout = '5min'; "
+                 "SET lock_timeout = '1s'; SET idle_in_transaction_session_timeout = '60s'; "
+                 "SET standard_conforming_strings = on")
+           : "SET statement_timeout = '" + std::to_string(options.apply_statement_timeout_s) +
+                 "s'; SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '60s'; "
+                 "SET standard_conforming_strings = on");
   auto setup = session->Query(settings);
   if (!setup.ok()) return std::move(setup).error();
   return std::unique_ptr<PgSession>(std::move(session));

@@ -66,6 +66,10 @@ class PgSession {
 // needs long).
 enum class SessionMode { kReadOnly, kApply };
 
+// Every session, in both modes, runs this first: name resolution searches pg_catalog and then the
+// session's own temporary schema only (listed last, so it can never shadow a catalog name).
+inline constexpr char kPinnedSearchPath[] = "SET search_path = pg_catalog, pg_temp";
+
 struct ConnectOptions {
   std::string dsn;                      // libpq connection string or URI; PG* env vars apply
   std::optional<std::string> password;  // from password_file; overrides the DSN's password

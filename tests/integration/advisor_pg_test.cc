@@ -12,6 +12,7 @@
 #include "applier/executor.h"
 #include "applier/index_name.h"
 #include "applier/plan_probe.h"
+#include "applier/plan_safety.h"
 #include "collector/schema_reader.h"
 #include "core/clock.h"
 #include "protocol/advice_json.h"
@@ -350,10 +351,17 @@ TEST_F(AdvisorPgTest, PlanProbeRunsOneStatementOnlyWhateverTheServerSettings) {
   const std::string text =
       "SELECT 'x\\', ' ; COMMIT; START TRANSACTION READ WRITE; CREATE TABLE pwned (); COMMIT; "
       "--' AS y";
-  (void)applier::GenericPlanCost(*session, text, 0);
-  (void)applier::GenericPlanCost(*session, "SELECT 1; CREATE TABLE pwned ()", 0);
+  auto proven = applier::ProveSafeToPlan(*session, text, applier::PlanPurpose::kAdvice);
+  ASSERT_TRUE(proven.ok()) << proven.error().ToString();
+  (void)applier::GenericPlanCost(*session, *proven);
+  EXPECT_FALSE(applier::ProveSafeToPlan(*session, "SELECT 1; CREATE TABLE pwned ()",
+                                        applier::PlanPurpose::kAdvice)
+                   .ok());
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'pwned'"), "0");
-  auto cost = applier::GenericPlanCost(*session, "SELECT * FROM t WHERE a = $1", 1);
+  auto select = applier::ProveSafeToPlan(*session, "SELECT * FROM t WHERE a = $1",
+                                         applier::PlanPurpose::kAdvice);
+  ASSERT_TRUE(select.ok()) << select.error().ToString();
+  auto cost = applier::GenericPlanCost(*session, *select);
   ASSERT_TRUE(cost.ok()) << cost.error().ToString();
   EXPECT_GT(*cost, 0);
 }

@@ -70,6 +70,13 @@ class PgCluster {
   // result has no rows or no columns.
   std::string QueryValue(const std::string& sql, const std::string& dbname = "postgres");
 
+  // The role the documentation recommends for monitoring (docs/database-setup.md): kMonitoringRole,
+  // LOGIN, not a superuser, member of pg_monitor, with USAGE on schema public and SELECT on every
+  // table in it, now and later (default privileges of postgres). Created on first use, granted in
+  // `dbname` each call. Returns ConnectionString(dbname, kMonitoringRole).
+  static constexpr char kMonitoringRole[] = "optischema_agent";
+  std::string MonitoringConnectionString(const std::string& dbname = "postgres");
+
   // CREATE DATABASE with `name` quoted as an identifier.
   void CreateDatabase(const std::string& name);
 

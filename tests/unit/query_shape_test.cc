@@ -288,17 +288,5 @@ TEST(QueryShape, NamesEachColumnUse) {
   EXPECT_STREQ(ColumnUseName(ColumnUse::kOrderBy), "order_by");
 }
 
-TEST(QueryShape, ListsEveryFunctionCalledOnce) {
-  const auto shape = ParseQueryShape(
-      "SELECT lower(a), app.score(b) FROM t WHERE c = lower($1) AND d IN (SELECT count(*) FROM "
-      "generate_series(1, $2))");
-  ASSERT_TRUE(shape.ok()) << shape.error().message;
-  std::vector<std::string> functions = shape->functions;
-  std::sort(functions.begin(), functions.end());
-  EXPECT_EQ(functions,
-            (std::vector<std::string>{"app.score", "count", "generate_series", "lower"}));
-  EXPECT_TRUE(ParseQueryShape("SELECT a FROM t WHERE b = $1")->functions.empty());
-}
-
 }  // namespace
 }  // namespace optischema::advisor
