@@ -512,9 +512,19 @@ Result<bool> Executor::Observed(const std::string& text) {
 Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::RewriteSpec>(rec.spec);
+  if (auto plain = CheckPlainSelect(spec.original); !plain.ok()) {
+    return Rejected("original: " + plain.error().message);
+  }
+  if (auto plain = CheckPlainSelect(spec.rewritten); !plain.ok()) {
+    return Rejected("rewritten: " + plain.error().message);
+  }
   // The original must be a statement this database has run: a rewrite estimates the cost of a
   // query the application sends, never of a text made up to fold a value into an estimate.
   auto observed = Observed(spec.original);
+  if (!observed.ok() && observed.error().code == ErrorCode::kExtensionMissing) {
+    return Rejected("original: cannot be matched with a statement of this database: " +
+                    observed.error().message);
+  }
   if (!observed.ok()) return std::move(observed).error();
   if (!*observed) {
     return Rejected(

@@ -290,9 +290,9 @@ Result<std::string> RelationHazard(collector::PgSession& session,
          row[2].value_or("");
 }
 
-// The first function, operator or type name of the statement that could resolve to a pg_catalog
-// object outside the built-in range (or, for a rewrite, to a function that is not immutable), or
-// "" when there is none.
+// The first function, operator or type name of the statement that pg_catalog does not hold, or
+// that could resolve to a pg_catalog object outside the built-in range (or, for a rewrite, to a
+// function that is not immutable); "" when there is none.
 Result<std::string> NameHazard(collector::PgSession& session, const NameWalker& names,
                                PlanPurpose purpose) {
   auto rows = QueryRows(
@@ -306,7 +306,21 @@ Result<std::string> NameHazard(collector::PgSession& session, const NameWalker& 
       "AND o.oprname = ANY ($2::pg_catalog.text[]) AND o.oid >= 16384 "
       "UNION ALL SELECT 'type ' || t.typname::text || ', which is not built in' FROM "
       "pg_catalog.pg_type t WHERE t.typnamespace = 'pg_catalog'::pg_catalog.regnamespace AND "
-      "t.typname = ANY ($3::pg_catalog.text[]) AND t.oid >= 16384 LIMIT 1",
+      "t.typname = ANY ($3::pg_catalog.text[]) AND t.oid >= 16384 "
+      // A name pg_catalog does not hold at all names something outside it (in the application's
+      // search_path): not built in, even though the pinned search_path would not find it.
+      "UNION ALL SELECT 'function ' || f || ', which is not built in' FROM "
+      "pg_catalog.unnest($1::pg_catalog.text[]) f WHERE NOT EXISTS (SELECT 1 FROM "
+      "pg_catalog.pg_proc p WHERE p.proname = f AND p.pronamespace = "
+      "'pg_catalog'::pg_catalog.regnamespace) "
+      "UNION ALL SELECT 'operator ' || o || ', which is not built in' FROM "
+      "pg_catalog.unnest($2::pg_catalog.text[]) o WHERE NOT EXISTS (SELECT 1 FROM "
+      "pg_catalog.pg_operator p WHERE p.oprname = o AND p.oprnamespace = "
+      "'pg_catalog'::pg_catalog.regnamespace) "
+      "UNION ALL SELECT 'type ' || t || ', which is not built in' FROM "
+      "pg_catalog.unnest($3::pg_catalog.text[]) t WHERE NOT EXISTS (SELECT 1 FROM "
+      "pg_catalog.pg_type p WHERE p.typname = t AND p.typnamespace = "
+      "'pg_catalog'::pg_catalog.regnamespace) LIMIT 1",
       {TextArray(names.functions()), TextArray(names.operators()), TextArray(names.types()),
        purpose == PlanPurpose::kRewrite ? "true" : "false"});
   if (!rows.ok()) return std::move(rows).error();

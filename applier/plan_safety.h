@@ -19,8 +19,9 @@
 //     arguments (kQueryRunningFunctions).
 //  2. The catalog. Every unqualified function, operator and type name resolves, under the pinned
 //     search_path (pg_catalog, then the session's own pg_temp, see pg_session.h), only among
-//     pg_catalog's objects; each such name must have no pg_catalog object of that name outside
-//     the built-in range (oid >= 16384: something an extension or a superuser added). Every
+//     pg_catalog's objects; each such name must be one pg_catalog holds (else it names something
+//     of the application's search_path) and have no pg_catalog object of that name outside the
+//     built-in range (oid >= 16384: something an extension or a superuser added). Every
 //     relation must be an ordinary, partitioned or materialized table outside the system schemas
 //     (no view, foreign table or system catalog), without row-level security, whose columns are
 //     of built-in or enum types; it, its partitions and inheritance children, their indexes,

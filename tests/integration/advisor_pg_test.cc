@@ -28,12 +28,16 @@ class AdvisorPgTest : public ::testing::Test {
   void SetUp() override {
     cluster_ = PgCluster::Start();
     cluster_->Exec("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg");
+    monitoring_dsn_ = cluster_->MonitoringConnectionString();
   }
 
+  // A session of the documented monitoring role (the agent plans nothing as a superuser); with
+  // kApply, of postgres.
   std::unique_ptr<collector::PgSession> Session(
       collector::SessionMode mode = collector::SessionMode::kReadOnly) {
     collector::ConnectOptions connect;
-    connect.dsn = cluster_->ConnectionString();
+    connect.dsn = mode == collector::SessionMode::kReadOnly ? monitoring_dsn_
+                                                            : cluster_->ConnectionString();
     connect.mode = mode;
     auto session = collector::ConnectLibpq(connect);
     if (!session.ok()) throw std::runtime_error(session.error().ToString());
@@ -64,6 +68,7 @@ class AdvisorPgTest : public ::testing::Test {
 
   SystemClock clock_;
   std::unique_ptr<PgCluster> cluster_;
+  std::string monitoring_dsn_;
 };
 
 TEST_F(AdvisorPgTest, ProposesAnIndexForAFilterOnAnUnindexedColumnAndNoneForAnIndexedOne) {

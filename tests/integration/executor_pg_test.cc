@@ -39,7 +39,7 @@ class ExecutorPgTest : public ::testing::Test {
 
   Executor& Exec(ExecutorOptions options = {}) {
     collector::ConnectOptions connect;
-    connect.dsn = cluster_->ConnectionString();
+    connect.dsn = dsn_.empty() ? cluster_->ConnectionString() : dsn_;
     connect.mode = collector::SessionMode::kApply;
     executor_ = std::make_unique<Executor>(collector::ConnectLibpq(connect).value(), *audit_,
                                            "shop", options);
@@ -72,7 +72,18 @@ class ExecutorPgTest : public ::testing::Test {
         name + "'), 'absent')");
   }
 
+  // Applies as a role that owns the table but is not a superuser (the agent plans nothing as
+  // one), with pg_stat_statements installed.
+  void ApplyAsTableOwner() {
+    cluster_->Exec(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE ROLE shop_owner LOGIN;"
+        "GRANT pg_monitor TO shop_owner; GRANT CREATE ON SCHEMA public TO shop_owner;"
+        "ALTER TABLE orders OWNER TO shop_owner");
+    dsn_ = cluster_->ConnectionString("postgres", "shop_owner");
+  }
+
   std::string dir_;
+  std::string dsn_;  // empty: connect as postgres
   SystemClock clock_;
   std::unique_ptr<PgCluster> cluster_;
   std::unique_ptr<AuditLog> audit_;
@@ -317,6 +328,8 @@ CheckedRecommendation Rewrite(const std::string& id, const std::string& original
 }
 
 TEST_F(ExecutorPgTest, RewriteIsPlannedNotRunAndBothCostsAreReported) {
+  ApplyAsTableOwner();
+  cluster_->Exec("SELECT * FROM orders WHERE status = 'open' ORDER BY note");
   auto outcome =
       Exec().Apply(Rewrite("rec-rw", "SELECT * FROM orders WHERE status = $1 ORDER BY note",
                            "SELECT * FROM orders WHERE status = $1 ORDER BY note LIMIT 10"));
@@ -329,6 +342,8 @@ TEST_F(ExecutorPgTest, RewriteIsPlannedNotRunAndBothCostsAreReported) {
 }
 
 TEST_F(ExecutorPgTest, RewriteThatIsNotAPlainSelectIsRejectedAndNothingRuns) {
+  ApplyAsTableOwner();
+  cluster_->Exec("SELECT 1");
   for (const char* bad : {"DELETE FROM orders", "SELECT 1; DROP TABLE orders",
                           "WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d",
                           "SELECT * INTO copy FROM orders", "SELECT * FROM orders FOR UPDATE"}) {
@@ -341,7 +356,7 @@ TEST_F(ExecutorPgTest, RewriteThatIsNotAPlainSelectIsRejectedAndNothingRuns) {
 }
 
 TEST_F(ExecutorPgTest, HypoPgEstimateDecidesWhetherAnIndexIsWorthBuilding) {
-  cluster_->Exec("CREATE EXTENSION pg_stat_statements");
+  ApplyAsTableOwner();
   cluster_->Exec("CREATE EXTENSION hypopg");
   cluster_->Exec(
       "INSERT INTO orders SELECT g, g % 100, 'done', 'n' FROM generate_series(2001, "

@@ -350,9 +350,12 @@ class ApplyAttackTest : public AttackTest {
 // would run it, as the (here superuser) apply role, on every row.
 TEST_F(ApplyAttackTest, PartialIndexPredicateUsesOnlyTheBuiltInOperator) {
   AsMallory(
+      "CREATE FUNCTION ms.escalate() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$"
+      "BEGIN IF current_user <> 'mallory' THEN ALTER ROLE mallory SUPERUSER; END IF; "
+      "RETURN true; END$$;"
       "CREATE FUNCTION public.eq(varchar, varchar) RETURNS boolean LANGUAGE plpgsql IMMUTABLE "
-      "AS $$BEGIN IF current_user <> 'mallory' THEN ALTER ROLE mallory SUPERUSER; END IF; "
-      "PERFORM ms.mark('predicate'); RETURN $1::text = $2::text; END$$;"
+      "AS $$BEGIN PERFORM ms.mark('predicate'); PERFORM ms.escalate(); "
+      "RETURN $1::text = $2::text; END$$;"
       "CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.eq)");
   StartAgent(cluster_->ConnectionString());
   const std::string equal = Recommend(
@@ -397,10 +400,10 @@ TEST_F(ApplyAttackTest, IndexOverAColumnOfAUserDefinedTypeIsRefused) {
 TEST_F(ApplyAttackTest, ApplySessionReadsPgStatStatementsFromTheExtensionSchemaOnly) {
   cluster_->Exec(
       "DROP EXTENSION pg_stat_statements; CREATE SCHEMA monitoring; "
+      "GRANT USAGE ON SCHEMA monitoring TO PUBLIC;"
       "CREATE EXTENSION pg_stat_statements SCHEMA monitoring");
   AsMallory(
-      "CREATE VIEW public.pg_stat_statements AS SELECT 1::bigint AS queryid, 'SELECT 1'::text AS "
-      "query, 1::oid AS dbid, 1::bigint AS calls, 1::float8 AS total_exec_time "
+      "CREATE VIEW public.pg_stat_statements AS SELECT q.* FROM monitoring.pg_stat_statements q "
       "WHERE ms.mark('fake pg_stat_statements')");
   for (int i = 0; i < 5; ++i) cluster_->Exec("SELECT id FROM m WHERE id = " + std::to_string(i));
   const std::string queryid = cluster_->QueryValue(

@@ -5,23 +5,26 @@
 namespace optischema::applier {
 namespace {
 
-TEST(Predicate, ComparisonsAndBooleanOperatorsAreReEmittedWithQuotedIdentifiers) {
+TEST(Predicate, ComparisonsAndBooleanOperatorsAreReEmittedWithQuotedIdentifiersAndCatalogOperators) {
   auto p =
       CheckPredicate("status = 'open' AND (amount > 10 OR archived IS NOT NULL) AND NOT deleted");
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->sql,
-            "((\"status\" = 'open') AND ((\"amount\" > 10) OR (\"archived\" IS NOT NULL)) AND "
-            "(NOT \"deleted\"))");
+            "((\"status\" OPERATOR(pg_catalog.=) 'open') AND ((\"amount\" OPERATOR(pg_catalog.>) "
+            "10) OR (\"archived\" IS NOT NULL)) AND (NOT \"deleted\"))");
   EXPECT_EQ(p->columns, (std::vector<std::string>{"status", "amount", "archived", "deleted"}));
 }
 
-TEST(Predicate, InListsCastsAndStringQuotesAreRebuilt) {
-  auto p =
-      CheckPredicate("kind IN (1, 2) AND created_at >= '2026-01-01'::date AND note <> 'it''s'");
+TEST(Predicate, InListsBecomeCatalogComparisonsAndCastsAndStringQuotesAreRebuilt) {
+  auto p = CheckPredicate(
+      "kind IN (1, 2) AND created_at >= '2026-01-01'::date AND note <> 'it''s' AND "
+      "flag NOT IN (3, 4) AND b != 5");
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->sql,
-            "((\"kind\" IN (1, 2)) AND (\"created_at\" >= CAST('2026-01-01' AS "
-            "pg_catalog.\"date\")) AND (\"note\" <> 'it''s'))");
+            "(((\"kind\" OPERATOR(pg_catalog.=) 1) OR (\"kind\" OPERATOR(pg_catalog.=) 2)) AND "
+            "(\"created_at\" OPERATOR(pg_catalog.>=) CAST('2026-01-01' AS pg_catalog.\"date\")) "
+            "AND (\"note\" OPERATOR(pg_catalog.<>) 'it''s') AND ((\"flag\" OPERATOR(pg_catalog.<>) "
+            "3) AND (\"flag\" OPERATOR(pg_catalog.<>) 4)) AND (\"b\" OPERATOR(pg_catalog.<>) 5))");
 }
 
 TEST(Predicate, FunctionCallIsRefused) {

@@ -49,7 +49,7 @@ class RecommendationCheckTest : public ::testing::Test {
 TEST_F(RecommendationCheckTest, SignedValidRecommendationPasses) {
   auto checked = CheckRecommendation(Signed(Json("orders", "status = 'open'")), context_);
   ASSERT_TRUE(checked.ok()) << checked.error().message;
-  EXPECT_EQ(checked->where->sql, "(\"status\" = 'open')");
+  EXPECT_EQ(checked->where->sql, "(\"status\" OPERATOR(pg_catalog.=) 'open')");
 }
 
 TEST_F(RecommendationCheckTest, OneChangedByteAfterSigningIsRefused) {
