@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -46,9 +47,15 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--tls-cert", serve.cert_file, "PEM certificate chain")->required();
   serve_cmd->add_option("--tls-key", serve.key_file, "PEM private key")->required();
   serve_cmd
-      ->add_option("--max-body-bytes", serve.max_body_bytes,
-                   "largest request body, compressed or decompressed (default 32 MiB)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+      ->add_option("--max-body-bytes", serve.api.max_body_bytes,
+                   "largest request body (snapshots), compressed or decompressed; caps the "
+                   "smaller bounds of the other routes (default 32 MiB)")
+      ->check(CLI::Range(std::size_t{1}, kMaxBodyBytesOption));
+  serve_cmd
+      ->add_option("--max-inflight-bytes", serve.max_inflight_bytes,
+                   "request memory all requests in flight may hold; past it, 503 with "
+                   "Retry-After (default 256 MiB)")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
   AddIntervalOption(*serve_cmd, "--snapshot-interval-s", serve.api.snapshot_interval_s,
                     "send a snapshot");
   AddIntervalOption(*serve_cmd, "--heartbeat-interval-s", serve.api.heartbeat_interval_s,

@@ -74,7 +74,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (!store.ok()) return fail(store.error());
   const Api api(**store, options.api, clock);
   HttpsServerOptions server_options{address->first, address->second, options.cert_file,
-                                    options.key_file, options.max_body_bytes};
+                                    options.key_file, options.max_inflight_bytes};
   auto bound = HttpsServer::Bind(server_options, api);
   if (!bound.ok()) return fail(bound.error());
   HttpsServer& server = **bound;

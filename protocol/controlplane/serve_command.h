@@ -20,6 +20,7 @@
 #include "core/result.h"
 #include "protocol/controlplane/api.h"
 #include "protocol/controlplane/https_server.h"
+#include "protocol/controlplane/input_limits.h"
 
 namespace optischema::controlplane {
 
@@ -28,8 +29,8 @@ struct ServeOptions {
   std::string data_dir;
   std::string cert_file;
   std::string key_file;
-  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
-  ApiOptions api;
+  std::size_t max_inflight_bytes = kDefaultMaxInflightBytes;
+  ApiOptions api;  // api.max_body_bytes is --max-body-bytes
 };
 
 // Splits "HOST:PORT" / "[IPv6]:PORT" (port 0 to 65535). kConfig naming --listen otherwise.
