@@ -47,4 +47,11 @@ inline constexpr std::size_t kParsedBytesPerElement = 128;
 // What a request refused for the budget is told to wait before retrying.
 inline constexpr std::chrono::seconds kBusyRetryAfter{5};
 
+// Retention of heartbeats and snapshots (`serve --retention-days`, 0 keeps everything): older
+// ones are deleted at start and every kRetentionSweepInterval, except each agent's latest
+// heartbeat. Registrations, recommendations, their events and audit records are kept.
+inline constexpr int kDefaultRetentionDays = 30;
+inline constexpr int kMaxRetentionDays = 36'500;
+inline constexpr std::chrono::minutes kRetentionSweepInterval{60};
+
 }  // namespace optischema::controlplane

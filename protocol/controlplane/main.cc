@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
                    "request memory all requests in flight may hold; past it, 503 with "
                    "Retry-After (default 256 MiB)")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
+  serve_cmd
+      ->add_option("--retention-days", serve.retention_days,
+                   "delete heartbeats and snapshots received more than N days ago, at start and "
+                   "hourly; 0 keeps them (default 30)")
+      ->check(CLI::Range(0, kMaxRetentionDays));
   AddIntervalOption(*serve_cmd, "--snapshot-interval-s", serve.api.snapshot_interval_s,
                     "send a snapshot");
   AddIntervalOption(*serve_cmd, "--heartbeat-interval-s", serve.api.heartbeat_interval_s,

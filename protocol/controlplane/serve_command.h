@@ -1,6 +1,7 @@
 #pragma once
 
-// `optischema-controlplane serve`: opens the store, binds HTTPS, prints
+// `optischema-controlplane serve`: opens the store, starts the retention sweeper (retention.h),
+// binds HTTPS, prints
 // "listening on https://HOST:PORT" to `out` once connections are accepted, and serves until
 // SIGTERM or SIGINT; then it stops accepting, lets requests in progress finish and returns 0.
 //
@@ -30,7 +31,8 @@ struct ServeOptions {
   std::string cert_file;
   std::string key_file;
   std::size_t max_inflight_bytes = kDefaultMaxInflightBytes;
-  ApiOptions api;  // api.max_body_bytes is --max-body-bytes
+  int retention_days = kDefaultRetentionDays;  // 0 keeps heartbeats and snapshots forever
+  ApiOptions api;                              // api.max_body_bytes is --max-body-bytes
 };
 
 // Splits "HOST:PORT" / "[IPv6]:PORT" (port 0 to 65535). kConfig naming --listen otherwise.

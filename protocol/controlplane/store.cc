@@ -312,6 +312,30 @@ ON CONFLICT (agent_id, snapshot_id) DO NOTHING)sql");
   return stored ? StoreOutcome::kStored : StoreOutcome::kDuplicate;
 }
 
+Result<PruneCounts> Store::PruneReceivedBefore(std::chrono::system_clock::time_point cutoff) {
+  std::lock_guard lock(mutex_);
+  auto tx = SqliteTransaction::Begin(db_.get());
+  if (!tx.ok()) return std::move(tx).error();
+  // received_at is FormatRfc3339 text throughout: one width, so text order is time order.
+  const std::string before = FormatRfc3339(cutoff);
+  PruneCounts counts;
+  auto heartbeats = SqliteStatement::Prepare(db_.get(), R"sql(
+DELETE FROM heartbeats WHERE received_at < ?1
+  AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY agent_id))sql");
+  if (!heartbeats.ok()) return std::move(heartbeats).error();
+  heartbeats->Bind(1, before);
+  if (Status st = heartbeats->Run(); !st.ok()) return std::move(st).error();
+  counts.heartbeats = sqlite3_changes(db_.get());
+  auto snapshots =
+      SqliteStatement::Prepare(db_.get(), "DELETE FROM snapshots WHERE received_at < ?1");
+  if (!snapshots.ok()) return std::move(snapshots).error();
+  snapshots->Bind(1, before);
+  if (Status st = snapshots->Run(); !st.ok()) return std::move(st).error();
+  counts.snapshots = sqlite3_changes(db_.get());
+  if (Status st = tx->Commit(); !st.ok()) return std::move(st).error();
+  return counts;
+}
+
 Result<bool> Store::AgentExists(const std::string& agent_id) {
   std::lock_guard lock(mutex_);
   return AgentRegistered(db_.get(), agent_id);
