@@ -54,4 +54,8 @@ inline constexpr int kDefaultRetentionDays = 30;
 inline constexpr int kMaxRetentionDays = 36'500;
 inline constexpr std::chrono::minutes kRetentionSweepInterval{60};
 
+// Modes of what the control plane writes in its data directory, whatever existed before.
+inline constexpr unsigned kDataDirectoryMode = 0700;
+inline constexpr unsigned kDataFileMode = 0600;
+
 }  // namespace optischema::controlplane

@@ -3,6 +3,7 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -36,13 +37,15 @@ void AddIntervalOption(CLI::App& command, const std::string& name, std::optional
 
 int main(int argc, char** argv) {
   using namespace optischema::controlplane;
+  // Everything the control plane writes is for its own user only (data_directory.h).
+  ::umask(077);
   CLI::App app{"optischema-controlplane: reference control plane for optischema-agent"};
   app.require_subcommand(1);
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "serve protocol v1 over HTTPS");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")->required();
-  serve_cmd->add_option("--data", serve.data_dir, "data directory (created with mode 0700)")
+  serve_cmd->add_option("--data", serve.data_dir, "data directory (made mode 0700, files 0600)")
       ->required();
   serve_cmd->add_option("--tls-cert", serve.cert_file, "PEM certificate chain")->required();
   serve_cmd->add_option("--tls-key", serve.key_file, "PEM private key")->required();

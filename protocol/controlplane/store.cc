@@ -8,6 +8,7 @@
 
 #include "core/file_io.h"
 #include "core/time_format.h"
+#include "protocol/controlplane/data_directory.h"
 #include "protocol/controlplane/sqlite_handle.h"
 
 namespace optischema::controlplane {
@@ -153,9 +154,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, OpenMode
                                              " (start `serve` or run `api-keys create` with "
                                              "this --data first)");
   }
+  // Before opening, so that nothing is readable by others while the store runs; after the schema
+  // again, for the files SQLite has just made (-wal and -shm take the database's mode, the
+  // database the process's umask).
+  if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   auto db = OpenSqlite(path, mode == OpenMode::kCreate);
   if (!db.ok()) return std::move(db).error();
   if (Status st = CreateOrCheckSchema(db->get(), path); !st.ok()) return std::move(st).error();
+  if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   return std::unique_ptr<Store>(new Store(std::unique_ptr<sqlite3, DbClose>(db->release()), clock));
 }
 

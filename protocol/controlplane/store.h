@@ -113,10 +113,11 @@ enum class StoreOutcome {
 class Store {
  public:
   enum class OpenMode {
-    kCreate,    // create the directory (mode 0700) and the database when missing
+    kCreate,    // create the directory and the database when missing
     kExisting,  // the database must exist already (kConfig otherwise)
   };
 
+  // Makes the directory and its files private whatever their modes were (data_directory.h).
   // `clock` must outlive the store.
   static Result<std::unique_ptr<Store>> Open(const std::string& data_dir, OpenMode mode,
                                              const Clock& clock);
