@@ -172,8 +172,10 @@ struct HttpsServer::State {
           body->append(data, n);
         }
       }
-      if ((too_large || over_budget) && body != nullptr) {
-        std::string().swap(*body);  // what was read is dropped at once
+      if (too_large || over_budget) {
+        // What was read is dropped at once, and so is its claim.
+        if (body != nullptr) std::string().swap(*body);
+        if (memory != nullptr) memory->Release();
       }
       if (n > drain_bytes - size) return false;
       size += n;

@@ -7,10 +7,11 @@ std::size_t RequestBudget::in_use() const {
   return in_use_;
 }
 
-RequestBudget::Claim::~Claim() {
+void RequestBudget::Claim::Release() {
   if (budget_ == nullptr || held_ == 0) return;
   std::lock_guard lock(budget_->mutex_);
   budget_->in_use_ -= held_;
+  held_ = 0;
 }
 
 bool RequestBudget::Claim::Add(std::size_t bytes) {

@@ -27,12 +27,14 @@ class RequestBudget {
   class Claim {
    public:
     explicit Claim(RequestBudget* budget) : budget_(budget) {}  // null: nothing is bounded
-    ~Claim();
+    ~Claim() { Release(); }
     Claim(const Claim&) = delete;
     Claim& operator=(const Claim&) = delete;
 
     // Claims `bytes` more; false, claiming nothing, when the budget cannot take them.
     [[nodiscard]] bool Add(std::size_t bytes);
+    // Gives back everything claimed so far (what it covered was dropped).
+    void Release();
     std::size_t held() const { return held_; }
     // The budget's capacity; 0 without a budget.
     std::size_t budget_capacity() const { return budget_ == nullptr ? 0 : budget_->capacity(); }
