@@ -208,6 +208,10 @@ ApiReply Api::Handle(const ApiRequest& request, const BodyReader& read_body,
   std::variant<std::string, ApiReply> body = read_body(bounds.bytes);
   if (auto* reply = std::get_if<ApiReply>(&body)) return std::move(*reply);
   std::string& text = std::get<std::string>(body);
+  // A NUL byte would end nlohmann's input early, leaving what follows unchecked (and stored).
+  if (text.find('\0') != std::string::npos) {
+    return InvalidBody(MakeError(ErrorCode::kInvalidArgument, "body: not valid JSON"));
+  }
   // Before anything parses or walks the body: validators and dump() recurse, and the parsed
   // tree's memory grows with its elements.
   const Result<protocol::JsonShape> shape =
