@@ -326,13 +326,15 @@ TEST_F(ControlPlaneBoundsTest,
 
 TEST_F(ControlPlaneBoundsTest, RequestsPastTheInflightBudgetGet503WithRetryAfterUntilItFrees) {
   StartAndRegister({"--max-inflight-bytes", std::to_string(kMiB)});
-  // A snapshot whose first 2 MiB arrive, then the rest only once the test has seen the refusal:
-  // while the server holds those 2 MiB, the 1 MiB budget has no room for another request.
+  // A snapshot whose first 8 MiB arrive, then the rest only once the test has seen the refusal.
+  // Alone in flight it may pass the 1 MiB budget; while the server holds what it read, no other
+  // request fits.
   const std::string snapshot = SnapshotJson(agent_, "s-held").dump();
-  const std::string head = "{\"pad\":\"" + std::string(2 * kMiB, 'p');
+  const std::string head = "{\"pad\":\"" + std::string(8 * kMiB, 'p');
   const std::string tail = "\"," + snapshot.substr(1);
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
+  const long rss_before = ProcStatusKib(server_->pid(), "VmRSS");
   auto held = std::async(std::launch::async, [&] {
     httplib::SSLClient client("127.0.0.1", server_->port());
     client.set_ca_cert_path(server_->ca_file().c_str());
@@ -351,25 +353,29 @@ TEST_F(ControlPlaneBoundsTest, RequestsPastTheInflightBudgetGet503WithRetryAfter
         },
         "application/json");
   });
+  // No other request runs until the server holds more than 4 MiB of the held body (its RSS),
+  // so the held request was alone when it passed the budget.
+  const bool holding =
+      WaitFor([&] { return ProcStatusKib(server_->pid(), "VmRSS") > rss_before + 4 * 1024; },
+              seconds(4), std::chrono::milliseconds(5));
 
-  Result<HttpResponse> refused = MakeError(ErrorCode::kInternal, "no heartbeat sent");
-  const bool saw_refusal = WaitFor(
-      [&] {
-        refused = Post(AgentPath("heartbeat"), HeartbeatJson().dump());
-        return refused.ok() && refused->status == 503;
-      },
-      seconds(4), std::chrono::milliseconds(5));
+  const Result<HttpResponse> refused = Post(AgentPath("heartbeat"), HeartbeatJson().dump());
   release.set_value();
   const httplib::Result held_reply = held.get();
 
-  ASSERT_TRUE(saw_refusal) << (refused.ok() ? refused->body : refused.error().message);
+  ASSERT_TRUE(holding) << "the server never read the held body\n--- server log ---\n"
+                       << server_->ServerLog();
+  ASSERT_TRUE(refused.ok()) << refused.error().message;
+  EXPECT_EQ(refused->status, 503) << refused->body;
   EXPECT_TRUE(Contains(ErrorOf(*refused), "control plane busy")) << refused->body;
-  EXPECT_EQ(refused->headers["retry-after"], "5");
+  ASSERT_TRUE(refused->headers.count("retry-after")) << refused->body;
+  EXPECT_EQ(refused->headers.at("retry-after"), "5");
   ASSERT_TRUE(held_reply) << "the held snapshot got no reply";
   EXPECT_EQ(held_reply->status, 202) << held_reply->body;
   const Result<HttpResponse> after = Post(AgentPath("heartbeat"), HeartbeatJson().dump());
   ASSERT_TRUE(after.ok()) << after.error().message;
   EXPECT_EQ(after->status, 200) << after->body;
+  EXPECT_EQ(Heartbeats(), 1);
 }
 
 // Sets received_at of every heartbeat and of snapshot `snapshot_id` to `days` days ago, with the

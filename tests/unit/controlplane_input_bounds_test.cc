@@ -17,6 +17,7 @@
 
 #include "protocol/controlplane/api.h"
 #include "protocol/controlplane/api_keys.h"
+#include "protocol/controlplane/command_output.h"
 #include "protocol/controlplane/data_directory.h"
 #include "protocol/controlplane/input_limits.h"
 #include "protocol/controlplane/message_validation.h"
@@ -109,6 +110,11 @@ TEST(JsonBoundsTest, UnbalancedOrTruncatedTextIsLeftToTheParser) {
   }
 }
 
+TEST(JsonBoundsTest, ListingsPrintADeepBodyStoredBeforeTheBoundsAsNull) {
+  EXPECT_TRUE(StoredJson(Nested(100'000)).is_null());
+  EXPECT_EQ(StoredJson(Nested(3)), nlohmann::json::parse(Nested(3)));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The in-flight budget
 
@@ -145,6 +151,18 @@ TEST(RequestBudgetTest, EndedRequestGivesItsShareBack) {
   EXPECT_EQ(budget.in_use(), 0U);
   EXPECT_TRUE(next.Add(500));
   EXPECT_TRUE(other.Add(500));
+}
+
+TEST(RequestBudgetTest, ReleasedClaimMakesRoomAtOnce) {
+  RequestBudget budget(1000);
+  RequestBudget::Claim refused(&budget);
+  RequestBudget::Claim other(&budget);
+  ASSERT_TRUE(refused.Add(900));
+
+  refused.Release();
+
+  EXPECT_EQ(refused.held(), 0U);
+  EXPECT_TRUE(other.Add(1000));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,6 +239,17 @@ TEST_F(ApiBoundsTest, DeepNestingIsRefusedWith400OnEveryRouteAndNothingIsStored)
   auto audit = store_->ListAuditRecords(std::nullopt);
   ASSERT_TRUE(audit.ok());
   EXPECT_TRUE(audit->empty());
+}
+
+TEST_F(ApiBoundsTest, BodyWithANulByteIsRefusedOnEveryRoute) {
+  // nlohmann's parser stops at the NUL: what follows would be stored unchecked.
+  const std::string body = std::string(R"({"protocol":"1.0"})") + '\0' + R"(,"x":[[[[[[[[)";
+  for (const std::string& route : PostRoutes()) {
+    const ApiReply reply = Call(route, body);
+
+    EXPECT_EQ(reply.status, 400) << route;
+    EXPECT_EQ(ErrorOf(reply), "body: not valid JSON") << route;
+  }
 }
 
 TEST_F(ApiBoundsTest, SmallRoutesRefuseMoreThanTheirElements) {
