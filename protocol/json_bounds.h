@@ -6,7 +6,9 @@
 // (`[{},{},...]` costs some 80 bytes of tree per 3 bytes of text).
 //
 // The scan is iterative, one pass, no allocation. It counts structure only; a text it accepts may
-// still be invalid JSON (the parser that runs next says so). Pure functions; thread-safe.
+// still be invalid JSON (the parser that runs next says so). For valid JSON its counts are those
+// of the parsed tree, or more when an object repeats a key (each occurrence counts; the parser
+// keeps one). Pure functions; thread-safe.
 
 #include <cstddef>
 #include <string_view>
