@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -9,6 +10,7 @@
 #include "protocol/controlplane/api_keys.h"
 #include "protocol/controlplane/message_validation.h"
 #include "protocol/controlplane/snapshot_validation.h"
+#include "protocol/json_bounds.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::controlplane {
@@ -22,6 +24,53 @@ constexpr char kAuditBatchKey[] = "records";
 constexpr char kProposalsKey[] = "proposals";
 
 enum class RouteKind { kRegister, kHeartbeat, kSnapshots, kRecommendations, kEvents, kAudit };
+
+// What a route's body may be: bytes (decompressed) and JSON elements (input_limits.h).
+struct BodyBounds {
+  std::size_t bytes;
+  std::size_t json_elements;
+};
+
+// The bounds of `kind`'s body, each byte bound capped by `max_body_bytes`.
+BodyBounds BoundsOf(RouteKind kind, std::size_t max_body_bytes) {
+  const auto capped = [max_body_bytes](std::size_t bytes) {
+    return std::min(bytes, max_body_bytes);
+  };
+  switch (kind) {
+    case RouteKind::kRegister:
+      return {capped(kRegisterBodyBytes), kSmallBodyJsonElements};
+    case RouteKind::kHeartbeat:
+      return {capped(kHeartbeatBodyBytes), kSmallBodyJsonElements};
+    case RouteKind::kEvents:
+      return {capped(kEventBodyBytes), kSmallBodyJsonElements};
+    case RouteKind::kAudit:
+      return {capped(kAuditBodyBytes), kLargeBodyJsonElements};
+    case RouteKind::kSnapshots:
+      return {max_body_bytes, kLargeBodyJsonElements};
+    case RouteKind::kRecommendations:
+      break;
+  }
+  return {0, 0};
+}
+
+// The route's name in log lines (the path itself carries what the client wrote).
+const char* NameOf(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::kRegister:
+      return "register";
+    case RouteKind::kHeartbeat:
+      return "heartbeat";
+    case RouteKind::kSnapshots:
+      return "snapshot";
+    case RouteKind::kEvents:
+      return "event";
+    case RouteKind::kAudit:
+      return "audit";
+    case RouteKind::kRecommendations:
+      break;
+  }
+  return "recommendations";
+}
 
 struct Route {
   RouteKind kind;
@@ -123,10 +172,25 @@ ApiReply ErrorReply(int status, const std::string& reason) {
   return JsonReply(status, body);
 }
 
+ApiReply BusyReply(std::size_t budget_bytes) {
+  ApiReply reply =
+      ErrorReply(503, "control plane busy: the requests in flight hold its " +
+                          std::to_string(budget_bytes) + " bytes of request memory; retry later");
+  reply.headers.emplace_back("Retry-After", std::to_string(kBusyRetryAfter.count()));
+  return reply;
+}
+
 Api::Api(Store& store, ApiOptions options, const Clock& clock)
     : store_(store), options_(options), clock_(clock) {}
 
-ApiReply Api::Handle(const ApiRequest& request, const BodyReader& read_body) const {
+std::size_t Api::MaxBodyBytes(std::string_view path) const {
+  const std::optional<Route> route = FindRoute(path);
+  if (!route) return options_.max_body_bytes;
+  return BoundsOf(route->kind, options_.max_body_bytes).bytes;
+}
+
+ApiReply Api::Handle(const ApiRequest& request, const BodyReader& read_body,
+                     RequestBudget::Claim* memory) const {
   const std::optional<Route> route = FindRoute(request.path);
   if (!route) return ErrorReply(404, "no such route");
   const bool head_of_get = request.method == "HEAD" && std::string_view(route->method) == "GET";
@@ -140,16 +204,33 @@ ApiReply Api::Handle(const ApiRequest& request, const BodyReader& read_body) con
     return Recommendations(route->agent_id, request);
   }
 
-  std::variant<std::string, ApiReply> body = read_body();
+  const BodyBounds bounds = BoundsOf(route->kind, options_.max_body_bytes);
+  std::variant<std::string, ApiReply> body = read_body(bounds.bytes);
   if (auto* reply = std::get_if<ApiReply>(&body)) return std::move(*reply);
-  const std::string& text = std::get<std::string>(body);
+  std::string& text = std::get<std::string>(body);
+  // A NUL byte would end nlohmann's input early, leaving what follows unchecked (and stored).
+  if (text.find('\0') != std::string::npos) {
+    return InvalidBody(MakeError(ErrorCode::kInvalidArgument, "body: not valid JSON"));
+  }
+  // Before anything parses or walks the body: validators and dump() recurse, and the parsed
+  // tree's memory grows with its elements.
+  const Result<protocol::JsonShape> shape =
+      protocol::CheckJsonBounds(text, {kMaxJsonDepth, bounds.json_elements});
+  if (!shape.ok()) {
+    spdlog::warn("{} refused: {}", NameOf(route->kind), shape.error().message);
+    return InvalidBody(shape.error());
+  }
+  if (memory != nullptr && !memory->Add(shape->elements * kParsedBytesPerElement + text.size())) {
+    spdlog::warn("{} refused: in-flight request memory budget exhausted", NameOf(route->kind));
+    return BusyReply(memory->budget_capacity());
+  }
   switch (route->kind) {
     case RouteKind::kRegister:
       return Register(text);
     case RouteKind::kHeartbeat:
       return Heartbeat(route->agent_id, text);
     case RouteKind::kSnapshots:
-      return Snapshot(route->agent_id, request, text);
+      return Snapshot(route->agent_id, request, std::move(text));
     case RouteKind::kEvents:
       return Event(route->agent_id, route->recommendation_id, text);
     case RouteKind::kAudit:
@@ -199,12 +280,12 @@ ApiReply Api::Heartbeat(const std::string& agent_id, const std::string& body) co
 }
 
 ApiReply Api::Snapshot(const std::string& agent_id, const ApiRequest& request,
-                       const std::string& body) const {
+                       std::string body) const {
   auto json = ParseJsonObject(body);
   if (!json.ok()) return InvalidBody(json.error());
   auto record = ValidateSnapshot(*json, agent_id, request.idempotency_key);
   if (!record.ok()) return InvalidBody(record.error());
-  record->body_json = body;
+  record->body_json = std::move(body);
   auto outcome = store_.AddSnapshot(*record);
   if (!outcome.ok()) return StoreFailure(outcome.error());
   if (*outcome == StoreOutcome::kUnknownAgent) return ErrorReply(404, kUnknownAgent);

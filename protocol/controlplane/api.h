@@ -20,19 +20,26 @@
 //   POST /v1/agents/{id}/audit                          202 {"stored":N}; the body is one record
 //        (a JSON object) or {"records":[...]} with several, each stored as compact JSON
 // Order of checks: route (404, or 405 with an Allow header), API key (401), body (its reader's
-// 413/400), then the body's content (400), the agent (404 "unknown agent; register first").
-// A store failure is 503 (the agent retries later) without internals in the reply.
+// 413/400/503), the body's shape before it is parsed (400: nested deeper than kMaxJsonDepth, or
+// more elements than the route allows; input_limits.h), the memory its parsed tree would take
+// (503 with Retry-After when the in-flight budget cannot take it), then the body's content (400),
+// the agent (404 "unknown agent; register first"). A store failure is 503 (the agent retries
+// later) without internals in the reply.
 //
 // Thread safety: Handle may be called from several threads at once (the store serializes).
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "core/clock.h"
+#include "protocol/controlplane/input_limits.h"
+#include "protocol/controlplane/request_budget.h"
 #include "protocol/controlplane/store.h"
 
 namespace optischema::controlplane {
@@ -43,10 +50,11 @@ struct ApiReply {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// Reads the request body (decompressed); returns it, or the reply to send instead (a body too
-// large, or one that cannot be read). Called at most once, only once the route and the API key
-// are known to be good.
-using BodyReader = std::function<std::variant<std::string, ApiReply>()>;
+// Reads the request body (decompressed), refusing one larger than `max_bytes` (the route's
+// bound); returns it, or the reply to send instead (a body too large, one that cannot be read, or
+// the in-flight budget exhausted). Called at most once, only once the route and the API key are
+// known to be good.
+using BodyReader = std::function<std::variant<std::string, ApiReply>(std::size_t max_bytes)>;
 
 struct ApiRequest {
   std::string method;
@@ -59,6 +67,8 @@ struct ApiRequest {
 // Intervals the register reply asks the agent to use; absent ones are left out of the reply, so
 // the agent keeps its own.
 struct ApiOptions {
+  // The largest body of any route (snapshots); caps every route's bound (input_limits.h).
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   std::optional<int> snapshot_interval_s;
   std::optional<int> heartbeat_interval_s;
   std::optional<int> recommendations_interval_s;
@@ -66,19 +76,28 @@ struct ApiOptions {
 
 // The JSON error reply {"protocol":"1","error":reason}.
 ApiReply ErrorReply(int status, const std::string& reason);
+// 503 with Retry-After (kBusyRetryAfter): the in-flight budget of `budget_bytes` is exhausted.
+ApiReply BusyReply(std::size_t budget_bytes);
 
 class Api {
  public:
   // `store` and `clock` must outlive the Api. `clock` gives the expiry of agent proposals.
   Api(Store& store, ApiOptions options, const Clock& clock);
 
-  ApiReply Handle(const ApiRequest& request, const BodyReader& read_body) const;
+  // `memory` is the request's share of the server's in-flight budget, which the parsed body is
+  // claimed on; null: not bounded (tests).
+  ApiReply Handle(const ApiRequest& request, const BodyReader& read_body,
+                  RequestBudget::Claim* memory = nullptr) const;
+
+  // The largest body the route of `path` takes (decompressed); for a path no route has, the
+  // largest of any route (its body is read and dropped within that bound before the 404).
+  std::size_t MaxBodyBytes(std::string_view path) const;
+  std::size_t largest_body_bytes() const { return options_.max_body_bytes; }
 
  private:
   ApiReply Register(const std::string& body) const;
   ApiReply Heartbeat(const std::string& agent_id, const std::string& body) const;
-  ApiReply Snapshot(const std::string& agent_id, const ApiRequest& request,
-                    const std::string& body) const;
+  ApiReply Snapshot(const std::string& agent_id, const ApiRequest& request, std::string body) const;
   ApiReply Recommendations(const std::string& agent_id, const ApiRequest& request) const;
   ApiReply Event(const std::string& agent_id, const std::string& recommendation_id,
                  const std::string& body) const;

@@ -1,6 +1,10 @@
 #include "protocol/controlplane/command_output.h"
 
 #include <algorithm>
+#include <limits>
+
+#include "protocol/controlplane/input_limits.h"
+#include "protocol/json_bounds.h"
 
 namespace optischema::controlplane {
 
@@ -17,6 +21,12 @@ int ReportError(const Error& error, std::ostream& err) {
 }
 
 nlohmann::json StoredJson(const std::string& text) {
+  // Printing recurses: a body nested past the bound (stored before requests were bounded) would
+  // overflow the stack.
+  if (!protocol::CheckJsonBounds(text, {kMaxJsonDepth, std::numeric_limits<std::size_t>::max()})
+           .ok()) {
+    return nlohmann::json();
+  }
   nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   return json.is_discarded() ? nlohmann::json() : json;
 }

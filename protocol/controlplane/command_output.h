@@ -20,7 +20,8 @@ inline constexpr int kExitUsage = 2;
 // Writes "optischema-controlplane: <message>" to `err`; returns the exit status for the error.
 int ReportError(const Error& error, std::ostream& err);
 
-// Stored JSON text back as JSON; null if it does not parse (which what is stored rules out).
+// Stored JSON text back as JSON; null if it does not parse or nests deeper than kMaxJsonDepth
+// (which what is stored now rules out; a control plane before the input bounds stored anything).
 nlohmann::json StoredJson(const std::string& text);
 
 // Rows as left-aligned columns two spaces apart, the first row being the header.

@@ -120,67 +120,95 @@ struct HttpsServer::State {
     const ApiRequest api_request{request.method, request.path, request.get_param_value("status"),
                                  request.get_header_value("Authorization"),
                                  request.get_header_value("Idempotency-Key")};
+    RequestBudget::Claim memory(budget.get());
     bool body_attempted = false;
-    const BodyReader read_body = [&]() -> std::variant<std::string, ApiReply> {
+    const BodyReader read_body = [&](std::size_t max_bytes) -> std::variant<std::string, ApiReply> {
       body_attempted = true;
       if (reader == nullptr) return request.body;
       std::string body;
-      const BodyOutcome outcome = ReadBody(*reader, response, &body);
-      if (outcome == BodyOutcome::kTooLarge) return TooLarge();
-      if (outcome == BodyOutcome::kUnreadable) {
-        return ErrorReply(400, "request body could not be read or decompressed");
+      switch (ReadBody(*reader, response, &body, max_bytes, &memory)) {
+        case BodyOutcome::kComplete:
+          return body;
+        case BodyOutcome::kTooLarge:
+          return TooLarge(max_bytes);
+        case BodyOutcome::kOverBudget:
+          spdlog::warn("request body refused: in-flight request memory budget exhausted");
+          return BusyReply(budget->capacity());
+        case BodyOutcome::kUnreadable:
+          break;
       }
-      return body;
+      return ErrorReply(400, "request body could not be read or decompressed");
     };
-    const ApiReply reply = api->Handle(api_request, read_body);
+    const ApiReply reply = api->Handle(api_request, read_body, &memory);
     // A reply decided before the body was read (unknown route, bad key): read and drop the body,
     // so that closing the connection does not reset it before the client has read the reply.
     if (!body_attempted && reader != nullptr && HasBody(request)) {
-      ReadBody(*reader, response, nullptr);
+      ReadBody(*reader, response, nullptr, api->MaxBodyBytes(request.path), nullptr);
     }
     Send(reply, response);
   }
 
-  enum class BodyOutcome { kComplete, kTooLarge, kUnreadable };
+  enum class BodyOutcome { kComplete, kTooLarge, kOverBudget, kUnreadable };
 
   // Reads the body through `reader` (decompressed by the library) into `body`, or drops it when
-  // `body` is null; stops as soon as it passes max_body_bytes.
+  // `body` is null, until it passes `max_bytes` or `memory` (when given) cannot claim the next
+  // piece. The rest is then read and dropped, holding no memory, as long as the whole body stays
+  // within the largest bound of any route, so that a client that sends its body before reading
+  // the reply reads the refusal rather than a reset connection.
   BodyOutcome ReadBody(const httplib::ContentReader& reader, const httplib::Response& response,
-                       std::string* body) const {
+                       std::string* body, std::size_t max_bytes,
+                       RequestBudget::Claim* memory) const {
+    const std::size_t drain_bytes = api->largest_body_bytes();
     std::size_t size = 0;
     bool too_large = false;
+    bool over_budget = false;
     const bool complete = reader([&](const char* data, std::size_t n) {
-      if (n > options.max_body_bytes - size) {
-        too_large = true;
-        return false;
+      if (!too_large && !over_budget) {
+        if (n > max_bytes - size) {
+          too_large = true;
+        } else if (memory != nullptr && !memory->Add(n)) {
+          over_budget = true;
+        } else if (body != nullptr) {
+          body->append(data, n);
+        }
       }
+      if (too_large || over_budget) {
+        // What was read is dropped at once, and so is its claim.
+        if (body != nullptr) std::string().swap(*body);
+        if (memory != nullptr) memory->Release();
+      }
+      if (n > drain_bytes - size) return false;
       size += n;
-      if (body != nullptr) body->append(data, n);
       return true;
     });
-    // PreRoute refuses a declared length above the limit; should the library's own check
-    // (set_payload_max_length) refuse it, its 413 stands.
+    // PreRoute refuses a declared length above the largest bound; should the library's own check
+    // (set_payload_max_length) refuse one, its 413 stands.
     if (too_large || response.status == 413) return BodyOutcome::kTooLarge;
+    if (over_budget) return BodyOutcome::kOverBudget;
     return complete ? BodyOutcome::kComplete : BodyOutcome::kUnreadable;
   }
 
-  ApiReply TooLarge() const {
-    return ErrorReply(413, "request body larger than " + std::to_string(options.max_body_bytes) +
+  static ApiReply TooLarge(std::size_t max_bytes) {
+    return ErrorReply(413, "request body larger than " + std::to_string(max_bytes) +
                                " bytes (compressed or decompressed)");
   }
 
   // Refuses, before anything of the body is read, requests whose body would not be read within
-  // bounds: a declared length above the limit, or a body on a method that takes none.
+  // bounds: a declared length above the largest bound of any route, or a body on a method that
+  // takes none. A declared length above the route's own bound is refused by ReadBody, which
+  // drops the body so the client reads the reply.
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& request,
                                             httplib::Response& response) const {
     request_started = std::chrono::steady_clock::now();
     const bool takes_body = request.method == "POST" || request.method == "PUT" ||
                             request.method == "PATCH" || request.method == "DELETE";
     std::optional<ApiReply> refusal;
+    const std::size_t max_bytes = api->MaxBodyBytes(request.path);
+    const uint64_t declared = request.get_header_value<uint64_t>("Content-Length");
     if (!takes_body && HasBody(request)) {
       refusal = ErrorReply(400, request.method + " requests take no body");
-    } else if (request.get_header_value<uint64_t>("Content-Length") > options.max_body_bytes) {
-      refusal = TooLarge();
+    } else if (declared > api->largest_body_bytes()) {
+      refusal = TooLarge(max_bytes);
     }
     if (!refusal) return httplib::Server::HandlerResponse::Unhandled;
     Send(*refusal, response);
@@ -202,6 +230,7 @@ struct HttpsServer::State {
 
   HttpsServerOptions options;
   const Api* api = nullptr;
+  std::unique_ptr<RequestBudget> budget;
   std::unique_ptr<httplib::SSLServer> server;
   int port = 0;
   std::atomic<bool> serving{false};
@@ -219,6 +248,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Bind(const HttpsServerOptions&
   auto state = std::make_unique<State>();
   state->options = options;
   state->api = &api;
+  state->budget = std::make_unique<RequestBudget>(options.max_inflight_bytes);
   std::string tls_error;
   state->server = std::make_unique<httplib::SSLServer>(
       [&](SSL_CTX& ctx) { return SetUpTls(ctx, options, tls_error); });
@@ -248,7 +278,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Bind(const HttpsServerOptions&
   // cpp-httplib would parse as a next request, and no idle connection delays stopping.
   http.set_keep_alive_max_count(1);
   http.set_keep_alive_timeout(kRequestWaitSeconds);
-  http.set_payload_max_length(options.max_body_bytes);
+  http.set_payload_max_length(api.largest_body_bytes());
 
   errno = 0;
   state->port = options.port == 0

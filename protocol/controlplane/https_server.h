@@ -4,11 +4,15 @@
 // (gzip, deflate) by the library and bounded, one log line per request on the default spdlog
 // logger: method, path (no query string), status, duration. Never the headers or the body.
 //
-// Body bounds: a Content-Length above max_body_bytes is refused (413) before anything is read; a
-// body whose decompressed size passes max_body_bytes is refused (413) as soon as it does, so a
-// zip bomb costs at most max_body_bytes of memory. A reply decided before the body was needed
-// (unknown route, bad key) still reads and drops the body, within the same bound, so the client
-// reads the reply before the connection closes. One request per connection.
+// Body bounds, per route (Api::MaxBodyBytes, input_limits.h): a body whose size, declared or
+// decompressed, passes the route's bound is refused (413) as soon as it does, so a zip bomb costs
+// at most that bound of memory; the rest is read and dropped (no memory held) so that the client
+// reads the reply, unless the whole body passes the largest bound of any route, whose declared
+// length is refused before anything is read. Bodies are claimed, as they are read, on one budget
+// of max_inflight_bytes shared by every request in flight (request_budget.h); a request the
+// budget cannot take is answered 503 with Retry-After. A reply decided before the body was
+// needed (unknown route, bad key) still reads and drops the body, within the same bounds.
+// One request per connection.
 //
 // Thread safety: Serve runs the accept loop on the calling thread and requests on a pool of
 // worker threads; Stop may be called from any thread, before or during Serve.
@@ -19,17 +23,16 @@
 
 #include "core/result.h"
 #include "protocol/controlplane/api.h"
+#include "protocol/controlplane/input_limits.h"
 
 namespace optischema::controlplane {
-
-inline constexpr std::size_t kDefaultMaxBodyBytes = std::size_t{32} << 20;
 
 struct HttpsServerOptions {
   std::string host;       // address or name to bind
   int port = 0;           // 0: a free port chosen by the system (see HttpsServer::port)
   std::string cert_file;  // PEM certificate chain, the server's certificate first
   std::string key_file;   // PEM private key
-  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  std::size_t max_inflight_bytes = kDefaultMaxInflightBytes;  // see request_budget.h
 };
 
 class HttpsServer {

@@ -3,9 +3,11 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -35,20 +37,33 @@ void AddIntervalOption(CLI::App& command, const std::string& name, std::optional
 
 int main(int argc, char** argv) {
   using namespace optischema::controlplane;
+  // Everything the control plane writes is for its own user only (data_directory.h).
+  ::umask(077);
   CLI::App app{"optischema-controlplane: reference control plane for optischema-agent"};
   app.require_subcommand(1);
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand("serve", "serve protocol v1 over HTTPS");
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")->required();
-  serve_cmd->add_option("--data", serve.data_dir, "data directory (created with mode 0700)")
+  serve_cmd->add_option("--data", serve.data_dir, "data directory (made mode 0700, files 0600)")
       ->required();
   serve_cmd->add_option("--tls-cert", serve.cert_file, "PEM certificate chain")->required();
   serve_cmd->add_option("--tls-key", serve.key_file, "PEM private key")->required();
   serve_cmd
-      ->add_option("--max-body-bytes", serve.max_body_bytes,
-                   "largest request body, compressed or decompressed (default 32 MiB)")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+      ->add_option("--max-body-bytes", serve.api.max_body_bytes,
+                   "largest request body (snapshots), compressed or decompressed; caps the "
+                   "smaller bounds of the other routes (default 32 MiB)")
+      ->check(CLI::Range(std::size_t{1}, kMaxBodyBytesOption));
+  serve_cmd
+      ->add_option("--max-inflight-bytes", serve.max_inflight_bytes,
+                   "request memory all requests in flight may hold; past it, 503 with "
+                   "Retry-After (default 256 MiB)")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
+  serve_cmd
+      ->add_option("--retention-days", serve.retention_days,
+                   "delete heartbeats and snapshots received more than N days ago, at start and "
+                   "hourly; 0 keeps them (default 30)")
+      ->check(CLI::Range(0, kMaxRetentionDays));
   AddIntervalOption(*serve_cmd, "--snapshot-interval-s", serve.api.snapshot_interval_s,
                     "send a snapshot");
   AddIntervalOption(*serve_cmd, "--heartbeat-interval-s", serve.api.heartbeat_interval_s,

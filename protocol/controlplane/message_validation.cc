@@ -22,6 +22,11 @@ bool IsNonNegativeInteger(const nlohmann::json& v) {
 std::string ReplyProtocolVersion() { return std::to_string(protocol::kProtocolMajor); }
 
 Result<nlohmann::json> ParseJsonObject(std::string_view body) {
+  // nlohmann's parser ends the input at a NUL byte, which JSON text never holds: what follows
+  // would be stored unchecked.
+  if (body.find('\0') != std::string_view::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "body: not valid JSON");
+  }
   nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
     return MakeError(ErrorCode::kInvalidArgument, "body: not valid JSON");

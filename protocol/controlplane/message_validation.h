@@ -21,7 +21,7 @@ namespace optischema::controlplane {
 // The protocol version the control plane puts in every reply: the major version alone.
 std::string ReplyProtocolVersion();
 
-// `body` parsed; it must be a JSON object.
+// `body` parsed; it must be a JSON object (and hold no NUL byte, which ends nlohmann's input).
 Result<nlohmann::json> ParseJsonObject(std::string_view body);
 
 // Whether `text` is a UUID in canonical lower-case form (8-4-4-4-12 hex digits).

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "protocol/controlplane/retention.h"
 #include "protocol/controlplane/store.h"
 
 namespace optischema::controlplane {
@@ -72,9 +73,10 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   const SystemClock clock;
   auto store = Store::Open(options.data_dir, Store::OpenMode::kCreate, clock);
   if (!store.ok()) return fail(store.error());
+  const RetentionSweeper sweeper(**store, clock, options.retention_days, kRetentionSweepInterval);
   const Api api(**store, options.api, clock);
   HttpsServerOptions server_options{address->first, address->second, options.cert_file,
-                                    options.key_file, options.max_body_bytes};
+                                    options.key_file, options.max_inflight_bytes};
   auto bound = HttpsServer::Bind(server_options, api);
   if (!bound.ok()) return fail(bound.error());
   HttpsServer& server = **bound;

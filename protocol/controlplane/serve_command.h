@@ -1,6 +1,7 @@
 #pragma once
 
-// `optischema-controlplane serve`: opens the store, binds HTTPS, prints
+// `optischema-controlplane serve`: opens the store, starts the retention sweeper (retention.h),
+// binds HTTPS, prints
 // "listening on https://HOST:PORT" to `out` once connections are accepted, and serves until
 // SIGTERM or SIGINT; then it stops accepting, lets requests in progress finish and returns 0.
 //
@@ -20,6 +21,7 @@
 #include "core/result.h"
 #include "protocol/controlplane/api.h"
 #include "protocol/controlplane/https_server.h"
+#include "protocol/controlplane/input_limits.h"
 
 namespace optischema::controlplane {
 
@@ -28,8 +30,9 @@ struct ServeOptions {
   std::string data_dir;
   std::string cert_file;
   std::string key_file;
-  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
-  ApiOptions api;
+  std::size_t max_inflight_bytes = kDefaultMaxInflightBytes;
+  int retention_days = kDefaultRetentionDays;  // 0 keeps heartbeats and snapshots forever
+  ApiOptions api;                              // api.max_body_bytes is --max-body-bytes
 };
 
 // Splits "HOST:PORT" / "[IPv6]:PORT" (port 0 to 65535). kConfig naming --listen otherwise.

@@ -14,6 +14,7 @@
 #include "core/file_io.h"
 #include "core/uuid.h"
 #include "protocol/base64.h"
+#include "protocol/controlplane/data_directory.h"
 #include "protocol/ed25519.h"
 
 namespace optischema::controlplane {
@@ -67,6 +68,7 @@ Result<std::string> CreateSigningKey(const std::string& data_dir, bool replace) 
   if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoErrorFromErrno(data_dir, "cannot create directory");
   }
+  if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   const Error exists =
       MakeError(ErrorCode::kConfig, path +
                                         " exists already; keys init --force replaces it, and "

@@ -16,9 +16,9 @@ namespace optischema::controlplane {
 inline constexpr char kSigningKeyFileName[] = "signing.key";
 
 // Makes a key pair and writes the private key durably (a temporary file in the directory,
-// fsync, rename, fsync of the directory); returns the public key. Creates `data_dir` (mode 0700)
-// when missing. Errors: kConfig when a key exists and not `replace` (it is kept), kIo naming the
-// file, kInternal when OpenSSL fails.
+// fsync, rename, fsync of the directory; mode 0600); returns the public key. Creates `data_dir`
+// when missing and makes it private (data_directory.h). Errors: kConfig when a key exists and not
+// `replace` (it is kept), kIo naming the file, kInternal when OpenSSL fails.
 Result<std::string> CreateSigningKey(const std::string& data_dir, bool replace);
 
 // The private key of `data_dir`. kConfig when there is none (the message says to run `keys

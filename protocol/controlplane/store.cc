@@ -8,6 +8,7 @@
 
 #include "core/file_io.h"
 #include "core/time_format.h"
+#include "protocol/controlplane/data_directory.h"
 #include "protocol/controlplane/sqlite_handle.h"
 
 namespace optischema::controlplane {
@@ -153,9 +154,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, OpenMode
                                              " (start `serve` or run `api-keys create` with "
                                              "this --data first)");
   }
+  // Before opening, so that nothing is readable by others while the store runs; after the schema
+  // again, for the files SQLite has just made (-wal and -shm take the database's mode, the
+  // database the process's umask).
+  if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   auto db = OpenSqlite(path, mode == OpenMode::kCreate);
   if (!db.ok()) return std::move(db).error();
   if (Status st = CreateOrCheckSchema(db->get(), path); !st.ok()) return std::move(st).error();
+  if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   return std::unique_ptr<Store>(new Store(std::unique_ptr<sqlite3, DbClose>(db->release()), clock));
 }
 
@@ -310,6 +316,30 @@ ON CONFLICT (agent_id, snapshot_id) DO NOTHING)sql");
   }
   if (Status st = tx->Commit(); !st.ok()) return std::move(st).error();
   return stored ? StoreOutcome::kStored : StoreOutcome::kDuplicate;
+}
+
+Result<PruneCounts> Store::PruneReceivedBefore(std::chrono::system_clock::time_point cutoff) {
+  std::lock_guard lock(mutex_);
+  auto tx = SqliteTransaction::Begin(db_.get());
+  if (!tx.ok()) return std::move(tx).error();
+  // received_at is FormatRfc3339 text throughout: one width, so text order is time order.
+  const std::string before = FormatRfc3339(cutoff);
+  PruneCounts counts;
+  auto heartbeats = SqliteStatement::Prepare(db_.get(), R"sql(
+DELETE FROM heartbeats WHERE received_at < ?1
+  AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY agent_id))sql");
+  if (!heartbeats.ok()) return std::move(heartbeats).error();
+  heartbeats->Bind(1, before);
+  if (Status st = heartbeats->Run(); !st.ok()) return std::move(st).error();
+  counts.heartbeats = sqlite3_changes(db_.get());
+  auto snapshots =
+      SqliteStatement::Prepare(db_.get(), "DELETE FROM snapshots WHERE received_at < ?1");
+  if (!snapshots.ok()) return std::move(snapshots).error();
+  snapshots->Bind(1, before);
+  if (Status st = snapshots->Run(); !st.ok()) return std::move(st).error();
+  counts.snapshots = sqlite3_changes(db_.get());
+  if (Status st = tx->Commit(); !st.ok()) return std::move(st).error();
+  return counts;
 }
 
 Result<bool> Store::AgentExists(const std::string& agent_id) {

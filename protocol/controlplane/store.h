@@ -14,6 +14,7 @@
 // kTimeout when another process held the write lock for longer than the busy timeout, kConfig for
 // a data directory that is missing (kExisting) or was written by a newer control plane.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,12 @@ struct AuditRow {
   std::string body_json;
 };
 
+// What one retention sweep deleted.
+struct PruneCounts {
+  int64_t heartbeats = 0;
+  int64_t snapshots = 0;
+};
+
 // What happened to a request that needs a registered agent; anything but kStored changed nothing.
 enum class StoreOutcome {
   kStored,
@@ -106,10 +113,11 @@ enum class StoreOutcome {
 class Store {
  public:
   enum class OpenMode {
-    kCreate,    // create the directory (mode 0700) and the database when missing
+    kCreate,    // create the directory and the database when missing
     kExisting,  // the database must exist already (kConfig otherwise)
   };
 
+  // Makes the directory and its files private whatever their modes were (data_directory.h).
   // `clock` must outlive the store.
   static Result<std::unique_ptr<Store>> Open(const std::string& data_dir, OpenMode mode,
                                              const Clock& clock);
@@ -157,6 +165,12 @@ class Store {
   // `include_expired`.
   Result<std::vector<std::string>> Recommendations(const std::string& agent_id,
                                                    const std::string& status, bool include_expired);
+
+  // Retention: deletes the heartbeats and snapshots received before `cutoff`, except each
+  // agent's latest heartbeat (agents list shows it); one transaction. Registrations,
+  // recommendations, events and audit records are kept. A deleted snapshot_id sent again is
+  // stored again.
+  Result<PruneCounts> PruneReceivedBefore(std::chrono::system_clock::time_point cutoff);
 
   // Agents in order of registration.
   Result<std::vector<AgentRow>> ListAgents();

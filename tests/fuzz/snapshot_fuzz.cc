@@ -1,5 +1,6 @@
 // Fuzz target: the body of POST /v1/agents/{id}/snapshots on the reference control plane, after
-// decompression, through what Api::Snapshot does before it stores anything: ParseJsonObject,
+// decompression, through what Api::Handle and Api::Snapshot do before they store anything: the JSON
+// depth and element bounds of the route (input_limits.h), checked on the bytes, ParseJsonObject,
 // ValidateSnapshot, and for a valid snapshot each element of its `proposals` through
 // AgentProposal, the step that turns an agent's index proposal into a recommendation. (The gzip
 // body is decompressed, within the size bound, by cpp-httplib, a Debian library; it is not product
@@ -16,9 +17,11 @@
 
 #include "core/time_format.h"
 #include "protocol/controlplane/agent_proposals.h"
+#include "protocol/controlplane/input_limits.h"
 #include "protocol/controlplane/message_validation.h"
 #include "protocol/controlplane/recommendation_workflow.h"
 #include "protocol/controlplane/snapshot_validation.h"
+#include "protocol/json_bounds.h"
 #include "protocol/recommendation.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -51,6 +54,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
+  if (!protocol::CheckJsonBounds(
+           body, {controlplane::kMaxJsonDepth, controlplane::kLargeBodyJsonElements})
+           .ok()) {
+    return 0;
+  }
   const Result<nlohmann::json> json = controlplane::ParseJsonObject(body);
   if (!json.ok()) return 0;
   const Result<controlplane::SnapshotRecord> record =

@@ -35,8 +35,10 @@
 #include "collector/schema_reader.h"
 #include "core/clock.h"
 #include "protocol/ed25519.h"
+#include "protocol/http_client.h"
 #include "protocol/recommendation.h"
 #include "tests/support/agent_command.h"
+#include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/tls_test_server.h"
 #include "tests/support/wait_for.h"
@@ -1268,6 +1270,167 @@ TEST_P(ReplyCatalogue, LoggedRetriedAndNothingLostOrApplied) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, ReplyCatalogue, ::testing::ValuesIn(kReplyCases), CaseName());
+
+// ==============================================================================================
+// Family 5: requests the reference control plane refuses, sent over HTTPS to the real
+// optischema-controlplane by a holder of a valid API key. Beyond the status and the exact
+// "error", every row checks that nothing was stored and that the server still answers.
+
+struct RequestCase {
+  const char* name;
+  std::string route;  // after /v1/agents/{agent_id}/, or "register"
+  std::function<std::string()> body;
+  bool gzip = false;
+  int expected_status;
+  std::string expected_error;
+};
+
+void PrintTo(const RequestCase& c, std::ostream* os) { *os << c.name; }
+
+std::string Brackets(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+// `[{},{},...]` with `count` elements.
+std::string EmptyObjectArray(std::size_t count) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < count; ++i) text += i == 0 ? "{}" : ",{}";
+  return text + "]";
+}
+
+json RegisterJson(const std::string& agent_id) {
+  return json{
+      {"protocol", "1.0"},
+      {"agent_id", agent_id},
+      {"hostname", "h"},
+      {"version", "0.1.0"},
+      {"databases",
+       json::array(
+           {{{"name", "orders"}, {"server_version_num", 150004}, {"extensions", json::array()}}})}};
+}
+
+const json kHeartbeatJson = {{"protocol", "1.0"},
+                             {"status", "ok"},
+                             {"uptime_s", 1},
+                             {"spool_depth", 0},
+                             {"last_collect_at", nullptr},
+                             {"recent_errors", json::array()}};
+
+// `object` dumped with its member "x" (a placeholder string) replaced by `raw`.
+std::string WithMember(json object, const std::string& raw) {
+  object["x"] = "@";
+  std::string text = object.dump();
+  return text.replace(text.find("\"@\""), 3, raw);
+}
+
+const std::string kNested = "body: JSON nested deeper than 64 levels";
+
+const RequestCase kRequestCases[] = {
+    {"AuditNestedDeeperThan64Levels", "audit", [] { return "{\"a\":" + Brackets(100'000) + "}"; },
+     false, 400, kNested},
+    {"RegisterDatabaseNestedDeeperThan64Levels", "register",
+     [] {
+       json body = RegisterJson("7e1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f");
+       body["databases"][0]["x"] = "@";
+       std::string text = body.dump();
+       return text.replace(text.find("\"@\""), 3, Brackets(100'000));
+     },
+     false, 400, kNested},
+    {"EventDetailNestedDeeperThan64Levels", "recommendations/r-1/events",
+     [] {
+       return WithMember({{"recommendation_id", "r-1"}, {"event", "applied"}}, Brackets(65));
+     },
+     false, 400, kNested},
+    {"SnapshotNestedDeeperThan64Levels", "snapshots",
+     [] {
+       return WithMember({{"protocol", "1.0"}}, Brackets(1000));
+     },
+     true, 400, kNested},
+    {"HeartbeatWithMoreThan20000Elements", "heartbeat",
+     [] { return WithMember(kHeartbeatJson, EmptyObjectArray(20'000)); }, false, 400,
+     "body: more than 20000 JSON elements (array elements and object members)"},
+    {"SnapshotWithMoreThanAMillionElements", "snapshots",
+     [] {
+       return WithMember({{"protocol", "1.0"}}, EmptyObjectArray(1'000'000));
+     },
+     true, 400, "body: more than 1000000 JSON elements (array elements and object members)"},
+    {"HeartbeatLargerThan64KiB", "heartbeat",
+     [] { return WithMember(kHeartbeatJson, "\"" + std::string(70'000, 'e') + "\""); }, false, 413,
+     "request body larger than 65536 bytes (compressed or decompressed)"},
+    {"EventInflatingPast64KiB", "recommendations/r-1/events",
+     [] {
+       return WithMember({{"recommendation_id", "r-1"}}, "\"" + std::string(1 << 20, 'd') + "\"");
+     },
+     true, 413, "request body larger than 65536 bytes (compressed or decompressed)"},
+    {"RegisterLargerThan256KiB", "register",
+     [] {
+       return WithMember(RegisterJson("7e1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f"),
+                         "\"" + std::string(300'000, 'r') + "\"");
+     },
+     false, 413, "request body larger than 262144 bytes (compressed or decompressed)"},
+};
+
+class RequestCatalogue : public ::testing::TestWithParam<RequestCase> {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new optischema::testing::ControlPlaneProcess();
+    server_->Start();
+    key_ = new std::string(server_->CreateApiKey());
+    const auto registered = Send("register", RegisterJson(kAgentId).dump(), false);
+    ASSERT_TRUE(registered.ok()) << registered.error().message;
+    ASSERT_EQ(registered->status, 200) << registered->body;
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete key_;
+    key_ = nullptr;
+  }
+
+  static Result<protocol::HttpResponse> Send(const std::string& route, std::string body,
+                                             bool gzip) {
+    protocol::HttpClientOptions options;
+    options.base_url = server_->base_url();
+    options.api_key = *key_;
+    options.ca_file = server_->ca_file();
+    protocol::HttpRequest request;
+    request.method = "POST";
+    request.path = route == "register" ? "/v1/agents/register"
+                                       : std::string("/v1/agents/") + kAgentId + "/" + route;
+    request.body = gzip ? optischema::testing::GzipForTest(body) : std::move(body);
+    request.body_is_gzip = gzip;
+    return protocol::MakeCurlHttpClient(options)->Send(request);
+  }
+
+  static optischema::testing::ControlPlaneProcess* server_;
+  static std::string* key_;
+};
+
+optischema::testing::ControlPlaneProcess* RequestCatalogue::server_ = nullptr;
+std::string* RequestCatalogue::key_ = nullptr;
+
+TEST_P(RequestCatalogue, RefusedWithTheExactReasonNothingStoredAndTheServerAnswers) {
+  const RequestCase& c = GetParam();
+
+  const auto response = Send(c.route, c.body(), c.gzip);
+
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, c.expected_status) << response->body;
+  const json reply = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(reply.is_object()) << response->body;
+  EXPECT_EQ(reply.value("error", ""), c.expected_error);
+  EXPECT_TRUE(server_->ListSnapshots().empty());
+  EXPECT_TRUE(server_->ListAudit().empty());
+  const json agents = server_->ListAgents();
+  ASSERT_EQ(agents.size(), 1U) << agents.dump();  // only kAgentId, registered by the suite
+  EXPECT_EQ(agents[0]["heartbeats"], 0);
+  const auto again = Send("register", RegisterJson(kAgentId).dump(), false);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, RequestCatalogue, ::testing::ValuesIn(kRequestCases),
+                         CaseName());
 
 }  // namespace
 }  // namespace optischema::agent

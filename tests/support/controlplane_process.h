@@ -58,6 +58,8 @@ class ControlPlaneProcess {
   // CommandResult. Throws if it is not running.
   int Stop(std::chrono::milliseconds deadline = std::chrono::seconds(15));
   bool running() const { return pid_ > 0; }
+  // The pid of the running `serve` (e.g. to read /proc/<pid>/status); -1 when not running.
+  pid_t pid() const { return pid_; }
 
   int port() const { return port_; }  // 0 before the first Start()
   std::string base_url() const;       // "https://127.0.0.1:<port>"

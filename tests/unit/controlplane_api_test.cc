@@ -97,10 +97,12 @@ class ControlPlaneApiTest : public ::testing::Test {
   ApiReply Call(const std::string& method, const std::string& path, const std::string& body = "{}",
                 const std::string& key = kKey, const std::string& status_param = "") {
     ApiRequest request{method, path, status_param, key.empty() ? "" : "Bearer " + key, ""};
-    return api_->Handle(request, [this, body]() -> std::variant<std::string, ApiReply> {
-      ++body_reads_;
-      return body;
-    });
+    return api_->Handle(request,
+                        [this, body](std::size_t max_bytes) -> std::variant<std::string, ApiReply> {
+                          ++body_reads_;
+                          last_max_bytes_ = max_bytes;
+                          return body;
+                        });
   }
 
   std::string dir_;
@@ -108,6 +110,7 @@ class ControlPlaneApiTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Api> api_;
   int body_reads_ = 0;
+  std::size_t last_max_bytes_ = 0;  // the bound the Api gave the last body read
 };
 
 TEST_F(ControlPlaneApiTest, RouteThenKeyAreCheckedBeforeTheBodyIsRead) {
@@ -128,9 +131,10 @@ TEST_F(ControlPlaneApiTest, RouteThenKeyAreCheckedBeforeTheBodyIsRead) {
 TEST_F(ControlPlaneApiTest, RefusalFromTheBodyReaderIsTheReply) {
   ApiRequest request{"POST", "/v1/agents/register", "", std::string("Bearer ") + kKey, ""};
 
-  const ApiReply reply = api_->Handle(request, []() -> std::variant<std::string, ApiReply> {
-    return ErrorReply(413, "too large");
-  });
+  const ApiReply reply =
+      api_->Handle(request, [](std::size_t) -> std::variant<std::string, ApiReply> {
+        return ErrorReply(413, "too large");
+      });
 
   EXPECT_EQ(reply.status, 413);
   auto agents = store_->ListAgents();
