@@ -55,6 +55,8 @@ struct ExecutorOptions {
   int min_index_saving_pct = 10;
   int lock_attempts = 5;                       // tries of a statement that hits the lock timeout
   std::chrono::milliseconds lock_pause{1000};  // pause after the n-th lock timeout: n times this
+  // The agent's table digest key; none: a recommendation carrying a table_digest is refused.
+  std::optional<collector::DigestKey> digest_key;
 };
 
 // Cumulative figures of the affected statements (summed over users and databases).
