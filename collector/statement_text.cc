@@ -356,12 +356,20 @@ std::string ParsedFingerprint(const std::string& raw, int64_t queryid) {
 //     ROLE|USER|DATABASE ... SET, ALTER SYSTEM SET, ALTER|CREATE FUNCTION|PROCEDURE ... SET) is an
 //     A_Const at its location (a sign and a number for negative numbers) or a parameter;
 //   - every DefElem that is an element of a parenthesized list (WITH (...), SET (...),
-//     OPTIONS (...), COPY and EXPLAIN and VACUUM options...) starts at its location with its name
+//     OPTIONS (...) with ALTER's SET and ADD, COPY and EXPLAIN and VACUUM options...) starts at
+//     its location with its name
 //     (`name` or `space.name`), an optional `=`, then its value up to the next `,` or the `)`
 //     closing the list.
 // Each value that is not already one literal token is replaced by a string literal placeholder,
 // which normalization then turns into $n like any literal. The masked text must parse again and
 // its values must all be single literals; otherwise there is no anonymized text at all.
+// libpg_query's fingerprint hashes option values (literals included), so the fingerprint is taken
+// of the text with every value, literal or not, replaced by the same placeholder.
+
+enum class MaskScope {
+  kNonLiteral,  // values that are not a single literal token (for the text)
+  kEvery,       // every value (for the fingerprint)
+};
 
 struct ValueRange {
   std::size_t start;
@@ -398,7 +406,7 @@ std::optional<std::size_t> Location(const Json& node) {
 }
 
 // Adds the value of the A_Const at `location`; false when no token starts there.
-bool AddConstValue(const std::vector<Token>& tokens, std::size_t location,
+bool AddConstValue(const std::vector<Token>& tokens, std::size_t location, MaskScope scope,
                    std::vector<ValueRange>& out) {
   const std::optional<std::size_t> at = TokenAt(tokens, location);
   if (!at) return false;
@@ -407,13 +415,15 @@ bool AddConstValue(const std::vector<Token>& tokens, std::size_t location,
     if (last >= tokens.size()) return false;
     ++last;
   }
-  if (!IsSingleLiteral(tokens, *at, last)) out.push_back({tokens[*at].start, tokens[last - 1].end});
+  if (scope == MaskScope::kEvery || !IsSingleLiteral(tokens, *at, last)) {
+    out.push_back({tokens[*at].start, tokens[last - 1].end});
+  }
   return true;
 }
 
 // Adds the value of the list element DefElem at token `at`, if it has one; false when the tokens
 // there do not read as `name [. name] [=] value`.
-bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at,
+bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at, MaskScope scope,
                         std::vector<ValueRange>& out) {
   if (!IsWordToken(tokens[at].kind)) return false;
   std::size_t first = at + 1;
@@ -437,15 +447,15 @@ bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at,
     }
   }
   if (last == tokens.size() || depth != 0) return false;  // a list element ends at `,` or `)`
-  if (first < last && !IsSingleLiteral(tokens, first, last)) {
+  if (first < last && (scope == MaskScope::kEvery || !IsSingleLiteral(tokens, first, last))) {
     out.push_back({tokens[first].start, tokens[last - 1].end});
   }
   return true;
 }
 
-// The value ranges of `raw` that are not single literals, ordered and disjoint; nullopt when the
-// text does not parse or scan, or a value cannot be located with certainty.
-std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw) {
+// The value ranges of `raw` in `scope`, ordered and disjoint; nullopt when the text does not
+// parse or scan, or a value cannot be located with certainty.
+std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw, MaskScope scope) {
   const ParseResult parsed(pg_query_parse(raw.c_str()));
   if (parsed->error != nullptr || parsed->parse_tree == nullptr) return std::nullopt;
   const std::string_view tree_text(parsed->parse_tree);
@@ -492,16 +502,24 @@ std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw) {
             const auto a_const = constant->find("A_Const");
             if (a_const == constant->end()) return std::nullopt;
             const std::optional<std::size_t> location = Location(*a_const);
-            if (!location || !AddConstValue(tokens, *location, ranges)) return std::nullopt;
+            if (!location || !AddConstValue(tokens, *location, scope, ranges)) {
+              return std::nullopt;
+            }
           }
         }
       } else if (it.key() == "DefElem" && value.is_object()) {
         const std::optional<std::size_t> location = Location(value);
         const std::optional<std::size_t> at = location ? TokenAt(tokens, *location) : std::nullopt;
-        const bool in_list = at && *at > 0 &&
-                             (tokens[*at - 1].kind == PG_QUERY__TOKEN__ASCII_40 ||
-                              tokens[*at - 1].kind == PG_QUERY__TOKEN__ASCII_44);
-        if (in_list && value.contains("arg") && !AddListOptionValue(tokens, *at, ranges)) {
+        // ALTER ... OPTIONS (SET name value, ADD name value): the location is the name's.
+        std::size_t before = at ? *at : 0;
+        if (before > 1 && (tokens[before - 1].kind == PG_QUERY__TOKEN__SET ||
+                           tokens[before - 1].kind == PG_QUERY__TOKEN__ADD_P)) {
+          --before;
+        }
+        const bool in_list = at && before > 0 &&
+                             (tokens[before - 1].kind == PG_QUERY__TOKEN__ASCII_40 ||
+                              tokens[before - 1].kind == PG_QUERY__TOKEN__ASCII_44);
+        if (in_list && value.contains("arg") && !AddListOptionValue(tokens, *at, scope, ranges)) {
           return std::nullopt;
         }
       }
@@ -521,10 +539,10 @@ bool IsWordByte(char c) {
          c == '$' || c == '&' || c == '\'' || c == '"' || static_cast<unsigned char>(c) >= 0x80;
 }
 
-// `raw` with every setting and option value a single literal; nullopt when that cannot be made
-// certain.
-std::optional<std::string> MaskValues(const std::string& raw) {
-  const std::optional<std::vector<ValueRange>> ranges = ValuesToMask(raw);
+// `raw` with the setting and option values in `scope` replaced by one placeholder literal each;
+// nullopt when the result cannot be certain to hold single literals only.
+std::optional<std::string> MaskValues(const std::string& raw, MaskScope scope) {
+  const std::optional<std::vector<ValueRange>> ranges = ValuesToMask(raw, scope);
   if (!ranges) return std::nullopt;
   if (ranges->empty()) return raw;
   std::string masked;
@@ -539,13 +557,13 @@ std::optional<std::string> MaskValues(const std::string& raw) {
     position = range.end;
   }
   masked.append(raw, position);
-  const std::optional<std::vector<ValueRange>> again = ValuesToMask(masked);
+  const std::optional<std::vector<ValueRange>> again = ValuesToMask(masked, MaskScope::kNonLiteral);
   if (!again || !again->empty()) return std::nullopt;
   return masked;
 }
 
 std::optional<std::string> AnonymizedText(const std::string& original) {
-  const std::optional<std::string> masked = MaskValues(original);
+  const std::optional<std::string> masked = MaskValues(original, MaskScope::kNonLiteral);
   if (!masked) return std::nullopt;
   const std::string& raw = *masked;
   const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
@@ -599,7 +617,11 @@ AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text)
     result.exclusion = agent_own ? Exclusion::kAgentOwn : Exclusion::kNone;
     return result;
   }
-  result.fingerprint = ParsedFingerprint(raw, queryid);
+  // Statements with setting or option values: the fingerprint of the text without them, or, when
+  // they cannot be located with certainty, of the queryid.
+  const std::optional<std::string> value_free = MaskValues(raw, MaskScope::kEvery);
+  result.fingerprint =
+      value_free ? ParsedFingerprint(*value_free, queryid) : QueryidFingerprint(queryid);
   if (with_text) result.text = AnonymizedText(raw);
   result.exclusion = agent_own ? Exclusion::kAgentOwn : Classify(parsed->parse_tree);
   return result;

@@ -330,6 +330,8 @@ TEST(StatementText, OptionValuesInListsLeaveAsPlaceholders) {
        "CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host $1, port $2)"},
       {"CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'u', password 'pw-secret')",
        "CREATE USER MAPPING FOR u SERVER s OPTIONS (user $1, password $2)"},
+      {"ALTER SERVER s OPTIONS (SET host 'h', ADD port '1', DROP dbname)",
+       "ALTER SERVER s OPTIONS (SET host $1, ADD port $2, DROP dbname)"},
       // A placeholder right after a name stays a separate token (x'..' would be a bit string).
       {"ALTER TABLE t SET (x\"Secret\")", "<nullopt>"},
       {"CREATE TABLE t (a int) WITH (fillfactor = /* c */ secret_word)",
@@ -338,6 +340,26 @@ TEST(StatementText, OptionValuesInListsLeaveAsPlaceholders) {
   for (const auto& [sql, expected] : cases) {
     EXPECT_EQ(TextOf(sql), expected) << sql;
   }
+}
+
+// libpg_query's fingerprint hashes option values, literals included: the fingerprint of a user
+// mapping would otherwise be a 64-bit hash of its password, open to guessing offline.
+TEST(StatementText, FingerprintDoesNotDependOnSettingOrOptionValues) {
+  const auto fingerprint = [](const char* sql) { return AnalyzeStatementText(sql, 1).fingerprint; };
+  EXPECT_EQ(fingerprint("CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'u', password 'pw-a')"),
+            fingerprint("CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'v', password 'pw-b')"));
+  EXPECT_EQ(fingerprint("ALTER TABLE t SET (autovacuum_enabled = off)"),
+            fingerprint("ALTER TABLE t SET (autovacuum_enabled = on)"));
+  EXPECT_EQ(fingerprint("ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password 'a', ADD x 'b')"),
+            fingerprint("ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password 'c', ADD x 'd')"));
+  EXPECT_EQ(fingerprint("COPY t TO STDOUT (FORMAT csv)"),
+            fingerprint("COPY t TO STDOUT (FORMAT text)"));
+  EXPECT_EQ(fingerprint("ALTER ROLE r SET app.k = secret_a"),
+            fingerprint("ALTER ROLE r SET app.k = secret_b"));
+  // Names still count.
+  EXPECT_NE(fingerprint("ALTER TABLE t SET (autovacuum_enabled = off)"),
+            fingerprint("ALTER TABLE t SET (fillfactor = 70)"));
+  EXPECT_NE(fingerprint("ALTER ROLE r SET app.k = x"), fingerprint("ALTER ROLE r SET app.j = x"));
 }
 
 TEST(StatementText, SettingNamesAndResetStayReadable) {
