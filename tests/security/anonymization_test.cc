@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <pg_query.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -282,6 +283,61 @@ TEST_F(AnonymizationAttackTest, SettingAndOptionValuesWrittenAsBareWordsNeverLea
   EXPECT_NE(dry.out.find("ALTER ROLE mallory SET app.api_key = $1"), std::string::npos) << dry.out;
   ExpectNone(secrets, dry.out, "collect --dry-run output");
   ExpectNone(secrets, dry.err, "collect --dry-run errors");
+}
+
+// libpg_query's fingerprint of `sql`, as the agent computed it from raw texts, or "".
+std::string RawFingerprint(const std::string& sql) {
+  PgQueryFingerprintResult result = pg_query_fingerprint(sql.c_str());
+  std::string out = result.error == nullptr && result.fingerprint_str != nullptr
+                        ? std::string(result.fingerprint_str)
+                        : std::string();
+  pg_query_free_fingerprint_result(result);
+  return out;
+}
+
+// An option value that is a literal leaves as $n, but libpg_query's fingerprint hashes option
+// values: the fingerprint sent with a user mapping's statement must not let an attacker test
+// password guesses offline.
+TEST_F(AnonymizationAttackTest, StatementFingerprintCannotBeBruteForcedIntoAnOptionValue) {
+  cluster_->Exec(
+      "CREATE EXTENSION postgres_fdw; CREATE ROLE mallory;"
+      "CREATE SERVER fsrv FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'localhost');"
+      "CREATE USER MAPPING FOR mallory SERVER fsrv OPTIONS (user 'm', password 'initial')");
+  const std::string attack =
+      "ALTER USER MAPPING FOR mallory SERVER fsrv OPTIONS (SET password '7305')";
+  StartAgent();
+  std::string fingerprint;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        cluster_->Exec(attack);
+        for (const json& snapshot : control_plane_->ListSnapshots()) {
+          for (const json& statement : snapshot["body"].value("statements", json::array())) {
+            if (statement.value("text", json()).is_string() &&
+                statement["text"].get<std::string>().starts_with("ALTER USER MAPPING")) {
+              EXPECT_EQ(statement["text"],
+                        "ALTER USER MAPPING FOR mallory SERVER fsrv OPTIONS (SET password $1)");
+              fingerprint = statement.value("fingerprint", "");
+            }
+          }
+        }
+        return !fingerprint.empty();
+      },
+      60s, 500ms))
+      << agent_->Log();
+  // The attack recomputes the fingerprint of the statement for every four-digit password.
+  ASSERT_FALSE(RawFingerprint(attack).empty());
+  std::vector<std::string> recovered;
+  for (int value = 0; value < 10000; ++value) {
+    char candidate[5];
+    std::snprintf(candidate, sizeof candidate, "%04d", value);
+    if (RawFingerprint("ALTER USER MAPPING FOR mallory SERVER fsrv OPTIONS (SET password '" +
+                       std::string(candidate) + "')") == fingerprint) {
+      recovered.push_back(candidate);
+    }
+  }
+  EXPECT_TRUE(recovered.empty()) << "brute force recovered password " << recovered.front();
+  StopAgent();
+  ExpectNone({"7305"}, control_plane_->ListSnapshots().dump(), "a stored snapshot");
 }
 
 // The canonical text the agent's table digest covered, as it was built before digests were
