@@ -33,15 +33,20 @@ Status EnsureDirectory(const std::string& dir) {
   return OkStatus();
 }
 
-Status SetMode(const std::string& path, const struct stat& st, mode_t mode) {
+// Through a symbolic link only when `follow` (the configured state_dir itself); otherwise never,
+// even through one that replaced `path` after it was examined.
+Status SetMode(const std::string& path, const struct stat& st, mode_t mode, bool follow) {
   if ((st.st_mode & 07777) == mode) return OkStatus();
-  if (::chmod(path.c_str(), mode) != 0) return IoErrorFromErrno(path, "cannot set mode");
+  if (::fchmodat(AT_FDCWD, path.c_str(), mode, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOENT) return OkStatus();  // now a link, or gone
+    return IoErrorFromErrno(path, "cannot set mode");
+  }
   return OkStatus();
 }
 
 // Sets the modes on `dir` (already known to be a directory) and, depth first, below it.
 Status SecureTree(const std::string& dir, const struct stat& dir_stat, bool top) {
-  if (Status st = SetMode(dir, dir_stat, kDirMode); !st.ok()) return st;
+  if (Status st = SetMode(dir, dir_stat, kDirMode, top); !st.ok()) return st;
   std::unique_ptr<DIR, DirCloser> handle(::opendir(dir.c_str()));
   if (handle == nullptr) return IoErrorFromErrno(dir, "cannot list");
   std::vector<std::string> names;
@@ -63,7 +68,8 @@ Status SecureTree(const std::string& dir, const struct stat& dir_stat, bool top)
     if (S_ISDIR(st.st_mode)) {
       status = SecureTree(path, st, false);
     } else if (S_ISREG(st.st_mode)) {
-      status = SetMode(path, st, top && name == kHealthFileName ? kHealthFileMode : kFileMode);
+      status =
+          SetMode(path, st, top && name == kHealthFileName ? kHealthFileMode : kFileMode, false);
     }
     if (!status.ok()) return status;
   }

@@ -63,6 +63,14 @@ TEST_F(StateDirTest, SecureStateDirTightensLooseModesOfTheDirectoryAndEverything
   EXPECT_EQ(ModeOf(root_ + "/outside"), 0644u);       // a link is not followed
 }
 
+TEST_F(StateDirTest, StateDirConfiguredAsASymbolicLinkIsFollowedOnce) {
+  ASSERT_EQ(::mkdir((root_ + "/real").c_str(), 0755), 0);
+  ::chmod((root_ + "/real").c_str(), 0755);
+  std::filesystem::create_directory_symlink(root_ + "/real", state_);
+  ASSERT_TRUE(SecureStateDir(state_).ok());
+  EXPECT_EQ(ModeOf(root_ + "/real"), 0700u);
+}
+
 TEST_F(StateDirTest, SecureStateDirCreatesAMissingDirectoryPrivate) {
   ASSERT_TRUE(SecureStateDir(state_).ok());
   EXPECT_EQ(ModeOf(state_), 0700u);
