@@ -294,6 +294,24 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   {
     auto audit = applier::AuditLog::Open(dir + "/audit.jsonl", clock_).value();
+    {
+      // Without the agent's key the digest cannot be checked: refused, never compared unkeyed.
+      applier::Executor unkeyed(Session(collector::SessionMode::kApply), *audit, "shop");
+      applier::CheckedRecommendation checked;
+      checked.recommendation.id = "rec-no-key";
+      checked.recommendation.database = "shop";
+      protocol::CreateIndexSpec spec;
+      spec.schema = "public";
+      spec.table = "accounts";
+      spec.columns = {"email"};
+      checked.recommendation.spec = spec;
+      checked.recommendation.table_digest = new_digest;
+      auto refused = unkeyed.Apply(checked);
+      ASSERT_TRUE(refused.ok());
+      EXPECT_EQ(refused->event, "rejected");
+      EXPECT_NE(refused->detail.find("digest key is not available"), std::string::npos)
+          << refused->detail;
+    }
     applier::ExecutorOptions executor_options;
     executor_options.digest_key = TestDigestKey();
     applier::Executor executor(Session(collector::SessionMode::kApply), *audit, "shop",
