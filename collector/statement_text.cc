@@ -562,15 +562,6 @@ std::optional<std::string> MaskValues(const std::string& raw, MaskScope scope) {
   return masked;
 }
 
-std::optional<std::string> AnonymizedText(const std::string& original) {
-  const std::optional<std::string> masked = MaskValues(original, MaskScope::kNonLiteral);
-  if (!masked) return std::nullopt;
-  const std::string& raw = *masked;
-  const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
-  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
-  return StripCommentsAndLiterals(normalized->normalized_query);
-}
-
 std::string AsciiLower(std::string_view text) {
   std::string out(text);
   for (char& c : out) {
@@ -597,13 +588,31 @@ bool PlainUserStatement(std::string_view raw) {
          lower.find("u&") == std::string::npos;
 }
 
+// Whether `raw` is one plain user statement (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES; no
+// `;` anywhere, so no second statement): in PostgreSQL 15's grammar it has neither a
+// VariableSetStmt nor a parenthesized options list, so it has no setting or option value to mask.
+bool WithoutSettingOrOptionValues(std::string_view raw) {
+  return PlainUserStatement(raw) && raw.find(';') == std::string_view::npos;
+}
+
+std::optional<std::string> AnonymizedText(const std::string& original) {
+  const std::optional<std::string> masked = WithoutSettingOrOptionValues(original)
+                                                ? std::optional<std::string>(original)
+                                                : MaskValues(original, MaskScope::kNonLiteral);
+  if (!masked) return std::nullopt;
+  const std::string& raw = *masked;
+  const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
+  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
+  return StripCommentsAndLiterals(normalized->normalized_query);
+}
+
 // Exclusion and fingerprint of `raw`, plus its anonymized text when `with_text`.
 AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text) {
   const std::string raw(raw_text);
   const bool agent_own = StartsWithAgentMarker(raw_text);
   AnalyzedText result;
 
-  if (!agent_own && PlainUserStatement(raw_text)) {
+  if (!agent_own && WithoutSettingOrOptionValues(raw_text)) {
     // The same results as below without building the tree: when the text does not parse, the
     // fingerprint falls back the same way and normalization fails, leaving no text.
     result.fingerprint = ParsedFingerprint(raw, queryid);

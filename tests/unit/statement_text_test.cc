@@ -303,6 +303,7 @@ TEST(StatementText, SettingValuesLeaveAsPlaceholdersWhateverTheirTokenType) {
        "ALTER PROCEDURE p() SET app.k = $1 SET work_mem = $2"},
       {"SET ROLE secret_role", "SET ROLE $1"},
       {"SELECT 1; SET app.k = secret_word", "SELECT $1; SET app.k = $2"},
+      {"SELECT 1; ALTER ROLE r SET app.k = secret_word", "SELECT $1; ALTER ROLE r SET app.k = $2"},
       {"ALTER ROLE r SET app.k = /* c */ secret_word", "ALTER ROLE r SET app.k = $1"},
       {"CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = secret_schema AS 'SELECT 1'",
        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = $1 AS $3"},
@@ -356,6 +357,8 @@ TEST(StatementText, FingerprintDoesNotDependOnSettingOrOptionValues) {
             fingerprint("COPY t TO STDOUT (FORMAT text)"));
   EXPECT_EQ(fingerprint("ALTER ROLE r SET app.k = secret_a"),
             fingerprint("ALTER ROLE r SET app.k = secret_b"));
+  EXPECT_EQ(fingerprint("SELECT 1; ALTER TABLE t SET (autovacuum_enabled = off)"),
+            fingerprint("SELECT 1; ALTER TABLE t SET (autovacuum_enabled = on)"));
   // Names still count.
   EXPECT_NE(fingerprint("ALTER TABLE t SET (autovacuum_enabled = off)"),
             fingerprint("ALTER TABLE t SET (fillfactor = 70)"));
