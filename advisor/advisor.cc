@@ -25,7 +25,7 @@ Result<protocol::Advice> Advisor::Run(collector::PgSession& session) {
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   auto stats = collector::ReadIndexStats(session);
   if (!stats.ok()) return std::move(stats).error();
-  auto schema = collector::ReadSchema(session);
+  auto schema = collector::ReadSchema(session, options_.digest_key);
   if (!schema.ok()) return std::move(schema).error();
 
   State next;

@@ -26,6 +26,7 @@
 #include "advisor/index_findings.h"
 #include "advisor/index_proposer.h"
 #include "collector/pg_session.h"
+#include "collector/table_digest.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "protocol/advice.h"
@@ -38,6 +39,7 @@ struct AdvisorOptions {
   FindingOptions findings;
   ProposerOptions proposer;
   bool propose_drops = true;  // drop_index proposals for unused and redundant indexes
+  std::optional<collector::DigestKey> digest_key;  // none: table digests are left empty
 };
 
 // Since when (Unix seconds) the advisor has seen an index's scan counter, and its last value.

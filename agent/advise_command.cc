@@ -6,6 +6,7 @@
 #include "agent/advice_table.h"
 #include "agent/advisor_history.h"
 #include "agent/database_connector.h"
+#include "agent/state_dir.h"
 #include "core/clock.h"
 #include "protocol/advice_json.h"
 
@@ -17,6 +18,12 @@ int RunAdvise(const Config& config, const AdviseCommandOptions& options, std::os
   int status = 0;
   bool matched = false;
   std::string json = "[";
+  // The daemon's key, so that digests match the ones it sends; made here when missing. Without
+  // it no digest is computed (never an unkeyed one).
+  auto digest_key = LoadOrCreateDigestKey(config.state_dir);
+  if (!digest_key.ok()) {
+    err << "table digests not computed: " << digest_key.error().message << "\n";
+  }
   for (const DatabaseConfig& db : config.databases) {
     if (!options.database.empty() && db.name != options.database) continue;
     matched = true;
@@ -26,7 +33,9 @@ int RunAdvise(const Config& config, const AdviseCommandOptions& options, std::os
       status = 1;
       continue;
     }
-    advisor::Advisor advisor(MakeAdvisorOptions(config, db), clock);
+    advisor::AdvisorOptions advisor_options = MakeAdvisorOptions(config, db);
+    if (digest_key.ok()) advisor_options.digest_key = *digest_key;
+    advisor::Advisor advisor(std::move(advisor_options), clock);
     // The daemon's watch history, when it ran here: new indexes are then judged as it does.
     if (auto history = LoadAdvisorHistory(config.state_dir, db.name);
         history.ok() && !history->empty()) {

@@ -6,6 +6,7 @@
 
 #include "agent/database_connector.h"
 #include "agent/logging.h"
+#include "agent/state_dir.h"
 #include "applier/executor.h"
 #include "applier/maintenance_window.h"
 #include "applier/recommendation_check.h"
@@ -295,6 +296,7 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   }
   applier::ExecutorOptions options;
   options.min_index_saving_pct = target->min_index_saving_pct;
+  if (auto key = ReadDigestKey(config_.state_dir); key.ok()) options.digest_key = *std::move(key);
   applier::Executor executor(std::move(session).value(), audit_, database, options);
   // `started` goes out when the change is about to run, not for one a precondition refuses.
   executor.OnStarted([this](const std::string& rid, const std::string& detail) {

@@ -23,6 +23,7 @@
 #include "agent/health_file.h"
 #include "agent/logging.h"
 #include "agent/spool.h"
+#include "agent/state_dir.h"
 #include "applier/audit_log.h"
 #include "core/clock.h"
 #include "core/time_format.h"
@@ -105,6 +106,7 @@ class Daemon {
   SystemClock clock_;
   AgentStatus status_;
   std::string agent_id_;
+  std::optional<collector::DigestKey> digest_key_;  // set by Start() before any worker
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<applier::AuditLog> audit_;  // null: applying is off
   std::unique_ptr<ControlPlaneLink> link_;
@@ -127,7 +129,10 @@ void Daemon::StartWorker(const DatabaseConfig& database) {
   options.agent_id = agent_id_;
   options.interval = config_.interval;
   options.collector = MakeCollectorOptions(config_, database);
-  if (config_.advisor.enabled) options.advisor = MakeAdvisorOptions(config_, database);
+  if (config_.advisor.enabled) {
+    options.advisor = MakeAdvisorOptions(config_, database);
+    options.advisor->digest_key = digest_key_;
+  }
   options.advisor_interval = config_.advisor.interval;
   options.state_dir = config_.state_dir;
   options.connect = MakeSessionFactory(database);
@@ -156,6 +161,18 @@ int Daemon::Start() {
     return 1;
   }
   agent_id_ = std::move(agent_id).value();
+  if (Status secured = SecureStateDir(config_.state_dir); !secured.ok()) {
+    LogEvent(spdlog::level::critical, "cannot start: agent.state_dir cannot be made private",
+             {{"error", secured.error().message}, {"state_dir", config_.state_dir}});
+    return 1;
+  }
+  auto digest_key = LoadOrCreateDigestKey(config_.state_dir);
+  if (!digest_key.ok()) {
+    LogEvent(spdlog::level::critical, "cannot start: table digest key unusable in agent.state_dir",
+             {{"error", digest_key.error().message}, {"state_dir", config_.state_dir}});
+    return 1;
+  }
+  digest_key_ = std::move(digest_key).value();
   spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   if (Status opened = spool_->Open(); !opened.ok()) {
     LogEvent(spdlog::level::critical, "cannot start: spool unusable in agent.state_dir",

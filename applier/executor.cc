@@ -283,7 +283,11 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
 Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recommendation& rec,
                                                          const collector::TableName& table) {
   if (!rec.table_digest) return std::optional<std::string>();
-  auto digest = collector::ReadTableDigest(*session_, table);
+  if (!options_.digest_key) {
+    return std::optional<std::string>(
+        "cannot check the table digest: this agent's digest key is not available");
+  }
+  auto digest = collector::ReadTableDigest(*session_, *options_.digest_key, table);
   if (!digest.ok()) return std::move(digest).error();
   if (*digest == rec.table_digest) return std::optional<std::string>();
   return std::optional<std::string>("schema changed since the recommendation was made: table " +

@@ -4,7 +4,8 @@
 // SessionMode::kApply, recording every step in the audit log before its effect is reported.
 //
 // create_index and drop_index with a table_digest: refused ("schema changed since the
-//   recommendation was made") when the table's digest differs now, before anything else runs.
+//   recommendation was made") when the table's digest (keyed with ExecutorOptions::digest_key)
+//   differs now, or when there is no key, before anything else runs.
 // create_index: preconditions (not a standby; the table exists and is not partitioned; every
 //   column named, included or used by the predicate exists; no equivalent valid index, which
 //   makes it a no-op), the HypoPG estimate (ExecutorOptions::min_index_saving_pct), then CREATE
@@ -55,6 +56,8 @@ struct ExecutorOptions {
   int min_index_saving_pct = 10;
   int lock_attempts = 5;                       // tries of a statement that hits the lock timeout
   std::chrono::milliseconds lock_pause{1000};  // pause after the n-th lock timeout: n times this
+  // The agent's table digest key; none: a recommendation carrying a table_digest is refused.
+  std::optional<collector::DigestKey> digest_key;
 };
 
 // Cumulative figures of the affected statements (summed over users and databases).
@@ -133,7 +136,8 @@ class Executor {
   Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
   Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
   // The refusal reason when `rec` carries a table_digest that differs from `table`'s digest now
-  // (collector/schema_reader.h); nullopt when it carries none or the table is unchanged.
+  // (collector/schema_reader.h) or the digest key is missing; nullopt when it carries none or the
+  // table is unchanged.
   Result<std::optional<std::string>> SchemaDrift(const protocol::Recommendation& rec,
                                                  const collector::TableName& table);
   Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);

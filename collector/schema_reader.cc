@@ -1,8 +1,5 @@
 #include "collector/schema_reader.h"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <map>
 
 #include "collector/query_rows.h"
@@ -30,29 +27,13 @@ const char* KindName(const std::string& relkind) {
   return "table";
 }
 
-// First 16 bytes of SHA-256, as 32 lower-case hex digits.
-std::string Digest(const std::string& text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    return std::string(32, '0');
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 16 && i < length; ++i) {
-    out.push_back(kHex[digest[i] >> 4U]);
-    out.push_back(kHex[digest[i] & 0xFU]);
-  }
-  return out;
-}
-
 struct RawTable {
   protocol::TableSchema table;
   std::string canonical;  // what the digest covers
 };
 
 Result<std::vector<protocol::TableSchema>> ReadSchemaInTransaction(
-    PgSession& session, const std::optional<TableName>& only) {
+    PgSession& session, const std::optional<DigestKey>& key, const std::optional<TableName>& only) {
   const std::vector<std::optional<std::string>> params =
       only ? std::vector<std::optional<std::string>>{only->schema, only->name}
            : std::vector<std::optional<std::string>>{std::nullopt, std::nullopt};
@@ -159,7 +140,7 @@ Result<std::vector<protocol::TableSchema>> ReadSchemaInTransaction(
   out.reserve(order.size());
   for (const std::string& oid : order) {
     RawTable& raw = by_oid[oid];
-    raw.table.digest = Digest(raw.canonical);
+    if (key) raw.table.digest = TableDigest(*key, raw.canonical);
     out.push_back(std::move(raw.table));
   }
   return out;
@@ -168,6 +149,7 @@ Result<std::vector<protocol::TableSchema>> ReadSchemaInTransaction(
 }  // namespace
 
 Result<std::vector<protocol::TableSchema>> ReadSchema(PgSession& session,
+                                                      const std::optional<DigestKey>& key,
                                                       const std::optional<TableName>& only) {
   // The catalog prints definitions according to session settings (search_path qualifies names,
   // DateStyle and standard_conforming_strings shape literals): pinned here for the reading, so
@@ -180,13 +162,14 @@ Result<std::vector<protocol::TableSchema>> ReadSchema(PgSession& session,
     (void)session.Query("ROLLBACK");
     return std::move(begun).error();
   }
-  auto schema = ReadSchemaInTransaction(session, only);
+  auto schema = ReadSchemaInTransaction(session, key, only);
   (void)session.Query(schema.ok() ? "COMMIT" : "ROLLBACK");
   return schema;
 }
 
-Result<std::optional<std::string>> ReadTableDigest(PgSession& session, const TableName& table) {
-  auto schema = ReadSchema(session, table);
+Result<std::optional<std::string>> ReadTableDigest(PgSession& session, const DigestKey& key,
+                                                   const TableName& table) {
+  auto schema = ReadSchema(session, key, table);
   if (!schema.ok()) return std::move(schema).error();
   if (schema->empty()) return std::optional<std::string>();
   return std::optional<std::string>(schema->front().digest);

@@ -2,17 +2,18 @@
 
 // The schema of the connected database's user tables (tables, partitioned tables, materialized
 // views): columns with type, nullability and default, index and constraint definitions, and a
-// digest per table. The digest is computed over the definitions as the server prints them, before
-// anonymization; two readings of an unchanged table give the same digest, and any change to a
-// column, index or constraint changes it. The applier compares a recommendation's table_digest
-// with ReadTableDigest, so both sides use this one function. Catalog reads only; every statement
-// carries the agent marker.
+// digest per table. The digest is TableDigest (keyed with this agent's DigestKey) over the
+// definitions as the server prints them, before anonymization; two readings of an unchanged
+// table with the same key give the same digest, and any change to a column, index or constraint
+// changes it. The applier compares a recommendation's table_digest with ReadTableDigest, so both
+// sides use this one function. Catalog reads only; every statement carries the agent marker.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "collector/pg_session.h"
+#include "collector/table_digest.h"
 #include "core/result.h"
 #include "protocol/advice.h"
 
@@ -25,11 +26,14 @@ struct TableName {
 
 // Every user table ordered by schema and name, or only `only` (empty when it does not exist).
 // Column defaults and index and constraint definitions are anonymized (AnonymizeFragment); one
-// that does not parse is shown as "(not shown)". Errors: those of PgSession.
+// that does not parse is shown as "(not shown)". Without `key` every digest is left empty: a
+// digest is never computed unkeyed. Errors: those of PgSession.
 Result<std::vector<protocol::TableSchema>> ReadSchema(PgSession& session,
+                                                      const std::optional<DigestKey>& key,
                                                       const std::optional<TableName>& only = {});
 
-// The digest of one table now; nullopt when there is no such table.
-Result<std::optional<std::string>> ReadTableDigest(PgSession& session, const TableName& table);
+// The digest of one table now under `key`; nullopt when there is no such table.
+Result<std::optional<std::string>> ReadTableDigest(PgSession& session, const DigestKey& key,
+                                                   const TableName& table);
 
 }  // namespace optischema::collector

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -347,10 +348,218 @@ std::string ParsedFingerprint(const std::string& raw, int64_t queryid) {
   return TokenFingerprint(raw).value_or(QueryidFingerprint(queryid));
 }
 
-std::optional<std::string> AnonymizedText(const std::string& raw) {
-  const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
-  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
-  return StripCommentsAndLiterals(normalized->normalized_query);
+// Setting and option values. Normalization replaces literal tokens only, but a setting value
+// written as a bare word (`SET search_path = secret`, `ALTER ROLE r SET app.key = secret`) or an
+// option value written as a keyword, a type name or a list (`WITH (autovacuum_enabled = off)`,
+// `COPY ... (FORCE_QUOTE (a, b))`) is not a literal. The parse tree says where the values are:
+//   - every argument of a VariableSetStmt, wherever it occurs (SET [LOCAL|SESSION], ALTER
+//     ROLE|USER|DATABASE ... SET, ALTER SYSTEM SET, ALTER|CREATE FUNCTION|PROCEDURE ... SET) is an
+//     A_Const at its location (a sign and a number for negative numbers) or a parameter;
+//   - every DefElem that is an element of a parenthesized list (WITH (...), SET (...),
+//     OPTIONS (...) with ALTER's SET and ADD, COPY and EXPLAIN and VACUUM options...) starts at
+//     its location with its name
+//     (`name` or `space.name`), an optional `=`, then its value up to the next `,` or the `)`
+//     closing the list.
+// Each value that is not already one literal token is replaced by a string literal placeholder,
+// which normalization then turns into $n like any literal. The masked text must parse again and
+// its values must all be single literals; otherwise there is no anonymized text at all.
+// libpg_query's fingerprint hashes option values (literals included), so the fingerprint is taken
+// of the text with every value, literal or not, replaced by the same placeholder.
+
+enum class MaskScope {
+  kNonLiteral,  // values that are not a single literal token (for the text)
+  kEvery,       // every value (for the fingerprint)
+};
+
+struct ValueRange {
+  std::size_t start;
+  std::size_t end;  // one past the last byte
+};
+
+bool IsWordToken(PgQuery__Token kind) {
+  return kind == PG_QUERY__TOKEN__IDENT || kind == PG_QUERY__TOKEN__UIDENT ||
+         static_cast<int>(kind) >= static_cast<int>(PG_QUERY__TOKEN__ABORT_P);
+}
+
+bool IsSign(PgQuery__Token kind) {
+  return kind == PG_QUERY__TOKEN__ASCII_45 || kind == PG_QUERY__TOKEN__ASCII_43;
+}
+
+// Whether tokens [first, last) are one literal token, optionally preceded by a sign.
+bool IsSingleLiteral(const std::vector<Token>& tokens, std::size_t first, std::size_t last) {
+  if (first < last && IsSign(tokens[first].kind)) ++first;
+  return last == first + 1 && IsLiteralToken(tokens[first].kind);
+}
+
+// Index of the token starting at `position` in `tokens` (ordered), or nullopt.
+std::optional<std::size_t> TokenAt(const std::vector<Token>& tokens, std::size_t position) {
+  const auto it = std::lower_bound(tokens.begin(), tokens.end(), position,
+                                   [](const Token& t, std::size_t p) { return t.start < p; });
+  if (it == tokens.end() || it->start != position) return std::nullopt;
+  return static_cast<std::size_t>(it - tokens.begin());
+}
+
+std::optional<std::size_t> Location(const Json& node) {
+  const auto it = node.find("location");
+  if (it == node.end() || !it->is_number_integer() || it->get<long long>() < 0) return std::nullopt;
+  return static_cast<std::size_t>(it->get<long long>());
+}
+
+// Adds the value of the A_Const at `location`; false when no token starts there.
+bool AddConstValue(const std::vector<Token>& tokens, std::size_t location, MaskScope scope,
+                   std::vector<ValueRange>& out) {
+  const std::optional<std::size_t> at = TokenAt(tokens, location);
+  if (!at) return false;
+  std::size_t last = *at + 1;
+  if (IsSign(tokens[*at].kind)) {
+    if (last >= tokens.size()) return false;
+    ++last;
+  }
+  if (scope == MaskScope::kEvery || !IsSingleLiteral(tokens, *at, last)) {
+    out.push_back({tokens[*at].start, tokens[last - 1].end});
+  }
+  return true;
+}
+
+// Adds the value of the list element DefElem at token `at`, if it has one; false when the tokens
+// there do not read as `name [. name] [=] value`.
+bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at, MaskScope scope,
+                        std::vector<ValueRange>& out) {
+  if (!IsWordToken(tokens[at].kind)) return false;
+  std::size_t first = at + 1;
+  if (first + 1 < tokens.size() && tokens[first].kind == PG_QUERY__TOKEN__ASCII_46 &&
+      IsWordToken(tokens[first + 1].kind)) {
+    first += 2;
+  }
+  if (first < tokens.size() && tokens[first].kind == PG_QUERY__TOKEN__ASCII_61) ++first;
+  std::size_t last = first;
+  int depth = 0;
+  for (; last < tokens.size(); ++last) {
+    const PgQuery__Token kind = tokens[last].kind;
+    if (kind == PG_QUERY__TOKEN__ASCII_40 || kind == PG_QUERY__TOKEN__ASCII_91) {
+      ++depth;
+    } else if (kind == PG_QUERY__TOKEN__ASCII_41 || kind == PG_QUERY__TOKEN__ASCII_93) {
+      if (depth == 0) break;
+      --depth;
+    } else if ((kind == PG_QUERY__TOKEN__ASCII_44 && depth == 0) ||
+               kind == PG_QUERY__TOKEN__ASCII_59) {
+      break;
+    }
+  }
+  if (last == tokens.size() || depth != 0) return false;  // a list element ends at `,` or `)`
+  if (first < last && (scope == MaskScope::kEvery || !IsSingleLiteral(tokens, first, last))) {
+    out.push_back({tokens[first].start, tokens[last - 1].end});
+  }
+  return true;
+}
+
+// The value ranges of `raw` in `scope`, ordered and disjoint; nullopt when the text does not
+// parse or scan, or a value cannot be located with certainty.
+std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw, MaskScope scope) {
+  const ParseResult parsed(pg_query_parse(raw.c_str()));
+  if (parsed->error != nullptr || parsed->parse_tree == nullptr) return std::nullopt;
+  const std::string_view tree_text(parsed->parse_tree);
+  // The keys the walk below acts on; a tree without any of them has no value to mask.
+  if (!HasJsonPattern(tree_text, "\"VariableSetStmt\"") &&
+      !HasJsonPattern(tree_text, "\"setstmt\"") && !HasJsonPattern(tree_text, "\"DefElem\"")) {
+    return std::vector<ValueRange>();
+  }
+  std::optional<std::vector<Token>> scanned = Scan(raw);
+  if (!scanned) return std::nullopt;
+  std::vector<Token> tokens;  // without comments, which may sit anywhere between them
+  std::copy_if(scanned->begin(), scanned->end(), std::back_inserter(tokens),
+               [](const Token& t) { return !IsCommentToken(t.kind); });
+  const Json tree = Json::parse(tree_text, nullptr, /*allow_exceptions=*/false);
+  if (tree.is_discarded()) return std::nullopt;
+
+  std::vector<ValueRange> ranges;
+  std::vector<const Json*> pending{&tree};
+  while (!pending.empty()) {
+    const Json* node = pending.back();
+    pending.pop_back();
+    if (node->is_array()) {
+      for (const Json& child : *node) pending.push_back(&child);
+      continue;
+    }
+    if (!node->is_object()) continue;
+    for (auto it = node->begin(); it != node->end(); ++it) {
+      const Json& value = it.value();
+      // A VariableSetStmt as a node, or as the typed `setstmt` field of ALTER ROLE|DATABASE ...
+      // SET and ALTER SYSTEM.
+      if ((it.key() == "VariableSetStmt" || it.key() == "setstmt") && value.is_object()) {
+        const auto args = value.find("args");
+        if (args != value.end()) {
+          if (!args->is_array()) return std::nullopt;
+          for (const Json& arg : *args) {
+            // SET TRANSACTION and SET SESSION CHARACTERISTICS: DefElems with an A_Const each.
+            const Json* constant = &arg;
+            if (const auto def = arg.find("DefElem"); def != arg.end()) {
+              const auto def_arg = def->find("arg");
+              if (def_arg == def->end()) continue;
+              constant = &*def_arg;
+            }
+            if (constant->contains("ParamRef")) continue;
+            const auto a_const = constant->find("A_Const");
+            if (a_const == constant->end()) return std::nullopt;
+            const std::optional<std::size_t> location = Location(*a_const);
+            if (!location || !AddConstValue(tokens, *location, scope, ranges)) {
+              return std::nullopt;
+            }
+          }
+        }
+      } else if (it.key() == "DefElem" && value.is_object()) {
+        const std::optional<std::size_t> location = Location(value);
+        const std::optional<std::size_t> at = location ? TokenAt(tokens, *location) : std::nullopt;
+        // ALTER ... OPTIONS (SET name value, ADD name value): the location is the name's.
+        std::size_t before = at ? *at : 0;
+        if (before > 1 && (tokens[before - 1].kind == PG_QUERY__TOKEN__SET ||
+                           tokens[before - 1].kind == PG_QUERY__TOKEN__ADD_P)) {
+          --before;
+        }
+        const bool in_list = at && before > 0 &&
+                             (tokens[before - 1].kind == PG_QUERY__TOKEN__ASCII_40 ||
+                              tokens[before - 1].kind == PG_QUERY__TOKEN__ASCII_44);
+        if (in_list && value.contains("arg") && !AddListOptionValue(tokens, *at, scope, ranges)) {
+          return std::nullopt;
+        }
+      }
+      pending.push_back(&value);
+    }
+  }
+  std::sort(ranges.begin(), ranges.end(),
+            [](const ValueRange& a, const ValueRange& b) { return a.start < b.start; });
+  for (std::size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].start < ranges[i - 1].end) return std::nullopt;
+  }
+  return ranges;
+}
+
+bool IsWordByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '$' || c == '&' || c == '\'' || c == '"' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+// `raw` with the setting and option values in `scope` replaced by one placeholder literal each;
+// nullopt when the result cannot be certain to hold single literals only.
+std::optional<std::string> MaskValues(const std::string& raw, MaskScope scope) {
+  const std::optional<std::vector<ValueRange>> ranges = ValuesToMask(raw, scope);
+  if (!ranges) return std::nullopt;
+  if (ranges->empty()) return raw;
+  std::string masked;
+  masked.reserve(raw.size());
+  std::size_t position = 0;
+  for (const ValueRange& range : *ranges) {
+    masked.append(raw, position, range.start - position);
+    // Spaces keep the placeholder one token: `x'..'` would be a bit string, `'..''..'` one string.
+    if (range.start > 0 && IsWordByte(raw[range.start - 1])) masked.push_back(' ');
+    masked.append("'?'");
+    if (range.end < raw.size() && IsWordByte(raw[range.end])) masked.push_back(' ');
+    position = range.end;
+  }
+  masked.append(raw, position);
+  const std::optional<std::vector<ValueRange>> again = ValuesToMask(masked, MaskScope::kNonLiteral);
+  if (!again || !again->empty()) return std::nullopt;
+  return masked;
 }
 
 std::string AsciiLower(std::string_view text) {
@@ -372,11 +581,29 @@ bool PlainUserStatement(std::string_view raw) {
   while (word_end < lower.size() && lower[word_end] >= 'a' && lower[word_end] <= 'z') ++word_end;
   const std::string_view first_word = std::string_view(lower).substr(0, word_end);
   const bool plannable = first_word == "select" || first_word == "insert" ||
-                         first_word == "update" || first_word == "delete" ||
-                         first_word == "with" || first_word == "values";
+                         first_word == "update" || first_word == "delete" || first_word == "with" ||
+                         first_word == "values";
   return plannable && lower.find("pg_") == std::string::npos &&
          lower.find("information_schema") == std::string::npos &&
          lower.find("u&") == std::string::npos;
+}
+
+// Whether `raw` is one plain user statement (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES; no
+// `;` anywhere, so no second statement): in PostgreSQL 15's grammar it has neither a
+// VariableSetStmt nor a parenthesized options list, so it has no setting or option value to mask.
+bool WithoutSettingOrOptionValues(std::string_view raw) {
+  return PlainUserStatement(raw) && raw.find(';') == std::string_view::npos;
+}
+
+std::optional<std::string> AnonymizedText(const std::string& original) {
+  const std::optional<std::string> masked = WithoutSettingOrOptionValues(original)
+                                                ? std::optional<std::string>(original)
+                                                : MaskValues(original, MaskScope::kNonLiteral);
+  if (!masked) return std::nullopt;
+  const std::string& raw = *masked;
+  const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
+  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
+  return StripCommentsAndLiterals(normalized->normalized_query);
 }
 
 // Exclusion and fingerprint of `raw`, plus its anonymized text when `with_text`.
@@ -385,7 +612,7 @@ AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text)
   const bool agent_own = StartsWithAgentMarker(raw_text);
   AnalyzedText result;
 
-  if (!agent_own && PlainUserStatement(raw_text)) {
+  if (!agent_own && WithoutSettingOrOptionValues(raw_text)) {
     // The same results as below without building the tree: when the text does not parse, the
     // fingerprint falls back the same way and normalization fails, leaving no text.
     result.fingerprint = ParsedFingerprint(raw, queryid);
@@ -399,7 +626,11 @@ AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text)
     result.exclusion = agent_own ? Exclusion::kAgentOwn : Exclusion::kNone;
     return result;
   }
-  result.fingerprint = ParsedFingerprint(raw, queryid);
+  // Statements with setting or option values: the fingerprint of the text without them, or, when
+  // they cannot be located with certainty, of the queryid.
+  const std::optional<std::string> value_free = MaskValues(raw, MaskScope::kEvery);
+  result.fingerprint =
+      value_free ? ParsedFingerprint(*value_free, queryid) : QueryidFingerprint(queryid);
   if (with_text) result.text = AnonymizedText(raw);
   result.exclusion = agent_own ? Exclusion::kAgentOwn : Classify(parsed->parse_tree);
   return result;

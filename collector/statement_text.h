@@ -28,9 +28,11 @@ struct AnalyzedText {
   // nullopt when the text does not parse or cannot be rescanned cleanly after normalization: the
   // raw text is never returned.
   std::optional<std::string> text;
-  // 16 lowercase hex digits. libpg_query's fingerprint when the text parses; otherwise a hash of
-  // the scanner's non-literal tokens, or of the queryid alone when even scanning fails. Never a
-  // function of a literal's value.
+  // 16 lowercase hex digits. libpg_query's fingerprint when the text parses, of the text with
+  // every setting and option value replaced by one placeholder (of the queryid alone when those
+  // values cannot be located with certainty); otherwise a hash of the scanner's non-literal
+  // tokens, or of the queryid alone when even scanning fails. Never a function of a literal's
+  // value, nor of a setting or option value in a text that parses.
   std::string fingerprint;
   // Text that does not parse is kNone unless it starts with kAgentMarker.
   Exclusion exclusion = Exclusion::kNone;

@@ -23,6 +23,19 @@ namespace {
 
 using testing::PgCluster;
 
+const collector::DigestKey& TestDigestKey() {
+  static const collector::DigestKey key =
+      *collector::DigestKey::FromBytes("0123456789abcdef0123456789abcdef");
+  return key;
+}
+
+// Options as the daemon builds them: with a digest key, so tables get digests.
+AdvisorOptions KeyedOptions() {
+  AdvisorOptions options;
+  options.digest_key = TestDigestKey();
+  return options;
+}
+
 class AdvisorPgTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -87,7 +100,7 @@ TEST_F(AdvisorPgTest, ProposesAnIndexForAFilterOnAnUnindexedColumnAndNoneForAnIn
   const std::string indexed = QueryId("%WHERE account = $1");
   const std::string unplannable = QueryId("%IS NULL");
 
-  AdvisorOptions options;
+  AdvisorOptions options = KeyedOptions();
   Advisor advisor(options, clock_);
   const protocol::Advice advice = Advise(advisor);
   EXPECT_TRUE(advice.hypopg);
@@ -123,7 +136,7 @@ TEST_F(AdvisorPgTest, WithoutHypopgThereAreNoProposalsAndANoteSaysHowToEnableIt)
   cluster_->Exec(
       "DROP EXTENSION hypopg; CREATE TABLE t (a int); INSERT INTO t SELECT "
       "generate_series(1, 50000); ANALYZE t; SELECT * FROM t WHERE a = 5");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   EXPECT_FALSE(advice.hypopg);
   EXPECT_TRUE(advice.proposals.empty());
@@ -135,7 +148,7 @@ TEST_F(AdvisorPgTest, PlanningStopsAtTheTimeBudgetWithANote) {
   cluster_->Exec(
       "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); "
       "ANALYZE t; SELECT * FROM t WHERE a = 5");
-  AdvisorOptions options;
+  AdvisorOptions options = KeyedOptions();
   options.proposer.budget = std::chrono::milliseconds(0);
   Advisor advisor(options, clock_);
   const protocol::Advice advice = Advise(advisor);
@@ -143,7 +156,7 @@ TEST_F(AdvisorPgTest, PlanningStopsAtTheTimeBudgetWithANote) {
   ASSERT_EQ(advice.notes.size(), 1u);
   EXPECT_NE(advice.notes[0].find("time budget"), std::string::npos) << advice.notes[0];
 
-  Advisor unhurried(AdvisorOptions{}, clock_);
+  Advisor unhurried(KeyedOptions(), clock_);
   EXPECT_EQ(Advise(unhurried).proposals.size(), 1u);
 }
 
@@ -153,14 +166,15 @@ TEST_F(AdvisorPgTest, RoleThatMayNotReadTheTableGetsTheGrantToRunAndProposalsOnc
       "SELECT * FROM t WHERE a = 5; CREATE ROLE watcher LOGIN; GRANT pg_monitor TO watcher");
   collector::ConnectOptions connect;
   connect.dsn = cluster_->ConnectionString("postgres", "watcher");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   {
     auto session = collector::ConnectLibpq(connect).value();
     auto advice = advisor.Run(*session);
     ASSERT_TRUE(advice.ok()) << advice.error().ToString();
     EXPECT_TRUE(advice->proposals.empty());
     ASSERT_EQ(advice->skipped.size(), 1u);
-    EXPECT_NE(advice->skipped[0].reason.find("GRANT USAGE on their schema and SELECT"), std::string::npos)
+    EXPECT_NE(advice->skipped[0].reason.find("GRANT USAGE on their schema and SELECT"),
+              std::string::npos)
         << advice->skipped[0].reason;
   }
   cluster_->Exec("GRANT SELECT ON t TO watcher");
@@ -176,7 +190,7 @@ TEST_F(AdvisorPgTest, PrefixIndexIsRedundantButAUniqueIndexNeverIs) {
       "CREATE TABLE pairs (a int, b int, c int);"
       "CREATE INDEX pairs_a ON pairs (a); CREATE INDEX pairs_a_b ON pairs (a, b);"
       "CREATE UNIQUE INDEX pairs_a_unique ON pairs (a); CREATE INDEX pairs_b ON pairs (b)");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   const protocol::IndexFinding* redundant = FindingFor(advice, "pairs_a");
   ASSERT_NE(redundant, nullptr);
@@ -201,7 +215,7 @@ TEST_F(AdvisorPgTest, LargeUnusedIndexIsReportedOnlyOnceTheStatisticsAreOldEnoug
       "CREATE INDEX wide_token ON wide (token)");
   ASSERT_GE(std::stoll(cluster_->QueryValue("SELECT pg_relation_size('wide_token')")), 10ll << 20);
 
-  AdvisorOptions young;
+  AdvisorOptions young = KeyedOptions();
   young.findings.unused_min_stats_age_s = 3600;  // statistics began at server start, seconds ago
   Advisor strict(young, clock_);
   const protocol::Advice first = Advise(strict);
@@ -210,7 +224,7 @@ TEST_F(AdvisorPgTest, LargeUnusedIndexIsReportedOnlyOnceTheStatisticsAreOldEnoug
   EXPECT_EQ(early->kind, protocol::FindingKind::kInsufficientHistory);
   EXPECT_EQ(first.stats.stats_since_source, "server_start");
 
-  AdvisorOptions old_enough;
+  AdvisorOptions old_enough = KeyedOptions();
   old_enough.findings.unused_min_stats_age_s = 0;
   Advisor lenient(old_enough, clock_);
   const protocol::Advice second = Advise(lenient);
@@ -236,7 +250,7 @@ TEST_F(AdvisorPgTest, IndexLeftInvalidByAFailedConcurrentUniqueBuildIsReported) 
   ASSERT_EQ(cluster_->QueryValue(
                 "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'dup_x'::regclass"),
             "false");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   const protocol::IndexFinding* invalid = FindingFor(advice, "dup_x");
   ASSERT_NE(invalid, nullptr);
@@ -248,7 +262,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
   cluster_->Exec(
       "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL DEFAULT 'nobody@x.org');"
       "CREATE TABLE other (id int)");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   const protocol::Advice first = Advise(advisor);
   ASSERT_TRUE(first.schema.has_value());
   EXPECT_TRUE(first.schema->full);
@@ -286,7 +300,28 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
   ASSERT_NE(mkdtemp(dir.data()), nullptr);
   {
     auto audit = applier::AuditLog::Open(dir + "/audit.jsonl", clock_).value();
-    applier::Executor executor(Session(collector::SessionMode::kApply), *audit, "shop");
+    {
+      // Without the agent's key the digest cannot be checked: refused, never compared unkeyed.
+      applier::Executor unkeyed(Session(collector::SessionMode::kApply), *audit, "shop");
+      applier::CheckedRecommendation checked;
+      checked.recommendation.id = "rec-no-key";
+      checked.recommendation.database = "shop";
+      protocol::CreateIndexSpec spec;
+      spec.schema = "public";
+      spec.table = "accounts";
+      spec.columns = {"email"};
+      checked.recommendation.spec = spec;
+      checked.recommendation.table_digest = new_digest;
+      auto refused = unkeyed.Apply(checked);
+      ASSERT_TRUE(refused.ok());
+      EXPECT_EQ(refused->event, "rejected");
+      EXPECT_NE(refused->detail.find("digest key is not available"), std::string::npos)
+          << refused->detail;
+    }
+    applier::ExecutorOptions executor_options;
+    executor_options.digest_key = TestDigestKey();
+    applier::Executor executor(Session(collector::SessionMode::kApply), *audit, "shop",
+                               executor_options);
     applier::CheckedRecommendation checked;
     checked.recommendation.id = "rec-drift";
     checked.recommendation.database = "shop";
@@ -322,7 +357,7 @@ TEST_F(AdvisorPgTest, LiteralsInIndexExpressionsAndSkipReasonsNeverLeaveTheAgent
       "jsonb_build_object('k', g), 't' || g FROM generate_series(1, 20000) g; ANALYZE docs;"
       "CREATE INDEX docs_secret ON docs ((body ->> 'ssn_secret_key'));"
       "SELECT * FROM docs WHERE tag = 'x' AND NULL IS NULL /* mail: someone@example.com */");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   const std::string json = protocol::AdviceToJson("db", advice);
   EXPECT_EQ(json.find("ssn_secret_key"), std::string::npos) << json;
@@ -340,7 +375,7 @@ TEST_F(AdvisorPgTest, StatementCallingAUserDefinedFunctionIsNeverPlanned) {
       "CREATE FUNCTION noisy(int) RETURNS int STABLE LANGUAGE plpgsql AS "
       "$$BEGIN RAISE WARNING 'noisy ran'; RETURN $1; END$$;"
       "SELECT * FROM t WHERE a = 5 AND noisy(1) = 1");
-  Advisor advisor(AdvisorOptions{}, clock_);
+  Advisor advisor(KeyedOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   EXPECT_TRUE(advice.proposals.empty());
   ASSERT_EQ(advice.skipped.size(), 1u);
@@ -378,7 +413,7 @@ TEST_F(AdvisorPgTest, PartitionedTablesGetNoUnappliableProposals) {
       "CREATE INDEX p_k ON p (k); CREATE INDEX p1_k_v ON p1 (k, v);"
       "INSERT INTO p SELECT g, g FROM generate_series(1, 90000) g; ANALYZE p;"
       "SELECT * FROM p WHERE v = 5");
-  AdvisorOptions options;
+  AdvisorOptions options = KeyedOptions();
   options.findings.unused_min_bytes = 0;
   options.findings.unused_min_stats_age_s = 0;
   Advisor advisor(options, clock_);
@@ -403,13 +438,13 @@ TEST_F(AdvisorPgTest, TableDigestIsTheSameWhateverTheSessionSettings) {
   ASSERT_TRUE(odd->Query("SET DateStyle = 'SQL, DMY'; SET search_path = public, pg_catalog; "
                          "SET extra_float_digits = 0; SET TimeZone = 'Asia/Kolkata'")
                   .ok());
-  auto a = collector::ReadTableDigest(*plain, {"public", "s"});
-  auto b = collector::ReadTableDigest(*odd, {"public", "s"});
+  auto a = collector::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
+  auto b = collector::ReadTableDigest(*odd, TestDigestKey(), {"public", "s"});
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(a->has_value());
   EXPECT_EQ(**a, **b);
   cluster_->Exec("ALTER TABLE s ALTER COLUMN c TYPE text COLLATE \"POSIX\"");
-  auto changed = collector::ReadTableDigest(*plain, {"public", "s"});
+  auto changed = collector::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
   ASSERT_TRUE(changed.ok());
   EXPECT_NE(**changed, **a);
 }

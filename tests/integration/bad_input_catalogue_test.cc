@@ -30,6 +30,7 @@
 #include "agent/config.h"
 #include "agent/control_plane_link.h"
 #include "agent/logging.h"
+#include "agent/state_dir.h"
 #include "applier/audit_log.h"
 #include "collector/pg_session.h"
 #include "collector/schema_reader.h"
@@ -574,7 +575,9 @@ class RecommendationFixture : public ::testing::TestWithParam<RecommendationCase
     options.dsn = cluster_->ConnectionString(db_);
     auto session = collector::ConnectLibpq(options);
     if (!session.ok()) return "(cannot connect)";
-    auto digest = collector::ReadTableDigest(**session, {"public", "orders"});
+    auto key = ReadDigestKey(dir_.path());
+    if (!key.ok()) return "(no digest key)";
+    auto digest = collector::ReadTableDigest(**session, *key, {"public", "orders"});
     return digest.ok() && *digest ? **digest : "(none)";
   }
   std::vector<std::string> Events(const std::string& id) {
@@ -595,6 +598,8 @@ class RecommendationFixture : public ::testing::TestWithParam<RecommendationCase
     other_keys_ = protocol::GenerateEd25519KeyPair().value();
     logs_ = CaptureLogs();
     audit_ = applier::AuditLog::Open(dir_.path() + "/audit.jsonl", clock_).value();
+    // The key the daemon makes at start; the worker reads it to compare table digests.
+    ASSERT_TRUE(LoadOrCreateDigestKey(dir_.path()).ok());
     StartWorker(GetParam().without_public_key ? "" : keys_.public_key_b64);
   }
   void TearDown() override {

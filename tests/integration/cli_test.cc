@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -33,7 +34,11 @@ TEST(AgentCli, AdvisePrintsFindingsAndProposalsAsJsonAndRefusesAnUnknownDatabase
   cluster->Exec(
       "CREATE EXTENSION pg_stat_statements; CREATE TABLE t (a int, b int);"
       "CREATE INDEX t_a ON t (a); CREATE INDEX t_a_b ON t (a, b)");
-  const std::string env = "OPTISCHEMA_DATABASE_URL=" + Quoted(cluster->ConnectionString());
+  char state_template[] = "/tmp/optischema-cli-XXXXXX";
+  ASSERT_NE(mkdtemp(state_template), nullptr);
+  const std::string state_dir = std::string(state_template) + "/state";
+  const std::string env = "OPTISCHEMA_DATABASE_URL=" + Quoted(cluster->ConnectionString()) +
+                          " OPTISCHEMA_STATE_DIR=" + Quoted(state_dir);
   AgentRun r = RunAgent(env, "advise --format json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -54,6 +59,44 @@ TEST(AgentCli, AdvisePrintsFindingsAndProposalsAsJsonAndRefusesAnUnknownDatabase
   EXPECT_EQ(unknown.status, 2);
   EXPECT_NE(unknown.err.find("no configured database is named \"nope\""), std::string::npos)
       << unknown.err;
+  std::filesystem::remove_all(state_template);
+}
+
+// `advise` computes table digests with the daemon's key: made in state_dir when missing (0600 in
+// a 0700 directory), the same digests on every run; with an unreadable key none at all.
+TEST(AgentCli, AdviseKeysTableDigestsWithTheStateDirKeyOrComputesNone) {
+  auto cluster = PgCluster::Start();
+  cluster->Exec("CREATE EXTENSION pg_stat_statements; CREATE TABLE t (a int DEFAULT 7)");
+  char state_template[] = "/tmp/optischema-cli-XXXXXX";
+  ASSERT_NE(mkdtemp(state_template), nullptr);
+  const std::string state_dir = std::string(state_template) + "/state";
+  const std::string env = "OPTISCHEMA_DATABASE_URL=" + Quoted(cluster->ConnectionString()) +
+                          " OPTISCHEMA_STATE_DIR=" + Quoted(state_dir);
+  const auto digest_of_t = [&](const AgentRun& run) {
+    return nlohmann::json::parse(run.out)[0]["schema"]["digests"].value("public.t", "");
+  };
+  AgentRun first = RunAgent(env, "advise --format json");
+  ASSERT_EQ(first.status, 0) << first.err;
+  const std::string key_file = state_dir + "/digest_key";
+  ASSERT_TRUE(std::filesystem::exists(key_file));
+  EXPECT_EQ(std::filesystem::file_size(key_file), 32u);
+  EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(std::filesystem::status(state_dir).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+  const std::string digest = digest_of_t(first);
+  EXPECT_EQ(digest.size(), 32u) << first.out;
+  AgentRun again = RunAgent(env, "advise --format json");
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(digest_of_t(again), digest);
+
+  // A key file that is not a key: no digest, and the reason on stderr.
+  std::ofstream(key_file, std::ios::trunc) << "short";
+  AgentRun broken = RunAgent(env, "advise --format json");
+  ASSERT_EQ(broken.status, 0) << broken.err;
+  EXPECT_EQ(digest_of_t(broken), "");
+  EXPECT_NE(broken.err.find("table digests not computed"), std::string::npos) << broken.err;
+  std::filesystem::remove_all(state_template);
 }
 
 TEST(AgentCli, DryRunPrintsProtocolV1SnapshotJson) {

@@ -133,8 +133,9 @@ TEST_F(ExecutorPgTest, LockHeldByAnotherSessionFailsCleanlyWithoutAnInvalidIndex
   std::unique_ptr<PGconn, decltype(&PQfinish)> holder(
       PQconnectdb(cluster_->ConnectionString().c_str()), PQfinish);
   PQclear(PQexec(holder.get(), "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE"));
-  auto outcome = Exec({.lock_attempts = 2, .lock_pause = std::chrono::milliseconds(0)})
-                     .Apply(CreateIndex("rec-l", "orders", {"status"}));
+  auto outcome =
+      Exec({.lock_attempts = 2, .lock_pause = std::chrono::milliseconds(0), .digest_key = {}})
+          .Apply(CreateIndex("rec-l", "orders", {"status"}));
   PQclear(PQexec(holder.get(), "ROLLBACK"));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
   EXPECT_EQ(outcome->event, "failed");

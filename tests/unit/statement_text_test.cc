@@ -285,6 +285,113 @@ TEST(StatementText, GivesTheSameResultsWhenCalledFromSeveralThreads) {
   EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
+TEST(StatementText, SettingValuesLeaveAsPlaceholdersWhateverTheirTokenType) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"ALTER ROLE mallory SET app.api_key = secretAA20ident",
+       "ALTER ROLE mallory SET app.api_key = $1"},
+      {"ALTER SYSTEM SET search_path = secretAA28ident", "ALTER SYSTEM SET search_path = $1"},
+      {"SET search_path TO secret_a, \"Secret B\", 'c'", "SET search_path TO $1, $2, $3"},
+      {"SET LOCAL app.pin = 4821", "SET LOCAL app.pin = $1"},
+      {"SET SESSION app.flag = on", "SET SESSION app.flag = $1"},
+      {"SET app.shift = -17", "SET app.shift = $1"},
+      {"ALTER USER u IN DATABASE d SET app.k = secret_word",
+       "ALTER USER u IN DATABASE d SET app.k = $1"},
+      {"ALTER DATABASE d SET app.k TO secret_word", "ALTER DATABASE d SET app.k TO $1"},
+      {"ALTER FUNCTION f(int) SET search_path = secret_schema, public",
+       "ALTER FUNCTION f(int) SET search_path = $1, $2"},
+      {"ALTER PROCEDURE p() SET app.k = secret_word SET work_mem = '1MB'",
+       "ALTER PROCEDURE p() SET app.k = $1 SET work_mem = $2"},
+      {"SET ROLE secret_role", "SET ROLE $1"},
+      {"SELECT 1; SET app.k = secret_word", "SELECT $1; SET app.k = $2"},
+      {"SELECT 1; ALTER ROLE r SET app.k = secret_word", "SELECT $1; ALTER ROLE r SET app.k = $2"},
+      {"ALTER ROLE r SET app.k = /* c */ secret_word", "ALTER ROLE r SET app.k = $1"},
+      {"CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = secret_schema AS 'SELECT 1'",
+       "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = $1 AS $3"},
+  };
+  for (const auto& [sql, expected] : cases) {
+    EXPECT_EQ(TextOf(sql), expected) << sql;
+  }
+}
+
+TEST(StatementText, OptionValuesInListsLeaveAsPlaceholders) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"CREATE TABLE t (a int) WITH (autovacuum_enabled = off, toast.fillfactor = 70)",
+       "CREATE TABLE t (a int) WITH (autovacuum_enabled = $1, toast.fillfactor = $2)"},
+      {"ALTER TABLE t SET (autovacuum_enabled = secretword)",
+       "ALTER TABLE t SET (autovacuum_enabled = $1)"},
+      {"ALTER TABLE t RESET (fillfactor, autovacuum_enabled)",
+       "ALTER TABLE t RESET (fillfactor, autovacuum_enabled)"},
+      {"CREATE INDEX i ON t USING gist (a) WITH (buffering = secretword)",
+       "CREATE INDEX i ON t USING gist (a) WITH (buffering = $1)"},
+      {"COPY t TO STDOUT WITH (FORMAT csv, FORCE_QUOTE (secret_col, b), HEADER true)",
+       "COPY t TO STDOUT WITH (FORMAT $1, FORCE_QUOTE $2, HEADER $3)"},
+      {"EXPLAIN (ANALYZE, FORMAT json) SELECT 1", "EXPLAIN (ANALYZE, FORMAT $2) SELECT $1"},
+      {"VACUUM (PARALLEL 4, INDEX_CLEANUP off) t", "VACUUM (PARALLEL $1, INDEX_CLEANUP $2) t"},
+      {"CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host 'db.secret', port '5432')",
+       "CREATE SERVER s FOREIGN DATA WRAPPER w OPTIONS (host $1, port $2)"},
+      {"CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'u', password 'pw-secret')",
+       "CREATE USER MAPPING FOR u SERVER s OPTIONS (user $1, password $2)"},
+      {"ALTER SERVER s OPTIONS (SET host 'h', ADD port '1', DROP dbname)",
+       "ALTER SERVER s OPTIONS (SET host $1, ADD port $2, DROP dbname)"},
+      // A placeholder right after a name stays a separate token (x'..' would be a bit string).
+      {"ALTER TABLE t SET (x\"Secret\")", "<nullopt>"},
+      {"CREATE TABLE t (a int) WITH (fillfactor = /* c */ secret_word)",
+       "CREATE TABLE t (a int) WITH (fillfactor = $1)"},
+  };
+  for (const auto& [sql, expected] : cases) {
+    EXPECT_EQ(TextOf(sql), expected) << sql;
+  }
+}
+
+// libpg_query's fingerprint hashes option values, literals included: the fingerprint of a user
+// mapping would otherwise be a 64-bit hash of its password, open to guessing offline.
+TEST(StatementText, FingerprintDoesNotDependOnSettingOrOptionValues) {
+  const auto fingerprint = [](const char* sql) { return AnalyzeStatementText(sql, 1).fingerprint; };
+  EXPECT_EQ(fingerprint("CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'u', password 'pw-a')"),
+            fingerprint("CREATE USER MAPPING FOR u SERVER s OPTIONS (user 'v', password 'pw-b')"));
+  EXPECT_EQ(fingerprint("ALTER TABLE t SET (autovacuum_enabled = off)"),
+            fingerprint("ALTER TABLE t SET (autovacuum_enabled = on)"));
+  EXPECT_EQ(fingerprint("ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password 'a', ADD x 'b')"),
+            fingerprint("ALTER USER MAPPING FOR u SERVER s OPTIONS (SET password 'c', ADD x 'd')"));
+  EXPECT_EQ(fingerprint("COPY t TO STDOUT (FORMAT csv)"),
+            fingerprint("COPY t TO STDOUT (FORMAT text)"));
+  EXPECT_EQ(fingerprint("ALTER ROLE r SET app.k = secret_a"),
+            fingerprint("ALTER ROLE r SET app.k = secret_b"));
+  EXPECT_EQ(fingerprint("SELECT 1; ALTER TABLE t SET (autovacuum_enabled = off)"),
+            fingerprint("SELECT 1; ALTER TABLE t SET (autovacuum_enabled = on)"));
+  // Names still count.
+  EXPECT_NE(fingerprint("ALTER TABLE t SET (autovacuum_enabled = off)"),
+            fingerprint("ALTER TABLE t SET (fillfactor = 70)"));
+  EXPECT_NE(fingerprint("ALTER ROLE r SET app.k = x"), fingerprint("ALTER ROLE r SET app.j = x"));
+}
+
+TEST(StatementText, SettingNamesAndResetStayReadable) {
+  EXPECT_EQ(TextOf("RESET app.api_key"), "RESET app.api_key");
+  EXPECT_EQ(TextOf("ALTER ROLE r RESET ALL"), "ALTER ROLE r RESET ALL");
+  EXPECT_EQ(TextOf("ALTER SYSTEM RESET work_mem"), "ALTER SYSTEM RESET work_mem");
+  EXPECT_EQ(TextOf("ALTER ROLE r SET app.k FROM CURRENT"), "ALTER ROLE r SET app.k FROM CURRENT");
+}
+
+TEST(StatementText, SettingValueThatCannotBeMaskedWithCertaintyGivesNoText) {
+  // Keyword-only grammar positions do not accept a placeholder, and a value that is an
+  // expression (an interval) has no single token: no text rather than a guess.
+  for (const char* sql : {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+                          "SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE", "SET x = 0x1F",
+                          "ALTER TABLE t SET (fillfactor = 0x1F)"}) {
+    const AnalyzedText result = AnalyzeStatementText(sql, 1);
+    EXPECT_FALSE(result.text.has_value()) << sql << " -> " << result.text.value_or("");
+    EXPECT_TRUE(IsHex16(result.fingerprint));
+  }
+}
+
+TEST(StatementText, ColumnDefaultsAndIndexOptionsAsFragmentsHideOptionValues) {
+  EXPECT_EQ(AnonymizeFragment("",
+                              "CREATE INDEX i ON public.t USING btree (a) WITH "
+                              "(fillfactor='70', deduplicate_items=secretword)"),
+            "CREATE INDEX i ON public.t USING btree (a) WITH (fillfactor=$1, "
+            "deduplicate_items=$2)");
+}
+
 TEST(StatementText, NamesEveryExclusion) {
   EXPECT_STREQ(ExclusionName(Exclusion::kNone), "none");
   EXPECT_STREQ(ExclusionName(Exclusion::kAgentOwn), "agent_own");
