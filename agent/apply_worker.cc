@@ -163,7 +163,6 @@ void ApplyWorker::ReportRecentOutcomes() {
     if (record.detail.starts_with(kUnverifiedPrefix)) continue;
     const auto at = ParseRfc3339(record.ts);
     if (!at || *at < since) continue;
-    reported_again_.Insert(id);
     Report(id, EventOfOutcome(record.step), record.detail);
   }
 }
@@ -183,14 +182,14 @@ void ApplyWorker::Consider(const protocol::RecommendationEnvelope& envelope,
                                                      : envelope.recommendation.error().message}});
     return;
   }
-  // Taken by this process: in progress, or settled and its outcome on its way.
-  if (handled_.contains(envelope.id)) return;
-  // Settled before (this process or an earlier one): never run again, whatever the element says
+  // Settled (by this process or an earlier one): never run again, whatever the element says
   // now; the control plane has not heard the outcome yet, so it is said again.
   if (auto outcome = audit_.LastOutcome(envelope.id)) {
     ReportOutcomeAgain(*outcome);
     return;
   }
+  // Taken by this process and not settled: in progress.
+  if (handled_.contains(envelope.id)) return;
   if (refused_unaudited_.contains(envelope.id)) return;
   if (Status authentic = applier::CheckAuthenticity(envelope, config_.recommendation_public_key);
       !authentic.ok()) {
@@ -239,16 +238,17 @@ bool ApplyWorker::RefuseUnverified(const protocol::RecommendationEnvelope& envel
 
 void ApplyWorker::ReportOutcomeAgain(const applier::AuditRecord& outcome) {
   const auto now = std::chrono::steady_clock::now();
-  if (auto at = reported_again_.InsertedAt(outcome.recommendation_id);
-      at && now - *at < kReportOutcomeAgainEvery) {
-    return;
-  }
-  reported_again_.Insert(outcome.recommendation_id, now);
   const std::string event = EventOfOutcome(outcome.step);
-  LogEvent(spdlog::level::info,
-           "recommendation served again after its outcome; not taken again, outcome reported "
-           "again",
-           {{"recommendation_id", outcome.recommendation_id}, {"outcome", event}});
+  // Said at every pull that still serves it (the link keeps one copy of an event queued); logged
+  // at most once per kReportOutcomeAgainEvery.
+  if (auto at = reported_again_.InsertedAt(outcome.recommendation_id);
+      !at || now - *at >= kReportOutcomeAgainEvery) {
+    reported_again_.Insert(outcome.recommendation_id, now);
+    LogEvent(spdlog::level::info,
+             "recommendation served again after its outcome; not taken again, outcome reported "
+             "again",
+             {{"recommendation_id", outcome.recommendation_id}, {"outcome", event}});
+  }
   Report(outcome.recommendation_id, event, outcome.detail);
 }
 

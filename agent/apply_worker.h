@@ -27,8 +27,8 @@
 //
 // An id whose audit log already holds an outcome (applied, failed, rejected, verified, ...) is
 // never taken again: when the control plane still serves it (it has not heard that outcome yet),
-// the worker reports that outcome again, at most once per kReportOutcomeAgainEvery per id, so the
-// status shown there ends equal to the audit log's.
+// the worker reports that outcome again at that pull (the link holds one copy of an event at a
+// time), so the status shown there ends equal to the audit log's.
 //
 // Thread safety: Submit(), RequestStop() and JoinUntil() may be called from any thread.
 
@@ -89,7 +89,7 @@ class ApplyWorker {
   // An element that failed applier::CheckAuthenticity: audited as id, size and verdict only (if
   // the hourly budget allows) and reported, or else only remembered. False when not audited.
   bool RefuseUnverified(const protocol::RecommendationEnvelope& envelope, const Error& why);
-  // The id's audit log outcome, reported again unless it was within kReportOutcomeAgainEvery.
+  // The id's audit log outcome, reported again (logged once per kReportOutcomeAgainEvery).
   void ReportOutcomeAgain(const applier::AuditRecord& outcome);
   bool AppliedBefore(const std::string& id) const;
   // Whether the recommendation's database is inside its maintenance_window now (logs once per
@@ -124,7 +124,7 @@ class ApplyWorker {
   std::set<std::string> waiting_;  // recommendations waiting for their maintenance window
   RecentIds anonymous_refused_{kRememberedIds};  // hashes of id-less elements already logged
   RecentIds refused_unaudited_{kRememberedIds};  // unverified, refused beyond the audit budget
-  RecentIds reported_again_{kRememberedIds};     // ids whose outcome was reported again, and when
+  RecentIds reported_again_{kRememberedIds};     // ids whose outcome was logged as reported again
   std::deque<std::chrono::steady_clock::time_point> unverified_audits_;  // within the last hour
 
   std::mutex mu_;

@@ -68,7 +68,8 @@ class ControlPlaneLink {
   // A snapshot was spooled: deliver it now unless the link is backing off.
   void Wake();
   // Queues a lifecycle event for the control plane; sent in order, kept until accepted (in
-  // memory: the audit log is the durable record).
+  // memory: the audit log is the durable record). An event equal to one still queued (same
+  // recommendation, event and detail) is dropped.
   void ReportEvent(protocol::RecommendationEvent event);
   // New settings (configuration reload): the next step uses a new client and registers again.
   void Reconfigure(LinkSettings settings);

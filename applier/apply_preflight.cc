@@ -44,23 +44,14 @@ CheckItem SetConfigItem(collector::PgSession& session, const std::string& subjec
         "check the role the DSN connects as");
   }
   const long granted = collector::NumberIn<long>((*alterable)[0][0]);
-  auto missing = MissingSetConfigPrivileges(session, "work_mem");
-  std::string other;  // the GRANTs besides ALTER SYSTEM that are missing
-  if (missing.ok() && !missing->empty()) {
-    const std::string marker = "fix: ";
-    std::string fix = missing->substr(missing->find(marker) + marker.size());
-    std::size_t from = 0;
-    while (from < fix.size()) {
-      std::size_t end = fix.find("; ", from);
-      if (end == std::string::npos) end = fix.size();
-      const std::string grant = fix.substr(from, end - from);
-      if (!grant.starts_with("GRANT ALTER SYSTEM")) other += (other.empty() ? "" : "; ") + grant;
-      from = end + 2;
-    }
-  }
+  auto missing = MissingSetConfigGrants(session, "work_mem");
   if (!missing.ok()) {
     return Fail("alter_system", subject, missing.error().ToString(),
                 "check the role the DSN connects as");
+  }
+  std::string other;  // the GRANTs besides ALTER SYSTEM that are missing
+  for (const std::string& grant : *missing) {
+    if (!grant.starts_with("GRANT ALTER SYSTEM")) other += (other.empty() ? "" : " ") + grant + ";";
   }
   if (granted == 0) {
     return Warn("alter_system", subject,
@@ -69,7 +60,7 @@ CheckItem SetConfigItem(collector::PgSession& session, const std::string& subjec
                     "recommendations will be refused (index changes are not affected)",
                 "GRANT ALTER SYSTEM ON PARAMETER work_mem, ... TO " + role +
                     "; for each allow-listed setting you want the agent to change" +
-                    (other.empty() ? "" : "; " + other + ";"));
+                    (other.empty() ? "" : "; " + other));
   }
   if (!other.empty()) {
     // Without these, every set_config is refused before it changes anything.
@@ -77,7 +68,7 @@ CheckItem SetConfigItem(collector::PgSession& session, const std::string& subjec
                 "role " + role + " may use ALTER SYSTEM on " + std::to_string(granted) +
                     " allow-listed settings but lacks what set_config also runs "
                     "(pg_reload_conf(), pg_file_settings): every set_config would be refused",
-                other + ";");
+                other);
   }
   return Ok("alter_system", subject,
             "role " + role + " may use ALTER SYSTEM on " + std::to_string(granted) +

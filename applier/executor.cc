@@ -59,24 +59,21 @@ Status Reload(collector::PgSession& session) {
 
 }  // namespace
 
-Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
-                                               const std::string& setting) {
-  auto version =
-      QueryRows(session,
-                "SELECT pg_catalog.current_setting('server_version_num')::int >= 150000, "
-                "r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE r.rolname = "
-                "current_user");
-  if (!version.ok()) return std::move(version).error();
-  if (version->empty()) return std::string("the role's privileges could not be read");
-  const bool pg15 = (*version)[0][0] == "t";
-  const bool superuser = (*version)[0][1] == "t";
-  const std::string role = QuoteIdentifier((*version)[0][2].value_or("?"));
-  if (superuser) return std::string();
-  if (!pg15) {
-    return "only a superuser may use ALTER SYSTEM before PostgreSQL 15; set_config is not "
-           "available to role " +
-           role;
+Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& session,
+                                                        const std::string& setting) {
+  auto role_row = QueryRows(session,
+                            "SELECT pg_catalog.current_setting('server_version_num')::int >= "
+                            "150000, r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE "
+                            "r.rolname = current_user");
+  if (!role_row.ok()) return std::move(role_row).error();
+  if (role_row->empty()) {
+    return MakeError(ErrorCode::kQueryFailed, "the role's privileges could not be read");
   }
+  const bool pg15 = (*role_row)[0][0] == "t";
+  const bool superuser = (*role_row)[0][1] == "t";
+  const std::string role = QuoteIdentifier((*role_row)[0][2].value_or("?"));
+  if (superuser) return std::vector<std::string>{};
+  if (!pg15) return std::vector<std::string>{"ALTER ROLE " + role + " SUPERUSER"};
   auto granted = QueryRows(
       session,
       "SELECT pg_catalog.has_parameter_privilege($1, 'ALTER SYSTEM'), "
@@ -97,12 +94,22 @@ Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
   if (row[3] != "t") {
     grants.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_show_all_file_settings() TO " + role);
   }
-  if (grants.empty()) return std::string();
+  return grants;
+}
+
+Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
+                                               const std::string& setting) {
+  auto grants = MissingSetConfigGrants(session, setting);
+  if (!grants.ok()) return std::move(grants).error();
+  if (grants->empty()) return std::string();
+  if (grants->front().starts_with("ALTER ROLE")) {
+    return std::string(
+        "only a superuser may use ALTER SYSTEM before PostgreSQL 15, and the role is none; "
+        "nothing was changed");
+  }
   std::string fix;
-  for (const std::string& grant : grants) fix += grant + "; ";
-  fix.pop_back();
-  return "role " + role +
-         " lacks a privilege set_config needs, so nothing was changed; fix: " + fix;
+  for (const std::string& grant : *grants) fix += (fix.empty() ? "" : " ") + grant + ";";
+  return "the role lacks a privilege set_config needs, so nothing was changed; fix: " + fix;
 }
 
 Executor::Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit,

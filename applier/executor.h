@@ -92,6 +92,10 @@ struct ApplyOutcome {
 // fix it. Read-only. kQueryFailed when the privileges cannot be read.
 Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
                                                const std::string& setting);
+// The statements (without ';') that grant what MissingSetConfigPrivileges finds missing; before
+// PostgreSQL 15 the one entry "ALTER ROLE <role> SUPERUSER" (not advice: the fact).
+Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& session,
+                                                        const std::string& setting);
 
 class Executor {
  public:
