@@ -1123,7 +1123,8 @@ const ReplyCase kReplyCases[] = {
      "recommendation: id: missing"},
     {"RecommendationWithMissingFields", Endpoint::kRecommendations,
      [] { return Reply(200, R"({"protocol":"1","recommendations":[{"id":"cat-partial"}]})"); },
-     "recommendation rejected", "recommendation cat-partial: agent_id: missing"},
+     "recommendation refused before verification",
+     "refused before verification: recommendation cat-partial: agent_id: missing"},
 };
 
 class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
@@ -1266,7 +1267,8 @@ TEST_P(ReplyCatalogue, LoggedRetriedAndNothingLostOrApplied) {
   }();
 
   // A refused recommendation is reported back as `rejected`, with the same reason.
-  if (c.expected_msg == "recommendation rejected") {
+  if (c.expected_msg == "recommendation rejected" ||
+      c.expected_msg == "recommendation refused before verification") {
     EXPECT_TRUE(WaitFor(
         [&] {
           for (const auto& request : server_->Requests()) {

@@ -268,7 +268,9 @@ TEST_F(HostileControlPlaneTest, UnsignedFloodWithFreshIdsKeepsTheAuditLogAndMemo
     return out;
   });
   const long rss_before = agent_->RssKiB();
-  ASSERT_TRUE(FloodFor(15)) << agent_->Log();
+  // 15 replies of the hostile server (an agent that audits every element in full pulls far more
+  // slowly: what it wrote by then is measured all the same).
+  EXPECT_TRUE(FloodFor(15)) << pulls_;
   // The worker has looked at several of those replies (it says so once per reply over budget).
   EXPECT_TRUE(WaitFor(
       [&] {
