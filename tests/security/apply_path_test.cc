@@ -479,6 +479,27 @@ TEST_F(ApplyPathTest, SetConfigWithOnlyTheAlterSystemGrantIsRefusedBeforeAutoCon
   }
 }
 
+// The half-applied change itself: the way back is readable, so ALTER SYSTEM used to run and write
+// postgresql.auto.conf, and only then was pg_reload_conf() refused (the value waited for the next
+// reload, behind a `failed` report). Now the missing EXECUTE is found before anything runs.
+TEST_F(ApplyPathTest, SetConfigWithoutReloadPrivilegeLeavesAutoConfUnchanged) {
+  cluster_->Exec(
+      "CREATE ROLE tuner LOGIN; GRANT pg_monitor TO tuner; GRANT ALTER SYSTEM ON PARAMETER "
+      "work_mem TO tuner; GRANT SELECT ON pg_catalog.pg_file_settings TO tuner; GRANT EXECUTE ON "
+      "FUNCTION pg_catalog.pg_show_all_file_settings() TO tuner");
+  StartWithControlPlane("tuner");
+  const std::string auto_conf = AutoConf();
+  const std::string id = Recommend("set_config", {{"name", "work_mem"}, {"value", "64MB"}});
+  ASSERT_TRUE(WaitFor([&] { return Status(id) != "approved" && Status(id) != "validated"; }, 60s))
+      << agent_->Log();
+  EXPECT_EQ(Status(id), "rejected") << Detail(id);
+  EXPECT_NE(Detail(id).find("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO \"tuner\";"),
+            std::string::npos)
+      << Detail(id);
+  EXPECT_EQ(AutoConf(), auto_conf);
+  EXPECT_EQ(AutoConf().find("64MB"), std::string::npos) << AutoConf();
+}
+
 // Own attack on the same class: a role granted ALTER SYSTEM and pg_reload_conf() but not the
 // pg_file_settings read that records the way back. The change is refused with that grant
 // before anything changes, and `check` FAILs the role with the same fix.
