@@ -231,7 +231,7 @@ bool ApplyWorker::RefuseUnverified(const protocol::RecommendationEnvelope& envel
   LogEvent(spdlog::level::warn, "recommendation refused before verification",
            {{"recommendation_id", envelope.id},
             {"bytes", std::to_string(envelope.raw_json.size())},
-            {"reason", why.message}});
+            {"reason", reason}});
   Report(envelope.id, "rejected", reason);
   return true;
 }
