@@ -13,6 +13,23 @@
 #include "core/time_format.h"
 
 namespace optischema::agent {
+namespace {
+
+// The detail of the audit record of an element refused before its signature verified.
+constexpr std::string_view kUnverifiedPrefix = "refused before verification: ";
+
+// The lifecycle event that reports an outcome step (applier::IsOutcomeStep).
+std::string EventOfOutcome(const std::string& step) {
+  static const std::map<std::string, std::string> kEventOf = {
+      {"applied", "applied"},         {"noop", "applied"},
+      {"failed", "failed"},           {"rejected", "rejected"},
+      {"rolled_back", "rolled_back"}, {"rollback_failed", "failed"},
+      {"verify_passed", "verified"},  {"regressed", "regressed"}};
+  const auto it = kEventOf.find(step);
+  return it == kEventOf.end() ? step : it->second;
+}
+
+}  // namespace
 
 ApplyWorker::ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit,
                          EventReporter report)
@@ -29,6 +46,8 @@ ApplyWorker::~ApplyWorker() {
 
 void ApplyWorker::Submit(std::string body, bool rollback_requests) {
   std::lock_guard lock(mu_);
+  // While a change runs (an index build may take hours) pulls go on: keep only the latest.
+  std::erase_if(bodies_, [&](const auto& queued) { return queued.second == rollback_requests; });
   bodies_.emplace_back(std::move(body), rollback_requests);
   cv_.notify_all();
 }
@@ -90,44 +109,41 @@ void ApplyWorker::Run() {
       std::tie(body, rollback_requests) = std::move(bodies_.front());
       bodies_.pop_front();
     }
-    auto list = protocol::ParseRecommendationList(body);
+    auto list = protocol::ParseRecommendationList(body, kMaxRecommendationsPerPull);
     if (!list.ok()) {
       LogEvent(spdlog::level::warn, "recommendations reply refused",
                {{"error", list.error().message}});
       continue;
     }
-    for (const protocol::RecommendationEnvelope& envelope : *list) {
+    if (list->total > list->envelopes.size()) {
+      LogEvent(spdlog::level::warn,
+               "recommendations reply lists more than " +
+                   std::to_string(kMaxRecommendationsPerPull) +
+                   " recommendations; only the first are considered at this pull",
+               {{"listed", std::to_string(list->total)}});
+    }
+    std::size_t unaudited = 0;
+    for (const protocol::RecommendationEnvelope& envelope : list->envelopes) {
       {
         std::lock_guard lock(mu_);
         if (stop_) break;
       }
       if (rollback_requests) {
-        if (!envelope.id.empty() && rollbacks_handled_.insert(envelope.id).second) {
+        if (!envelope.id.empty() && !rollbacks_handled_.contains(envelope.id)) {
+          rollbacks_handled_.Insert(envelope.id);
           HandleRollbackRequest(envelope);
         }
         continue;
       }
-      // Handled ones stay served until our event reaches the control plane; skip those, except
-      // an applied one served again: that replay is refused and reported.
-      if (envelope.id.empty()) {
-        // Without an id there is nothing to report to the control plane or to audit under; say
-        // so locally, once per distinct element.
-        if (anonymous_refused_.insert(std::hash<std::string>{}(envelope.raw_json)).second) {
-          LogEvent(
-              spdlog::level::warn,
-              "recommendation without a valid id refused; it cannot be reported to the "
-              "control plane",
-              {{"error", envelope.recommendation.ok() ? std::string("id missing")
-                                                      : envelope.recommendation.error().message}});
-        }
-        continue;
-      }
-      if (handled_.contains(envelope.id) && !AppliedBefore(envelope.id)) continue;
-      // Outside its database's maintenance window nothing starts: it stays served and is
-      // considered again at the next pull.
-      if (!InMaintenanceWindow(envelope)) continue;
-      handled_.insert(envelope.id);
-      Handle(envelope);
+      Consider(envelope, unaudited);
+    }
+    if (unaudited > 0) {
+      LogEvent(spdlog::level::warn,
+               "unverified recommendations refused without an audit record or report: more than " +
+                   std::to_string(kMaxUnverifiedAuditsPerHour) +
+                   " were refused in the last hour (is the control plane compromised, or its "
+                   "signing key not the one configured?)",
+               {{"refused", std::to_string(unaudited)}});
     }
   }
   std::lock_guard lock(mu_);
@@ -136,23 +152,105 @@ void ApplyWorker::Run() {
 }
 
 void ApplyWorker::ReportRecentOutcomes() {
-  static const std::map<std::string, std::string> kEventOf = {
-      {"applied", "applied"},         {"noop", "applied"},
-      {"failed", "failed"},           {"rejected", "rejected"},
-      {"rolled_back", "rolled_back"}, {"rollback_failed", "failed"},
-      {"verify_passed", "verified"},  {"regressed", "regressed"}};
   const auto since = std::chrono::system_clock::now() - kReportOutcomesAgainFor;
   std::map<std::string, applier::AuditRecord> latest;  // by recommendation id
   for (applier::AuditRecord& record : audit_.After(0)) {
-    if (record.recommendation_id.empty() || !kEventOf.contains(record.step)) continue;
+    if (record.recommendation_id.empty() || !applier::IsOutcomeStep(record.step)) continue;
     latest[record.recommendation_id] = std::move(record);
   }
   for (const auto& [id, record] : latest) {
     if (handled_.contains(id)) continue;  // settled by the recovery just now, and reported
+    // Refusals of unverified elements are said again only if they are served again.
+    if (record.detail.starts_with(kUnverifiedPrefix)) continue;
     const auto at = ParseRfc3339(record.ts);
     if (!at || *at < since) continue;
-    Report(id, kEventOf.at(record.step), record.detail);
+    Report(id, EventOfOutcome(record.step), record.detail);
   }
+}
+
+void ApplyWorker::Consider(const protocol::RecommendationEnvelope& envelope,
+                           std::size_t& unaudited) {
+  if (envelope.id.empty()) {
+    // Without an id there is nothing to report to the control plane or to audit under; say so
+    // locally, once per distinct element.
+    const std::string key = std::to_string(std::hash<std::string>{}(envelope.raw_json));
+    if (anonymous_refused_.contains(key)) return;
+    anonymous_refused_.Insert(key);
+    LogEvent(spdlog::level::warn,
+             "recommendation without a valid id refused; it cannot be reported to the "
+             "control plane",
+             {{"error", envelope.recommendation.ok() ? std::string("id missing")
+                                                     : envelope.recommendation.error().message}});
+    return;
+  }
+  // Settled (by this process or an earlier one): never run again, whatever the element says
+  // now; the control plane has not heard the outcome yet, so it is said again.
+  if (auto outcome = audit_.LastOutcome(envelope.id)) {
+    ReportOutcomeAgain(*outcome);
+    return;
+  }
+  // Taken by this process and not settled: in progress.
+  if (handled_.contains(envelope.id)) return;
+  if (refused_unaudited_.contains(envelope.id)) return;
+  if (Status authentic = applier::CheckAuthenticity(envelope, config_.recommendation_public_key);
+      !authentic.ok()) {
+    if (!RefuseUnverified(envelope, authentic.error())) ++unaudited;
+    return;
+  }
+  // Outside its database's maintenance window nothing starts: it stays served and is
+  // considered again at the next pull.
+  if (!InMaintenanceWindow(envelope)) return;
+  handled_.insert(envelope.id);
+  Handle(envelope);
+}
+
+bool ApplyWorker::RefuseUnverified(const protocol::RecommendationEnvelope& envelope,
+                                   const Error& why) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!unverified_audits_.empty() && now - unverified_audits_.front() > std::chrono::hours(1)) {
+    unverified_audits_.pop_front();
+  }
+  if (unverified_audits_.size() >= kMaxUnverifiedAuditsPerHour) {
+    refused_unaudited_.Insert(envelope.id);
+    return false;
+  }
+  const std::string reason = std::string(kUnverifiedPrefix) + why.message;
+  auto audited = audit_.Append({envelope.id,
+                                "",
+                                "rejected",
+                                reason,
+                                "",
+                                "",
+                                {{"bytes", static_cast<std::int64_t>(envelope.raw_json.size())}}});
+  if (!audited.ok()) {
+    refused_unaudited_.Insert(envelope.id);
+    LogEvent(spdlog::level::err, "audit log write failed",
+             {{"recommendation_id", envelope.id}, {"error", audited.error().message}});
+    return false;
+  }
+  unverified_audits_.push_back(now);
+  LogEvent(spdlog::level::warn, "recommendation refused before verification",
+           {{"recommendation_id", envelope.id},
+            {"bytes", std::to_string(envelope.raw_json.size())},
+            {"reason", reason}});
+  Report(envelope.id, "rejected", reason);
+  return true;
+}
+
+void ApplyWorker::ReportOutcomeAgain(const applier::AuditRecord& outcome) {
+  const auto now = std::chrono::steady_clock::now();
+  const std::string event = EventOfOutcome(outcome.step);
+  // Said at every pull that still serves it (the link keeps one copy of an event queued); logged
+  // at most once per kReportOutcomeAgainEvery.
+  if (auto at = reported_again_.InsertedAt(outcome.recommendation_id);
+      !at || now - *at >= kReportOutcomeAgainEvery) {
+    reported_again_.Insert(outcome.recommendation_id, now);
+    LogEvent(spdlog::level::info,
+             "recommendation served again after its outcome; not taken again, outcome reported "
+             "again",
+             {{"recommendation_id", outcome.recommendation_id}, {"outcome", event}});
+  }
+  Report(outcome.recommendation_id, event, outcome.detail);
 }
 
 bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& envelope) {
@@ -207,7 +305,7 @@ void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& 
   }
   auto session = MakeSessionFactory(*target, collector::SessionMode::kApply)();
   if (!session.ok()) {
-    rollbacks_handled_.erase(id);  // tried again at the next pull
+    rollbacks_handled_.Erase(id);  // tried again at the next pull
     LogEvent(
         spdlog::level::warn, "requested rollback waits for the database",
         {{"recommendation_id", id}, {"database", database}, {"error", session.error().message}});

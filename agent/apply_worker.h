@@ -17,6 +17,19 @@
 // worker runs crash recovery (Executor::CleanUpInterruptedBuilds): orphaned builds of its own are
 // stopped, their INVALID indexes dropped, and interrupted changes audited and reported.
 //
+// What the control plane sends is untrusted until its signature verifies. Per pull, at most
+// kMaxRecommendationsPerPull elements are considered (the rest wait for a later pull), each at most
+// applier::kMaxRecommendationBytes. An element whose strict parse or signature fails is refused
+// with an audit record holding only its id, its size and the verdict (never its bytes), and
+// reported `rejected`; at most kMaxUnverifiedAuditsPerHour such records are written, and beyond
+// that the id is only remembered (RecentIds, bounded) so that it is not looked at again each
+// pull. Only a verified recommendation is audited in full (`received`).
+//
+// An id whose audit log already holds an outcome (applied, failed, rejected, verified, ...) is
+// never taken again: when the control plane still serves it (it has not heard that outcome yet),
+// the worker reports that outcome again at that pull (the link holds one copy of an event at a
+// time), so the status shown there ends equal to the audit log's.
+//
 // Thread safety: Submit(), RequestStop() and JoinUntil() may be called from any thread.
 
 #include <chrono>
@@ -31,6 +44,7 @@
 #include <utility>
 
 #include "agent/config.h"
+#include "agent/recent_ids.h"
 #include "applier/audit_log.h"
 #include "applier/executor.h"
 #include "protocol/recommendation.h"
@@ -42,6 +56,10 @@ using EventReporter = std::function<void(protocol::RecommendationEvent)>;
 class ApplyWorker {
  public:
   static constexpr std::chrono::hours kReportOutcomesAgainFor{24 * 7};
+  static constexpr std::size_t kMaxRecommendationsPerPull = 100;
+  static constexpr std::size_t kMaxUnverifiedAuditsPerHour = 100;
+  static constexpr std::size_t kRememberedIds = 4096;  // capacity of each RecentIds below
+  static constexpr std::chrono::minutes kReportOutcomeAgainEvery{5};
 
   // `audit` must outlive the worker. The thread starts at once.
   ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit, EventReporter report);
@@ -50,7 +68,9 @@ class ApplyWorker {
   ApplyWorker(const ApplyWorker&) = delete;
   ApplyWorker& operator=(const ApplyWorker&) = delete;
 
-  // Queues the recommendations of a pull reply. Ones already handled by this process are skipped.
+  // Queues the recommendations of a pull reply, replacing a reply of the same kind still queued
+  // (a reply lists everything served, so only the latest counts). Ones already handled are
+  // skipped.
   // With `rollback_requests`, the reply lists applied recommendations a person asked to roll
   // back: each is rolled back at once (not waiting for the maintenance window: a requested
   // rollback is usually urgent), audited and reported.
@@ -63,6 +83,14 @@ class ApplyWorker {
   void Handle(const protocol::RecommendationEnvelope& envelope);
   void HandleRollbackRequest(const protocol::RecommendationEnvelope& envelope);
   void Report(const std::string& id, const std::string& event, const std::string& detail);
+  // One element of an approved-recommendations reply; `unaudited` counts unverified refusals
+  // that found no audit budget.
+  void Consider(const protocol::RecommendationEnvelope& envelope, std::size_t& unaudited);
+  // An element that failed applier::CheckAuthenticity: audited as id, size and verdict only (if
+  // the hourly budget allows) and reported, or else only remembered. False when not audited.
+  bool RefuseUnverified(const protocol::RecommendationEnvelope& envelope, const Error& why);
+  // The id's audit log outcome, reported again (logged once per kReportOutcomeAgainEvery).
+  void ReportOutcomeAgain(const applier::AuditRecord& outcome);
   bool AppliedBefore(const std::string& id) const;
   // Whether the recommendation's database is inside its maintenance_window now (logs once per
   // recommendation while it waits).
@@ -89,11 +117,15 @@ class ApplyWorker {
   const std::string agent_id_;
   applier::AuditLog& audit_;
   EventReporter report_;
-  std::set<std::string> handled_;  // worker thread only
+  // Worker thread only. handled_ and waiting_ hold verified recommendations only.
+  std::set<std::string> handled_;
   std::set<std::string> cleaned_;  // databases whose interrupted builds were cleaned up
-  std::set<std::string> rollbacks_handled_;
+  RecentIds rollbacks_handled_{kRememberedIds};
   std::set<std::string> waiting_;  // recommendations waiting for their maintenance window
-  std::set<std::size_t> anonymous_refused_;  // hashes of id-less elements already logged
+  RecentIds anonymous_refused_{kRememberedIds};  // hashes of id-less elements already logged
+  RecentIds refused_unaudited_{kRememberedIds};  // unverified, refused beyond the audit budget
+  RecentIds reported_again_{kRememberedIds};     // ids whose outcome was logged as reported again
+  std::deque<std::chrono::steady_clock::time_point> unverified_audits_;  // within the last hour
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -83,6 +83,7 @@ void DatabaseItems(const DatabaseConfig& db, std::vector<CheckItem>* items) {
   for (CheckItem& item : collector::PreflightCollection(**session, db.name, subject)) {
     items->push_back(std::move(item));
   }
+  items->push_back(applier::PreflightSuperuser(**session, subject, db.apply));
   if (db.apply) {
     for (CheckItem& item : applier::PreflightApply(**session, subject)) {
       items->push_back(std::move(item));

@@ -5,9 +5,11 @@
 //   config            the configuration loads (else the error naming file, line and key)
 //   state_dir         exists and is writable, or can be created
 //   per database      reachable; PostgreSQL version; pg_stat_statements preloaded and installed
-//                     (version); the privilege to read every role's statements; HypoPG (WARN
-//                     when missing); with apply = true: a primary, the privilege to build
-//                     indexes on the tables, ALTER SYSTEM
+//                     (version); the privilege to read every role's statements; not a
+//                     superuser (FAIL with apply = true, WARN otherwise); HypoPG (WARN when
+//                     missing); with apply = true: a primary, the privilege to build indexes on
+//                     the tables, and what set_config needs (ALTER SYSTEM on allow-listed
+//                     settings, EXECUTE on pg_reload_conf(), pg_file_settings)
 //   recommendation key  set and well-formed when some database has apply = true
 //   control plane     reachable with a verified TLS certificate, API key accepted, clock skew
 //                     against the server's Date header

@@ -57,7 +57,12 @@ void ControlPlaneLink::Wake() {
 
 void ControlPlaneLink::ReportEvent(protocol::RecommendationEvent event) {
   std::lock_guard lock(mu_);
-  events_.push_back(std::move(event));
+  // An outcome said again while the same one waits for the control plane adds nothing.
+  const bool queued = std::any_of(events_.begin(), events_.end(), [&](const auto& e) {
+    return e.recommendation_id == event.recommendation_id && e.event == event.event &&
+           e.detail == event.detail;
+  });
+  if (!queued) events_.push_back(std::move(event));
   wake_ = true;
   cv_.notify_all();
 }

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "agent/agent_status.h"
+#include "agent/recent_ids.h"
 #include "agent/snapshot_sender.h"
 #include "agent/spool.h"
 #include "applier/audit_log.h"
@@ -67,7 +68,8 @@ class ControlPlaneLink {
   // A snapshot was spooled: deliver it now unless the link is backing off.
   void Wake();
   // Queues a lifecycle event for the control plane; sent in order, kept until accepted (in
-  // memory: the audit log is the durable record).
+  // memory: the audit log is the durable record). An event equal to one still queued (same
+  // recommendation, event and detail) is dropped.
   void ReportEvent(protocol::RecommendationEvent event);
   // New settings (configuration reload): the next step uses a new client and registers again.
   void Reconfigure(LinkSettings settings);
@@ -124,7 +126,7 @@ class ControlPlaneLink {
   Clock::time_point last_failure_log_{};
   std::uint64_t dropped_unreported_ = 0;
   std::uint64_t lost_unreported_ = 0;  // snapshots never spooled, not yet in an accepted heartbeat
-  std::set<std::string> announced_recommendations_;
+  RecentIds announced_recommendations_{4096};
   RecommendationSink sink_;
   const applier::AuditLog* audit_;
   std::uint64_t mirrored_seq_ = 0;  // audit records up to this seq reached the control plane

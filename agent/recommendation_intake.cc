@@ -6,14 +6,14 @@
 namespace optischema::agent {
 
 void AnnounceRecommendations(std::string_view body, std::string_view public_key_b64,
-                             std::set<std::string>& announced) {
-  auto list = protocol::ParseRecommendationList(body);
+                             RecentIds& announced) {
+  auto list = protocol::ParseRecommendationList(body, kMaxAnnouncedPerPull);
   if (!list.ok()) {
     LogEvent(spdlog::level::warn, "recommendations reply refused",
              {{"error", list.error().message}});
     return;
   }
-  for (const protocol::RecommendationEnvelope& envelope : *list) {
+  for (const protocol::RecommendationEnvelope& envelope : list->envelopes) {
     if (!envelope.id.empty() && announced.contains(envelope.id)) continue;
     if (!envelope.recommendation.ok()) {
       LogEvent(
@@ -37,7 +37,7 @@ void AnnounceRecommendations(std::string_view body, std::string_view public_key_
            {"database", recommendation.database},
            {"signature", signature}});
     }
-    if (!envelope.id.empty()) announced.insert(envelope.id);
+    if (!envelope.id.empty()) announced.Insert(envelope.id);
   }
 }
 

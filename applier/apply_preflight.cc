@@ -1,13 +1,113 @@
 #include "applier/apply_preflight.h"
 
+#include "applier/executor.h"
+#include "applier/settings_allow_list.h"
 #include "collector/query_rows.h"
+#include "core/sql_identifier.h"
 
 namespace optischema::applier {
 namespace {
 
 constexpr int kTablesNamed = 5;
 
+// ALTER SYSTEM on the allow-listed settings, and the rest of what set_config runs.
+CheckItem SetConfigItem(collector::PgSession& session, const std::string& subject,
+                        const std::string& role, bool pg15) {
+  if (!pg15) {
+    auto super = collector::QueryRows(
+        session,
+        "SELECT r.rolsuper::text FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
+    const bool superuser = super.ok() && !super->empty() && (*super)[0][0] == "true";
+    if (superuser) return Ok("alter_system", subject, "role " + role + " may use ALTER SYSTEM");
+    return Warn("alter_system", subject,
+                "before PostgreSQL 15 only a superuser may use ALTER SYSTEM: set_config "
+                "recommendations will be refused (index changes are not affected)",
+                "leave set_config unused on this server, or upgrade to PostgreSQL 15");
+  }
+  std::string names;
+  for (const AllowedSetting& s : kAllowedSettings) {
+    names += (names.empty() ? "" : ",") + std::string(s.name);
+  }
+  // Settings this server does not know are skipped (the list spans several versions).
+  auto alterable = collector::QueryRows(
+      session,
+      "SELECT count(*)::text, coalesce(pg_catalog.string_agg(n, ', ' ORDER BY n) FILTER (WHERE "
+      "NOT pg_catalog.has_parameter_privilege(n, 'ALTER SYSTEM')), '') FROM "
+      "pg_catalog.unnest(pg_catalog.string_to_array($1, ',')) n WHERE EXISTS (SELECT 1 FROM "
+      "pg_catalog.pg_settings s WHERE s.name = n) AND pg_catalog.has_parameter_privilege(n, "
+      "'ALTER SYSTEM')",
+      {names});
+  if (!alterable.ok() || alterable->empty()) {
+    return Fail(
+        "alter_system", subject,
+        alterable.ok() ? "ALTER SYSTEM privileges could not be read" : alterable.error().ToString(),
+        "check the role the DSN connects as");
+  }
+  const long granted = collector::NumberIn<long>((*alterable)[0][0]);
+  auto missing = MissingSetConfigGrants(session, "work_mem");
+  if (!missing.ok()) {
+    return Fail("alter_system", subject, missing.error().ToString(),
+                "check the role the DSN connects as");
+  }
+  std::string other;  // the GRANTs besides ALTER SYSTEM that are missing
+  for (const std::string& grant : *missing) {
+    if (!grant.starts_with("GRANT ALTER SYSTEM")) other += (other.empty() ? "" : " ") + grant + ";";
+  }
+  if (granted == 0) {
+    return Warn("alter_system", subject,
+                "role " + role +
+                    " may not use ALTER SYSTEM on any allow-listed setting: set_config "
+                    "recommendations will be refused (index changes are not affected)",
+                "GRANT ALTER SYSTEM ON PARAMETER work_mem, ... TO " + role +
+                    "; for each allow-listed setting you want the agent to change" +
+                    (other.empty() ? "" : "; " + other));
+  }
+  if (!other.empty()) {
+    // Without these, every set_config is refused before it changes anything.
+    return Fail("alter_system", subject,
+                "role " + role + " may use ALTER SYSTEM on " + std::to_string(granted) +
+                    " allow-listed settings but lacks what set_config also runs "
+                    "(pg_reload_conf(), pg_file_settings): every set_config would be refused",
+                other);
+  }
+  return Ok("alter_system", subject,
+            "role " + role + " may use ALTER SYSTEM on " + std::to_string(granted) +
+                " allow-listed settings, call pg_reload_conf() and read pg_file_settings");
+}
+
 }  // namespace
+
+CheckItem PreflightSuperuser(collector::PgSession& session, const std::string& subject,
+                             bool apply) {
+  auto rows = collector::QueryRows(
+      session,
+      "SELECT current_user, r.rolsuper::text FROM pg_catalog.pg_roles r WHERE r.rolname = "
+      "current_user");
+  if (!rows.ok() || rows->empty()) {
+    return Fail("superuser", subject,
+                rows.ok() ? "the role's attributes could not be read" : rows.error().ToString(),
+                "check the role the DSN connects as");
+  }
+  const std::string role = (*rows)[0][0].value_or("?");
+  if ((*rows)[0][1] != "true") {
+    return Ok("superuser", subject, "role " + role + " is not a superuser");
+  }
+  if (apply) {
+    return Fail("superuser", subject,
+                "role " + role +
+                    " is a superuser: the agent refuses to plan statements as a superuser, and "
+                    "must not change this database (apply = true) as one, since objects any "
+                    "database user creates could then run with superuser rights",
+                "connect as a dedicated role without SUPERUSER with the grants of "
+                "docs/database-setup.md (ALTER ROLE " +
+                    QuoteIdentifier(role) + " NOSUPERUSER; if it is not the bootstrap role)");
+  }
+  return Warn("superuser", subject,
+              "role " + role +
+                  " is a superuser: the agent refuses to plan statements as a superuser, so "
+                  "index proposals and plan checks are skipped (collection works)",
+              "connect as a role with pg_monitor and the grants of docs/database-setup.md");
+}
 
 std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::string& subject) {
   std::vector<CheckItem> items;
@@ -87,19 +187,7 @@ std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::
                          "GRANT CREATE ON SCHEMA " + *row[7] + " TO " + role + ";"));
   }
 
-  if (superuser || row[3] == "true") {
-    items.push_back(Ok("alter_system", subject,
-                       superuser
-                           ? "role " + role + " is a superuser: ALTER SYSTEM allowed"
-                           : "role " + role + " may use ALTER SYSTEM (checked for work_mem)"));
-  } else {
-    items.push_back(Warn("alter_system", subject,
-                         "role " + role +
-                             " may not use ALTER SYSTEM: set_config recommendations will be "
-                             "refused (index changes are not affected)",
-                         "PostgreSQL 15+: GRANT ALTER SYSTEM ON PARAMETER work_mem, ... TO " +
-                             role + "; for each setting you want the agent to change"));
-  }
+  items.push_back(SetConfigItem(session, subject, role, row[3].has_value()));
   return items;
 }
 

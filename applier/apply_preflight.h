@@ -2,7 +2,9 @@
 
 // What `optischema-agent check` verifies for a database with apply = true: that it is a primary,
 // that the role may build indexes on the user's tables (it must own them, or be a superuser), and
-// that it may use ALTER SYSTEM (for set_config). Read-only catalog queries.
+// every privilege set_config needs (ALTER SYSTEM on allow-listed settings, pg_reload_conf(),
+// pg_file_settings). For every database: whether the role is a superuser. Read-only catalog
+// queries.
 
 #include <string>
 #include <vector>
@@ -14,5 +16,10 @@ namespace optischema::applier {
 
 // `subject` names the database in every item. Never fails: a failing query becomes a FAIL item.
 std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::string& subject);
+
+// "superuser": OK for a role without SUPERUSER; FAIL for a superuser when `apply` (the agent must
+// not change a database as a superuser), WARN otherwise (it refuses to plan statements as one, so
+// the advisor's proposals and plan checks are skipped; collection works).
+CheckItem PreflightSuperuser(collector::PgSession& session, const std::string& subject, bool apply);
 
 }  // namespace optischema::applier

@@ -232,6 +232,13 @@ Result<std::string> ReadWholeFile(int fd, const std::string& path) {
 
 std::string AuditLogPath(const std::string& state_dir) { return state_dir + "/audit.jsonl"; }
 
+bool IsOutcomeStep(std::string_view step) {
+  static constexpr std::array<std::string_view, 8> kOutcomes = {
+      "applied",       "noop",      "failed",      "rejected",
+      "verify_passed", "regressed", "rolled_back", "rollback_failed"};
+  return std::find(kOutcomes.begin(), kOutcomes.end(), step) != kOutcomes.end();
+}
+
 bool IsAuditStep(std::string_view step) {
   return std::find(kAuditSteps.begin(), kAuditSteps.end(), step) != kAuditSteps.end();
 }
@@ -328,6 +335,7 @@ Status AuditLog::Load() {
   }
   size_ = parsed.valid_bytes;
   records_ = std::move(parsed.records);
+  for (std::size_t i = 0; i < records_.size(); ++i) IndexOutcome(i);
   return OkStatus();
 }
 
@@ -378,7 +386,22 @@ Result<AuditRecord> AuditLog::Append(const AuditEntry& entry) {
   }
   size_ += line->size();
   records_.push_back(record);
+  IndexOutcome(records_.size() - 1);
   return record;
+}
+
+void AuditLog::IndexOutcome(std::size_t index) {
+  const AuditRecord& r = records_[index];
+  if (!r.recommendation_id.empty() && IsOutcomeStep(r.step)) {
+    last_outcome_[r.recommendation_id] = index;
+  }
+}
+
+std::optional<AuditRecord> AuditLog::LastOutcome(std::string_view recommendation_id) const {
+  std::lock_guard lock(mu_);
+  const auto it = last_outcome_.find(std::string(recommendation_id));
+  if (it == last_outcome_.end()) return std::nullopt;
+  return records_[it->second];
 }
 
 std::vector<AuditRecord> AuditLog::ReadAll() const {

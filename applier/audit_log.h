@@ -35,8 +35,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -45,6 +47,9 @@
 #include "core/result.h"
 
 namespace optischema::applier {
+
+// Whether a record with this step settles its recommendation (see AuditLog::LastOutcome).
+bool IsOutcomeStep(std::string_view step);
 
 // The steps of a recommendation's life, as recorded in `step`.
 inline constexpr std::array<std::string_view, 12> kAuditSteps = {
@@ -170,6 +175,10 @@ class AuditLog {
   // Whether the recommendation's change is in place: it has an `applied` or `noop` record with no
   // `rolled_back` record after it.
   bool Applied(std::string_view recommendation_id) const;
+  // The latest record of the recommendation that settles it (step applied, noop, failed,
+  // rejected, verify_passed, regressed, rolled_back or rollback_failed), or nullopt when it has
+  // none. Constant time: an index kept as records are appended.
+  std::optional<AuditRecord> LastOutcome(std::string_view recommendation_id) const;
   // Recommendations whose latest record is `started`: the agent stopped in the middle of applying
   // them (crash recovery). In the order of those `started` records.
   std::vector<std::string> InFlight() const;
@@ -193,6 +202,9 @@ class AuditLog {
   mutable std::mutex mu_;
   std::uint64_t size_ = 0;            // guarded by mu_; bytes of the valid records in the file
   std::vector<AuditRecord> records_;  // guarded by mu_; every record, in seq order
+  // guarded by mu_; recommendation id -> index in records_ of its LastOutcome record
+  std::unordered_map<std::string, std::size_t> last_outcome_;
+  void IndexOutcome(std::size_t index);  // mu_ held
   std::string broken_;  // guarded by mu_; non-empty: why every Append() fails until reopened
 };
 

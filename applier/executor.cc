@@ -62,6 +62,59 @@ Status Reload(collector::PgSession& session) {
 
 }  // namespace
 
+Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& session,
+                                                        const std::string& setting) {
+  auto role_row = QueryRows(session,
+                            "SELECT pg_catalog.current_setting('server_version_num')::int >= "
+                            "150000, r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE "
+                            "r.rolname = current_user");
+  if (!role_row.ok()) return std::move(role_row).error();
+  if (role_row->empty()) {
+    return MakeError(ErrorCode::kQueryFailed, "the role's privileges could not be read");
+  }
+  const bool pg15 = (*role_row)[0][0] == "t";
+  const bool superuser = (*role_row)[0][1] == "t";
+  const std::string role = QuoteIdentifier((*role_row)[0][2].value_or("?"));
+  if (superuser) return std::vector<std::string>{};
+  if (!pg15) return std::vector<std::string>{"ALTER ROLE " + role + " SUPERUSER"};
+  auto granted = QueryRows(
+      session,
+      "SELECT pg_catalog.has_parameter_privilege($1, 'ALTER SYSTEM'), "
+      "pg_catalog.has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE'), "
+      "pg_catalog.has_table_privilege('pg_catalog.pg_file_settings', 'SELECT'), "
+      "pg_catalog.has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE')",
+      {setting});
+  if (!granted.ok()) return std::move(granted).error();
+  const Row& row = (*granted)[0];
+  std::vector<std::string> grants;
+  if (row[0] != "t") {
+    grants.push_back("GRANT ALTER SYSTEM ON PARAMETER " + QuoteIdentifier(setting) + " TO " + role);
+  }
+  if (row[1] != "t") {
+    grants.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
+  }
+  if (row[2] != "t") grants.push_back("GRANT SELECT ON pg_catalog.pg_file_settings TO " + role);
+  if (row[3] != "t") {
+    grants.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_show_all_file_settings() TO " + role);
+  }
+  return grants;
+}
+
+Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
+                                               const std::string& setting) {
+  auto grants = MissingSetConfigGrants(session, setting);
+  if (!grants.ok()) return std::move(grants).error();
+  if (grants->empty()) return std::string();
+  if (grants->front().starts_with("ALTER ROLE")) {
+    return std::string(
+        "only a superuser may use ALTER SYSTEM before PostgreSQL 15, and the role is none; "
+        "nothing was changed");
+  }
+  std::string fix;
+  for (const std::string& grant : *grants) fix += (fix.empty() ? "" : " ") + grant + ";";
+  return "the role lacks a privilege set_config needs, so nothing was changed; fix: " + fix;
+}
+
 Executor::Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit,
                    std::string database, ExecutorOptions options)
     : session_(std::move(session)),
@@ -401,6 +454,11 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
       return Rejected("value for " + spec.name + " is not a number");
     }
   }
+  // Every privilege the steps below need, before any of them runs: a change is made and
+  // reported, or not made.
+  auto missing = MissingSetConfigPrivileges(*session_, spec.name);
+  if (!missing.ok()) return std::move(missing).error();
+  if (!missing->empty()) return Rejected(*missing);
   // The value ALTER SYSTEM set before, if any: the rollback restores it, or resets the setting.
   auto previous = QueryRows(*session_,
                             "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
@@ -417,9 +475,20 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
     return std::move(audited).error();
   }
   Status changed = RunWithLockRetries(sql, "");
-  if (changed.ok()) changed = Reload(*session_);
+  std::string detail;
   if (!changed.ok()) {
-    const std::string detail = "ALTER SYSTEM failed: " + OneLine(changed.error());
+    detail = "ALTER SYSTEM failed: " + OneLine(changed.error());
+  } else if (changed = Reload(*session_); !changed.ok()) {
+    // postgresql.auto.conf holds the new value already and the next reload would apply it
+    // behind the audit log: put the previous state back.
+    detail = "configuration reload failed: " + OneLine(changed.error());
+    Status undone = RunWithLockRetries(rollback, "");
+    detail += undone.ok() ? "; the ALTER SYSTEM was undone (" + rollback + "), nothing changed"
+                          : "; undoing the ALTER SYSTEM failed too (" + OneLine(undone.error()) +
+                                "): postgresql.auto.conf holds the new value until `" + rollback +
+                                "` is run";
+  }
+  if (!changed.ok()) {
     if (auto audited = Audit(rec.id, "failed", detail); !audited.ok()) {
       return std::move(audited).error();
     }
@@ -429,10 +498,10 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
       *session_, "SELECT pending_restart::text FROM pg_catalog.pg_settings WHERE name = $1",
       {spec.name});
   const bool pending_restart = pending.ok() && !pending->empty() && (*pending)[0][0] == "true";
-  const std::string detail = spec.name + " set and configuration reloaded" +
-                             (pending_restart || context == "postmaster"
-                                  ? "; pending_restart: takes effect after a PostgreSQL restart"
-                                  : "");
+  detail = spec.name + " set and configuration reloaded" +
+           (pending_restart || context == "postmaster"
+                ? "; pending_restart: takes effect after a PostgreSQL restart"
+                : "");
   if (auto audited = Audit(rec.id, "applied", detail, sql, rollback); !audited.ok()) {
     return std::move(audited).error();
   }

@@ -15,11 +15,15 @@
 //   Rollback: DROP INDEX CONCURRENTLY of that name.
 // drop_index: refuses an index that backs a constraint; records pg_get_indexdef (made
 //   CONCURRENTLY) as the rollback; DROP INDEX CONCURRENTLY.
-// set_config: the setting must exist in pg_settings and be changeable (not `internal`); enum and
+// set_config: the setting must be on the allow-list (checked before, in CheckRecommendation), exist
+//   in pg_settings and be changeable (not `internal`), and the role must hold every privilege the
+//   steps need (MissingSetConfigPrivileges; refused otherwise, before anything changes); enum and
 //   bool values must be among the allowed ones and plain numbers within min/max (PostgreSQL
 //   checks the rest); the previous state is recorded (the value ALTER SYSTEM had set, or none);
-//   ALTER SYSTEM SET, then pg_reload_conf(). A postmaster setting is applied with a detail saying
-//   it is pending a restart. Rollback: ALTER SYSTEM SET to the old value or RESET, then reload.
+//   ALTER SYSTEM SET, then pg_reload_conf(); a failed reload undoes the ALTER SYSTEM (the recorded
+//   rollback), so the change is `failed` with nothing left behind. A postmaster setting is applied
+//   with a detail saying it is pending a restart. Rollback: ALTER SYSTEM SET to the old value or
+//   RESET, then reload.
 // rewrite: nothing is changed. Both texts must parse (libpg_query) as one plain SELECT; each is
 //   planned with a generic plan (PREPARE under plan_cache_mode = force_generic_plan, then EXPLAIN
 //   EXECUTE with NULL parameters) inside a READ ONLY transaction with a 5 s statement timeout,
@@ -85,6 +89,16 @@ struct ApplyOutcome {
   std::string event;
   std::string detail;
 };
+
+// For a set_config of `setting`: empty when the role may run every step (ALTER SYSTEM on the
+// setting, pg_reload_conf(), reading pg_file_settings), else the refusal with the GRANTs that
+// fix it. Read-only. kQueryFailed when the privileges cannot be read.
+Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
+                                               const std::string& setting);
+// The statements (without ';') that grant what MissingSetConfigPrivileges finds missing; before
+// PostgreSQL 15 the one entry "ALTER ROLE <role> SUPERUSER" (not advice: the fact).
+Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& session,
+                                                        const std::string& setting);
 
 class Executor {
  public:

@@ -1,58 +1,34 @@
 #include "applier/recommendation_check.h"
 
-#include <algorithm>
-#include <array>
-#include <cctype>
 #include <string_view>
 
+#include "applier/settings_allow_list.h"
 #include "core/time_format.h"
 
 namespace optischema::applier {
-namespace {
+namespace {}  // namespace
 
-// Settings a recommendation never changes, whatever its signature: each runs commands or loads
-// code on the database server, or moves its files. Names are compared in lower case, as
-// PostgreSQL does.
-constexpr std::array<std::string_view, 16> kRefusedSettings = {
-    "archive_cleanup_command",
-    "archive_command",
-    "archive_library",
-    "config_file",
-    "data_directory",
-    "dynamic_library_path",
-    "external_pid_file",
-    "hba_file",
-    "ident_file",
-    "jit_provider",
-    "local_preload_libraries",
-    "recovery_end_command",
-    "restore_command",
-    "session_preload_libraries",
-    "shared_preload_libraries",
-    "ssl_passphrase_command",
-};
-
-bool IsRefusedSetting(std::string name) {
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return std::find(kRefusedSettings.begin(), kRefusedSettings.end(), name) !=
-         kRefusedSettings.end();
-}
-
-}  // namespace
-
-Result<CheckedRecommendation> CheckRecommendation(const protocol::RecommendationEnvelope& envelope,
-                                                  const CheckContext& context) {
+Status CheckAuthenticity(const protocol::RecommendationEnvelope& envelope,
+                         std::string_view public_key_b64) {
+  if (envelope.raw_json.size() > kMaxRecommendationBytes) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "recommendation is larger than " +
+                         std::to_string(kMaxRecommendationBytes / 1024) + " KiB; refused unread");
+  }
   if (!envelope.recommendation.ok()) return envelope.recommendation.error();
-  const protocol::Recommendation& rec = *envelope.recommendation;
-  if (context.public_key_b64.empty()) {
+  if (public_key_b64.empty()) {
     return MakeError(ErrorCode::kConfig,
                      "applying is off: control_plane.recommendation_public_key is not set");
   }
-  if (Status signature =
-          protocol::VerifyRecommendationSignature(envelope.raw_json, context.public_key_b64);
-      !signature.ok()) {
-    return signature.error();
+  return protocol::VerifyRecommendationSignature(envelope.raw_json, public_key_b64);
+}
+
+Result<CheckedRecommendation> CheckRecommendation(const protocol::RecommendationEnvelope& envelope,
+                                                  const CheckContext& context) {
+  if (Status authentic = CheckAuthenticity(envelope, context.public_key_b64); !authentic.ok()) {
+    return std::move(authentic).error();
   }
+  const protocol::Recommendation& rec = *envelope.recommendation;
   if (rec.agent_id != context.agent_id) {
     return MakeError(ErrorCode::kPermissionDenied, "recommendation is for another agent");
   }
@@ -75,11 +51,11 @@ Result<CheckedRecommendation> CheckRecommendation(const protocol::Recommendation
                      "recommendation " + rec.id + " was applied before; a replay is refused");
   }
   if (const auto* setting = std::get_if<protocol::SetConfigSpec>(&rec.spec);
-      setting != nullptr && IsRefusedSetting(setting->name)) {
+      setting != nullptr && !IsAllowedSetting(setting->name)) {
     return MakeError(ErrorCode::kPermissionDenied,
                      "setting " + setting->name +
-                         " is never changed by the agent: it runs commands or loads code on the "
-                         "database server; change it by hand if that is intended");
+                         " is not on the agent's allow-list of settings safe to tune for "
+                         "performance (docs/security.md); change it by hand if that is intended");
   }
   CheckedRecommendation checked{rec, envelope.raw_json, std::nullopt};
   if (const auto* index = std::get_if<protocol::CreateIndexSpec>(&rec.spec);

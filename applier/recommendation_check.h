@@ -6,21 +6,29 @@
 // In order: the recommendation parses (shape, kinds, identifiers), applying is on
 // (recommendation_public_key configured), its signature verifies over the bytes received, it is
 // for this agent, it has not expired, it names a configured database with apply = true, it was
-// not applied before (by id), a set_config does not name a setting that runs commands or loads
-// code (archive_command, shared_preload_libraries, ...), and for create_index a `where` passes
-// CheckPredicate.
+// not applied before (by id), a set_config names a setting on the allow-list
+// (applier/settings_allow_list.h), and for create_index a `where` passes CheckPredicate.
+//
+// The first three (size, strict parse, signature) are CheckAuthenticity: until they pass, the
+// element is untrusted bytes, and nothing but its id, size and verdict may be recorded.
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "applier/predicate.h"
 #include "core/result.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::applier {
+
+// A pulled element larger than this is refused without being parsed as a recommendation (the
+// longest legitimate one, a rewrite with two long statement texts, stays far below).
+inline constexpr std::size_t kMaxRecommendationBytes = 64 * 1024;
 
 struct CheckContext {
   std::string agent_id;
@@ -39,10 +47,17 @@ struct CheckedRecommendation {
 
 // Errors (the message is the reason to report; it never echoes field values):
 //   kConfig            applying is off (no public key) or the key is malformed;
-//   kPermissionDenied  signature missing or invalid, another agent, apply = false, replay, a
-//                      setting that is never changed;
+//   kPermissionDenied  too large, signature missing or invalid, another agent, apply = false,
+//                      replay, a setting outside the allow-list;
 //   kParseFailed       malformed recommendation;
 //   kInvalidArgument   expired, unknown database, a `where` outside the grammar.
+// OK when the element is at most kMaxRecommendationBytes, parses strictly, and its signature
+// verifies with `public_key_b64`. Errors: kPermissionDenied (too large, signature missing or
+// invalid), kParseFailed (malformed), kConfig (no key, or a malformed key).
+Status CheckAuthenticity(const protocol::RecommendationEnvelope& envelope,
+                         std::string_view public_key_b64);
+
+// CheckAuthenticity, then the rest, in the order above.
 Result<CheckedRecommendation> CheckRecommendation(const protocol::RecommendationEnvelope& envelope,
                                                   const CheckContext& context);
 

@@ -475,9 +475,8 @@ Result<Recommendation> ParseRecommendation(std::string_view text) {
   r.expires_at = in.String(j, "", "expires_at", Text::kTimestamp);
   if (const json* digest = in.Find(j, "", "table_digest", false)) {
     r.table_digest = in.StringValue(*digest, "table_digest", Text::kNonEmpty);
-    const bool hex = std::all_of(r.table_digest->begin(), r.table_digest->end(), [](char c) {
-      return IsDigit(c) || (c >= 'a' && c <= 'f');
-    });
+    const bool hex = std::all_of(r.table_digest->begin(), r.table_digest->end(),
+                                 [](char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); });
     if (!in.failed() && (!hex || r.table_digest->size() > 64)) {
       in.Fail("table_digest", "must be 1 to 64 lower-case hex digits");
     }
@@ -539,6 +538,13 @@ Status VerifyRecommendationSignature(std::string_view json_text, std::string_vie
 }
 
 Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_view body) {
+  auto list = ParseRecommendationList(body, SIZE_MAX);
+  if (!list.ok()) return std::move(list).error();
+  return std::move(list->envelopes);
+}
+
+Result<RecommendationList> ParseRecommendationList(std::string_view body,
+                                                   std::size_t max_elements) {
   const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Often an HTML page from a proxy or load balancer answering in the control plane's place.
@@ -567,9 +573,12 @@ Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_
   if (texts->size() != list->size()) {
     return MakeError(ErrorCode::kInternal, "recommendation list: element boundaries not found");
   }
-  std::vector<RecommendationEnvelope> out;
-  out.reserve(texts->size());
-  for (std::size_t i = 0; i < texts->size(); ++i) {
+  RecommendationList result;
+  result.total = texts->size();
+  std::vector<RecommendationEnvelope>& out = result.envelopes;
+  const std::size_t taken = std::min(texts->size(), max_elements);
+  out.reserve(taken);
+  for (std::size_t i = 0; i < taken; ++i) {
     const json& element = (*list)[i];
     std::string id;
     if (element.is_object()) {
@@ -581,7 +590,7 @@ Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_
     out.push_back(RecommendationEnvelope{std::string((*texts)[i]), std::move(id),
                                          ParseRecommendation((*texts)[i])});
   }
-  return out;
+  return result;
 }
 
 std::string RecommendationEventToJson(const RecommendationEvent& e) {

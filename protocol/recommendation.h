@@ -27,6 +27,7 @@
 //
 // Every function here is stateless and thread-safe.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -90,8 +91,8 @@ struct Recommendation {
   std::vector<int64_t> affected_queryids;
   RecommendationGuard guard;
   std::string approved_by;
-  std::string approved_at;  // RFC 3339
-  std::string expires_at;   // RFC 3339
+  std::string approved_at;                  // RFC 3339
+  std::string expires_at;                   // RFC 3339
   std::optional<std::string> table_digest;  // 1..64 hex digits; create_index / drop_index only
   std::optional<std::string> reason;        // free text for people
   std::optional<std::string> signature;
@@ -137,6 +138,14 @@ struct RecommendationEnvelope {
 // kUnsupportedVersion per CheckProtocolVersion. Each element is then parsed on its own, in order,
 // so a malformed one is reported in its envelope without affecting the others.
 Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_view body);
+
+// The same, but only the first `max_elements` elements become envelopes (none of the others is
+// copied or parsed on its own); `total` counts every element of the array.
+struct RecommendationList {
+  std::vector<RecommendationEnvelope> envelopes;
+  std::size_t total = 0;
+};
+Result<RecommendationList> ParseRecommendationList(std::string_view body, std::size_t max_elements);
 
 // POST /v1/agents/{id}/recommendations/{rid}/events.
 struct RecommendationEvent {

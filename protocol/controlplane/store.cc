@@ -262,6 +262,8 @@ Result<StoreOutcome> Store::AddRecommendationEvent(const std::string& agent_id,
   auto update = SqliteStatement::Prepare(db_.get(), R"sql(
 UPDATE recommendations
 SET status = CASE WHEN status = ?6 AND ?3 NOT IN ('rolled_back', 'failed', 'rejected')
+                  THEN status
+                  WHEN ?3 = 'rejected' AND status NOT IN ('approved', 'validated', ?6)
                   THEN status ELSE ?3 END,
     updated_at = ?4
 WHERE id = ?1 AND agent_id = ?2 AND status <> ?5)sql");

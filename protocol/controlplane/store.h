@@ -137,7 +137,9 @@ class Store {
   Result<StoreOutcome> AddSnapshot(const SnapshotRecord& snapshot);
   // Stores the event and sets the recommendation's status to `status`, in one transaction; a
   // requested rollback stays requested until the agent answers it (rolled_back, failed or
-  // rejected), so that a late event (e.g. verified) does not cancel it. kUnknownRecommendation
+  // rejected), so that a late event (e.g. verified) does not cancel it; `rejected` (refused
+  // before anything ran) replaces only approved, validated or rollback_requested, so that a late
+  // refusal of a replay never hides a change that was made. kUnknownRecommendation
   // when the agent has no recommendation `recommendation_id` other than a proposed one (a
   // proposal is never served, so no agent can report on it).
   Result<StoreOutcome> AddRecommendationEvent(const std::string& agent_id,

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -672,6 +673,35 @@ json DropIndex(const std::string& id, const std::string& index) {
 using F = RecommendationFixture;
 using P = json::json_pointer;
 
+std::string AllowList(const std::string& name) {
+  return "setting " + name +
+         " is not on the agent's allow-list of settings safe to tune for performance "
+         "(docs/security.md); change it by hand if that is intended";
+}
+
+// Rows refused before the element's signature verified (size, strict parse, key, signature):
+// audited with id, size and verdict only, under this prefix.
+constexpr char kUnverified[] = "refused before verification: ";
+bool RefusedUnverified(const std::string& name) {
+  static const std::set<std::string> kNames = {"SignedWithAnotherKey",
+                                               "SpecTamperedAfterSigning",
+                                               "Unsigned",
+                                               "SignatureNotBase64",
+                                               "ApplyingOffWithoutPublicKey",
+                                               "UnknownKind",
+                                               "UnknownSpecMember",
+                                               "MissingGuard",
+                                               "FloatInGuard",
+                                               "DuplicateKey",
+                                               "EmptyColumnList",
+                                               "IdentifierOver63Bytes",
+                                               "NulInIdentifier",
+                                               "UnknownIndexMethod",
+                                               "SettingNameWithSql",
+                                               "ElementOver64KiB"};
+  return kNames.contains(name);
+}
+
 const RecommendationCase kRecommendationCases[] = {
     // Signature and envelope.
     {"SignedWithAnotherKey",
@@ -714,19 +744,6 @@ const RecommendationCase kRecommendationCases[] = {
      [](F& f) { return f.Sign(With(F::Base("cat-readonly"), P("/database"), "readonly")); },
      "apply = false for database readonly (read-only); set apply = true in its [[database]] "
      "entry to allow changes"},
-    {"Replay", [](F& f) { return f.Sign(F::Base("cat-replay")); },
-     "recommendation cat-replay was applied before; a replay is refused",
-     [](F& f) {
-       f.Submit(f.Sign(F::Base("cat-replay")));
-       const auto applied = f.WaitFinalEvent("cat-replay");
-       ASSERT_TRUE(applied.has_value());
-       ASSERT_EQ(applied->event, "applied") << applied->detail;
-       // A change that runs is announced as started just before it runs.
-       ASSERT_EQ(f.Events("cat-replay"),
-                 (std::vector<std::string>{"validated", "started", "applied"}));
-       std::lock_guard lock(f.mu_);
-       f.events_.clear();
-     }},
     // Shape.
     {"UnknownKind",
      [](F& f) { return f.Sign(With(F::Base("cat-kind"), P("/kind"), "vacuum_full")); },
@@ -833,32 +850,54 @@ const RecommendationCase kRecommendationCases[] = {
      "schema changed since the recommendation was made: table \"public\".\"orders\" had digest "
      "0123abcd, now {digest}; ask for a new recommendation"},
     // Settings.
-    {"UnknownSetting",
-     [](F& f) { return f.Sign(SetConfig("cat-guc-unknown", "no_such_setting", "1")); },
-     "unknown setting no_such_setting"},
-    {"InternalSetting",
-     [](F& f) { return f.Sign(SetConfig("cat-guc-internal", "block_size", "16384")); },
-     "setting block_size cannot be changed"},
-    {"SettingThatRunsShellCommands",
-     [](F& f) { return f.Sign(SetConfig("cat-guc-archive", "archive_command", "rm -rf ~")); },
-     "setting archive_command is never changed by the agent: it runs commands or loads code on "
-     "the database server; change it by hand if that is intended"},
-    {"SettingThatLoadsLibrariesInOtherCase",
-     [](F& f) { return f.Sign(SetConfig("cat-guc-preload", "Shared_Preload_Libraries", "evil")); },
-     "setting Shared_Preload_Libraries is never changed by the agent: it runs commands or loads "
-     "code on the database server; change it by hand if that is intended"},
+
     {"BooleanSettingWithWordValue",
      [](F& f) { return f.Sign(SetConfig("cat-guc-bool", "enable_seqscan", "maybe")); },
      "value for enable_seqscan must be one of: on,off,true,false,yes,no,1,0"},
     {"EnumSettingWithUnknownValue",
-     [](F& f) { return f.Sign(SetConfig("cat-guc-enum", "wal_level", "maximum")); },
-     "value for wal_level must be one of: minimal,replica,logical"},
+     [](F& f) { return f.Sign(SetConfig("cat-guc-enum", "plan_cache_mode", "maximum")); },
+     "value for plan_cache_mode must be one of: auto,force_generic_plan,force_custom_plan"},
     {"NumberBelowTheMinimum",
      [](F& f) { return f.Sign(SetConfig("cat-guc-range", "work_mem", "-5")); },
      "value for work_mem must be between 64 and 2147483647"},
     {"NumberAboveTheMaximum",
      [](F& f) { return f.Sign(SetConfig("cat-guc-max", "work_mem", "99999999999")); },
      "value for work_mem must be between 64 and 2147483647"},
+    // Settings off the allow-list (applier/settings_allow_list.h), refused before the database
+    // is contacted: files moved, durability or replication safety off, code loaded, and any
+    // setting the list does not name, in any case.
+    {"AllowListLogDirectory",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-logdir", "log_directory", "/tmp")); },
+     AllowList("log_directory")},
+    {"AllowListFsync", [](F& f) { return f.Sign(SetConfig("cat-allow-fsync", "fsync", "off")); },
+     AllowList("fsync")},
+    {"AllowListSessionReplicationRole",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-srr", "session_replication_role", "replica")); },
+     AllowList("session_replication_role")},
+    {"AllowListSharedPreloadLibrariesInOtherCase",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-spl", "Shared_Preload_Libraries", "evil")); },
+     AllowList("Shared_Preload_Libraries")},
+    {"AllowListArchiveCommand",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-archive", "archive_command", "rm -rf ~")); },
+     AllowList("archive_command")},
+    {"AllowListExtensionControlPath",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-ecp", "extension_control_path", "/tmp")); },
+     AllowList("extension_control_path")},
+    {"AllowListOauthValidatorLibraries",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-oauth", "oauth_validator_libraries", "x")); },
+     AllowList("oauth_validator_libraries")},
+    {"AllowListUnknownSetting",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-unknown", "no_such_setting", "1")); },
+     AllowList("no_such_setting")},
+    {"AllowListInternalSetting",
+     [](F& f) { return f.Sign(SetConfig("cat-allow-internal", "block_size", "16384")); },
+     AllowList("block_size")},
+    // Elements refused unread: larger than any real recommendation.
+    {"ElementOver64KiB",
+     [](F& f) {
+       return f.Sign(With(F::Base("cat-huge"), P("/reason"), std::string(70 * 1024, 'x')));
+     },
+     "recommendation is larger than 64 KiB; refused unread"},
     // Rewrites: only plain SELECTs are planned, never run.
     {"RewriteOfADelete",
      [](F& f) {
@@ -908,7 +947,9 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
   Submit(element);
   const auto event = WaitFinalEvent(envelope.id);
   ASSERT_TRUE(event.has_value()) << "no outcome reported for " << envelope.id;
-  const std::string expected = Expand(c.expected, {{"digest", OrdersDigest()}});
+  const bool unverified = RefusedUnverified(c.name);
+  const std::string expected =
+      (unverified ? kUnverified : "") + Expand(c.expected, {{"digest", OrdersDigest()}});
   EXPECT_EQ(event->event, "rejected") << event->detail;
   EXPECT_EQ(event->detail, expected);
   for (const std::string& name : Events(envelope.id)) {
@@ -920,7 +961,16 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
   auto records = audit_->ForRecommendation(envelope.id);
   records.erase(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(records_before));
   ASSERT_FALSE(records.empty());
-  EXPECT_EQ(records.front().step, "received");
+  if (unverified) {
+    // Only its id, size and the verdict: not one byte of what was sent.
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records.front().database, "");
+    EXPECT_EQ(records.front().extra.size(), 1u);
+    EXPECT_EQ(std::get<std::int64_t>(records.front().extra.at("bytes")),
+              static_cast<std::int64_t>(envelope.raw_json.size()));
+  } else {
+    EXPECT_EQ(records.front().step, "received");
+  }
   EXPECT_EQ(records.back().step, "rejected");
   EXPECT_EQ(records.back().detail, expected);
   for (const auto& record : records) {
@@ -933,7 +983,8 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
   EXPECT_EQ(DatabaseState(*cluster_, db_), state_before);
   EXPECT_EQ(ChangingStatements(*cluster_, db_), "0");
   // And the agent's log says so, with the same reason.
-  const json warned = FindLog(*logs_, "recommendation rejected");
+  const json warned = FindLog(*logs_, unverified ? "recommendation refused before verification"
+                                                 : "recommendation rejected");
   ASSERT_TRUE(warned.is_object());
   EXPECT_EQ(warned.value("level", ""), "warning");
   EXPECT_EQ(warned.contains("reason") ? warned.value("reason", "") : warned.value("detail", ""),
@@ -1081,7 +1132,8 @@ const ReplyCase kReplyCases[] = {
      "recommendation: id: missing"},
     {"RecommendationWithMissingFields", Endpoint::kRecommendations,
      [] { return Reply(200, R"({"protocol":"1","recommendations":[{"id":"cat-partial"}]})"); },
-     "recommendation rejected", "recommendation cat-partial: agent_id: missing"},
+     "recommendation refused before verification",
+     "refused before verification: recommendation cat-partial: agent_id: missing"},
 };
 
 class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
@@ -1224,7 +1276,8 @@ TEST_P(ReplyCatalogue, LoggedRetriedAndNothingLostOrApplied) {
   }();
 
   // A refused recommendation is reported back as `rejected`, with the same reason.
-  if (c.expected_msg == "recommendation rejected") {
+  if (c.expected_msg == "recommendation rejected" ||
+      c.expected_msg == "recommendation refused before verification") {
     EXPECT_TRUE(WaitFor(
         [&] {
           for (const auto& request : server_->Requests()) {

@@ -89,9 +89,17 @@ class CheckTest : public ::testing::Test {
 
 TEST_F(CheckTest, GoodSetupIsAllOkAndExitsZero) {
   StartCluster();
-  cluster_->Exec("CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg");
+  // The documented role (docs/database-setup.md): not a superuser, pg_monitor, and what
+  // set_config runs.
+  cluster_->Exec(
+      "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg; CREATE ROLE agent LOGIN; "
+      "GRANT pg_monitor TO agent; GRANT ALTER SYSTEM ON PARAMETER work_mem, random_page_cost TO "
+      "agent; GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO agent; GRANT SELECT ON "
+      "pg_catalog.pg_file_settings TO agent; GRANT EXECUTE ON FUNCTION "
+      "pg_catalog.pg_show_all_file_settings() TO agent");
   StartControlPlane();
-  const CheckRun run = CheckWithControlPlane(cluster_->ConnectionString(), /*apply=*/true);
+  const CheckRun run =
+      CheckWithControlPlane(cluster_->ConnectionString("postgres", "agent"), /*apply=*/true);
   ASSERT_TRUE(run.items.is_array()) << run.items.dump();
   EXPECT_EQ(run.status, 0) << Statuses(run);
   for (const json& item : run.items) {
@@ -101,8 +109,8 @@ TEST_F(CheckTest, GoodSetupIsAllOkAndExitsZero) {
   }
   for (const char* check :
        {"config", "state_dir", "connection", "shared_preload_libraries", "pg_stat_statements",
-        "privileges", "hypopg", "standby", "index_privileges", "schema_privileges", "alter_system",
-        "control_plane", "api_key", "clock"}) {
+        "privileges", "superuser", "hypopg", "standby", "index_privileges", "schema_privileges",
+        "alter_system", "control_plane", "api_key", "clock"}) {
     EXPECT_TRUE(Item(run, check).is_object()) << check << "\n" << Statuses(run);
   }
 }

@@ -118,6 +118,22 @@ TEST_F(AuditLogTest, AfterReturnsOnlyTheRecordsNotYetSeenAcrossReopen) {
   EXPECT_TRUE(log->After(99).empty());
 }
 
+TEST_F(AuditLogTest, LastOutcomeIsTheLatestSettlingRecordAcrossReopen) {
+  WriteThreeRecords();
+  std::unique_ptr<AuditLog> log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->LastOutcome("r-1").has_value());
+  EXPECT_EQ(log->LastOutcome("r-1")->detail, "index built");
+  Add(*log, Entry("r-2", "received"));
+  Add(*log, Entry("r-2", "started"));
+  EXPECT_FALSE(log->LastOutcome("r-2").has_value());  // in flight: not settled
+  Add(*log, Entry("r-1", "verify_passed", "no regression"));
+  Add(*log, Entry("r-1", "recovered"));  // not an outcome
+  EXPECT_EQ(log->LastOutcome("r-1")->step, "verify_passed");
+  EXPECT_FALSE(log->LastOutcome("r-3").has_value());
+  EXPECT_FALSE(log->LastOutcome("").has_value());
+}
+
 TEST_F(AuditLogTest, ChainOfThreeRecordsVerifies) {
   const auto start = clock_.Now();
   const std::vector<AuditRecord> records = WriteThreeRecords();

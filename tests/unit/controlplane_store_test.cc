@@ -134,5 +134,29 @@ TEST_F(ControlPlaneStoreTest, RequestedRollbackStaysRequestedUntilTheAgentAnswer
             "{\"event\":\"rolled_back\"}");
 }
 
+TEST_F(ControlPlaneStoreTest, LateRejectedNeverHidesAChangeThatWasMade) {
+  std::unique_ptr<Store> store = Open();
+  ASSERT_TRUE(store->UpsertAgent({kAgent, "h", "1", "[]"}).ok());
+  ASSERT_TRUE(store->AddRecommendation({"r-1", kAgent, kStatusApproved, std::nullopt, "{}"}).ok());
+  ASSERT_TRUE(store->AddRecommendation({"r-2", kAgent, kStatusApproved, std::nullopt, "{}"}).ok());
+  const auto report = [&](const std::string& id, const std::string& event) {
+    EXPECT_EQ(
+        store->AddRecommendationEvent(kAgent, id, event, "{\"event\":\"" + event + "\"}").value(),
+        StoreOutcome::kStored);
+    return store->GetRecommendation(id).value()->record.status;
+  };
+
+  EXPECT_EQ(report("r-1", "validated"), "validated");
+  EXPECT_EQ(report("r-1", "applied"), "applied");
+  EXPECT_EQ(report("r-1", "rejected"), "applied");
+  EXPECT_EQ(report("r-1", "verified"), "verified");
+  EXPECT_EQ(report("r-1", "rejected"), "verified");
+  // The event is still kept, for the timeline.
+  EXPECT_EQ(store->GetRecommendation("r-1").value()->last_event_json, "{\"event\":\"rejected\"}");
+  // Refused before anything ran: rejected as before.
+  EXPECT_EQ(report("r-2", "validated"), "validated");
+  EXPECT_EQ(report("r-2", "rejected"), "rejected");
+}
+
 }  // namespace
 }  // namespace optischema::controlplane

@@ -107,23 +107,35 @@ TEST_F(RecommendationCheckTest, HostileTableNameIsStillOnlyAnIdentifier) {
   EXPECT_EQ(spec.table, "x\"; DROP TABLE t; --");
 }
 
-TEST_F(RecommendationCheckTest, SettingsThatRunCommandsOrLoadCodeAreNeverChanged) {
+TEST_F(RecommendationCheckTest, OnlyAllowListedSettingsAreChanged) {
   const auto set_config = [](const std::string& name) {
     return R"({"id":"rec-1","agent_id":")" + std::string(kAgent) +
            R"(","database":"shop","kind":"set_config","spec":{"name":")" + name +
            R"(","value":"x"},"affected_queryids":[],"guard":{"verify_window_s":60,"max_regression_pct":10,"auto_rollback":false},"approved_by":"dba","approved_at":"2026-11-22T11:00:00Z","expires_at":"2026-11-29T12:00:00Z"})";
   };
   for (const char* name :
-       {"archive_command", "Shared_Preload_Libraries", "ssl_passphrase_command"}) {
+       {"archive_command", "Shared_Preload_Libraries", "ssl_passphrase_command", "log_directory",
+        "fsync", "session_replication_role", "oauth_validator_libraries", "extension_control_path",
+        "synchronous_commit", "no_such_setting", "custom.setting"}) {
     auto checked = CheckRecommendation(Signed(set_config(name)), context_);
     ASSERT_FALSE(checked.ok()) << name;
     EXPECT_EQ(checked.error().code, ErrorCode::kPermissionDenied);
     EXPECT_EQ(checked.error().message,
               "setting " + std::string(name) +
-                  " is never changed by the agent: it runs commands or loads code on the database "
-                  "server; change it by hand if that is intended");
+                  " is not on the agent's allow-list of settings safe to tune for performance "
+                  "(docs/security.md); change it by hand if that is intended");
   }
-  EXPECT_TRUE(CheckRecommendation(Signed(set_config("work_mem")), context_).ok());
+  for (const char* name : {"work_mem", "Random_Page_Cost", "max_wal_size", "enable_seqscan"}) {
+    EXPECT_TRUE(CheckRecommendation(Signed(set_config(name)), context_).ok()) << name;
+  }
+}
+
+TEST_F(RecommendationCheckTest, OversizedElementIsRefusedUnread) {
+  std::string big = Json();
+  big.insert(big.size() - 1, R"(,"reason":")" + std::string(kMaxRecommendationBytes, 'x') + "\"");
+  const Status authentic = CheckAuthenticity(Signed(big), keys_.public_key_b64);
+  ASSERT_FALSE(authentic.ok());
+  EXPECT_EQ(authentic.error().message, "recommendation is larger than 64 KiB; refused unread");
 }
 
 TEST(Rfc3339, ParsesUtcOffsetsAndFractionsAndRefusesBadDates) {

@@ -422,6 +422,18 @@ TEST(RecommendationList, RawJsonIsTheElementExactlyAsReceived) {
   }
 }
 
+TEST(RecommendationList, OnlyTheFirstElementsUpToTheLimitBecomeEnvelopes) {
+  std::string body = R"({"protocol":"1","recommendations":[)";
+  for (int i = 0; i < 250; ++i)
+    body += (i ? "," : "") + std::string(R"({"id":"r-)") + std::to_string(i) + R"("})";
+  body += "]}";
+  auto list = ParseRecommendationList(body, 100);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  EXPECT_EQ(list->total, 250u);
+  ASSERT_EQ(list->envelopes.size(), 100u);
+  EXPECT_EQ(list->envelopes.back().id, "r-99");
+}
+
 TEST(RecommendationList, OuterObjectIsChecked) {
   EXPECT_TRUE(ParseRecommendationList(R"({"protocol":"1.0","recommendations":[]})")->empty());
   for (const auto& [body, code] : std::vector<std::pair<std::string, ErrorCode>>{
