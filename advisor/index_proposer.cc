@@ -143,8 +143,7 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
     if (!shape.ok() || !ReadsOnlyKnownTables(*shape, schema)) continue;
     std::vector<IndexCandidate> mine = CandidatesFor(*shape, schema, indexes);
     if (mine.empty()) continue;
-    auto proven =
-        applier::ProveSafeToPlan(session, statement.text, applier::PlanPurpose::kAdvice);
+    auto proven = applier::ProveSafeToPlan(session, statement.text, applier::PlanPurpose::kAdvice);
     if (!proven.ok()) {
       if (proven.error().code != ErrorCode::kInvalidArgument) return std::move(proven).error();
       result.skipped.push_back({statement.queryid, proven.error().message});

@@ -216,12 +216,12 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   // Each column with whether its type is built in (or an enum): the index's operator class and
   // the predicate's comparisons and casts then resolve to built-in code only, which no database
   // user can replace (a user owning a type can give it implicit casts of their own).
-  auto columns = QueryRows(
-      *session_,
-      "SELECT a.attname::text, (a.atttypid < 16384 OR t.typtype = 'e')::text FROM "
-      "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid WHERE "
-      "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
-      {oid});
+  auto columns =
+      QueryRows(*session_,
+                "SELECT a.attname::text, (a.atttypid < 16384 OR t.typtype = 'e')::text FROM "
+                "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid WHERE "
+                "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+                {oid});
   if (!columns.ok()) return std::move(columns).error();
   std::map<std::string, bool> existing;  // name -> built-in type
   for (const Row& row : *columns) existing[row[0].value_or("")] = row[1] == "true";

@@ -25,9 +25,9 @@ Error Planning(const Error& error) {
   if (error.code == ErrorCode::kPermissionDenied) {
     message += ": the agent's role may not read a table the statement reads";
   }
-  return MakeError(error.code == ErrorCode::kPermissionDenied ? error.code
-                                                              : ErrorCode::kQueryFailed,
-                   message, error.sqlstate);
+  return MakeError(
+      error.code == ErrorCode::kPermissionDenied ? error.code : ErrorCode::kQueryFailed, message,
+      error.sqlstate);
 }
 
 }  // namespace
@@ -39,11 +39,10 @@ Result<double> GenericPlanCost(collector::PgSession& session, const ProvenStatem
     args += (i == 0 ? "(" : ", ") + std::string("NULL");
   }
   if (!args.empty()) args += ")";
-  Status status = Run(
-      session, "BEGIN READ ONLY; " + std::string(collector::kPinnedSearchPath) +
-                   "; SET LOCAL statement_timeout = " +
-                   std::to_string(timeout.count()) +
-                   "; SET LOCAL plan_cache_mode = force_generic_plan");
+  Status status =
+      Run(session, "BEGIN READ ONLY; " + std::string(collector::kPinnedSearchPath) +
+                       "; SET LOCAL statement_timeout = " + std::to_string(timeout.count()) +
+                       "; SET LOCAL plan_cache_mode = force_generic_plan");
   double cost = -1;
   if (status.ok()) {
     // Through the extended protocol, which refuses more than one statement in a text: whatever
@@ -90,11 +89,11 @@ Result<int64_t> CreateHypotheticalIndex(collector::PgSession& session,
                                         const std::string& hypopg_schema,
                                         const std::string& create_index_sql) {
   const std::string schema = QuoteIdentifier(hypopg_schema);
-  auto rows = collector::QueryRows(session,
-                                   "SELECT " + schema +
-                                       ".hypopg_relation_size(h.indexrelid)::text FROM " + schema +
-                                       ".hypopg_create_index($1::pg_catalog.text) h",
-                                   {create_index_sql});
+  auto rows =
+      collector::QueryRows(session,
+                           "SELECT " + schema + ".hypopg_relation_size(h.indexrelid)::text FROM " +
+                               schema + ".hypopg_create_index($1::pg_catalog.text) h",
+                           {create_index_sql});
   if (!rows.ok()) return std::move(rows).error();
   int64_t size = 0;
   if (!rows->empty() && (*rows)[0][0]) {

@@ -194,8 +194,7 @@ struct Resolved {
 // A system catalog, a missing name, a name in several user schemas but not in public, and anything
 // but a table are refused.
 Result<Resolved> Resolve(collector::PgSession& session, const RelationName& ref) {
-  const std::string shown =
-      (ref.schema.empty() ? "" : Shown(ref.schema) + ".") + Shown(ref.name);
+  const std::string shown = (ref.schema.empty() ? "" : Shown(ref.schema) + ".") + Shown(ref.name);
   if (!ref.schema.empty() && IsSystemSchema(ref.schema)) {
     return Refuse("reads the system catalog " + shown);
   }
@@ -271,7 +270,8 @@ Result<std::string> RelationHazard(collector::PgSession& session,
       " d.objsubid) || ' depending on ' || pg_catalog.pg_describe_object(d.refclassid,"
       " d.refobjid, 0) || ', which is not built in'"
       "    FROM objs o JOIN pg_catalog.pg_depend d ON d.classid = o.classid AND d.objid = o.objid"
-      "    WHERE d.refobjid >= 16384 AND d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass,"
+      "    WHERE d.refobjid >= 16384 AND d.refclassid IN "
+      "('pg_catalog.pg_proc'::pg_catalog.regclass,"
       "      'pg_catalog.pg_operator'::pg_catalog.regclass,"
       "      'pg_catalog.pg_opclass'::pg_catalog.regclass,"
       "      'pg_catalog.pg_opfamily'::pg_catalog.regclass,"
@@ -286,8 +286,7 @@ Result<std::string> RelationHazard(collector::PgSession& session,
   if (!rows.ok()) return std::move(rows).error();
   if (rows->empty()) return std::string();
   const collector::Row& row = rows->front();
-  return Shown(row[0].value_or("")) + "." + Shown(row[1].value_or("")) + ", " +
-         row[2].value_or("");
+  return Shown(row[0].value_or("")) + "." + Shown(row[1].value_or("")) + ", " + row[2].value_or("");
 }
 
 // The first function, operator or type name of the statement that pg_catalog does not hold, or
@@ -350,8 +349,8 @@ Result<ProvenStatement> ProveSafeToPlan(collector::PgSession& session, std::stri
   names.Walk(tree, 0);
   if (!names.refusal().empty()) return Refuse(names.refusal());
   for (const std::string& function : names.functions()) {
-    if (std::find(std::begin(kQueryRunningFunctions), std::end(kQueryRunningFunctions),
-                  function) != std::end(kQueryRunningFunctions)) {
+    if (std::find(std::begin(kQueryRunningFunctions), std::end(kQueryRunningFunctions), function) !=
+        std::end(kQueryRunningFunctions)) {
       return Refuse("calls " + function + ", which runs a query or reads a relation by name");
     }
   }

@@ -59,13 +59,22 @@ enum class PlanPurpose {
 // an argument. Planning folds stable functions, so a statement calling one of these could run
 // arbitrary SQL (a view calling user code, say) during planning; such a statement is never
 // planned, whatever its purpose.
-inline constexpr std::string_view kQueryRunningFunctions[] = {
-    "query_to_xml",    "query_to_xmlschema",          "query_to_xml_and_xmlschema",
-    "table_to_xml",    "table_to_xmlschema",          "table_to_xml_and_xmlschema",
-    "cursor_to_xml",   "cursor_to_xmlschema",         "schema_to_xml",
-    "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
-    "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat",
-    "ts_rewrite"};
+inline constexpr std::string_view kQueryRunningFunctions[] = {"query_to_xml",
+                                                              "query_to_xmlschema",
+                                                              "query_to_xml_and_xmlschema",
+                                                              "table_to_xml",
+                                                              "table_to_xmlschema",
+                                                              "table_to_xml_and_xmlschema",
+                                                              "cursor_to_xml",
+                                                              "cursor_to_xmlschema",
+                                                              "schema_to_xml",
+                                                              "schema_to_xmlschema",
+                                                              "schema_to_xml_and_xmlschema",
+                                                              "database_to_xml",
+                                                              "database_to_xmlschema",
+                                                              "database_to_xml_and_xmlschema",
+                                                              "ts_stat",
+                                                              "ts_rewrite"};
 
 // A statement that passed the proof: only ProveSafeToPlan makes one, so the planning functions
 // (plan_probe.h), which take nothing else, can plan nothing unproven.

@@ -92,8 +92,8 @@ class Emitter {
       for (const json& item : items["items"]) {
         auto constant = Constant(item);
         if (!constant.ok()) return constant;
-        out += (out.empty() ? "(" : (in ? " OR " : " AND ")) + Compared(*column, in ? "=" : "<>",
-                                                                        *constant);
+        out += (out.empty() ? "(" : (in ? " OR " : " AND ")) +
+               Compared(*column, in ? "=" : "<>", *constant);
       }
       return out + ")";
     }

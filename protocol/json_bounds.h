@@ -27,6 +27,10 @@ struct JsonShape {
   std::size_t elements = 0;  // array elements plus object members
 };
 
+// The bound the agent applies to every control-plane reply before parsing it (replies are at most
+// 4 MiB): recommendations nest a few levels and hold a few hundred values each.
+inline constexpr JsonBounds kReplyJsonBounds{64, 200000};
+
 // The shape of `text`, or kInvalidArgument when it passes `bounds`, naming the bound:
 // "body: JSON nested deeper than 64 levels", "body: more than 10000 JSON elements (array
 // elements and object members)". `what` names the text in the message ("body").

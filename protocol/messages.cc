@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "protocol/json_bounds.h"
 #include "protocol/json_writer.h"
 #include "protocol/snapshot.h"
 
@@ -69,6 +70,9 @@ Result<std::optional<std::chrono::seconds>> Interval(const nlohmann::json& j, co
 }  // namespace
 
 Result<RegisterResponse> ParseRegisterResponse(std::string_view body) {
+  if (auto shape = CheckJsonBounds(body, kReplyJsonBounds, "register response"); !shape.ok()) {
+    return MakeError(ErrorCode::kParseFailed, shape.error().message);
+  }
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Often an HTML page from a proxy or load balancer answering in the control plane's place.

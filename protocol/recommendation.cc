@@ -10,6 +10,7 @@
 #include "core/time_format.h"
 #include "protocol/canonical_json.h"
 #include "protocol/ed25519.h"
+#include "protocol/json_bounds.h"
 #include "protocol/json_writer.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot.h"
@@ -545,6 +546,9 @@ Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_
 
 Result<RecommendationList> ParseRecommendationList(std::string_view body,
                                                    std::size_t max_elements) {
+  if (auto shape = CheckJsonBounds(body, kReplyJsonBounds, "recommendation list"); !shape.ok()) {
+    return MakeError(ErrorCode::kParseFailed, shape.error().message);
+  }
   const json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Often an HTML page from a proxy or load balancer answering in the control plane's place.

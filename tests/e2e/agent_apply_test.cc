@@ -47,6 +47,16 @@ class AgentApplyTest : public ::testing::Test {
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, status text, payload text);"
         "INSERT INTO orders SELECT g, g % 5000, 'done', repeat('x', 80) FROM "
         "generate_series(1, 200000) g; ANALYZE orders");
+    if (as_table_owner_) {
+      // The documented setup for planning and index changes: not a superuser, sees every role's
+      // statements, owns the table it indexes.
+      cluster_->Exec(
+          "CREATE ROLE shop_owner LOGIN; GRANT pg_monitor TO shop_owner;"
+          "GRANT CREATE ON SCHEMA public TO shop_owner; ALTER TABLE orders OWNER TO shop_owner");
+      agent_dsn_ = cluster_->ConnectionString("postgres", "shop_owner");
+    } else {
+      agent_dsn_ = cluster_->ConnectionString();
+    }
     workload_.reset(PQconnectdb(cluster_->ConnectionString().c_str()));
     ASSERT_EQ(PQstatus(workload_.get()), CONNECTION_OK);
     control_plane_ = std::make_unique<ControlPlaneProcess>();
@@ -74,7 +84,7 @@ class AgentApplyTest : public ::testing::Test {
            control_plane_->base_url() + "\"\napi_key_file = \"" + dir_ +
            "/api-key\"\nca_file = \"" + control_plane_->ca_file() +
            "\"\nrecommendations_interval = \"1s\"\nrecommendation_public_key = \"" + public_key_ +
-           "\"\n[[database]]\nname = \"shop\"\ndsn = \"" + cluster_->ConnectionString() +
+           "\"\n[[database]]\nname = \"shop\"\ndsn = \"" + agent_dsn_ +
            "\"\napply = true\n" + extra_config_;
   }
 
@@ -150,6 +160,10 @@ class AgentApplyTest : public ::testing::Test {
   std::string public_key_;
   std::string agent_id_;
   std::string extra_config_;  // appended to Config(); set by a derived fixture's constructor
+  // Set by a derived fixture's constructor: the agent connects as the non-superuser owner of
+  // orders instead of postgres (the agent plans nothing as a superuser).
+  bool as_table_owner_ = false;
+  std::string agent_dsn_;
 };
 
 TEST_F(AgentApplyTest, ApprovedIndexIsAppliedAuditedReportedAndRolledBack) {
@@ -433,7 +447,13 @@ TEST_F(AgentApplyTest, ExpiredOrForeignRecommendationServedByMistakeIsRefused) {
 namespace optischema::testing {
 namespace {
 
-TEST_F(AgentApplyTest, RewriteIsEvaluatedAndItsAdoptionTracked) {
+// Rewrites are planned, and the agent plans nothing as a superuser.
+class AgentRewriteTest : public AgentApplyTest {
+ protected:
+  AgentRewriteTest() { as_table_owner_ = true; }
+};
+
+TEST_F(AgentRewriteTest, RewriteIsEvaluatedAndItsAdoptionTracked) {
   const auto run = [&](const std::string& sql) { PQclear(PQexec(workload_.get(), sql.c_str())); };
   for (int i = 0; i < 5; ++i) run("SELECT * FROM orders WHERE id = " + std::to_string(i));
   const std::string queryid = cluster_->QueryValue(
@@ -472,7 +492,10 @@ TEST_F(AgentApplyTest, RewriteIsEvaluatedAndItsAdoptionTracked) {
 // The advisor runs every second here, with HypoPG installed.
 class AgentAdvisorTest : public AgentApplyTest {
  protected:
-  AgentAdvisorTest() { extra_config_ = "[advisor]\ninterval = \"1s\"\n"; }
+  AgentAdvisorTest() {
+    extra_config_ = "[advisor]\ninterval = \"1s\"\n";
+    as_table_owner_ = true;
+  }
 };
 
 TEST_F(AgentAdvisorTest, ProposalIsListedApprovedAppliedAndAudited) {

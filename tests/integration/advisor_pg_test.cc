@@ -49,8 +49,8 @@ class AdvisorPgTest : public ::testing::Test {
   std::unique_ptr<collector::PgSession> Session(
       collector::SessionMode mode = collector::SessionMode::kReadOnly) {
     collector::ConnectOptions connect;
-    connect.dsn = mode == collector::SessionMode::kReadOnly ? monitoring_dsn_
-                                                            : cluster_->ConnectionString();
+    connect.dsn =
+        mode == collector::SessionMode::kReadOnly ? monitoring_dsn_ : cluster_->ConnectionString();
     connect.mode = mode;
     auto session = collector::ConnectLibpq(connect);
     if (!session.ok()) throw std::runtime_error(session.error().ToString());

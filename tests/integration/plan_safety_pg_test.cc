@@ -1,14 +1,13 @@
 // The planning proof (applier/plan_safety.h) against a real PostgreSQL 15: what it lets through,
 // the text it plans, and what it refuses, with the reasons.
 
-#include "applier/plan_safety.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
 #include "applier/plan_probe.h"
+#include "applier/plan_safety.h"
 #include "collector/pg_session.h"
 #include "tests/support/pg_cluster.h"
 
@@ -82,8 +81,7 @@ TEST_F(PlanSafetyPgTest, UnqualifiedTablesAreWrittenWithTheirSchemaAndCteNamesAr
 }
 
 TEST_F(PlanSafetyPgTest, AmbiguousMissingAndNonTableRelationsAreRefused) {
-  EXPECT_NE(Refusal("SELECT a FROM t JOIN app.t x USING (a)").find("planned: "),
-            std::string::npos);
+  EXPECT_NE(Refusal("SELECT a FROM t JOIN app.t x USING (a)").find("planned: "), std::string::npos);
   EXPECT_NE(Refusal("SELECT * FROM nowhere").find("not a table the agent can see"),
             std::string::npos);
   EXPECT_NE(Refusal("SELECT * FROM v").find("which is a view"), std::string::npos);
@@ -104,7 +102,8 @@ TEST_F(PlanSafetyPgTest, PartitionsAreCheckedWithTheirParent) {
       "CREATE TABLE child2 PARTITION OF parent2 FOR VALUES FROM (0) TO (10);"
       "CREATE INDEX child2_f ON child2 (app.f(a))");
   const std::string reason = Refusal("SELECT * FROM parent2");
-  EXPECT_NE(reason.find("public.child2, which has index public.child2_f"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("public.child2, which has index public.child2_f"), std::string::npos)
+      << reason;
 }
 
 TEST_F(PlanSafetyPgTest, IndexPredicateCallingAUserFunctionIsRefused) {
@@ -129,9 +128,9 @@ TEST_F(PlanSafetyPgTest, QualifiedNamesOutsidePgCatalogAreRefusedWithoutAsking) 
             std::string::npos);
   EXPECT_NE(Refusal("SELECT a FROM t TABLESAMPLE app.sample (1)").find("TABLESAMPLE"),
             std::string::npos);
-  EXPECT_NE(Refusal("SELECT pg_catalog.lower(b) FROM t WHERE a BETWEEN $1 AND $2")
-                .find("planned: "),
-            std::string::npos);
+  EXPECT_NE(
+      Refusal("SELECT pg_catalog.lower(b) FROM t WHERE a BETWEEN $1 AND $2").find("planned: "),
+      std::string::npos);
 }
 
 TEST_F(PlanSafetyPgTest, RewritesMayCallOnlyImmutableFunctions) {
@@ -159,8 +158,7 @@ TEST_F(PlanSafetyPgTest, PlanningErrorsCarryTheSqlstateAndNoServerText) {
   auto cost = GenericPlanCost(*session_, *proven);
   ASSERT_FALSE(cost.ok());
   EXPECT_EQ(cost.error().sqlstate, "22P02");
-  EXPECT_EQ(cost.error().message.find("SECRET-VALUE"), std::string::npos)
-      << cost.error().message;
+  EXPECT_EQ(cost.error().message.find("SECRET-VALUE"), std::string::npos) << cost.error().message;
 }
 
 TEST_F(PlanSafetyPgTest, TheSessionSearchPathHoldsOnlyPgCatalogAndPgTemp) {

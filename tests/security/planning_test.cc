@@ -216,8 +216,7 @@ TEST_F(AttackTest, AdvisorNeverPlansAStatementCallingAQueryRunningBuiltIn) {
 
   const json advice = Advise(monitoring_dsn_);
   ExpectNoTrapRan();
-  EXPECT_NE(SkipReason(advice, queryid).find("table_to_xml, which runs a query"),
-            std::string::npos)
+  EXPECT_NE(SkipReason(advice, queryid).find("table_to_xml, which runs a query"), std::string::npos)
       << advice.dump();
 }
 
@@ -313,9 +312,8 @@ class ApplyAttackTest : public AttackTest {
 
   std::string Detail(const std::string& id) const {
     const json rec = Recommendation(id);
-    return rec.is_object() && rec["last_event"].is_object()
-               ? rec["last_event"].value("detail", "")
-               : "";
+    return rec.is_object() && rec["last_event"].is_object() ? rec["last_event"].value("detail", "")
+                                                            : "";
   }
 
   // `secret` appears in no event detail, no audit record's detail (local or mirrored) and no line
@@ -358,14 +356,18 @@ TEST_F(ApplyAttackTest, PartialIndexPredicateUsesOnlyTheBuiltInOperator) {
       "RETURN $1::text = $2::text; END$$;"
       "CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.eq)");
   StartAgent(cluster_->ConnectionString());
-  const std::string equal = Recommend(
-      "create_index", {{"schema", "public"}, {"table", "m"}, {"columns", {"id"}},
-                       {"where", "b = 'v2'"}, {"skip_hypopg_check", true}});
+  const std::string equal = Recommend("create_index", {{"schema", "public"},
+                                                       {"table", "m"},
+                                                       {"columns", {"id"}},
+                                                       {"where", "b = 'v2'"},
+                                                       {"skip_hypopg_check", true}});
   EXPECT_EQ(FinalStatus(equal), "applied") << Detail(equal);
-  const std::string in_list = Recommend(
-      "create_index", {{"schema", "public"}, {"table", "m"}, {"columns", {"b"}},
-                       {"where", "b IN ('v3', 'v4') AND NOT b <> 'v3'"},
-                       {"skip_hypopg_check", true}});
+  const std::string in_list =
+      Recommend("create_index", {{"schema", "public"},
+                                 {"table", "m"},
+                                 {"columns", {"b"}},
+                                 {"where", "b IN ('v3', 'v4') AND NOT b <> 'v3'"},
+                                 {"skip_hypopg_check", true}});
   EXPECT_EQ(FinalStatus(in_list), "applied") << Detail(in_list);
   ExpectNoTrapRan();
   // Both predicates compare with pg_catalog's operators: printed without public on the path,
@@ -386,9 +388,11 @@ TEST_F(ApplyAttackTest, IndexOverAColumnOfAUserDefinedTypeIsRefused) {
       "generate_series(1, 1000) g");
   cluster_->Exec("ALTER TABLE ms.t OWNER TO postgres");
   StartAgent(cluster_->ConnectionString());
-  const std::string id = Recommend(
-      "create_index", {{"schema", "ms"}, {"table", "t"}, {"columns", {"id"}},
-                       {"where", "c = 'c5'"}, {"skip_hypopg_check", true}});
+  const std::string id = Recommend("create_index", {{"schema", "ms"},
+                                                    {"table", "t"},
+                                                    {"columns", {"id"}},
+                                                    {"where", "c = 'c5'"},
+                                                    {"skip_hypopg_check", true}});
   EXPECT_EQ(FinalStatus(id), "rejected");
   EXPECT_NE(Detail(id).find("has a type that is not built in"), std::string::npos) << Detail(id);
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), "0");
@@ -409,9 +413,9 @@ TEST_F(ApplyAttackTest, ApplySessionReadsPgStatStatementsFromTheExtensionSchemaO
   const std::string queryid = cluster_->QueryValue(
       "SELECT queryid FROM monitoring.pg_stat_statements WHERE query LIKE 'SELECT id FROM m%'");
   StartAgent(cluster_->ConnectionString());
-  const std::string id = Recommend(
-      "create_index", {{"schema", "public"}, {"table", "m"}, {"columns", {"id"}}},
-      json::array({std::stoll(queryid)}));
+  const std::string id =
+      Recommend("create_index", {{"schema", "public"}, {"table", "m"}, {"columns", {"id"}}},
+                json::array({std::stoll(queryid)}));
   EXPECT_EQ(FinalStatus(id), "applied") << Detail(id);
   ExpectNoTrapRan();
 }
@@ -455,9 +459,8 @@ TEST_F(RewriteAttackTest, FoldedTableContentsNeverReachAnEventOrTheAuditLog) {
 
 // A value the planner folds from a constant and fails on: only the SQLSTATE is reported.
 TEST_F(RewriteAttackTest, PlanningErrorIsReportedBySqlstateOnly) {
-  const std::string id =
-      Rewrite("SELECT id FROM m WHERE id = $1",
-              "SELECT id FROM m WHERE id = CAST('QUOTED-VALUE-91c2' AS int)");
+  const std::string id = Rewrite("SELECT id FROM m WHERE id = $1",
+                                 "SELECT id FROM m WHERE id = CAST('QUOTED-VALUE-91c2' AS int)");
   EXPECT_EQ(FinalStatus(id), "rejected");
   EXPECT_NE(Detail(id).find("SQLSTATE 22P02"), std::string::npos) << Detail(id);
   // The value is the recommendation's own (it is in the audited recommendation), but the server's
@@ -484,10 +487,10 @@ TEST_F(RewriteAttackTest, RewrittenTextMayReadOnlyTheOriginalsRelations) {
 // Finding 13: nothing the agent plans may read a system catalog (pg_authid holds the password
 // verifiers), whatever the role may read.
 TEST_F(RewriteAttackTest, RewriteReadingASystemCatalogIsRefused) {
-  const std::string id = Rewrite(
-      "SELECT id FROM m WHERE id = $1",
-      "SELECT id FROM m WHERE id = $1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_authid WHERE "
-      "rolpassword > $2)");
+  const std::string id =
+      Rewrite("SELECT id FROM m WHERE id = $1",
+              "SELECT id FROM m WHERE id = $1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_authid WHERE "
+              "rolpassword > $2)");
   EXPECT_EQ(FinalStatus(id), "rejected");
   EXPECT_NE(Detail(id).find("system catalog pg_catalog.pg_authid"), std::string::npos)
       << Detail(id);
@@ -500,8 +503,8 @@ TEST_F(RewriteAttackTest, RewriteReadingASystemCatalogIsRefused) {
 
 // A rewrite of an observed statement that passes every rule is still estimated.
 TEST_F(RewriteAttackTest, SafeRewriteOfAnObservedStatementIsEstimated) {
-  const std::string id = Rewrite("SELECT id FROM m WHERE id = 42",
-                                 "SELECT id FROM m WHERE id = $1 AND abs(id) = $1");
+  const std::string id =
+      Rewrite("SELECT id FROM m WHERE id = 42", "SELECT id FROM m WHERE id = $1 AND abs(id) = $1");
   EXPECT_EQ(FinalStatus(id), "verified") << Detail(id);
   EXPECT_NE(Detail(id).find("estimated cost"), std::string::npos) << Detail(id);
 }

@@ -388,9 +388,11 @@ std::string PgCluster::MonitoringConnectionString(const std::string& dbname) {
   const std::string role = QuoteIdentifier(kMonitoringRole);
   Exec(std::string("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '") +
            kMonitoringRole + "') THEN CREATE ROLE " + role +
-           " LOGIN; END IF; END$$; GRANT pg_monitor TO " + role + "; GRANT USAGE ON SCHEMA public TO " +
-           role + "; GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role +
-           "; ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES TO " +
+           " LOGIN; END IF; END$$; GRANT pg_monitor TO " + role +
+           "; GRANT USAGE ON SCHEMA public TO " + role +
+           "; GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role +
+           "; ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT SELECT ON TABLES "
+           "TO " +
            role,
        dbname);
   return ConnectionString(dbname, kMonitoringRole);

@@ -75,5 +75,13 @@ TEST(Heartbeat, ReportsSpoolDepthDropsAndErrors) {
   EXPECT_EQ(j["recent_errors"][0], "database \"orders\": connection refused");
 }
 
+TEST(RegisterResponse, DeeplyNestedReplyIsRefusedBeforeParsing) {
+  const std::string deep = "{\"a\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto response = ParseRegisterResponse(deep);
+  ASSERT_FALSE(response.ok());
+  EXPECT_NE(response.error().message.find("nested deeper than 64 levels"), std::string::npos)
+      << response.error().message;
+}
+
 }  // namespace
 }  // namespace optischema::protocol

@@ -5,7 +5,8 @@
 namespace optischema::applier {
 namespace {
 
-TEST(Predicate, ComparisonsAndBooleanOperatorsAreReEmittedWithQuotedIdentifiersAndCatalogOperators) {
+TEST(Predicate,
+     ComparisonsAndBooleanOperatorsAreReEmittedWithQuotedIdentifiersAndCatalogOperators) {
   auto p =
       CheckPredicate("status = 'open' AND (amount > 10 OR archived IS NOT NULL) AND NOT deleted");
   ASSERT_TRUE(p.ok()) << p.error().message;

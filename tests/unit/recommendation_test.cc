@@ -502,5 +502,22 @@ TEST(RecommendationEvent, InvalidEventsAreRefusedNamingTheField) {
             ErrorCode::kUnsupportedVersion);
 }
 
+TEST(RecommendationList, DeeplyNestedOrHugeReplyIsRefusedBeforeParsing) {
+  const std::string deep =
+      "{\"protocol\":\"1\",\"recommendations\":[{\"a\":" + std::string(100000, '[') +
+      std::string(100000, ']') + "}]}";
+  auto list = ParseRecommendationList(deep, 100);
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.error().code, ErrorCode::kParseFailed);
+  EXPECT_NE(list.error().message.find("nested deeper than 64 levels"), std::string::npos)
+      << list.error().message;
+  std::string wide = "{\"protocol\":\"1\",\"recommendations\":[";
+  for (int i = 0; i < 300000; ++i) wide += i == 0 ? "{}" : ",{}";
+  wide += "]}";
+  auto many = ParseRecommendationList(wide, 100);
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.error().message.find("JSON elements"), std::string::npos) << many.error().message;
+}
+
 }  // namespace
 }  // namespace optischema::protocol
