@@ -105,33 +105,16 @@ class ApplyPathTest : public ::testing::Test {
 
   // Stores and approves (signs) a recommendation on the real control plane.
   std::string Recommend(const std::string& kind, const json& spec) {
-    const json rec = {
-        {"agent_id", agent_id_},
-        {"database", "shop"},
-        {"kind", kind},
-        {"spec", spec},
-        {"affected_queryids", json::array()},
-        {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
-    const std::string id = control_plane_->Recommend(rec);
-    control_plane_->Approve(id);
-    return id;
+    return control_plane_->RecommendApproved(agent_id_, "shop", kind, spec);
   }
-
   json Recommendation(const std::string& id) const {
-    for (const json& rec : control_plane_->ListRecommendations()) {
-      if (rec["id"] == id) return rec;
-    }
-    return json();
+    return control_plane_->FindRecommendation(id);
   }
   std::string Status(const std::string& id) const {
     const json rec = Recommendation(id);
     return rec.is_object() ? rec.value("status", "") : "";
   }
-  std::string Detail(const std::string& id) const {
-    const json rec = Recommendation(id);
-    return rec.is_object() && rec["last_event"].is_object() ? rec["last_event"].value("detail", "")
-                                                            : "";
-  }
+  std::string Detail(const std::string& id) const { return control_plane_->LastEventDetail(id); }
 
   // Makes the control plane serve `id` again, as it does when a pull reaches it before the
   // agent's event (the status it shows is then still `approved`).

@@ -77,6 +77,17 @@ class AttackTest : public ::testing::Test {
     for (int i = 0; i < times; ++i) AsMallory(statement);
   }
 
+  // Finding 1's trap: the operator ms.= of mallory's, whose function the planner calls on the
+  // most common values of m.b, used by a statement mallory runs.
+  void OperatorTrap() {
+    AsMallory(
+        "CREATE FUNCTION ms.eq(varchar, name) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$"
+        "BEGIN PERFORM ms.mark('operator'); RETURN $1::text = $2::text; END$$;"
+        "CREATE OPERATOR ms.= (LEFTARG = varchar, RIGHTARG = name, FUNCTION = ms.eq, "
+        "RESTRICT = eqsel)");
+    RunAsMallory("SELECT id FROM m WHERE id = 5 AND b OPERATOR(ms.=) current_user");
+  }
+
   std::string QueryId(const std::string& pattern) {
     return cluster_->QueryValue("SELECT queryid FROM pg_stat_statements WHERE query LIKE " +
                                 Quoted(pattern) + " LIMIT 1");
@@ -136,12 +147,7 @@ class AttackTest : public ::testing::Test {
 // Finding 1: a user-defined operator (not a function call) in a filter, whose function the
 // planner would call on the column's most common values.
 TEST_F(AttackTest, AdvisorNeverPlansAStatementWithAUserDefinedOperator) {
-  AsMallory(
-      "CREATE FUNCTION ms.eq(varchar, name) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$"
-      "BEGIN PERFORM ms.mark('operator'); RETURN $1::text = $2::text; END$$;"
-      "CREATE OPERATOR ms.= (LEFTARG = varchar, RIGHTARG = name, FUNCTION = ms.eq, "
-      "RESTRICT = eqsel)");
-  RunAsMallory("SELECT id FROM m WHERE id = 5 AND b OPERATOR(ms.=) current_user");
+  OperatorTrap();
   const std::string queryid = QueryId("%OPERATOR(ms.=)%");
 
   const json advice = Advise(monitoring_dsn_);
@@ -222,12 +228,7 @@ TEST_F(AttackTest, AdvisorNeverPlansAStatementCallingAQueryRunningBuiltIn) {
 
 // The agent plans nothing as a superuser, whatever the statement.
 TEST_F(AttackTest, AdvisorPlansNothingAsASuperuser) {
-  AsMallory(
-      "CREATE FUNCTION ms.eq(varchar, name) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$"
-      "BEGIN PERFORM ms.mark('operator'); RETURN $1::text = $2::text; END$$;"
-      "CREATE OPERATOR ms.= (LEFTARG = varchar, RIGHTARG = name, FUNCTION = ms.eq, "
-      "RESTRICT = eqsel)");
-  RunAsMallory("SELECT id FROM m WHERE id = 5 AND b OPERATOR(ms.=) current_user");
+  OperatorTrap();
   RunAsMallory("SELECT id FROM m WHERE id = 7");
   const std::string plain = QueryId("SELECT id FROM m WHERE id = $1");
 
@@ -276,23 +277,11 @@ class ApplyAttackTest : public AttackTest {
   // Stores and approves a recommendation; returns its id.
   std::string Recommend(const std::string& kind, const json& spec,
                         const json& affected = json::array()) {
-    const json rec = {
-        {"agent_id", agent_id_},
-        {"database", "shop"},
-        {"kind", kind},
-        {"spec", spec},
-        {"affected_queryids", affected},
-        {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
-    const std::string id = control_plane_->Recommend(rec);
-    control_plane_->Approve(id);
-    return id;
+    return control_plane_->RecommendApproved(agent_id_, "shop", kind, spec, affected);
   }
 
   json Recommendation(const std::string& id) const {
-    for (const json& rec : control_plane_->ListRecommendations()) {
-      if (rec["id"] == id) return rec;
-    }
-    return json();
+    return control_plane_->FindRecommendation(id);
   }
 
   // Waits until `id` reaches a final status; returns it.
@@ -310,11 +299,7 @@ class ApplyAttackTest : public AttackTest {
     return status;
   }
 
-  std::string Detail(const std::string& id) const {
-    const json rec = Recommendation(id);
-    return rec.is_object() && rec["last_event"].is_object() ? rec["last_event"].value("detail", "")
-                                                            : "";
-  }
+  std::string Detail(const std::string& id) const { return control_plane_->LastEventDetail(id); }
 
   // `secret` appears in no event detail, no audit record's detail (local or mirrored) and no line
   // of the agent's log.

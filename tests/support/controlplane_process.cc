@@ -294,6 +294,37 @@ nlohmann::json ControlPlaneProcess::ListRecommendations(
   return RunJson(args);
 }
 
+std::string ControlPlaneProcess::RecommendApproved(const std::string& agent_id,
+                                                   const std::string& database,
+                                                   const std::string& kind,
+                                                   const nlohmann::json& spec,
+                                                   const nlohmann::json& affected_queryids) const {
+  const nlohmann::json rec = {
+      {"agent_id", agent_id},
+      {"database", database},
+      {"kind", kind},
+      {"spec", spec},
+      {"affected_queryids", affected_queryids},
+      {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
+  const std::string id = Recommend(rec);
+  Approve(id);
+  return id;
+}
+
+nlohmann::json ControlPlaneProcess::FindRecommendation(const std::string& id) const {
+  for (const nlohmann::json& rec : ListRecommendations()) {
+    if (rec.is_object() && rec.value("id", "") == id) return rec;
+  }
+  return nlohmann::json();
+}
+
+std::string ControlPlaneProcess::LastEventDetail(const std::string& id) const {
+  const nlohmann::json rec = FindRecommendation(id);
+  return rec.is_object() && rec.contains("last_event") && rec["last_event"].is_object()
+             ? rec["last_event"].value("detail", "")
+             : "";
+}
+
 nlohmann::json ControlPlaneProcess::ListAudit(const std::vector<std::string>& filters) const {
   std::vector<std::string> args = {"audit", "list", "--data", data_dir_, "--json"};
   args.insert(args.end(), filters.begin(), filters.end());

@@ -82,6 +82,17 @@ class ControlPlaneProcess {
   std::string Recommend(const nlohmann::json& proposal) const;
   // `approve` (as `approve --by tester`); throws when it fails.
   void Approve(const std::string& id) const;
+  // Stores a recommendation of `kind` with `spec` for database `database` of `agent_id` (guard:
+  // 60 s window, 10 % regression, no automatic rollback) and approves it, so that it is signed and
+  // served to the agent. Returns its id.
+  std::string RecommendApproved(
+      const std::string& agent_id, const std::string& database, const std::string& kind,
+      const nlohmann::json& spec,
+      const nlohmann::json& affected_queryids = nlohmann::json::array()) const;
+  // The listed recommendation `id` (`recommendations list --json`), null when there is none.
+  nlohmann::json FindRecommendation(const std::string& id) const;
+  // The detail of the last event of recommendation `id`, "" when it has none.
+  std::string LastEventDetail(const std::string& id) const;
   // `recommendations list --json` and `audit list --json` with `filters` (e.g. {"--agent", id}).
   nlohmann::json ListRecommendations(const std::vector<std::string>& filters = {}) const;
   nlohmann::json ListAudit(const std::vector<std::string>& filters = {}) const;
