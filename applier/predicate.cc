@@ -70,8 +70,14 @@ class Emitter {
   Result<std::string> Comparison(const json& body) {
     const std::string kind = body.value("kind", "");
     const json& name = body.value("name", json::array());
-    if (!name.is_array() || name.size() != 1) return Refuse("qualified operators are not allowed");
-    const std::string op = name[0].value("String", json::object()).value("sval", "");
+    // An operator may be qualified with pg_catalog only, as the agent itself re-emits it.
+    const bool catalog_qualified =
+        name.is_array() && name.size() == 2 &&
+        name[0].value("String", json::object()).value("sval", "") == "pg_catalog";
+    if (!name.is_array() || (name.size() != 1 && !catalog_qualified)) {
+      return Refuse("qualified operators are not allowed");
+    }
+    const std::string op = name.back().value("String", json::object()).value("sval", "");
     if (std::find(kComparisons.begin(), kComparisons.end(), op) == kComparisons.end()) {
       return Refuse("operator " + op.substr(0, 8) + " is not allowed");
     }

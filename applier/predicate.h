@@ -6,7 +6,7 @@
 //
 // Accepted grammar (anything else is refused, naming what was found):
 //   expr   := expr AND expr | expr OR expr | NOT expr | ( expr )
-//           | operand op operand                op: = <> != < <= > >=
+//           | operand op operand                op: = <> != < <= > >=, or OPERATOR(pg_catalog.op)
 //           | column [NOT] IN ( const, ... )
 //           | operand IS [NOT] NULL
 //           | column                             a boolean column

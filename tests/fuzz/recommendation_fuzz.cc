@@ -15,11 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "agent/recent_ids.h"
 #include "agent/recommendation_intake.h"
 #include "applier/index_name.h"
 #include "applier/predicate.h"
@@ -111,7 +111,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  std::set<std::string> announced;
+  agent::RecentIds announced(4096);
   agent::AnnounceRecommendations(body, fuzz::kTestPublicKey, announced);
 
   const Result<std::vector<protocol::RecommendationEnvelope>> list =

@@ -28,6 +28,15 @@ TEST(Predicate, InListsBecomeCatalogComparisonsAndCastsAndStringQuotesAreRebuilt
             "3) AND (\"flag\" OPERATOR(pg_catalog.<>) 4)) AND (\"b\" OPERATOR(pg_catalog.<>) 5))");
 }
 
+TEST(Predicate, ReEmittedPredicateIsAcceptedAndReEmittedUnchanged) {
+  auto p = CheckPredicate("kind IN (1, 2) AND note <> 'x'");
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto again = CheckPredicate(p->sql);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->sql, p->sql);
+  EXPECT_FALSE(CheckPredicate("a OPERATOR(public.=) 1").ok());
+}
+
 TEST(Predicate, FunctionCallIsRefused) {
   auto p = CheckPredicate("lower(email) = 'x'");
   ASSERT_FALSE(p.ok());
