@@ -3,7 +3,8 @@
 #include "advisor/schema_drift.h"
 #include "collector/delta.h"
 #include "collector/index_stats_reader.h"
-#include "collector/schema_reader.h"
+#include "collector/statement_text.h"
+#include "pg/table_schema.h"
 
 namespace optischema::advisor {
 Advisor::Advisor(AdvisorOptions options, const Clock& clock)
@@ -19,13 +20,14 @@ void Advisor::Commit() {
   pending_.reset();
 }
 
-Result<protocol::Advice> Advisor::Run(collector::PgSession& session) {
+Result<protocol::Advice> Advisor::Run(pg::PgSession& session) {
   const auto now = clock_.Monotonic();
   const int64_t wall_s =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   auto stats = collector::ReadIndexStats(session);
   if (!stats.ok()) return std::move(stats).error();
-  auto schema = collector::ReadSchema(session, options_.digest_key);
+  auto schema =
+      pg::ReadSchema(session, options_.digest_key, std::nullopt, collector::AnonymizeFragment);
   if (!schema.ok()) return std::move(schema).error();
 
   State next;

@@ -25,10 +25,10 @@
 
 #include "advisor/index_findings.h"
 #include "advisor/index_proposer.h"
-#include "collector/pg_session.h"
-#include "collector/table_digest.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
+#include "pg/table_digest.h"
 #include "protocol/advice.h"
 
 namespace optischema::advisor {
@@ -38,8 +38,8 @@ inline constexpr std::chrono::hours kFullSchemaEvery{24};
 struct AdvisorOptions {
   FindingOptions findings;
   ProposerOptions proposer;
-  bool propose_drops = true;  // drop_index proposals for unused and redundant indexes
-  std::optional<collector::DigestKey> digest_key;  // none: table digests are left empty
+  bool propose_drops = true;                // drop_index proposals for unused and redundant indexes
+  std::optional<pg::DigestKey> digest_key;  // none: table digests are left empty
 };
 
 // Since when (Unix seconds) the advisor has seen an index's scan counter, and its last value.
@@ -58,7 +58,7 @@ class Advisor {
   // One run. Errors: those of PgSession reading the statistics or the schema (kConnectionLost:
   // reconnect). A failure of the proposals alone is a note in the advice, not an error, unless the
   // connection was lost.
-  Result<protocol::Advice> Run(collector::PgSession& session);
+  Result<protocol::Advice> Run(pg::PgSession& session);
 
   // Makes the last Run() the one the next run compares with.
   void Commit();

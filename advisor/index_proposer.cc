@@ -7,13 +7,13 @@
 
 #include "advisor/index_candidates.h"
 #include "advisor/query_shape.h"
-#include "applier/plan_probe.h"
-#include "applier/plan_safety.h"
-#include "applier/predicate.h"
-#include "collector/query_rows.h"
 #include "collector/stat_reader.h"
 #include "core/human_units.h"
-#include "core/sql_identifier.h"
+#include "pg/plan_probe.h"
+#include "pg/plan_safety.h"
+#include "pg/predicate.h"
+#include "pg/query_rows.h"
+#include "pg/sql_identifier.h"
 
 namespace optischema::advisor {
 namespace {
@@ -30,18 +30,18 @@ struct TopStatement {
 
 struct Planned {
   int64_t queryid = 0;
-  applier::ProvenStatement statement;
+  pg::ProvenStatement statement;
   double cost = 0;
   std::vector<IndexCandidate> candidates;
 };
 
-Result<std::vector<TopStatement>> ReadTopStatements(collector::PgSession& session,
+Result<std::vector<TopStatement>> ReadTopStatements(pg::PgSession& session,
                                                     const ProposerOptions& options) {
-  auto extension = collector::DetectExtension(session, options.database);
+  auto extension = pg::DetectExtension(session, options.database);
   if (!extension.ok()) return std::move(extension).error();
-  const std::string view = QuoteIdentifier(extension->schema) + ".pg_stat_statements(true)";
+  const std::string view = pg::QuoteIdentifier(extension->schema) + ".pg_stat_statements(true)";
   const std::string toplevel = extension->AtLeast(1, 9) ? " AND s.toplevel" : "";
-  auto rows = collector::QueryRows(
+  auto rows = pg::QueryRows(
       session,
       "SELECT s.queryid::text, min(s.query) FROM " + view +
           " s WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
@@ -52,7 +52,7 @@ Result<std::vector<TopStatement>> ReadTopStatements(collector::PgSession& sessio
       {std::to_string(options.max_statements)});
   if (!rows.ok()) return std::move(rows).error();
   std::vector<TopStatement> out;
-  for (const collector::Row& row : *rows) {
+  for (const pg::Row& row : *rows) {
     if (!row[0] || !row[1]) continue;
     TopStatement s;
     std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), s.queryid);
@@ -65,9 +65,9 @@ Result<std::vector<TopStatement>> ReadTopStatements(collector::PgSession& sessio
 std::string IndexSql(const IndexCandidate& c) {
   std::string columns;
   for (const std::string& column : c.columns) {
-    columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
+    columns += (columns.empty() ? "" : ", ") + pg::QuoteIdentifier(column);
   }
-  return "CREATE INDEX ON " + QuoteIdentifier(c.schema) + "." + QuoteIdentifier(c.table) +
+  return "CREATE INDEX ON " + pg::QuoteIdentifier(c.schema) + "." + pg::QuoteIdentifier(c.table) +
          " USING btree (" + columns + ")";
 }
 
@@ -106,13 +106,13 @@ bool UsesTable(const Planned& p, const IndexCandidate& c) {
 
 }  // namespace
 
-Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
+Result<ProposerResult> ProposeIndexes(pg::PgSession& session,
                                       const std::vector<protocol::TableSchema>& schema,
                                       const std::vector<collector::IndexReading>& indexes,
                                       const std::map<std::string, std::string>& digests,
                                       const ProposerOptions& options) {
   ProposerResult result;
-  auto hypopg = applier::HypopgSchema(session);
+  auto hypopg = pg::HypopgSchema(session);
   if (!hypopg.ok()) return std::move(hypopg).error();
   result.hypopg = hypopg->has_value();
   if (!result.hypopg) {
@@ -138,18 +138,18 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
   std::vector<IndexCandidate> candidates;
   for (TopStatement& statement : *top) {
     if (!time_left()) break;
-    if (!applier::CheckPlainSelect(statement.text).ok()) continue;  // only plain SELECTs
+    if (!pg::CheckPlainSelect(statement.text).ok()) continue;  // only plain SELECTs
     auto shape = ParseQueryShape(statement.text);
     if (!shape.ok() || !ReadsOnlyKnownTables(*shape, schema)) continue;
     std::vector<IndexCandidate> mine = CandidatesFor(*shape, schema, indexes);
     if (mine.empty()) continue;
-    auto proven = applier::ProveSafeToPlan(session, statement.text, applier::PlanPurpose::kAdvice);
+    auto proven = pg::ProveSafeToPlan(session, statement.text, pg::PlanPurpose::kAdvice);
     if (!proven.ok()) {
       if (proven.error().code != ErrorCode::kInvalidArgument) return std::move(proven).error();
       result.skipped.push_back({statement.queryid, proven.error().message});
       continue;
     }
-    auto cost = applier::GenericPlanCost(session, *proven, options.explain_timeout);
+    auto cost = pg::GenericPlanCost(session, *proven, options.explain_timeout);
     if (!cost.ok()) {
       if (cost.error().code == ErrorCode::kConnectionLost) return std::move(cost).error();
       result.skipped.push_back({statement.queryid, SkipReason(cost.error())});
@@ -168,23 +168,23 @@ Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
   std::vector<std::map<std::size_t, double>> trials(candidates.size());
   std::vector<int64_t> sizes(candidates.size(), 0);
   for (std::size_t c = 0; c < candidates.size() && time_left(); ++c) {
-    auto size = applier::CreateHypotheticalIndex(session, **hypopg, IndexSql(candidates[c]));
+    auto size = pg::CreateHypotheticalIndex(session, **hypopg, IndexSql(candidates[c]));
     if (!size.ok()) {
       if (size.error().code == ErrorCode::kConnectionLost) return std::move(size).error();
       result.notes.push_back("hypothetical index on " + candidates[c].schema + "." +
                              candidates[c].table +
                              " failed: " + std::string(ErrorCodeName(size.error().code)) +
                              " (SQLSTATE " + size.error().sqlstate + ")");
-      (void)applier::ResetHypotheticalIndexes(session, **hypopg);
+      (void)pg::ResetHypotheticalIndexes(session, **hypopg);
       continue;
     }
     sizes[c] = *size;
     for (std::size_t p = 0; p < planned.size() && time_left(); ++p) {
       if (!UsesTable(planned[p], candidates[c])) continue;
-      auto cost = applier::GenericPlanCost(session, planned[p].statement, options.explain_timeout);
+      auto cost = pg::GenericPlanCost(session, planned[p].statement, options.explain_timeout);
       if (cost.ok()) trials[c][p] = *cost;
     }
-    if (Status reset = applier::ResetHypotheticalIndexes(session, **hypopg); !reset.ok()) {
+    if (Status reset = pg::ResetHypotheticalIndexes(session, **hypopg); !reset.ok()) {
       return std::move(reset).error();
     }
   }

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "collector/index_stats_reader.h"
-#include "collector/pg_session.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
 #include "protocol/advice.h"
 
 namespace optischema::advisor {
@@ -56,7 +56,7 @@ struct ProposerResult {
 // `schema` and `indexes` are this run's readings; `digests` maps "schema.table" to its digest.
 // Errors: a lost connection (kConnectionLost) or a failure reading pg_stat_statements; a single
 // statement's failure is only `skipped`.
-Result<ProposerResult> ProposeIndexes(collector::PgSession& session,
+Result<ProposerResult> ProposeIndexes(pg::PgSession& session,
                                       const std::vector<protocol::TableSchema>& schema,
                                       const std::vector<collector::IndexReading>& indexes,
                                       const std::map<std::string, std::string>& digests,

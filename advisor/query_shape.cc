@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "collector/pg_query_owned.h"
+#include "pg/pg_query_owned.h"
 
 namespace optischema::advisor {
 namespace {
@@ -492,7 +492,7 @@ Result<QueryShape> ParseQueryShape(std::string_view sql) {
     return MakeError(ErrorCode::kParseFailed, "does not parse: contains a NUL byte");
   }
   const std::string text(sql);
-  const collector::PgQueryParsed parsed(pg_query_parse(text.c_str()));
+  const pg::PgQueryParsed parsed(pg_query_parse(text.c_str()));
   if (parsed->error != nullptr) return ParseFailure(*parsed->error);
   if (parsed->parse_tree == nullptr) {
     return MakeError(ErrorCode::kInternal, "libpg_query returned neither a tree nor an error");

@@ -1,7 +1,7 @@
 #pragma once
 
 // Schema reports and drift: what changed between two schema readings
-// (collector/schema_reader.h). Pure; thread-safe.
+// (pg/table_schema.h). Pure; thread-safe.
 
 #include <vector>
 

@@ -5,11 +5,11 @@
 #include <tuple>
 
 #include "agent/database_connector.h"
-#include "agent/logging.h"
 #include "agent/state_dir.h"
 #include "applier/executor.h"
 #include "applier/maintenance_window.h"
 #include "applier/recommendation_check.h"
+#include "core/logging.h"
 #include "core/time_format.h"
 
 namespace optischema::agent {
@@ -93,7 +93,7 @@ void ApplyWorker::Run() {
   // Crash recovery first, for every database this agent may change.
   for (const DatabaseConfig& db : config_.databases) {
     if (!db.apply) continue;
-    auto session = MakeSessionFactory(db, collector::SessionMode::kApply)();
+    auto session = MakeSessionFactory(db, pg::SessionMode::kApply)();
     if (!session.ok()) continue;  // retried before the first change to it
     applier::Executor executor(std::move(session).value(), audit_, db.name);
     Recover(executor, db.name);
@@ -303,7 +303,7 @@ void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& 
                " is no longer configured with apply = true");
     return;
   }
-  auto session = MakeSessionFactory(*target, collector::SessionMode::kApply)();
+  auto session = MakeSessionFactory(*target, pg::SessionMode::kApply)();
   if (!session.ok()) {
     rollbacks_handled_.Erase(id);  // tried again at the next pull
     LogEvent(
@@ -383,7 +383,7 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   for (const DatabaseConfig& db : config_.databases) {
     if (db.name == database) target = &db;
   }
-  auto session = MakeSessionFactory(*target, collector::SessionMode::kApply)();
+  auto session = MakeSessionFactory(*target, pg::SessionMode::kApply)();
   if (!session.ok()) {
     const std::string reason = "cannot connect to apply: " + session.error().message;
     (void)audit_.Append({id, database, "failed", reason, "", "", {}});

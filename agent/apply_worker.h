@@ -44,9 +44,9 @@
 #include <utility>
 
 #include "agent/config.h"
-#include "agent/recent_ids.h"
 #include "applier/audit_log.h"
 #include "applier/executor.h"
+#include "core/recent_ids.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::agent {

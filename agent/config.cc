@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "applier/maintenance_window.h"
-#include "collector/pg_session.h"
+#include "pg/pg_session.h"
 #include "protocol/base64.h"
 
 namespace optischema::agent {
@@ -834,7 +834,7 @@ Status FinishDatabases(const std::string& file, Draft* draft) {
                                              where + " or set OPTISCHEMA_DATABASE_URL");
   }
   for (const DraftDatabase& database : draft->databases) {
-    if (!collector::DsnParses(database.config.dsn)) {
+    if (!pg::DsnParses(database.config.dsn)) {
       return ConfigError(database.dsn_where,
                          "not a libpq connection string or URI (value not shown: it may hold a "
                          "password); check quoting of values with spaces and %-escapes in URIs");

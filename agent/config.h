@@ -13,13 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/logging.h"
 #include "core/result.h"
 
 namespace optischema::agent {
 
 enum class SendQueryText { kNormalized, kNone };
-enum class LogFormat { kText, kJson };
-enum class LogOutput { kStderr, kStdout };
 
 struct DatabaseConfig {
   std::string name;           // unique, [A-Za-z0-9_.-]{1,63}

@@ -15,19 +15,19 @@
 #include <vector>
 
 #include "agent/agent_identity.h"
-#include "agent/agent_status.h"
 #include "agent/apply_worker.h"
-#include "agent/control_plane_link.h"
 #include "agent/database_connector.h"
 #include "agent/database_worker.h"
 #include "agent/health_file.h"
-#include "agent/logging.h"
-#include "agent/spool.h"
 #include "agent/state_dir.h"
 #include "applier/audit_log.h"
 #include "core/clock.h"
+#include "core/logging.h"
 #include "core/time_format.h"
 #include "core/version.h"
+#include "delivery/agent_status.h"
+#include "delivery/control_plane_link.h"
+#include "delivery/spool.h"
 
 namespace optischema::agent {
 
@@ -56,8 +56,8 @@ std::string MonotonicMicros() {
   return std::to_string(static_cast<long long>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
 }
 
-LinkSettings MakeLinkSettings(const Config& config) {
-  LinkSettings settings;
+delivery::LinkSettings MakeLinkSettings(const Config& config) {
+  delivery::LinkSettings settings;
   settings.http.base_url = config.control_plane_url;
   settings.http.api_key = config.api_key;
   settings.http.ca_file = config.ca_file;
@@ -104,12 +104,12 @@ class Daemon {
   DaemonOptions options_;
   ServiceNotifier& notifier_;
   SystemClock clock_;
-  AgentStatus status_;
+  delivery::AgentStatus status_;
   std::string agent_id_;
-  std::optional<collector::DigestKey> digest_key_;  // set by Start() before any worker
-  std::unique_ptr<Spool> spool_;
+  std::optional<pg::DigestKey> digest_key_;  // set by Start() before any worker
+  std::unique_ptr<delivery::Spool> spool_;
   std::unique_ptr<applier::AuditLog> audit_;  // null: applying is off
-  std::unique_ptr<ControlPlaneLink> link_;
+  std::unique_ptr<delivery::ControlPlaneLink> link_;
   std::mutex wiring_mu_;                  // guards applier_ against the link's sink
   std::unique_ptr<ApplyWorker> applier_;  // guarded by wiring_mu_ while the link runs
   std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
@@ -136,7 +136,7 @@ void Daemon::StartWorker(const DatabaseConfig& database) {
   options.advisor_interval = config_.advisor.interval;
   options.state_dir = config_.state_dir;
   options.connect = MakeSessionFactory(database);
-  ControlPlaneLink* link = link_.get();
+  delivery::ControlPlaneLink* link = link_.get();
   workers_[database.name] = std::make_unique<DatabaseWorker>(std::move(options), *spool_, status_,
                                                              clock_, [link] { link->Wake(); });
 }
@@ -148,7 +148,7 @@ int Daemon::Start() {
              "it, or OPTISCHEMA_CONTROL_PLANE_URL; `collect --dry-run` works without one)");
     return 2;
   }
-  if (Status valid = protocol::ValidateHttpClientOptions(MakeLinkSettings(config_).http);
+  if (Status valid = delivery::ValidateHttpClientOptions(MakeLinkSettings(config_).http);
       !valid.ok()) {
     LogEvent(spdlog::level::critical, "control plane settings cannot work",
              {{"error", valid.error().message}});
@@ -173,7 +173,7 @@ int Daemon::Start() {
     return 1;
   }
   digest_key_ = std::move(digest_key).value();
-  spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
+  spool_ = std::make_unique<delivery::Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   if (Status opened = spool_->Open(); !opened.ok()) {
     LogEvent(spdlog::level::critical, "cannot start: spool unusable in agent.state_dir",
              {{"error", opened.error().message}, {"state_dir", config_.state_dir}});
@@ -186,7 +186,7 @@ int Daemon::Start() {
             {"interval_ms", std::to_string(config_.interval.count())},
             {"spooled", std::to_string(spool_->Depth())}});
   OpenApplier();
-  RecommendationSink sink;
+  delivery::RecommendationSink sink;
   if (audit_) {
     sink = [this](std::string body, bool rollback_requests) {
       // The link starts before the apply worker exists; a reply that comes first is pulled again.
@@ -194,11 +194,11 @@ int Daemon::Start() {
       if (applier_) applier_->Submit(std::move(body), rollback_requests);
     };
   }
-  link_ = std::make_unique<ControlPlaneLink>(MakeLinkSettings(config_), agent_id_, Hostname(),
-                                             *spool_, status_, protocol::MakeCurlHttpClient,
-                                             std::move(sink), audit_.get());
+  link_ = std::make_unique<delivery::ControlPlaneLink>(
+      MakeLinkSettings(config_), agent_id_, Hostname(), *spool_, status_,
+      delivery::MakeCurlHttpClient, std::move(sink), audit_.get());
   if (audit_) {
-    ControlPlaneLink* link = link_.get();
+    delivery::ControlPlaneLink* link = link_.get();
     auto applier = std::make_unique<ApplyWorker>(
         config_, agent_id_, *audit_,
         [link](protocol::RecommendationEvent event) { link->ReportEvent(std::move(event)); });
@@ -248,7 +248,7 @@ void Daemon::Reload() {
              {{"error", "control_plane.url is not set"}});
     return;
   }
-  if (Status valid = protocol::ValidateHttpClientOptions(MakeLinkSettings(fresh).http);
+  if (Status valid = delivery::ValidateHttpClientOptions(MakeLinkSettings(fresh).http);
       !valid.ok()) {
     LogEvent(spdlog::level::err, "configuration reload failed; the running configuration stays",
              {{"error", valid.error().message}});

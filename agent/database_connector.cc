@@ -32,17 +32,16 @@ std::vector<std::string> SecretsOf(const Config& config) {
         secrets.push_back(std::move(password).value());
       }
     }
-    if (std::optional<std::string> password = collector::DsnPassword(database.dsn)) {
+    if (std::optional<std::string> password = pg::DsnPassword(database.dsn)) {
       secrets.push_back(std::move(*password));
     }
   }
   return secrets;
 }
 
-collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database,
-                                             collector::SessionMode mode) {
-  return [database, mode]() -> Result<std::unique_ptr<collector::PgSession>> {
-    collector::ConnectOptions options;
+collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database, pg::SessionMode mode) {
+  return [database, mode]() -> Result<std::unique_ptr<pg::PgSession>> {
+    pg::ConnectOptions options;
     options.dsn = database.dsn;
     options.mode = mode;
     options.apply_statement_timeout_s = static_cast<int>(std::max<std::int64_t>(
@@ -53,7 +52,7 @@ collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database,
       if (!pw.ok()) return std::move(pw).error();
       options.password = std::move(pw).value();
     }
-    return collector::ConnectLibpq(options);
+    return pg::ConnectLibpq(options);
   };
 }
 

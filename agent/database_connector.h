@@ -12,9 +12,8 @@
 
 namespace optischema::agent {
 
-collector::SessionFactory MakeSessionFactory(
-    const DatabaseConfig& database,
-    collector::SessionMode mode = collector::SessionMode::kReadOnly);
+collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database,
+                                             pg::SessionMode mode = pg::SessionMode::kReadOnly);
 
 // The password in `path` (a password_file): the whole content without trailing line breaks.
 // kConfig naming the file when it cannot be read.

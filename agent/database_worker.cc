@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "agent/advisor_history.h"
-#include "agent/logging.h"
+#include "core/logging.h"
 #include "core/time_format.h"
 #include "protocol/snapshot_json.h"
 
@@ -33,8 +33,9 @@ milliseconds RetryDelay(milliseconds interval, int failures) {
   return std::min(delay, cap);
 }
 
-DatabaseWorker::DatabaseWorker(DatabaseWorkerOptions options, Spool& spool, AgentStatus& status,
-                               const Clock& clock, std::function<void()> on_spooled)
+DatabaseWorker::DatabaseWorker(DatabaseWorkerOptions options, delivery::Spool& spool,
+                               delivery::AgentStatus& status, const Clock& clock,
+                               std::function<void()> on_spooled)
     : options_(std::move(options)),
       spool_(spool),
       status_(status),

@@ -17,10 +17,10 @@
 #include <thread>
 
 #include "advisor/advisor.h"
-#include "agent/agent_status.h"
-#include "agent/spool.h"
 #include "collector/collector.h"
 #include "core/clock.h"
+#include "delivery/agent_status.h"
+#include "delivery/spool.h"
 
 namespace optischema::agent {
 
@@ -50,8 +50,9 @@ class DatabaseWorker {
   static constexpr std::chrono::minutes kRepeatLogEvery{5};
 
   // `spool`, `status` and `clock` must outlive the worker. The thread starts at once.
-  DatabaseWorker(DatabaseWorkerOptions options, Spool& spool, AgentStatus& status,
-                 const Clock& clock, std::function<void()> on_spooled);
+  DatabaseWorker(DatabaseWorkerOptions options, delivery::Spool& spool,
+                 delivery::AgentStatus& status, const Clock& clock,
+                 std::function<void()> on_spooled);
   // Stops and joins (see RequestStop).
   ~DatabaseWorker();
 
@@ -76,13 +77,13 @@ class DatabaseWorker {
   void Touch();
 
   DatabaseWorkerOptions options_;
-  Spool& spool_;
-  AgentStatus& status_;
+  delivery::Spool& spool_;
+  delivery::AgentStatus& status_;
   const Clock& clock_;
   std::function<void()> on_spooled_;
   collector::Collector collector_;
   std::unique_ptr<advisor::Advisor> advisor_;
-  std::unique_ptr<collector::PgSession> advisor_session_;
+  std::unique_ptr<pg::PgSession> advisor_session_;
   std::optional<std::chrono::steady_clock::time_point> next_advice_at_;
   bool hypopg_note_logged_ = false;
 

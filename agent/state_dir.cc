@@ -76,12 +76,11 @@ Status SecureTree(const std::string& dir, const struct stat& dir_stat, bool top)
   return OkStatus();
 }
 
-Result<collector::DigestKey> ParseKey(const std::string& path, std::string_view bytes) {
-  std::optional<collector::DigestKey> key = collector::DigestKey::FromBytes(bytes);
+Result<pg::DigestKey> ParseKey(const std::string& path, std::string_view bytes) {
+  std::optional<pg::DigestKey> key = pg::DigestKey::FromBytes(bytes);
   if (!key) {
     return MakeError(ErrorCode::kParseFailed,
-                     path + ": does not hold a digest key (" +
-                         std::to_string(collector::kDigestKeyBytes) +
+                     path + ": does not hold a digest key (" + std::to_string(pg::kDigestKeyBytes) +
                          " bytes); remove the file to have a new one made (table digests then "
                          "change, and recommendations made before are refused as drift)");
   }
@@ -103,7 +102,7 @@ Result<std::optional<std::string>> ReadKeyFile(const std::string& path) {
   if ((st.st_mode & 077) != 0 && ::fchmod(fd.get(), kFileMode) != 0) {
     return IoErrorFromErrno(path, "cannot set mode");
   }
-  std::string content(collector::kDigestKeyBytes + 1, '\0');
+  std::string content(pg::kDigestKeyBytes + 1, '\0');
   std::size_t used = 0;
   while (used < content.size()) {
     const ssize_t n = ::read(fd.get(), content.data() + used, content.size() - used);
@@ -120,7 +119,7 @@ Result<std::optional<std::string>> ReadKeyFile(const std::string& path) {
 
 // Writes a new key to a temp file and links it into place unless `path` exists by then.
 Status CreateKeyFile(const std::string& state_dir, const std::string& path) {
-  std::string bytes(collector::kDigestKeyBytes, '\0');
+  std::string bytes(pg::kDigestKeyBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size())) !=
       1) {
     return MakeError(ErrorCode::kInternal, path + ": no random bytes for a new digest key");
@@ -165,7 +164,7 @@ Status SecureStateDir(const std::string& state_dir) {
   return SecureTree(state_dir, st, true);
 }
 
-Result<collector::DigestKey> ReadDigestKey(const std::string& state_dir) {
+Result<pg::DigestKey> ReadDigestKey(const std::string& state_dir) {
   const std::string path = state_dir + "/" + kDigestKeyFileName;
   auto content = ReadKeyFile(path);
   if (!content.ok()) return std::move(content).error();
@@ -173,7 +172,7 @@ Result<collector::DigestKey> ReadDigestKey(const std::string& state_dir) {
   return ParseKey(path, **content);
 }
 
-Result<collector::DigestKey> LoadOrCreateDigestKey(const std::string& state_dir) {
+Result<pg::DigestKey> LoadOrCreateDigestKey(const std::string& state_dir) {
   if (Status st = EnsureDirectory(state_dir); !st.ok()) return std::move(st).error();
   const std::string path = state_dir + "/" + kDigestKeyFileName;
   auto content = ReadKeyFile(path);

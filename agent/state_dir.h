@@ -7,15 +7,15 @@
 // local user (it holds no secret). SecureStateDir enforces this at start, whatever an earlier
 // version, an administrator or a restored backup left.
 //
-// The digest key (kDigestKeyFileName): collector::kDigestKeyBytes random bytes, created once, read
-// at every start; it keys the table digests that leave the agent (collector/table_digest.h). It is
+// The digest key (kDigestKeyFileName): pg::kDigestKeyBytes random bytes, created once, read
+// at every start; it keys the table digests that leave the agent (pg/table_digest.h). It is
 // never sent, printed or logged. Replacing it changes every digest, so recommendations made before
 // are then refused as drift.
 
 #include <string>
 
-#include "collector/table_digest.h"
 #include "core/result.h"
+#include "pg/table_digest.h"
 
 namespace optischema::agent {
 
@@ -29,12 +29,12 @@ Status SecureStateDir(const std::string& state_dir);
 // Reads state_dir/digest_key, or creates it when missing (written to a temp file, fsync, linked
 // into place only if no other process created it first, fsync of the directory; mode 0600, owned
 // like the directory). Creates `state_dir` (0700) if needed. Errors: kIo naming the path;
-// kParseFailed when the file does not hold exactly collector::kDigestKeyBytes bytes (left
+// kParseFailed when the file does not hold exactly pg::kDigestKeyBytes bytes (left
 // untouched).
-Result<collector::DigestKey> LoadOrCreateDigestKey(const std::string& state_dir);
+Result<pg::DigestKey> LoadOrCreateDigestKey(const std::string& state_dir);
 
 // Reads state_dir/digest_key without creating it. Errors: as LoadOrCreateDigestKey, and kIo when
 // the file does not exist.
-Result<collector::DigestKey> ReadDigestKey(const std::string& state_dir);
+Result<pg::DigestKey> ReadDigestKey(const std::string& state_dir);
 
 }  // namespace optischema::agent

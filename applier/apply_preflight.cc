@@ -2,8 +2,8 @@
 
 #include "applier/executor.h"
 #include "applier/settings_allow_list.h"
-#include "collector/query_rows.h"
-#include "core/sql_identifier.h"
+#include "pg/query_rows.h"
+#include "pg/sql_identifier.h"
 
 namespace optischema::applier {
 namespace {
@@ -11,10 +11,10 @@ namespace {
 constexpr int kTablesNamed = 5;
 
 // ALTER SYSTEM on the allow-listed settings, and the rest of what set_config runs.
-CheckItem SetConfigItem(collector::PgSession& session, const std::string& subject,
-                        const std::string& role, bool pg15) {
+CheckItem SetConfigItem(pg::PgSession& session, const std::string& subject, const std::string& role,
+                        bool pg15) {
   if (!pg15) {
-    auto super = collector::QueryRows(
+    auto super = pg::QueryRows(
         session,
         "SELECT r.rolsuper::text FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
     const bool superuser = super.ok() && !super->empty() && (*super)[0][0] == "true";
@@ -29,7 +29,7 @@ CheckItem SetConfigItem(collector::PgSession& session, const std::string& subjec
     names += (names.empty() ? "" : ",") + std::string(s.name);
   }
   // Settings this server does not know are skipped (the list spans several versions).
-  auto alterable = collector::QueryRows(
+  auto alterable = pg::QueryRows(
       session,
       "SELECT count(*)::text, coalesce(pg_catalog.string_agg(n, ', ' ORDER BY n) FILTER (WHERE "
       "NOT pg_catalog.has_parameter_privilege(n, 'ALTER SYSTEM')), '') FROM "
@@ -43,7 +43,7 @@ CheckItem SetConfigItem(collector::PgSession& session, const std::string& subjec
         alterable.ok() ? "ALTER SYSTEM privileges could not be read" : alterable.error().ToString(),
         "check the role the DSN connects as");
   }
-  const long granted = collector::NumberIn<long>((*alterable)[0][0]);
+  const long granted = pg::NumberIn<long>((*alterable)[0][0]);
   auto missing = MissingSetConfigGrants(session, "work_mem");
   if (!missing.ok()) {
     return Fail("alter_system", subject, missing.error().ToString(),
@@ -77,9 +77,8 @@ CheckItem SetConfigItem(collector::PgSession& session, const std::string& subjec
 
 }  // namespace
 
-CheckItem PreflightSuperuser(collector::PgSession& session, const std::string& subject,
-                             bool apply) {
-  auto rows = collector::QueryRows(
+CheckItem PreflightSuperuser(pg::PgSession& session, const std::string& subject, bool apply) {
+  auto rows = pg::QueryRows(
       session,
       "SELECT current_user, r.rolsuper::text FROM pg_catalog.pg_roles r WHERE r.rolname = "
       "current_user");
@@ -100,7 +99,7 @@ CheckItem PreflightSuperuser(collector::PgSession& session, const std::string& s
                     "database user creates could then run with superuser rights",
                 "connect as a dedicated role without SUPERUSER with the grants of "
                 "docs/database-setup.md (ALTER ROLE " +
-                    QuoteIdentifier(role) + " NOSUPERUSER; if it is not the bootstrap role)");
+                    pg::QuoteIdentifier(role) + " NOSUPERUSER; if it is not the bootstrap role)");
   }
   return Warn("superuser", subject,
               "role " + role +
@@ -109,11 +108,11 @@ CheckItem PreflightSuperuser(collector::PgSession& session, const std::string& s
               "connect as a role with pg_monitor and the grants of docs/database-setup.md");
 }
 
-std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::string& subject) {
+std::vector<CheckItem> PreflightApply(pg::PgSession& session, const std::string& subject) {
   std::vector<CheckItem> items;
   // Role, superuser, standby, PostgreSQL 15's per-setting ALTER SYSTEM privilege (work_mem as the
   // example), user tables, and up to kTablesNamed of those the role cannot index.
-  auto rows = collector::QueryRows(
+  auto rows = pg::QueryRows(
       session,
       "SELECT current_user, r.rolsuper::text, pg_catalog.pg_is_in_recovery()::text, "
       "CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 150000 THEN "
@@ -144,7 +143,7 @@ std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::
              "check the role the DSN connects as"));
     return items;
   }
-  const collector::Row& row = (*rows)[0];
+  const pg::Row& row = (*rows)[0];
   const std::string role = row[0].value_or("?");
   const bool superuser = row[1] == "true";
   if (row[2] == "true") {
@@ -156,8 +155,8 @@ std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::
     items.push_back(Ok("standby", subject, "the server is a primary: changes can be applied"));
   }
 
-  const long tables = collector::NumberIn<long>(row[4]);
-  const long foreign = collector::NumberIn<long>(row[5]);
+  const long tables = pg::NumberIn<long>(row[4]);
+  const long foreign = pg::NumberIn<long>(row[5]);
   if (superuser || foreign == 0) {
     items.push_back(Ok("index_privileges", subject,
                        superuser ? "role " + role + " is a superuser: it can build and drop indexes"

@@ -9,17 +9,17 @@
 #include <string>
 #include <vector>
 
-#include "collector/pg_session.h"
 #include "core/preflight.h"
+#include "pg/pg_session.h"
 
 namespace optischema::applier {
 
 // `subject` names the database in every item. Never fails: a failing query becomes a FAIL item.
-std::vector<CheckItem> PreflightApply(collector::PgSession& session, const std::string& subject);
+std::vector<CheckItem> PreflightApply(pg::PgSession& session, const std::string& subject);
 
 // "superuser": OK for a role without SUPERUSER; FAIL for a superuser when `apply` (the agent must
 // not change a database as a superuser), WARN otherwise (it refuses to plan statements as one, so
 // the advisor's proposals and plan checks are skipped; collection works).
-CheckItem PreflightSuperuser(collector::PgSession& session, const std::string& subject, bool apply);
+CheckItem PreflightSuperuser(pg::PgSession& session, const std::string& subject, bool apply);
 
 }  // namespace optischema::applier

@@ -10,22 +10,22 @@
 #include <vector>
 
 #include "applier/index_name.h"
-#include "applier/plan_probe.h"
-#include "applier/plan_safety.h"
-#include "applier/predicate.h"
-#include "collector/query_rows.h"
-#include "collector/schema_reader.h"
-#include "collector/stat_reader.h"
-#include "core/sql_identifier.h"
+#include "pg/plan_probe.h"
+#include "pg/plan_safety.h"
+#include "pg/predicate.h"
+#include "pg/query_rows.h"
+#include "pg/sql_identifier.h"
+#include "pg/stat_statements_extension.h"
+#include "pg/table_schema.h"
 
 namespace optischema::applier {
 namespace {
 
-using collector::QueryRows;
-using collector::Row;
+using pg::QueryRows;
+using pg::Row;
 constexpr char kLockNotAvailable[] = "55P03";
 
-std::string Q(std::string_view identifier) { return QuoteIdentifier(identifier); }
+std::string Q(std::string_view identifier) { return pg::QuoteIdentifier(identifier); }
 
 std::string JoinQuoted(const std::vector<std::string>& names) {
   std::string out;
@@ -54,7 +54,7 @@ std::string OneLine(const Error& error) {
 }
 
 // Makes the server re-read its configuration files.
-Status Reload(collector::PgSession& session) {
+Status Reload(pg::PgSession& session) {
   auto result = session.Query("SELECT pg_catalog.pg_reload_conf()");
   if (!result.ok()) return std::move(result).error();
   return OkStatus();
@@ -62,22 +62,22 @@ Status Reload(collector::PgSession& session) {
 
 }  // namespace
 
-Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& session,
+Result<std::vector<std::string>> MissingSetConfigGrants(pg::PgSession& session,
                                                         const std::string& setting) {
-  auto role_row = QueryRows(session,
-                            "SELECT pg_catalog.current_setting('server_version_num')::int >= "
-                            "150000, r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE "
-                            "r.rolname = current_user");
+  auto role_row = pg::QueryRows(session,
+                                "SELECT pg_catalog.current_setting('server_version_num')::int >= "
+                                "150000, r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE "
+                                "r.rolname = current_user");
   if (!role_row.ok()) return std::move(role_row).error();
   if (role_row->empty()) {
     return MakeError(ErrorCode::kQueryFailed, "the role's privileges could not be read");
   }
   const bool pg15 = (*role_row)[0][0] == "t";
   const bool superuser = (*role_row)[0][1] == "t";
-  const std::string role = QuoteIdentifier((*role_row)[0][2].value_or("?"));
+  const std::string role = pg::QuoteIdentifier((*role_row)[0][2].value_or("?"));
   if (superuser) return std::vector<std::string>{};
   if (!pg15) return std::vector<std::string>{"ALTER ROLE " + role + " SUPERUSER"};
-  auto granted = QueryRows(
+  auto granted = pg::QueryRows(
       session,
       "SELECT pg_catalog.has_parameter_privilege($1, 'ALTER SYSTEM'), "
       "pg_catalog.has_function_privilege('pg_catalog.pg_reload_conf()', 'EXECUTE'), "
@@ -85,10 +85,11 @@ Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& se
       "pg_catalog.has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE')",
       {setting});
   if (!granted.ok()) return std::move(granted).error();
-  const Row& row = (*granted)[0];
+  const pg::Row& row = (*granted)[0];
   std::vector<std::string> grants;
   if (row[0] != "t") {
-    grants.push_back("GRANT ALTER SYSTEM ON PARAMETER " + QuoteIdentifier(setting) + " TO " + role);
+    grants.push_back("GRANT ALTER SYSTEM ON PARAMETER " + pg::QuoteIdentifier(setting) + " TO " +
+                     role);
   }
   if (row[1] != "t") {
     grants.push_back("GRANT EXECUTE ON FUNCTION pg_catalog.pg_reload_conf() TO " + role);
@@ -100,8 +101,7 @@ Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& se
   return grants;
 }
 
-Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
-                                               const std::string& setting) {
+Result<std::string> MissingSetConfigPrivileges(pg::PgSession& session, const std::string& setting) {
   auto grants = MissingSetConfigGrants(session, setting);
   if (!grants.ok()) return std::move(grants).error();
   if (grants->empty()) return std::string();
@@ -115,8 +115,8 @@ Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
   return "the role lacks a privilege set_config needs, so nothing was changed; fix: " + fix;
 }
 
-Executor::Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit,
-                   std::string database, ExecutorOptions options)
+Executor::Executor(std::unique_ptr<pg::PgSession> session, AuditLog& audit, std::string database,
+                   ExecutorOptions options)
     : session_(std::move(session)),
       audit_(audit),
       database_(std::move(database)),
@@ -174,11 +174,11 @@ Status Executor::RunWithLockRetries(const std::string& sql, const std::string& c
 
 Status Executor::DropInvalidIndex(const std::string& schema, const std::string& name) {
   auto rows =
-      QueryRows(*session_,
-                "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
-                "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
-                "n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid",
-                {schema, name});
+      pg::QueryRows(*session_,
+                    "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
+                    "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
+                    "n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid",
+                    {schema, name});
   if (!rows.ok()) return std::move(rows).error();
   if (rows->empty()) return OkStatus();
   return RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + Q(schema) + "." + Q(name), "");
@@ -190,17 +190,17 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   const std::string name = IndexNameForRecommendation(rec.id);
   const std::string relation = Q(spec.schema) + "." + Q(spec.table);
 
-  auto standby = QueryRows(*session_, "SELECT pg_catalog.pg_is_in_recovery()::text", {});
+  auto standby = pg::QueryRows(*session_, "SELECT pg_catalog.pg_is_in_recovery()::text", {});
   if (!standby.ok()) return std::move(standby).error();
   if (!standby->empty() && (*standby)[0][0] == "true") {
     return Rejected("the database is a standby (read-only replica); apply on the primary");
   }
   auto table =
-      QueryRows(*session_,
-                "SELECT c.oid::text, c.relkind::text FROM pg_catalog.pg_class c JOIN "
-                "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
-                "c.relname = $2",
-                {spec.schema, spec.table});
+      pg::QueryRows(*session_,
+                    "SELECT c.oid::text, c.relkind::text FROM pg_catalog.pg_class c JOIN "
+                    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
+                    "c.relname = $2",
+                    {spec.schema, spec.table});
   if (!table.ok()) return std::move(table).error();
   if (table->empty()) return Rejected("table does not exist: " + relation);
   const std::string oid = (*table)[0][0].value_or("");
@@ -216,15 +216,15 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   // Each column with whether its type is built in (or an enum): the index's operator class and
   // the predicate's comparisons and casts then resolve to built-in code only, which no database
   // user can replace (a user owning a type can give it implicit casts of their own).
-  auto columns =
-      QueryRows(*session_,
-                "SELECT a.attname::text, (a.atttypid < 16384 OR t.typtype = 'e')::text FROM "
-                "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid WHERE "
-                "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
-                {oid});
+  auto columns = pg::QueryRows(
+      *session_,
+      "SELECT a.attname::text, (a.atttypid < 16384 OR t.typtype = 'e')::text FROM "
+      "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid WHERE "
+      "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+      {oid});
   if (!columns.ok()) return std::move(columns).error();
   std::map<std::string, bool> existing;  // name -> built-in type
-  for (const Row& row : *columns) existing[row[0].value_or("")] = row[1] == "true";
+  for (const pg::Row& row : *columns) existing[row[0].value_or("")] = row[1] == "true";
   std::vector<std::string> needed = spec.columns;
   needed.insert(needed.end(), spec.include.begin(), spec.include.end());
   if (checked.where) {
@@ -243,7 +243,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   }
 
   const std::string method(protocol::IndexMethodName(spec.method));
-  auto indexes = QueryRows(
+  auto indexes = pg::QueryRows(
       *session_,
       "SELECT ic.relname, am.amname, i.indisvalid::text, (i.indpred IS NULL AND i.indexprs IS "
       "NULL)::text, pg_catalog.array_to_string(ARRAY(SELECT a.attname FROM "
@@ -253,7 +253,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
       "i.indexrelid JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = $1::oid",
       {oid});
   if (!indexes.ok()) return std::move(indexes).error();
-  for (const Row& row : *indexes) {
+  for (const pg::Row& row : *indexes) {
     const std::string index = row[0].value_or("");
     const bool valid = row[2] == "true";
     if (index == name && !valid) {
@@ -306,12 +306,12 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   Status built = RunWithLockRetries(sql, cleanup);
   if (built.ok()) {
     auto validity =
-        QueryRows(*session_,
-                  "SELECT i.indisvalid::text FROM pg_catalog.pg_index i JOIN "
-                  "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
-                  "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
-                  "AND c.relname = $2",
-                  {spec.schema, name});
+        pg::QueryRows(*session_,
+                      "SELECT i.indisvalid::text FROM pg_catalog.pg_index i JOIN "
+                      "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
+                      "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
+                      "AND c.relname = $2",
+                      {spec.schema, name});
     if (validity.ok() && !validity->empty() && (*validity)[0][0] == "true") {
       if (auto audited =
               Audit(rec.id, "applied", "index " + Q(name) + " built and valid", sql, rollback);
@@ -334,13 +334,13 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
 }
 
 Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recommendation& rec,
-                                                         const collector::TableName& table) {
+                                                         const pg::TableName& table) {
   if (!rec.table_digest) return std::optional<std::string>();
   if (!options_.digest_key) {
     return std::optional<std::string>(
         "cannot check the table digest: this agent's digest key is not available");
   }
-  auto digest = collector::ReadTableDigest(*session_, *options_.digest_key, table);
+  auto digest = pg::ReadTableDigest(*session_, *options_.digest_key, table);
   if (!digest.ok()) return std::move(digest).error();
   if (*digest == rec.table_digest) return std::optional<std::string>();
   return std::optional<std::string>("schema changed since the recommendation was made: table " +
@@ -352,7 +352,7 @@ Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recomme
 Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::DropIndexSpec>(rec.spec);
-  auto index = QueryRows(
+  auto index = pg::QueryRows(
       *session_,
       "SELECT pg_catalog.pg_get_indexdef(c.oid), EXISTS (SELECT 1 FROM pg_catalog.pg_constraint "
       "WHERE conindid = c.oid)::text, t.relname, i.indisunique::text, i.indisreplident::text, "
@@ -365,7 +365,7 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
   if (!index.ok()) return std::move(index).error();
   if (index->empty())
     return Rejected("index does not exist: " + Q(spec.schema) + "." + Q(spec.index));
-  const collector::Row& found = (*index)[0];
+  const pg::Row& found = (*index)[0];
   if (found[1] == "true") {
     return Rejected("index " + Q(spec.index) + " backs a constraint; it is never dropped");
   }
@@ -414,14 +414,15 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
 Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::SetConfigSpec>(rec.spec);
-  auto setting = QueryRows(*session_,
-                           "SELECT vartype, context, coalesce(min_val, ''), coalesce(max_val, ''), "
-                           "coalesce(pg_catalog.array_to_string(enumvals, ','), '') FROM "
-                           "pg_catalog.pg_settings WHERE name = $1",
-                           {spec.name});
+  auto setting =
+      pg::QueryRows(*session_,
+                    "SELECT vartype, context, coalesce(min_val, ''), coalesce(max_val, ''), "
+                    "coalesce(pg_catalog.array_to_string(enumvals, ','), '') FROM "
+                    "pg_catalog.pg_settings WHERE name = $1",
+                    {spec.name});
   if (!setting.ok()) return std::move(setting).error();
   if (setting->empty()) return Rejected("unknown setting " + spec.name.substr(0, 63));
-  const Row& row = (*setting)[0];
+  const pg::Row& row = (*setting)[0];
   const std::string vartype = row[0].value_or("");
   const std::string context = row[1].value_or("");
   if (context == "internal") return Rejected("setting " + spec.name + " cannot be changed");
@@ -460,16 +461,18 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   if (!missing.ok()) return std::move(missing).error();
   if (!missing->empty()) return Rejected(*missing);
   // The value ALTER SYSTEM set before, if any: the rollback restores it, or resets the setting.
-  auto previous = QueryRows(*session_,
-                            "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
-                            "sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
-                            {spec.name});
+  auto previous =
+      pg::QueryRows(*session_,
+                    "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
+                    "sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
+                    {spec.name});
   if (!previous.ok()) return std::move(previous).error();
   const std::string name = Q(spec.name);
-  const std::string rollback = previous->empty() ? "ALTER SYSTEM RESET " + name
-                                                 : "ALTER SYSTEM SET " + name + " = " +
-                                                       QuoteLiteral((*previous)[0][0].value_or(""));
-  const std::string sql = "ALTER SYSTEM SET " + name + " = " + QuoteLiteral(spec.value);
+  const std::string rollback =
+      previous->empty()
+          ? "ALTER SYSTEM RESET " + name
+          : "ALTER SYSTEM SET " + name + " = " + pg::QuoteLiteral((*previous)[0][0].value_or(""));
+  const std::string sql = "ALTER SYSTEM SET " + name + " = " + pg::QuoteLiteral(spec.value);
   if (auto audited = Audit(rec.id, "started", "changing " + spec.name, sql, rollback);
       !audited.ok()) {
     return std::move(audited).error();
@@ -494,7 +497,7 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
     }
     return ApplyOutcome{"failed", detail};
   }
-  auto pending = QueryRows(
+  auto pending = pg::QueryRows(
       *session_, "SELECT pending_restart::text FROM pg_catalog.pg_settings WHERE name = $1",
       {spec.name});
   const bool pending_restart = pending.ok() && !pending->empty() && (*pending)[0][0] == "true";
@@ -509,31 +512,31 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
 }
 
 Result<std::string> Executor::StatementsView() {
-  auto extension = collector::DetectExtension(*session_, database_);
+  auto extension = pg::DetectExtension(*session_, database_);
   if (!extension.ok()) return std::move(extension).error();
   return Q(extension->schema) + ".pg_stat_statements";
 }
 
 Result<std::optional<double>> Executor::HypotheticalSavingPct(
     const std::string& index_sql, const std::vector<int64_t>& queryids) {
-  auto hypopg = HypopgSchema(*session_);
+  auto hypopg = pg::HypopgSchema(*session_);
   if (!hypopg.ok()) return std::move(hypopg).error();
   if (!*hypopg) return std::optional<double>();
   auto view = StatementsView();
   if (!view.ok()) return std::move(view).error();
-  std::vector<ProvenStatement> statements;
+  std::vector<pg::ProvenStatement> statements;
   for (int64_t queryid : queryids) {
-    auto text = QueryRows(*session_,
-                          "SELECT query FROM " + *view +
-                              " WHERE queryid = $1::bigint AND dbid = (SELECT oid FROM "
-                              "pg_catalog.pg_database WHERE datname = "
-                              "pg_catalog.current_database()) LIMIT 1",
-                          {std::to_string(queryid)});
+    auto text = pg::QueryRows(*session_,
+                              "SELECT query FROM " + *view +
+                                  " WHERE queryid = $1::bigint AND dbid = (SELECT oid FROM "
+                                  "pg_catalog.pg_database WHERE datname = "
+                                  "pg_catalog.current_database()) LIMIT 1",
+                              {std::to_string(queryid)});
     if (!text.ok()) return std::move(text).error();
     if (text->empty() || !(*text)[0][0]) continue;
     // Only what the catalog proves safe to plan under this (apply) role is planned; the rest
     // gives no estimate.
-    auto proven = ProveSafeToPlan(*session_, *(*text)[0][0], PlanPurpose::kAdvice);
+    auto proven = pg::ProveSafeToPlan(*session_, *(*text)[0][0], pg::PlanPurpose::kAdvice);
     if (proven.ok()) {
       statements.push_back(*std::move(proven));
     } else if (proven.error().code != ErrorCode::kInvalidArgument) {
@@ -542,30 +545,30 @@ Result<std::optional<double>> Executor::HypotheticalSavingPct(
   }
   if (statements.empty()) return std::optional<double>();
   double before = 0;
-  for (const ProvenStatement& statement : statements) {
-    auto cost = GenericPlanCost(*session_, statement);
+  for (const pg::ProvenStatement& statement : statements) {
+    auto cost = pg::GenericPlanCost(*session_, statement);
     if (!cost.ok()) return std::optional<double>();  // not plannable here: no estimate
     before += *cost;
   }
-  auto created = CreateHypotheticalIndex(*session_, **hypopg, index_sql);
+  auto created = pg::CreateHypotheticalIndex(*session_, **hypopg, index_sql);
   if (!created.ok()) return std::move(created).error();
   double after = 0;
   bool planned = true;
-  for (const ProvenStatement& statement : statements) {
-    auto cost = GenericPlanCost(*session_, statement);
+  for (const pg::ProvenStatement& statement : statements) {
+    auto cost = pg::GenericPlanCost(*session_, statement);
     if (!cost.ok()) {
       planned = false;
       break;
     }
     after += *cost;
   }
-  (void)ResetHypotheticalIndexes(*session_, **hypopg);
+  (void)pg::ResetHypotheticalIndexes(*session_, **hypopg);
   if (!planned || before <= 0) return std::optional<double>();
   return std::optional<double>(100.0 * (before - after) / before);
 }
 
 Result<bool> Executor::Observed(const std::string& text) {
-  const std::string wanted = StatementFingerprint(text);
+  const std::string wanted = pg::StatementFingerprint(text);
   if (wanted.empty()) return false;
   auto view = StatementsView();
   if (!view.ok()) return std::move(view).error();
@@ -574,8 +577,8 @@ Result<bool> Executor::Observed(const std::string& text) {
       "SELECT query FROM " + *view +
           "(true) WHERE dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
           "pg_catalog.current_database()) AND query IS NOT NULL",
-      {}, [&](collector::RowFields row) {
-        if (row.size() == 1 && row[0] && StatementFingerprint(*row[0]) == wanted) found = true;
+      {}, [&](pg::RowFields row) {
+        if (row.size() == 1 && row[0] && pg::StatementFingerprint(*row[0]) == wanted) found = true;
         return !found;
       });
   if (!read.ok()) return std::move(read).error();
@@ -585,10 +588,10 @@ Result<bool> Executor::Observed(const std::string& text) {
 Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   const auto& spec = std::get<protocol::RewriteSpec>(rec.spec);
-  if (auto plain = CheckPlainSelect(spec.original); !plain.ok()) {
+  if (auto plain = pg::CheckPlainSelect(spec.original); !plain.ok()) {
     return Rejected("original: " + plain.error().message);
   }
-  if (auto plain = CheckPlainSelect(spec.rewritten); !plain.ok()) {
+  if (auto plain = pg::CheckPlainSelect(spec.rewritten); !plain.ok()) {
     return Rejected("rewritten: " + plain.error().message);
   }
   // The original must be a statement this database has run: a rewrite estimates the cost of a
@@ -604,12 +607,12 @@ Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
         "original: not a statement of this database (no entry of pg_stat_statements has its "
         "fingerprint); a rewrite is estimated only for a statement the application runs");
   }
-  auto original = ProveSafeToPlan(*session_, spec.original, PlanPurpose::kRewrite);
+  auto original = pg::ProveSafeToPlan(*session_, spec.original, pg::PlanPurpose::kRewrite);
   if (!original.ok()) {
     if (original.error().code != ErrorCode::kInvalidArgument) return std::move(original).error();
     return Rejected("original: " + original.error().message);
   }
-  auto rewritten = ProveSafeToPlan(*session_, spec.rewritten, PlanPurpose::kRewrite);
+  auto rewritten = pg::ProveSafeToPlan(*session_, spec.rewritten, pg::PlanPurpose::kRewrite);
   if (!rewritten.ok()) {
     if (rewritten.error().code != ErrorCode::kInvalidArgument) return std::move(rewritten).error();
     return Rejected("rewritten: " + rewritten.error().message);
@@ -620,9 +623,9 @@ Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
       return Rejected("rewritten: reads a relation the original does not read");
     }
   }
-  auto before = GenericPlanCost(*session_, *original);
+  auto before = pg::GenericPlanCost(*session_, *original);
   if (!before.ok()) return Rejected("original could not be planned: " + OneLine(before.error()));
-  auto after = GenericPlanCost(*session_, *rewritten);
+  auto after = pg::GenericPlanCost(*session_, *rewritten);
   if (!after.ok()) return Rejected("rewritten could not be planned: " + OneLine(after.error()));
   const std::string detail = "advice only, nothing changed: estimated cost " +
                              std::to_string(*before) + " (original) vs " + std::to_string(*after) +
@@ -650,11 +653,11 @@ Result<StatementFigures> Executor::SumFigures(std::string_view condition,
                                               const std::string& parameter) {
   auto view = StatementsView();
   if (!view.ok()) return std::move(view).error();
-  auto rows = QueryRows(*session_,
-                        "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), "
-                        "0)::text FROM " +
-                            *view + " WHERE " + std::string(condition),
-                        {parameter});
+  auto rows = pg::QueryRows(*session_,
+                            "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), "
+                            "0)::text FROM " +
+                                *view + " WHERE " + std::string(condition),
+                            {parameter});
   if (!rows.ok()) return std::move(rows).error();
   StatementFigures figures;
   if (!rows->empty()) {
@@ -717,10 +720,10 @@ Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
   bool applied = false;
   std::string found;
   if (!dropped_index.empty()) {
-    auto state = QueryRows(*session_,
-                           "SELECT i.indisvalid::text FROM pg_catalog.pg_index i WHERE "
-                           "i.indexrelid = pg_catalog.to_regclass($1)",
-                           {dropped_index});
+    auto state = pg::QueryRows(*session_,
+                               "SELECT i.indisvalid::text FROM pg_catalog.pg_index i WHERE "
+                               "i.indexrelid = pg_catalog.to_regclass($1)",
+                               {dropped_index});
     if (!state.ok()) return std::move(state).error();
     if (state->empty()) {
       applied = true;
@@ -765,24 +768,24 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
       "application_name = 'optischema-agent' AND (pg_catalog.strpos(query, 'CREATE INDEX "
       "CONCURRENTLY \"' || $1) > 0 OR pg_catalog.strpos(query, 'DROP INDEX CONCURRENTLY ') > 0)";
   auto terminated =
-      QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
-                {std::string(kIndexNamePrefix)});
+      pg::QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
+                    {std::string(kIndexNamePrefix)});
   if (!terminated.ok()) return std::move(terminated).error();
   for (int waited = 0; !terminated->empty() && waited < 100; ++waited) {
-    auto left = QueryRows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
+    auto left = pg::QueryRows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
     if (!left.ok()) return std::move(left).error();
     if (left->empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // termination is asynchronous
   }
   auto invalid =
-      QueryRows(*session_,
-                "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i JOIN "
-                "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace "
-                "n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND "
-                "pg_catalog.starts_with(c.relname, $1)",
-                {std::string(kIndexNamePrefix)});
+      pg::QueryRows(*session_,
+                    "SELECT n.nspname, c.relname FROM pg_catalog.pg_index i JOIN "
+                    "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_namespace "
+                    "n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND "
+                    "pg_catalog.starts_with(c.relname, $1)",
+                    {std::string(kIndexNamePrefix)});
   if (!invalid.ok()) return std::move(invalid).error();
-  for (const Row& row : *invalid) {
+  for (const pg::Row& row : *invalid) {
     if (Status st = DropInvalidIndex(row[0].value_or(""), row[1].value_or("")); !st.ok()) {
       return std::move(st).error();
     }
@@ -817,10 +820,10 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
     }
     // A build that completed just before the stop left a valid index under its name.
     auto complete =
-        QueryRows(*session_,
-                  "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid "
-                  "= i.indexrelid WHERE c.relname = $1 AND i.indisvalid",
-                  {IndexNameForRecommendation(id)});
+        pg::QueryRows(*session_,
+                      "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid "
+                      "= i.indexrelid WHERE c.relname = $1 AND i.indisvalid",
+                      {IndexNameForRecommendation(id)});
     if (!complete.ok()) return std::move(complete).error();
     const bool applied = started.sql.starts_with("CREATE INDEX CONCURRENTLY") && !complete->empty();
     auto audited = Audit(id, "recovered",

@@ -47,9 +47,9 @@
 
 #include "applier/audit_log.h"
 #include "applier/recommendation_check.h"
-#include "collector/pg_session.h"
-#include "collector/schema_reader.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
+#include "pg/table_schema.h"
 
 namespace optischema::applier {
 
@@ -61,7 +61,7 @@ struct ExecutorOptions {
   int lock_attempts = 5;                       // tries of a statement that hits the lock timeout
   std::chrono::milliseconds lock_pause{1000};  // pause after the n-th lock timeout: n times this
   // The agent's table digest key; none: a recommendation carrying a table_digest is refused.
-  std::optional<collector::DigestKey> digest_key;
+  std::optional<pg::DigestKey> digest_key;
 };
 
 // Cumulative figures of the affected statements (summed over users and databases).
@@ -93,17 +93,16 @@ struct ApplyOutcome {
 // For a set_config of `setting`: empty when the role may run every step (ALTER SYSTEM on the
 // setting, pg_reload_conf(), reading pg_file_settings), else the refusal with the GRANTs that
 // fix it. Read-only. kQueryFailed when the privileges cannot be read.
-Result<std::string> MissingSetConfigPrivileges(collector::PgSession& session,
-                                               const std::string& setting);
+Result<std::string> MissingSetConfigPrivileges(pg::PgSession& session, const std::string& setting);
 // The statements (without ';') that grant what MissingSetConfigPrivileges finds missing; before
 // PostgreSQL 15 the one entry "ALTER ROLE <role> SUPERUSER" (not advice: the fact).
-Result<std::vector<std::string>> MissingSetConfigGrants(collector::PgSession& session,
+Result<std::vector<std::string>> MissingSetConfigGrants(pg::PgSession& session,
                                                         const std::string& setting);
 
 class Executor {
  public:
   // `session` must be opened with SessionMode::kApply; `audit` must outlive the executor.
-  Executor(std::unique_ptr<collector::PgSession> session, AuditLog& audit, std::string database,
+  Executor(std::unique_ptr<pg::PgSession> session, AuditLog& audit, std::string database,
            ExecutorOptions options = {});
 
   // `listener` is called with the recommendation id and the step's detail once a `started` record
@@ -150,10 +149,10 @@ class Executor {
   Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
   Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
   // The refusal reason when `rec` carries a table_digest that differs from `table`'s digest now
-  // (collector/schema_reader.h) or the digest key is missing; nullopt when it carries none or the
+  // (pg/table_schema.h) or the digest key is missing; nullopt when it carries none or the
   // table is unchanged.
   Result<std::optional<std::string>> SchemaDrift(const protocol::Recommendation& rec,
-                                                 const collector::TableName& table);
+                                                 const pg::TableName& table);
   Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
   Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
   // The estimated saving, in percent, of `index_sql` (a CREATE INDEX without name or
@@ -171,7 +170,7 @@ class Executor {
   Result<AuditRecord> Audit(const std::string& id, const std::string& step, std::string detail,
                             std::string sql = {}, std::string rollback_sql = {});
 
-  std::unique_ptr<collector::PgSession> session_;
+  std::unique_ptr<pg::PgSession> session_;
   AuditLog& audit_;
   std::string database_;
   ExecutorOptions options_;

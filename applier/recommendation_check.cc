@@ -60,7 +60,7 @@ Result<CheckedRecommendation> CheckRecommendation(const protocol::Recommendation
   CheckedRecommendation checked{rec, envelope.raw_json, std::nullopt};
   if (const auto* index = std::get_if<protocol::CreateIndexSpec>(&rec.spec);
       index != nullptr && index->where) {
-    auto where = CheckPredicate(*index->where);
+    auto where = pg::CheckPredicate(*index->where);
     if (!where.ok()) return std::move(where).error();
     checked.where = *std::move(where);
   }

@@ -20,8 +20,8 @@
 #include <string>
 #include <string_view>
 
-#include "applier/predicate.h"
 #include "core/result.h"
+#include "pg/predicate.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::applier {
@@ -41,8 +41,8 @@ struct CheckContext {
 
 struct CheckedRecommendation {
   protocol::Recommendation recommendation;
-  std::string raw_json;                // the signed bytes as received
-  std::optional<SafePredicate> where;  // create_index with a where only
+  std::string raw_json;                    // the signed bytes as received
+  std::optional<pg::SafePredicate> where;  // create_index with a where only
 };
 
 // Errors (the message is the reason to report; it never echoes field values):

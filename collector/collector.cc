@@ -38,7 +38,7 @@ Status Collector::Connect() {
   auto session = connect_();
   if (!session.ok()) return std::move(session).error();
   ++counters_.connects;
-  auto ext = DetectExtension(**session, options_.database_name);
+  auto ext = pg::DetectExtension(**session, options_.database_name);
   if (!ext.ok()) return std::move(ext).error();
   if (options_.require_all_stats_privilege) {
     if (Status st = CheckStatsPrivilege(**session); !st.ok()) return st;
@@ -142,7 +142,7 @@ Status Collector::ReadStats(bool all_reset) {
   SlotSet present_now;
   StatReading row;
   uint32_t hint = 0;
-  Status st = session_->Stream(reader_->StatsSql(), [&](RowFields fields) {
+  Status st = session_->Stream(reader_->StatsSql(), [&](pg::RowFields fields) {
     if (!StatReader::ParseRow(fields, &row)) {
       ++counters_.malformed_rows;
       return true;
@@ -248,7 +248,7 @@ Status Collector::ReadTexts(const SlotSet& wanted) {
     batch_bytes = 0;
   };
   Status st = session_->StreamWithParams(
-      reader_->TextSql(), {StatReader::QueryIdArray(ids)}, [&](RowFields fields) {
+      reader_->TextSql(), {StatReader::QueryIdArray(ids)}, [&](pg::RowFields fields) {
         if (fields.size() != 6 || !StatReader::ParseKey(fields, &key) || !fields[4]) return true;
         if (fields[5] && !self_queryid) {
           int64_t id = 0;
@@ -284,8 +284,8 @@ void Collector::AnalyzeText(uint32_t slot, int64_t queryid, std::string_view raw
   const bool room = pending_text_bytes_ + raw.size() <= options_.text_cache_bytes;
   std::optional<std::string> text;
   if (!classified_.contains(slot)) {
-    AnalyzedText analyzed = owed && room ? AnalyzeStatementText(raw, queryid)
-                                         : ClassifyStatementText(raw, queryid);
+    AnalyzedText analyzed =
+        owed && room ? AnalyzeStatementText(raw, queryid) : ClassifyStatementText(raw, queryid);
     ++counters_.texts_analyzed;
     Classify(slot, analyzed.exclusion, std::move(analyzed.fingerprint));
     if (analyzed.exclusion != Exclusion::kNone || !owed || !room) return;

@@ -18,12 +18,12 @@
 
 #include "collector/chunked_array.h"
 #include "collector/kpi_reader.h"
-#include "collector/pg_session.h"
 #include "collector/stat_reader.h"
 #include "collector/statement_slots.h"
 #include "collector/statement_text.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
 #include "protocol/snapshot.h"
 
 namespace optischema::collector {
@@ -46,7 +46,7 @@ struct CollectorOptions {
 };
 
 // Opens a fresh session; called at start and after a lost connection.
-using SessionFactory = std::function<Result<std::unique_ptr<PgSession>>()>;
+using SessionFactory = std::function<Result<std::unique_ptr<pg::PgSession>>()>;
 
 // Work counters, for tests, benchmarks and the daemon's status line.
 struct CollectorCounters {
@@ -103,7 +103,7 @@ class Collector {
   CollectorOptions options_;
   SessionFactory connect_;
   const Clock& clock_;
-  std::unique_ptr<PgSession> session_;
+  std::unique_ptr<pg::PgSession> session_;
   std::optional<StatReader> reader_;
   std::string server_version_;
   uint32_t own_userid_ = 0;  // the agent's role and database, to recognise its own entries

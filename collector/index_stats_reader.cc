@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "collector/query_rows.h"
 #include "collector/statement_text.h"
+#include "pg/query_rows.h"
 
 namespace optischema::collector {
 namespace {
@@ -79,16 +79,16 @@ std::vector<std::string> JsonStrings(const std::optional<std::string>& text) {
   return out;
 }
 
-IndexReading ParseIndexRow(const Row& row) {
+IndexReading ParseIndexRow(const pg::Row& row) {
   IndexReading r;
   protocol::IndexStat& s = r.stat;
-  r.oid = NumberIn<uint32_t>(row[0]);
+  r.oid = pg::NumberIn<uint32_t>(row[0]);
   s.schema = row[1].value_or("");
   s.table = row[2].value_or("");
   s.name = row[3].value_or("");
   s.method = row[4].value_or("");
-  s.size_bytes = NumberIn<int64_t>(row[5]);
-  s.scans = NumberIn<int64_t>(row[6]);
+  s.size_bytes = pg::NumberIn<int64_t>(row[5]);
+  s.scans = pg::NumberIn<int64_t>(row[6]);
   s.valid = Flag(row[7]);
   s.ready = Flag(row[8]);
   s.unique = Flag(row[9]);
@@ -96,7 +96,7 @@ IndexReading ParseIndexRow(const Row& row) {
   s.backs_constraint = Flag(row[11]);
   s.partial = Flag(row[12]);
   const std::vector<std::string> attnums = Words(row[13]);
-  const int key_columns = NumberIn<int>(row[14]);
+  const int key_columns = pg::NumberIn<int>(row[14]);
   const std::vector<std::string> opclasses = Words(row[15]);
   const std::vector<std::string> collations = Words(row[16]);
   const std::vector<std::string> options = Words(row[17]);
@@ -117,10 +117,10 @@ IndexReading ParseIndexRow(const Row& row) {
     }
     s.columns.push_back(std::move(column));
   }
-  r.table_oid = NumberIn<uint32_t>(row[21]);
-  r.table_writes = NumberIn<int64_t>(row[22]);
+  r.table_oid = pg::NumberIn<uint32_t>(row[21]);
+  r.table_writes = pg::NumberIn<int64_t>(row[22]);
   s.being_built = Flag(row[23]);
-  r.index_writes = NumberIn<int64_t>(row[24]);
+  r.index_writes = pg::NumberIn<int64_t>(row[24]);
   r.partitioned = row[25] == "I";
   r.attached = Flag(row[26]);
   return r;
@@ -128,20 +128,20 @@ IndexReading ParseIndexRow(const Row& row) {
 
 }  // namespace
 
-Result<IndexStatsReading> ReadIndexStats(PgSession& session) {
+Result<IndexStatsReading> ReadIndexStats(pg::PgSession& session) {
   IndexStatsReading reading;
-  auto since = QueryRows(session, kStatsSinceSql);
+  auto since = pg::QueryRows(session, kStatsSinceSql);
   if (!since.ok()) return std::move(since).error();
   if (!since->empty()) {
-    const Row& row = (*since)[0];
+    const pg::Row& row = (*since)[0];
     reading.stats.stats_since = row[0].value_or("");
-    reading.stats.stats_age_s = NumberIn<double>(row[1]);
+    reading.stats.stats_age_s = pg::NumberIn<double>(row[1]);
     reading.stats.stats_since_source = Flag(row[2]) ? "server_start" : "stats_reset";
   }
-  auto rows = QueryRows(session, IndexSql());
+  auto rows = pg::QueryRows(session, IndexSql());
   if (!rows.ok()) return std::move(rows).error();
   reading.indexes.reserve(rows->size());
-  for (const Row& row : *rows) {
+  for (const pg::Row& row : *rows) {
     if (row.size() < 27) continue;
     reading.indexes.push_back(ParseIndexRow(row));
   }

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/pg_session.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
 #include "protocol/advice.h"
 
 namespace optischema::collector {
@@ -39,6 +39,6 @@ struct IndexStatsReading {
 };
 
 // Errors: those of PgSession.
-Result<IndexStatsReading> ReadIndexStats(PgSession& session);
+Result<IndexStatsReading> ReadIndexStats(pg::PgSession& session);
 
 }  // namespace optischema::collector

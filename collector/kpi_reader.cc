@@ -1,11 +1,11 @@
 #include "collector/kpi_reader.h"
 
 #include "collector/delta.h"
-#include "collector/query_rows.h"
+#include "pg/query_rows.h"
 
 namespace optischema::collector {
 
-Result<KpiReading> ReadKpis(PgSession& session) {
+Result<KpiReading> ReadKpis(pg::PgSession& session) {
   KpiReading k;
   auto db = session.Query(
       "SELECT xact_commit + xact_rollback, blks_hit, blks_read, "
@@ -15,11 +15,11 @@ Result<KpiReading> ReadKpis(PgSession& session) {
   if (!db.ok()) return std::move(db).error();
   if (!db->rows.empty()) {
     const auto& r = db->rows[0];
-    k.xact_total = NumberIn<int64_t>(r[0]);
-    k.blks_hit = NumberIn<int64_t>(r[1]);
-    k.blks_read = NumberIn<int64_t>(r[2]);
-    k.connections_total = NumberIn<int64_t>(r[3]);
-    k.max_connections = NumberIn<int64_t>(r[4]);
+    k.xact_total = pg::NumberIn<int64_t>(r[0]);
+    k.blks_hit = pg::NumberIn<int64_t>(r[1]);
+    k.blks_read = pg::NumberIn<int64_t>(r[2]);
+    k.connections_total = pg::NumberIn<int64_t>(r[3]);
+    k.max_connections = pg::NumberIn<int64_t>(r[4]);
   }
   auto act = session.Query(
       "SELECT coalesce(state, 'unknown'), count(*) FROM pg_catalog.pg_stat_activity "
@@ -27,7 +27,7 @@ Result<KpiReading> ReadKpis(PgSession& session) {
       "GROUP BY 1");
   if (!act.ok()) return std::move(act).error();
   for (const auto& r : act->rows)
-    k.connections_by_state[r[0].value_or("unknown")] = NumberIn<int64_t>(r[1]);
+    k.connections_by_state[r[0].value_or("unknown")] = pg::NumberIn<int64_t>(r[1]);
   return k;
 }
 

@@ -6,8 +6,8 @@
 #include <map>
 #include <string>
 
-#include "collector/pg_session.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
 #include "protocol/snapshot.h"
 
 namespace optischema::collector {
@@ -22,7 +22,7 @@ struct KpiReading {
 };
 
 // Two small catalog queries. Errors as PgSession::Query.
-Result<KpiReading> ReadKpis(PgSession& session);
+Result<KpiReading> ReadKpis(pg::PgSession& session);
 
 // KPIs of the window between two readings. Counters that went down (statistics reset) count
 // from zero, never negative.

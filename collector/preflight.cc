@@ -3,9 +3,9 @@
 #include <charconv>
 #include <sstream>
 
-#include "collector/query_rows.h"
 #include "collector/stat_reader.h"
-#include "core/sql_identifier.h"
+#include "pg/query_rows.h"
+#include "pg/sql_identifier.h"
 
 namespace optischema::collector {
 namespace {
@@ -31,19 +31,19 @@ constexpr char kPreloadFix[] =
 
 }  // namespace
 
-std::vector<CheckItem> PreflightCollection(PgSession& session, const std::string& database,
+std::vector<CheckItem> PreflightCollection(pg::PgSession& session, const std::string& database,
                                            const std::string& subject) {
   std::vector<CheckItem> items;
-  auto server = QueryRows(session,
-                          "SELECT current_setting('server_version'), current_user, "
-                          "current_setting('server_version_num')");
+  auto server = pg::QueryRows(session,
+                              "SELECT current_setting('server_version'), current_user, "
+                              "current_setting('server_version_num')");
   if (!server.ok() || server->empty()) {
     items.push_back(Fail("server", subject,
                          server.ok() ? "no answer to a trivial query" : server.error().ToString(),
                          "check that the DSN points at a PostgreSQL server"));
     return items;
   }
-  const Row& row = (*server)[0];
+  const pg::Row& row = (*server)[0];
   const std::string role = row[1].value_or("?");
   const std::string version_num = row[2].value_or("0");
   items.push_back(Ok("connection", subject,
@@ -56,7 +56,7 @@ std::vector<CheckItem> PreflightCollection(PgSession& session, const std::string
                          "the agent needs PostgreSQL 13 or newer (pg_stat_statements 1.8+)"));
   }
 
-  auto extension = DetectExtension(session, database);
+  auto extension = pg::DetectExtension(session, database);
   if (extension.ok()) {
     items.push_back(Ok("pg_stat_statements", subject,
                        "extension pg_stat_statements " + extension->version +
@@ -72,7 +72,7 @@ std::vector<CheckItem> PreflightCollection(PgSession& session, const std::string
 
   // shared_preload_libraries is readable only with pg_read_all_settings (part of pg_monitor);
   // without it, whether pg_stat_statements(false) answers tells the same.
-  auto preload = QueryRows(session, "SELECT current_setting('shared_preload_libraries')");
+  auto preload = pg::QueryRows(session, "SELECT current_setting('shared_preload_libraries')");
   if (preload.ok() && !preload->empty()) {
     const std::string libraries = (*preload)[0][0].value_or("");
     if (ListsLibrary(libraries, "pg_stat_statements")) {
@@ -85,8 +85,8 @@ std::vector<CheckItem> PreflightCollection(PgSession& session, const std::string
                            kPreloadFix));
     }
   } else if (extension.ok()) {
-    auto probe = QueryRows(session, "SELECT 1 FROM " + QuoteIdentifier(extension->schema) +
-                                        ".pg_stat_statements(false) LIMIT 1");
+    auto probe = pg::QueryRows(session, "SELECT 1 FROM " + pg::QuoteIdentifier(extension->schema) +
+                                            ".pg_stat_statements(false) LIMIT 1");
     if (probe.ok()) {
       items.push_back(Ok("shared_preload_libraries", subject,
                          "pg_stat_statements is loaded (the role cannot read "
@@ -113,10 +113,11 @@ std::vector<CheckItem> PreflightCollection(PgSession& session, const std::string
                                                                : privilege.error().ToString()));
   }
 
-  auto hypopg = QueryRows(session,
-                          "SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = "
-                          "'hypopg'), EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions "
-                          "WHERE name = 'hypopg')::text");
+  auto hypopg =
+      pg::QueryRows(session,
+                    "SELECT (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = "
+                    "'hypopg'), EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions "
+                    "WHERE name = 'hypopg')::text");
   if (!hypopg.ok() || hypopg->empty()) {
     items.push_back(Warn("hypopg", subject,
                          "could not look for hypopg: " +

@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "collector/pg_session.h"
 #include "core/preflight.h"
+#include "pg/pg_session.h"
 
 namespace optischema::collector {
 
 // `subject` names the database in every item ("database orders"). Never fails: a query that
 // fails becomes a FAIL item with its message.
-std::vector<CheckItem> PreflightCollection(PgSession& session, const std::string& database,
+std::vector<CheckItem> PreflightCollection(pg::PgSession& session, const std::string& database,
                                            const std::string& subject);
 
 }  // namespace optischema::collector

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <string>
 
-#include "core/sql_identifier.h"
+#include "pg/sql_identifier.h"
 
 namespace optischema::collector {
 
@@ -36,46 +36,7 @@ bool ParseBool(const std::optional<std::string_view>& field, bool* out) {
 
 }  // namespace
 
-bool ParseExtensionVersion(std::string_view text, int* major, int* minor) {
-  const auto dot = text.find('.');
-  if (dot == std::string_view::npos) return false;
-  auto a = std::from_chars(text.data(), text.data() + dot, *major);
-  auto b = std::from_chars(text.data() + dot + 1, text.data() + text.size(), *minor);
-  return a.ec == std::errc() && a.ptr == text.data() + dot && b.ec == std::errc() &&
-         b.ptr == text.data() + text.size();
-}
-
-Result<ExtensionInfo> DetectExtension(PgSession& session, std::string_view database_name) {
-  auto res = session.Query(
-      "SELECT e.extversion, n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace "
-      "n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'");
-  if (!res.ok()) return std::move(res).error();
-  if (res->rows.empty()) {
-    return MakeError(
-        ErrorCode::kExtensionMissing,
-        "pg_stat_statements is not installed in database \"" + std::string(database_name) +
-            "\": run CREATE EXTENSION pg_stat_statements; in that database. The server must "
-            "also load it: shared_preload_libraries = 'pg_stat_statements' in postgresql.conf, "
-            "then restart PostgreSQL");
-  }
-  ExtensionInfo info;
-  info.version = res->rows[0][0].value_or("");
-  info.schema = res->rows[0][1].value_or("public");
-  if (!ParseExtensionVersion(info.version, &info.major, &info.minor)) {
-    return MakeError(ErrorCode::kUnsupportedVersion,
-                     "cannot understand pg_stat_statements version \"" + info.version + "\"");
-  }
-  if (!info.AtLeast(1, 8)) {
-    return MakeError(ErrorCode::kUnsupportedVersion,
-                     "pg_stat_statements " + info.version +
-                         " is too old: the agent needs 1.8 or newer (PostgreSQL 13+). Run ALTER "
-                         "EXTENSION pg_stat_statements UPDATE; and, on PostgreSQL 12 or older, "
-                         "upgrade the server");
-  }
-  return info;
-}
-
-Status CheckStatsPrivilege(PgSession& session) {
+Status CheckStatsPrivilege(pg::PgSession& session) {
   auto res = session.Query(
       "SELECT r.rolname, r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'pg_read_all_stats', "
       "'USAGE') FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
@@ -87,16 +48,16 @@ Status CheckStatsPrivilege(PgSession& session) {
                      "role \"" + role +
                          "\" cannot see other roles' statements in pg_stat_statements: run GRANT "
                          "pg_monitor TO " +
-                         QuoteIdentifier(role) + "; (or GRANT pg_read_all_stats)",
+                         pg::QuoteIdentifier(role) + "; (or GRANT pg_read_all_stats)",
                      "42501");
   }
   return OkStatus();
 }
 
-StatReader::StatReader(ExtensionInfo extension) : extension_(std::move(extension)) {
+StatReader::StatReader(pg::ExtensionInfo extension) : extension_(std::move(extension)) {
   const bool v19 = extension_.AtLeast(1, 9);
   const bool v111 = extension_.AtLeast(1, 11);
-  const std::string schema = QuoteIdentifier(extension_.schema);
+  const std::string schema = pg::QuoteIdentifier(extension_.schema);
   from_ = schema + ".pg_stat_statements";
 
   // Column order and types are ParseRow's contract: every column is cast to oid, bool, int8 or
@@ -148,7 +109,7 @@ std::optional<std::string> StatReader::QueryIdArray(std::span<const int64_t> que
   return out;
 }
 
-bool StatReader::ParseKey(RowFields f, StatementKey* out) {
+bool StatReader::ParseKey(pg::RowFields f, StatementKey* out) {
   if (f.size() < 4) return false;
   return ParseNumber(f[0], &out->userid) && ParseNumber(f[1], &out->dbid) &&
          ParseBool(f[2], &out->toplevel) && f[3] && ParseNumber(f[3], &out->queryid);
@@ -193,7 +154,7 @@ bool ReadFloat8(const std::optional<std::string_view>& f, double* out) {
 
 }  // namespace
 
-bool StatReader::ParseRow(RowFields f, StatReading* out) {
+bool StatReader::ParseRow(pg::RowFields f, StatReading* out) {
   constexpr std::size_t kColumns = 22;
   if (f.size() != kColumns || !f[3]) return false;  // queryid NULL: insufficient privilege
   auto& t = out->totals;

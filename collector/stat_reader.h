@@ -9,8 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "collector/pg_session.h"
 #include "core/result.h"
+#include "pg/pg_session.h"
+#include "pg/stat_statements_extension.h"
 #include "protocol/snapshot.h"
 
 namespace optischema::collector {
@@ -34,28 +35,13 @@ struct StatReading {
   double stats_since = 0;  // epoch seconds (extension 1.11+); 0 when the version has no such column
 };
 
-struct ExtensionInfo {
-  std::string version;  // pg_extension.extversion, e.g. "1.10"
-  int major = 0;
-  int minor = 0;
-  std::string schema;  // where the extension's functions live
-  bool AtLeast(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
-};
-
-// Parses "1.10" into major/minor. false when malformed.
-bool ParseExtensionVersion(std::string_view text, int* major, int* minor);
-
-// Finds pg_stat_statements in the connected database. Errors: kExtensionMissing (names CREATE
-// EXTENSION and shared_preload_libraries), kUnsupportedVersion (older than 1.8, names the fix).
-Result<ExtensionInfo> DetectExtension(PgSession& session, std::string_view database_name);
-
 // Errors with kPermissionDenied (naming GRANT pg_monitor) when the connected role cannot see other
 // roles' statements.
-Status CheckStatsPrivilege(PgSession& session);
+Status CheckStatsPrivilege(pg::PgSession& session);
 
 class StatReader {
  public:
-  explicit StatReader(ExtensionInfo extension);
+  explicit StatReader(pg::ExtensionInfo extension);
 
   // SELECT of the current database's entries, without text, in the column order ParseRow expects.
   const std::string& StatsSql() const { return stats_sql_; }
@@ -71,14 +57,14 @@ class StatReader {
 
   // Parses one row of StatsSql in binary send format. false when a field is missing, NULL where a
   // value is required, or of the wrong size.
-  static bool ParseRow(RowFields fields, StatReading* out);
+  static bool ParseRow(pg::RowFields fields, StatReading* out);
   // Parses the key columns (first four, text format) of a TextSql row; the text is field 4.
-  static bool ParseKey(RowFields fields, StatementKey* out);
+  static bool ParseKey(pg::RowFields fields, StatementKey* out);
 
-  const ExtensionInfo& extension() const { return extension_; }
+  const pg::ExtensionInfo& extension() const { return extension_; }
 
  private:
-  ExtensionInfo extension_;
+  pg::ExtensionInfo extension_;
   std::string from_;  // schema-qualified function name
   std::string stats_sql_;
   std::string text_sql_;

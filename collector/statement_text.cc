@@ -14,17 +14,18 @@
 #include <string>
 #include <vector>
 
-#include "collector/pg_query_owned.h"
+#include "pg/pg_query_owned.h"
+#include "pg/pg_session.h"
 
 namespace optischema::collector {
 namespace {
 
 using Json = nlohmann::json;
 
-using ParseResult = PgQueryParsed;
-using NormalizeResult = PgQueryNormalized;
-using ScanResult = PgQueryScanned;
-using FingerprintResult = PgQueryFingerprinted;
+using ParseResult = pg::PgQueryParsed;
+using NormalizeResult = pg::PgQueryNormalized;
+using ScanResult = pg::PgQueryScanned;
+using FingerprintResult = pg::PgQueryFingerprinted;
 
 struct UnpackedScanDeleter {
   void operator()(PgQuery__ScanResult* result) const {
@@ -46,7 +47,7 @@ std::string_view TrimSpace(std::string_view text) {
 }
 
 bool StartsWithAgentMarker(std::string_view raw) {
-  return TrimSpace(raw).starts_with(kAgentMarker);
+  return TrimSpace(raw).starts_with(pg::kAgentMarker);
 }
 
 bool IsLiteralToken(PgQuery__Token kind) {

@@ -10,13 +10,10 @@
 
 namespace optischema::collector {
 
-// Leading comment on every statement the agent runs, so it can recognise and drop its own work.
-inline constexpr std::string_view kAgentMarker = "/* optischema-agent */";
-
 // Why a statement is left out of snapshots. Decided once per statement, from the parse tree.
 enum class Exclusion {
   kNone,                // user workload: sent
-  kAgentOwn,            // starts with kAgentMarker
+  kAgentOwn,            // starts with pg::kAgentMarker
   kTransactionControl,  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION...
   kSessionUtility,      // SET, RESET, SHOW, DISCARD, DEALLOCATE, LISTEN, UNLISTEN
   kCatalogOnly,         // every relation it reads is in pg_catalog / information_schema

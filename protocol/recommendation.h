@@ -16,7 +16,7 @@
 //   approved_by        non-empty string
 //   approved_at, expires_at  RFC 3339 timestamps, e.g. "2026-11-21T22:30:05Z"
 //   table_digest       optional: create_index / drop_index only; the digest of the table's schema
-//                      (collector/schema_reader.h) when the change was proposed. The applier
+//                      (pg/table_schema.h) when the change was proposed. The applier
 //                      refuses the change when the table's digest differs now.
 //   reason             optional: why it was proposed, for people (the advisor's evidence)
 //   signature          base64 Ed25519 signature over RecommendationSigningBytes (optional until

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "collector/collector.h"
-#include "collector/pg_session.h"
 #include "collector/stat_reader.h"
+#include "pg/pg_session.h"
 #include "protocol/snapshot_json.h"
 #include "tests/bench/child_process.h"
 #include "tests/bench/exporter.h"
@@ -147,7 +147,8 @@ class RoleDbTime {
     const std::string sql =
         "SELECT coalesce(sum(total_exec_time + total_plan_time), 0)::float8, "
         "coalesce(sum(calls), 0)::float8 FROM pg_stat_statements(false) WHERE userid = "
-        "to_regrole('" + role_ + "')::oid";
+        "to_regrole('" +
+        role_ + "')::oid";
     const ResultPtr res(PQexec(admin_, sql.c_str()));
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) {
       throw std::runtime_error("reading database time: " + std::string(PQerrorMessage(admin_)));
@@ -233,9 +234,9 @@ ScenarioResult RunScenario(collector::Collector& agent, PGconn* admin, const End
     json_cpu.push_back(cycle.times.cpu_ms - cycle.collect_cpu_ms);
     out.changed_statements = cycle.snapshot.sampling.changed_statements;
     out.sent_statements = static_cast<int64_t>(cycle.snapshot.statements.size());
-    out.texts_sent = std::count_if(cycle.snapshot.statements.begin(),
-                                   cycle.snapshot.statements.end(),
-                                   [](const protocol::StatementMetrics& s) { return s.include_text; });
+    out.texts_sent =
+        std::count_if(cycle.snapshot.statements.begin(), cycle.snapshot.statements.end(),
+                      [](const protocol::StatementMetrics& s) { return s.include_text; });
     out.json_bytes = cycle.json_bytes;
     out.gzip_bytes = cycle.gzip_bytes;
     if (!endpoints.exporter_url.empty() && r > repeat - endpoints.exporter_scrapes) {
@@ -303,9 +304,9 @@ AgentResult MeasureAgent(const Endpoints& endpoints, std::size_t n, int repeat) 
         collector::CollectorOptions{.database_name = "postgres",
                                     .text_refresh_interval = kTextRefresh},
         [dsn] {
-          collector::ConnectOptions options;
+          pg::ConnectOptions options;
           options.dsn = dsn;
-          return collector::ConnectLibpq(options);
+          return pg::ConnectLibpq(options);
         },
         clock);
     const Connection admin = Connect(endpoints.admin_dsn);
@@ -366,7 +367,8 @@ AgentResult MeasureAgent(const Endpoints& endpoints, std::size_t n, int repeat) 
                    std::min(message.size(), sizeof out.last_text_read_error - 1));
     }
     out.peak_rss_mib = PeakRssMib();
-    if (endpoints.exporter_pid > 0) out.exporter_peak_rss_mib = PeakRssMibOf(endpoints.exporter_pid);
+    if (endpoints.exporter_pid > 0)
+      out.exporter_peak_rss_mib = PeakRssMibOf(endpoints.exporter_pid);
     return out;
   });
 }

@@ -20,12 +20,12 @@
 #include <utility>
 #include <vector>
 
+#include "controlplane/api.h"
+#include "controlplane/api_keys.h"
+#include "controlplane/input_limits.h"
+#include "controlplane/request_budget.h"
+#include "controlplane/store.h"
 #include "core/clock.h"
-#include "protocol/controlplane/api.h"
-#include "protocol/controlplane/api_keys.h"
-#include "protocol/controlplane/input_limits.h"
-#include "protocol/controlplane/request_budget.h"
-#include "protocol/controlplane/store.h"
 #include "protocol/json_bounds.h"
 #include "tests/fuzz/fuzz_support.h"
 

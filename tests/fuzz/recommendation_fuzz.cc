@@ -19,12 +19,12 @@
 #include <string_view>
 #include <variant>
 
-#include "agent/recent_ids.h"
-#include "agent/recommendation_intake.h"
 #include "applier/index_name.h"
-#include "applier/predicate.h"
 #include "applier/recommendation_check.h"
-#include "core/sql_identifier.h"
+#include "core/recent_ids.h"
+#include "delivery/recommendation_intake.h"
+#include "pg/predicate.h"
+#include "pg/sql_identifier.h"
 #include "protocol/recommendation.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -57,24 +57,24 @@ void PrepareLikeTheExecutor(const applier::CheckedRecommendation& checked) {
   const protocol::Recommendation& rec = checked.recommendation;
   if (const auto* index = std::get_if<protocol::CreateIndexSpec>(&rec.spec)) {
     (void)applier::IndexNameForRecommendation(rec.id);
-    (void)QuoteIdentifier(index->schema);
-    (void)QuoteIdentifier(index->table);
-    for (const std::string& column : index->columns) (void)QuoteIdentifier(column);
-    for (const std::string& column : index->include) (void)QuoteIdentifier(column);
+    (void)pg::QuoteIdentifier(index->schema);
+    (void)pg::QuoteIdentifier(index->table);
+    for (const std::string& column : index->columns) (void)pg::QuoteIdentifier(column);
+    for (const std::string& column : index->include) (void)pg::QuoteIdentifier(column);
     if (checked.where) {
-      const Result<applier::SafePredicate> again = applier::CheckPredicate(checked.where->sql);
+      const Result<pg::SafePredicate> again = pg::CheckPredicate(checked.where->sql);
       if (!again.ok()) fuzz::Fail("a re-emitted where is refused: " + again.error().message);
       if (again->sql != checked.where->sql)
         fuzz::Fail("a re-emitted where changes when re-emitted");
     }
   } else if (const auto* drop = std::get_if<protocol::DropIndexSpec>(&rec.spec)) {
-    (void)QuoteIdentifier(drop->schema);
-    (void)QuoteIdentifier(drop->index);
+    (void)pg::QuoteIdentifier(drop->schema);
+    (void)pg::QuoteIdentifier(drop->index);
   } else if (const auto* setting = std::get_if<protocol::SetConfigSpec>(&rec.spec)) {
-    (void)QuoteLiteral(setting->value);
+    (void)pg::QuoteLiteral(setting->value);
   } else if (const auto* rewrite = std::get_if<protocol::RewriteSpec>(&rec.spec)) {
-    (void)applier::CheckPlainSelect(rewrite->original);
-    (void)applier::CheckPlainSelect(rewrite->rewritten);
+    (void)pg::CheckPlainSelect(rewrite->original);
+    (void)pg::CheckPlainSelect(rewrite->rewritten);
   }
 }
 
@@ -111,8 +111,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  agent::RecentIds announced(4096);
-  agent::AnnounceRecommendations(body, fuzz::kTestPublicKey, announced);
+  RecentIds announced(4096);
+  delivery::AnnounceRecommendations(body, fuzz::kTestPublicKey, announced);
 
   const Result<std::vector<protocol::RecommendationEnvelope>> list =
       protocol::ParseRecommendationList(body);

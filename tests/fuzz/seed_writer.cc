@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/spool.h"
+#include "delivery/spool.h"
 #include "protocol/recommendation.h"
 #include "protocol/snapshot.h"
 #include "protocol/snapshot_json.h"
@@ -235,11 +235,11 @@ void WriteSnapshots(const std::filesystem::path& dir, std::vector<std::string>* 
 // The entries exactly as Spool::Append writes them.
 void WriteSpoolEntries(const std::filesystem::path& dir, const std::vector<std::string>& bodies) {
   const std::string spool_dir = fuzz::ScratchDir() + "/spool";
-  agent::Spool spool(spool_dir);
+  delivery::Spool spool(spool_dir);
   if (!spool.Open().ok()) fuzz::Fail("cannot open a spool in " + spool_dir);
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     spool.Append("snap-" + std::to_string(i), bodies[i]).value();
-    const agent::SpoolEntry entry = spool.Oldest().value();
+    const delivery::SpoolEntry entry = spool.Oldest().value();
     Write(dir / ("entry_" + std::to_string(i) + ".json.gz"), spool.ReadCompressed(entry).value());
     if (!spool.Remove(entry).ok()) fuzz::Fail("cannot remove a spool entry");
   }

@@ -15,12 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "controlplane/agent_proposals.h"
+#include "controlplane/input_limits.h"
+#include "controlplane/message_validation.h"
+#include "controlplane/recommendation_workflow.h"
+#include "controlplane/snapshot_validation.h"
 #include "core/time_format.h"
-#include "protocol/controlplane/agent_proposals.h"
-#include "protocol/controlplane/input_limits.h"
-#include "protocol/controlplane/message_validation.h"
-#include "protocol/controlplane/recommendation_workflow.h"
-#include "protocol/controlplane/snapshot_validation.h"
 #include "protocol/json_bounds.h"
 #include "protocol/recommendation.h"
 #include "tests/fuzz/fuzz_support.h"

@@ -1,4 +1,4 @@
-// Fuzz target: a spool entry file as the agent finds it at start (agent/spool.h): whatever a
+// Fuzz target: a spool entry file as the agent finds it at start (delivery/spool.h): whatever a
 // crash, a full disk or a person left in state_dir/spool.
 //
 // The input is the content of one entry file, placed in an empty spool directory beside a temp
@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/spool.h"
+#include "delivery/spool.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::WriteFileOrDie(dir + "/" + kTempName, "partial");
   fuzz::WriteFileOrDie(dir + "/bad/" + kBadName, "quarantined");
 
-  agent::Spool spool(dir);
+  delivery::Spool spool(dir);
   if (!spool.Open().ok()) fuzz::Fail("Open() failed on a readable directory");
   if (std::filesystem::exists(dir + "/" + kTempName)) fuzz::Fail("the temp file survived Open()");
   const auto entry = spool.Oldest();
@@ -62,13 +62,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (body.error().code != ErrorCode::kParseFailed) fuzz::Fail("unexpected ReadBody() error");
     if (!spool.Quarantine(*entry).ok()) fuzz::Fail("Quarantine() failed");
     if (spool.Oldest() || spool.Depth() != 0) fuzz::Fail("a quarantined entry is still queued");
-    agent::Spool reopened(dir);
+    delivery::Spool reopened(dir);
     if (!reopened.Open().ok() || reopened.Depth() != 0) {
       fuzz::Fail("a quarantined entry came back after reopening");
     }
     return 0;
   }
-  const Result<agent::SpoolEntryId> seq = spool.Append("snap-10", *body);
+  const Result<delivery::SpoolEntryId> seq = spool.Append("snap-10", *body);
   if (!seq.ok() || *seq != 10) fuzz::Fail("Append() after the quarantined entry's seq failed");
   if (!spool.Remove(*entry).ok()) fuzz::Fail("Remove() failed");
   const auto appended = spool.Oldest();

@@ -11,10 +11,10 @@
 #include "advisor/advisor.h"
 #include "applier/executor.h"
 #include "applier/index_name.h"
-#include "applier/plan_probe.h"
-#include "applier/plan_safety.h"
-#include "collector/schema_reader.h"
 #include "core/clock.h"
+#include "pg/plan_probe.h"
+#include "pg/plan_safety.h"
+#include "pg/table_schema.h"
 #include "protocol/advice_json.h"
 #include "tests/support/pg_cluster.h"
 
@@ -23,9 +23,8 @@ namespace {
 
 using testing::PgCluster;
 
-const collector::DigestKey& TestDigestKey() {
-  static const collector::DigestKey key =
-      *collector::DigestKey::FromBytes("0123456789abcdef0123456789abcdef");
+const pg::DigestKey& TestDigestKey() {
+  static const pg::DigestKey key = *pg::DigestKey::FromBytes("0123456789abcdef0123456789abcdef");
   return key;
 }
 
@@ -46,13 +45,12 @@ class AdvisorPgTest : public ::testing::Test {
 
   // A session of the documented monitoring role (the agent plans nothing as a superuser); with
   // kApply, of postgres.
-  std::unique_ptr<collector::PgSession> Session(
-      collector::SessionMode mode = collector::SessionMode::kReadOnly) {
-    collector::ConnectOptions connect;
+  std::unique_ptr<pg::PgSession> Session(pg::SessionMode mode = pg::SessionMode::kReadOnly) {
+    pg::ConnectOptions connect;
     connect.dsn =
-        mode == collector::SessionMode::kReadOnly ? monitoring_dsn_ : cluster_->ConnectionString();
+        mode == pg::SessionMode::kReadOnly ? monitoring_dsn_ : cluster_->ConnectionString();
     connect.mode = mode;
-    auto session = collector::ConnectLibpq(connect);
+    auto session = pg::ConnectLibpq(connect);
     if (!session.ok()) throw std::runtime_error(session.error().ToString());
     return std::move(session).value();
   }
@@ -164,11 +162,11 @@ TEST_F(AdvisorPgTest, RoleThatMayNotReadTheTableGetsTheGrantToRunAndProposalsOnc
   cluster_->Exec(
       "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); ANALYZE t;"
       "SELECT * FROM t WHERE a = 5; CREATE ROLE watcher LOGIN; GRANT pg_monitor TO watcher");
-  collector::ConnectOptions connect;
+  pg::ConnectOptions connect;
   connect.dsn = cluster_->ConnectionString("postgres", "watcher");
   Advisor advisor(KeyedOptions(), clock_);
   {
-    auto session = collector::ConnectLibpq(connect).value();
+    auto session = pg::ConnectLibpq(connect).value();
     auto advice = advisor.Run(*session);
     ASSERT_TRUE(advice.ok()) << advice.error().ToString();
     EXPECT_TRUE(advice->proposals.empty());
@@ -178,7 +176,7 @@ TEST_F(AdvisorPgTest, RoleThatMayNotReadTheTableGetsTheGrantToRunAndProposalsOnc
         << advice->skipped[0].reason;
   }
   cluster_->Exec("GRANT SELECT ON t TO watcher");
-  auto session = collector::ConnectLibpq(connect).value();
+  auto session = pg::ConnectLibpq(connect).value();
   auto advice = advisor.Run(*session);
   ASSERT_TRUE(advice.ok()) << advice.error().ToString();
   EXPECT_EQ(advice->proposals.size(), 1u);
@@ -302,7 +300,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
     auto audit = applier::AuditLog::Open(dir + "/audit.jsonl", clock_).value();
     {
       // Without the agent's key the digest cannot be checked: refused, never compared unkeyed.
-      applier::Executor unkeyed(Session(collector::SessionMode::kApply), *audit, "shop");
+      applier::Executor unkeyed(Session(pg::SessionMode::kApply), *audit, "shop");
       applier::CheckedRecommendation checked;
       checked.recommendation.id = "rec-no-key";
       checked.recommendation.database = "shop";
@@ -320,8 +318,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
     }
     applier::ExecutorOptions executor_options;
     executor_options.digest_key = TestDigestKey();
-    applier::Executor executor(Session(collector::SessionMode::kApply), *audit, "shop",
-                               executor_options);
+    applier::Executor executor(Session(pg::SessionMode::kApply), *audit, "shop", executor_options);
     applier::CheckedRecommendation checked;
     checked.recommendation.id = "rec-drift";
     checked.recommendation.database = "shop";
@@ -391,17 +388,17 @@ TEST_F(AdvisorPgTest, PlanProbeRunsOneStatementOnlyWhateverTheServerSettings) {
   const std::string text =
       "SELECT 'x\\', ' ; COMMIT; START TRANSACTION READ WRITE; CREATE TABLE pwned (); COMMIT; "
       "--' AS y";
-  auto proven = applier::ProveSafeToPlan(*session, text, applier::PlanPurpose::kAdvice);
+  auto proven = pg::ProveSafeToPlan(*session, text, pg::PlanPurpose::kAdvice);
   ASSERT_TRUE(proven.ok()) << proven.error().ToString();
-  (void)applier::GenericPlanCost(*session, *proven);
-  EXPECT_FALSE(applier::ProveSafeToPlan(*session, "SELECT 1; CREATE TABLE pwned ()",
-                                        applier::PlanPurpose::kAdvice)
-                   .ok());
+  (void)pg::GenericPlanCost(*session, *proven);
+  EXPECT_FALSE(
+      pg::ProveSafeToPlan(*session, "SELECT 1; CREATE TABLE pwned ()", pg::PlanPurpose::kAdvice)
+          .ok());
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'pwned'"), "0");
-  auto select = applier::ProveSafeToPlan(*session, "SELECT * FROM t WHERE a = $1",
-                                         applier::PlanPurpose::kAdvice);
+  auto select =
+      pg::ProveSafeToPlan(*session, "SELECT * FROM t WHERE a = $1", pg::PlanPurpose::kAdvice);
   ASSERT_TRUE(select.ok()) << select.error().ToString();
-  auto cost = applier::GenericPlanCost(*session, *select);
+  auto cost = pg::GenericPlanCost(*session, *select);
   ASSERT_TRUE(cost.ok()) << cost.error().ToString();
   EXPECT_GT(*cost, 0);
 }
@@ -434,17 +431,17 @@ TEST_F(AdvisorPgTest, TableDigestIsTheSameWhateverTheSessionSettings) {
       "CREATE TABLE s (d date DEFAULT '2020-01-31', p text DEFAULT 'C:\\dir', m mood, "
       "f float8 DEFAULT 0.1, c text COLLATE \"C\")");
   auto plain = Session();
-  auto odd = Session(collector::SessionMode::kApply);
+  auto odd = Session(pg::SessionMode::kApply);
   ASSERT_TRUE(odd->Query("SET DateStyle = 'SQL, DMY'; SET search_path = public, pg_catalog; "
                          "SET extra_float_digits = 0; SET TimeZone = 'Asia/Kolkata'")
                   .ok());
-  auto a = collector::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
-  auto b = collector::ReadTableDigest(*odd, TestDigestKey(), {"public", "s"});
+  auto a = pg::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
+  auto b = pg::ReadTableDigest(*odd, TestDigestKey(), {"public", "s"});
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_TRUE(a->has_value());
   EXPECT_EQ(**a, **b);
   cluster_->Exec("ALTER TABLE s ALTER COLUMN c TYPE text COLLATE \"POSIX\"");
-  auto changed = collector::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
+  auto changed = pg::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
   ASSERT_TRUE(changed.ok());
   EXPECT_NE(**changed, **a);
 }

@@ -29,15 +29,15 @@
 
 #include "agent/apply_worker.h"
 #include "agent/config.h"
-#include "agent/control_plane_link.h"
-#include "agent/logging.h"
 #include "agent/state_dir.h"
 #include "applier/audit_log.h"
-#include "collector/pg_session.h"
-#include "collector/schema_reader.h"
 #include "core/clock.h"
+#include "core/logging.h"
+#include "delivery/control_plane_link.h"
+#include "delivery/http_client.h"
+#include "pg/pg_session.h"
+#include "pg/table_schema.h"
 #include "protocol/ed25519.h"
-#include "protocol/http_client.h"
 #include "protocol/recommendation.h"
 #include "tests/support/agent_command.h"
 #include "tests/support/controlplane_process.h"
@@ -572,13 +572,13 @@ class RecommendationFixture : public ::testing::TestWithParam<RecommendationCase
   }
   // The schema digest of the case database's orders table now, as the applier computes it.
   std::string OrdersDigest() {
-    collector::ConnectOptions options;
+    pg::ConnectOptions options;
     options.dsn = cluster_->ConnectionString(db_);
-    auto session = collector::ConnectLibpq(options);
+    auto session = pg::ConnectLibpq(options);
     if (!session.ok()) return "(cannot connect)";
     auto key = ReadDigestKey(dir_.path());
     if (!key.ok()) return "(no digest key)";
-    auto digest = collector::ReadTableDigest(**session, *key, {"public", "orders"});
+    auto digest = pg::ReadTableDigest(**session, *key, {"public", "orders"});
     return digest.ok() && *digest ? **digest : "(none)";
   }
   std::vector<std::string> Events(const std::string& id) {
@@ -1163,7 +1163,7 @@ class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
       }
     });
     logs_ = CaptureLogs();
-    spool_ = std::make_unique<Spool>(dir_.path() + "/spool");
+    spool_ = std::make_unique<delivery::Spool>(dir_.path() + "/spool");
     ASSERT_TRUE(spool_->Open().ok());
     ASSERT_TRUE(spool_->Append("s1", R"({"snapshot_id":"s1"})").ok());
     audit_ = applier::AuditLog::Open(dir_.path() + "/audit.jsonl", clock_).value();
@@ -1175,7 +1175,7 @@ class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
     shop.dsn = cluster_->ConnectionString(db_);
     shop.apply = true;
     config.databases = {shop};
-    LinkSettings settings;
+    delivery::LinkSettings settings;
     settings.http.base_url = server_->base_url();
     settings.http.ca_file = server_->ca_file();
     settings.http.api_key = "test-key";
@@ -1188,8 +1188,8 @@ class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
                                               std::lock_guard lock(wiring_mu_);
                                               if (link_) link_->ReportEvent(std::move(event));
                                             });
-    auto link = std::make_unique<ControlPlaneLink>(
-        settings, kAgentId, "host", *spool_, status_, protocol::MakeCurlHttpClient,
+    auto link = std::make_unique<delivery::ControlPlaneLink>(
+        settings, kAgentId, "host", *spool_, status_, delivery::MakeCurlHttpClient,
         [this](std::string body, bool rollback_requests) {
           std::lock_guard lock(wiring_mu_);
           if (worker_) worker_->Submit(std::move(body), rollback_requests);
@@ -1206,7 +1206,7 @@ class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
       link_->JoinUntil(std::chrono::steady_clock::now() + 30s);
     }
     std::unique_ptr<ApplyWorker> worker;
-    std::unique_ptr<ControlPlaneLink> link;
+    std::unique_ptr<delivery::ControlPlaneLink> link;
     {
       std::lock_guard lock(wiring_mu_);
       worker = std::move(worker_);
@@ -1239,12 +1239,12 @@ class ReplyCatalogue : public ::testing::TestWithParam<ReplyCase> {
   std::atomic<bool> bad_{true};
   std::atomic<int> bad_served_{0};
   std::shared_ptr<CaptureSink> logs_;
-  std::unique_ptr<Spool> spool_;
-  AgentStatus status_;
+  std::unique_ptr<delivery::Spool> spool_;
+  delivery::AgentStatus status_;
   std::unique_ptr<applier::AuditLog> audit_;
   std::mutex wiring_mu_;
-  std::unique_ptr<ControlPlaneLink> link_;  // guarded by wiring_mu_ while both run
-  std::unique_ptr<ApplyWorker> worker_;     // guarded by wiring_mu_ while both run
+  std::unique_ptr<delivery::ControlPlaneLink> link_;  // guarded by wiring_mu_ while both run
+  std::unique_ptr<ApplyWorker> worker_;               // guarded by wiring_mu_ while both run
 };
 
 TEST_P(ReplyCatalogue, LoggedRetriedAndNothingLostOrApplied) {
@@ -1445,19 +1445,19 @@ class RequestCatalogue : public ::testing::TestWithParam<RequestCase> {
     key_ = nullptr;
   }
 
-  static Result<protocol::HttpResponse> Send(const std::string& route, std::string body,
+  static Result<delivery::HttpResponse> Send(const std::string& route, std::string body,
                                              bool gzip) {
-    protocol::HttpClientOptions options;
+    delivery::HttpClientOptions options;
     options.base_url = server_->base_url();
     options.api_key = *key_;
     options.ca_file = server_->ca_file();
-    protocol::HttpRequest request;
+    delivery::HttpRequest request;
     request.method = "POST";
     request.path = route == "register" ? "/v1/agents/register"
                                        : std::string("/v1/agents/") + kAgentId + "/" + route;
     request.body = gzip ? optischema::testing::GzipForTest(body) : std::move(body);
     request.body_is_gzip = gzip;
-    return protocol::MakeCurlHttpClient(options)->Send(request);
+    return delivery::MakeCurlHttpClient(options)->Send(request);
   }
 
   static optischema::testing::ControlPlaneProcess* server_;

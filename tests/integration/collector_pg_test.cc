@@ -19,9 +19,9 @@ using optischema::testing::PgCluster;
 
 SessionFactory FactoryFor(const std::string& dsn) {
   return [dsn]() {
-    ConnectOptions options;
+    pg::ConnectOptions options;
     options.dsn = dsn;
-    return ConnectLibpq(options);
+    return pg::ConnectLibpq(options);
   };
 }
 

@@ -15,9 +15,9 @@
 
 #include "core/time_format.h"
 #include "core/uuid.h"
+#include "delivery/http_client.h"
 #include "protocol/advice.h"
 #include "protocol/ed25519.h"
-#include "protocol/http_client.h"
 #include "protocol/messages.h"
 #include "protocol/recommendation.h"
 #include "protocol/snapshot.h"
@@ -50,7 +50,7 @@ nlohmann::json Proposal(const std::string& agent_id) {
 }
 
 // The "error" of a JSON error reply, or "" when there is none.
-std::string ErrorOf(const HttpResponse& response) {
+std::string ErrorOf(const delivery::HttpResponse& response) {
   const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
   if (!body.is_object() || !body.contains("error")) return "";
   return body["error"].get<std::string>();
@@ -62,37 +62,38 @@ class ControlPlaneRecommendationsTest : public ::testing::Test {
   // registers agent_id_.
   void SetUp() override {
     server_.Start();
-    HttpClientOptions options;
+    delivery::HttpClientOptions options;
     options.base_url = server_.base_url();
     options.api_key = server_.CreateApiKey();
     options.ca_file = server_.ca_file();
     options.connect_timeout = seconds(5);
     options.total_timeout = seconds(30);
-    client_ = MakeCurlHttpClient(options);
+    client_ = delivery::MakeCurlHttpClient(options);
     RegisterRequest request{agent_id_, "db-host-1", "0.1.0", {}};
     request.databases.push_back({kDatabase, 150004, {"pg_stat_statements 1.10"}});
-    const HttpResponse registered =
+    const delivery::HttpResponse registered =
         Send("POST", "/v1/agents/register", RegisterRequestToJson(request));
     ASSERT_EQ(registered.status, 200) << registered.body;
   }
 
-  HttpResponse Send(const std::string& method, const std::string& path, std::string body = "") {
-    HttpRequest request;
+  delivery::HttpResponse Send(const std::string& method, const std::string& path,
+                              std::string body = "") {
+    delivery::HttpRequest request;
     request.method = method;
     request.path = path;
     request.body = std::move(body);
-    Result<HttpResponse> response = client_->Send(request);
+    Result<delivery::HttpResponse> response = client_->Send(request);
     if (!response.ok()) throw std::runtime_error(response.error().message);
     return std::move(response).value();
   }
 
   // GET .../recommendations?status=`status`.
-  HttpResponse Served(const std::string& status = "approved") {
+  delivery::HttpResponse Served(const std::string& status = "approved") {
     return Send("GET", "/v1/agents/" + agent_id_ + "/recommendations?status=" + status);
   }
 
-  HttpResponse PostEvent(const std::string& id, const std::string& event,
-                         const std::string& detail = "") {
+  delivery::HttpResponse PostEvent(const std::string& id, const std::string& event,
+                                   const std::string& detail = "") {
     const RecommendationEvent e{id, event, FormatRfc3339(system_clock::now()), detail};
     return Send("POST", "/v1/agents/" + agent_id_ + "/recommendations/" + id + "/events",
                 RecommendationEventToJson(e));
@@ -108,7 +109,7 @@ class ControlPlaneRecommendationsTest : public ::testing::Test {
 
   const std::string agent_id_ = NewUuidV4();
   ControlPlaneProcess server_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<delivery::HttpClient> client_;
 };
 
 TEST_F(ControlPlaneRecommendationsTest, KeysInitPrintsTheKeyThatVerifiesTheServedRecommendation) {
@@ -116,7 +117,7 @@ TEST_F(ControlPlaneRecommendationsTest, KeysInitPrintsTheKeyThatVerifiesTheServe
   const std::string id = server_.Recommend(Proposal(agent_id_));
   server_.Approve(id);
 
-  const HttpResponse served = Served();
+  const delivery::HttpResponse served = Served();
 
   ASSERT_EQ(served.status, 200) << served.body;
   const Result<std::vector<RecommendationEnvelope>> list = ParseRecommendationList(served.body);
@@ -159,7 +160,7 @@ TEST_F(ControlPlaneRecommendationsTest, AdvisorProposalInASnapshotIsListedApprov
   snapshot.advice.emplace();
   snapshot.advice->proposals = {proposal};
 
-  const HttpResponse stored =
+  const delivery::HttpResponse stored =
       Send("POST", "/v1/agents/" + agent_id_ + "/snapshots", SnapshotToJson(snapshot));
   const nlohmann::json listed = server_.ListRecommendations();
 
@@ -172,7 +173,7 @@ TEST_F(ControlPlaneRecommendationsTest, AdvisorProposalInASnapshotIsListedApprov
   EXPECT_EQ(Served().body, kNoRecommendations);
   const std::string id = listed[0]["id"].get<std::string>();
   server_.Approve(id);
-  const HttpResponse served = Served();
+  const delivery::HttpResponse served = Served();
   const Result<std::vector<RecommendationEnvelope>> list = ParseRecommendationList(served.body);
   ASSERT_TRUE(list.ok()) << list.error().message;
   ASSERT_EQ(list->size(), 1U) << served.body;
@@ -190,7 +191,7 @@ TEST_F(ControlPlaneRecommendationsTest, ProposedRecommendationIsListedButNotServ
   server_.InitKeys();
   const std::string id = server_.Recommend(Proposal(agent_id_));
 
-  const HttpResponse served = Served();
+  const delivery::HttpResponse served = Served();
   const nlohmann::json listed = Listed(id);
 
   EXPECT_EQ(served.status, 200);
@@ -235,7 +236,7 @@ TEST_F(ControlPlaneRecommendationsTest, AppliedEventChangesTheListedStatusAndEnd
   const std::string id = server_.Recommend(Proposal(agent_id_));
   server_.Approve(id);
 
-  const HttpResponse reply = PostEvent(id, "applied", "index built in 2 s");
+  const delivery::HttpResponse reply = PostEvent(id, "applied", "index built in 2 s");
 
   EXPECT_EQ(reply.status, 202) << reply.body;
   const nlohmann::json listed = Listed(id);
@@ -256,9 +257,9 @@ TEST_F(ControlPlaneRecommendationsTest, RollbackRequestIsServedUntilTheAgentRepo
 
   const ControlPlaneProcess::CommandResult requested =
       server_.Run({"rollback", "--data", server_.data_dir(), id});
-  const HttpResponse rollbacks = Served("rollback_requested");
-  const HttpResponse approved = Served("approved");
-  const HttpResponse done = PostEvent(id, "rolled_back");
+  const delivery::HttpResponse rollbacks = Served("rollback_requested");
+  const delivery::HttpResponse approved = Served("approved");
+  const delivery::HttpResponse done = PostEvent(id, "rolled_back");
 
   EXPECT_EQ(too_early.exit_code, 2);
   EXPECT_TRUE(Contains(too_early.err, "is approved")) << too_early.err;
@@ -342,9 +343,9 @@ TEST_F(ControlPlaneRecommendationsTest, RecommendationForAnUnregisteredAgentIsKe
 TEST_F(ControlPlaneRecommendationsTest, AuditRecordsArriveOneOrSeveralAtATime) {
   const std::string path = "/v1/agents/" + agent_id_ + "/audit";
 
-  const HttpResponse one = Send("POST", path, R"({"seq":1,"step":"baseline"})");
-  const HttpResponse batch = Send("POST", path, R"({"records":[{"seq":2},{"seq":3}]})");
-  const HttpResponse bad = Send("POST", path, R"({"records":[{"seq":4},5]})");
+  const delivery::HttpResponse one = Send("POST", path, R"({"seq":1,"step":"baseline"})");
+  const delivery::HttpResponse batch = Send("POST", path, R"({"records":[{"seq":2},{"seq":3}]})");
+  const delivery::HttpResponse bad = Send("POST", path, R"({"records":[{"seq":4},5]})");
 
   EXPECT_EQ(one.status, 202) << one.body;
   EXPECT_EQ(one.body, R"({"protocol":"1","stored":1})");

@@ -12,7 +12,7 @@
 
 #include "core/time_format.h"
 #include "core/uuid.h"
-#include "protocol/http_client.h"
+#include "delivery/http_client.h"
 #include "protocol/messages.h"
 #include "protocol/recommendation.h"
 #include "protocol/snapshot.h"
@@ -34,15 +34,16 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-std::unique_ptr<HttpClient> ClientFor(const ControlPlaneProcess& server, const std::string& key,
-                                      const std::string& ca_file) {
-  HttpClientOptions options;
+std::unique_ptr<delivery::HttpClient> ClientFor(const ControlPlaneProcess& server,
+                                                const std::string& key,
+                                                const std::string& ca_file) {
+  delivery::HttpClientOptions options;
   options.base_url = server.base_url();
   options.api_key = key;
   options.ca_file = ca_file;
   options.connect_timeout = seconds(5);
   options.total_timeout = seconds(30);
-  return MakeCurlHttpClient(options);
+  return delivery::MakeCurlHttpClient(options);
 }
 
 std::string RegisterBody(const std::string& agent_id) {
@@ -75,27 +76,29 @@ std::string SnapshotBody(const std::string& agent_id, const std::string& snapsho
   return SnapshotToJson(snapshot);
 }
 
-HttpRequest Post(const std::string& path, std::string body) {
-  HttpRequest request;
+delivery::HttpRequest Post(const std::string& path, std::string body) {
+  delivery::HttpRequest request;
   request.method = "POST";
   request.path = path;
   request.body = std::move(body);
   return request;
 }
 
-HttpRequest SnapshotPost(const std::string& agent_id, const std::string& snapshot_id,
-                         std::string body) {
-  HttpRequest request = Post("/v1/agents/" + agent_id + "/snapshots", GzipForTest(body));
+delivery::HttpRequest SnapshotPost(const std::string& agent_id, const std::string& snapshot_id,
+                                   std::string body) {
+  delivery::HttpRequest request = Post("/v1/agents/" + agent_id + "/snapshots", GzipForTest(body));
   request.body_is_gzip = true;
   request.idempotency_key = snapshot_id;
   return request;
 }
 
 // The HTTP status, or -1 when no response arrived.
-int StatusOf(const Result<HttpResponse>& response) { return response.ok() ? response->status : -1; }
+int StatusOf(const Result<delivery::HttpResponse>& response) {
+  return response.ok() ? response->status : -1;
+}
 
 // The "error" of a JSON error reply, or "" when there is none.
-std::string ErrorOf(const HttpResponse& response) {
+std::string ErrorOf(const delivery::HttpResponse& response) {
   const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
   if (!body.is_object() || !body.contains("error")) return "";
   return body["error"].get<std::string>();
@@ -110,14 +113,14 @@ class ControlPlaneTest : public ::testing::Test {
     server_->Start();
     key_ = server_->CreateApiKey();
     client_ = ClientFor(*server_, key_, server_->ca_file());
-    const Result<HttpResponse> registered =
+    const Result<delivery::HttpResponse> registered =
         client_->Send(Post("/v1/agents/register", RegisterBody(agent_id_)));
     ASSERT_TRUE(registered.ok()) << registered.error().message;
     ASSERT_EQ(registered->status, 200) << registered->body;
     register_body_ = registered->body;
   }
 
-  Result<HttpResponse> SendSnapshot(const std::string& snapshot_id) {
+  Result<delivery::HttpResponse> SendSnapshot(const std::string& snapshot_id) {
     return client_->Send(
         SnapshotPost(agent_id_, snapshot_id, SnapshotBody(agent_id_, snapshot_id)));
   }
@@ -125,7 +128,7 @@ class ControlPlaneTest : public ::testing::Test {
   const std::string agent_id_ = NewUuidV4();
   std::unique_ptr<ControlPlaneProcess> server_;
   std::string key_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<delivery::HttpClient> client_;
   std::string register_body_;
 };
 
@@ -133,7 +136,7 @@ TEST_F(ControlPlaneTest, RegisteredAgentsSnapshotIsStoredAndListedOnce) {
   StartAndRegister();
   const std::string snapshot_id = NewUuidV4();
 
-  const Result<HttpResponse> response = SendSnapshot(snapshot_id);
+  const Result<delivery::HttpResponse> response = SendSnapshot(snapshot_id);
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 202) << response->body;
@@ -154,7 +157,7 @@ TEST_F(ControlPlaneTest, ReplayedSnapshotIdIsAcknowledgedAndStoredOnlyOnce) {
   const std::string snapshot_id = NewUuidV4();
   ASSERT_EQ(StatusOf(SendSnapshot(snapshot_id)), 202);
 
-  const Result<HttpResponse> replay = SendSnapshot(snapshot_id);
+  const Result<delivery::HttpResponse> replay = SendSnapshot(snapshot_id);
 
   ASSERT_TRUE(replay.ok()) << replay.error().message;
   EXPECT_EQ(replay->status, 200) << replay->body;
@@ -169,7 +172,7 @@ TEST_F(ControlPlaneTest, NegativeCounterIsRefusedWith400NamingTheField) {
   nlohmann::json body = nlohmann::json::parse(SnapshotBody(agent_id_, snapshot_id));
   body["statements"][0]["calls"] = -3;
 
-  const Result<HttpResponse> response =
+  const Result<delivery::HttpResponse> response =
       client_->Send(SnapshotPost(agent_id_, snapshot_id, body.dump()));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
@@ -181,7 +184,7 @@ TEST_F(ControlPlaneTest, NegativeCounterIsRefusedWith400NamingTheField) {
 TEST_F(ControlPlaneTest, BodyThatIsNotJsonIsRefusedWith400) {
   StartAndRegister();
 
-  const Result<HttpResponse> response =
+  const Result<delivery::HttpResponse> response =
       client_->Send(SnapshotPost(agent_id_, "s-1", "{\"protocol\":\"1.0\","));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
@@ -191,9 +194,10 @@ TEST_F(ControlPlaneTest, BodyThatIsNotJsonIsRefusedWith400) {
 
 TEST_F(ControlPlaneTest, SnapshotIdDifferentFromIdempotencyKeyIsRefused) {
   StartAndRegister();
-  HttpRequest request = SnapshotPost(agent_id_, "other-id", SnapshotBody(agent_id_, "s-1"));
+  delivery::HttpRequest request =
+      SnapshotPost(agent_id_, "other-id", SnapshotBody(agent_id_, "s-1"));
 
-  const Result<HttpResponse> response = client_->Send(request);
+  const Result<delivery::HttpResponse> response = client_->Send(request);
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 400);
@@ -207,8 +211,10 @@ TEST_F(ControlPlaneTest, UnknownOrMissingApiKeyGets401AndStoresNothing) {
   const auto no_key = ClientFor(*server_, "", server_->ca_file());
   const std::string body = SnapshotBody(agent_id_, snapshot_id);
 
-  const Result<HttpResponse> wrong = wrong_key->Send(SnapshotPost(agent_id_, snapshot_id, body));
-  const Result<HttpResponse> missing = no_key->Send(SnapshotPost(agent_id_, snapshot_id, body));
+  const Result<delivery::HttpResponse> wrong =
+      wrong_key->Send(SnapshotPost(agent_id_, snapshot_id, body));
+  const Result<delivery::HttpResponse> missing =
+      no_key->Send(SnapshotPost(agent_id_, snapshot_id, body));
 
   ASSERT_TRUE(wrong.ok()) << wrong.error().message;
   ASSERT_TRUE(missing.ok()) << missing.error().message;
@@ -222,7 +228,7 @@ TEST_F(ControlPlaneTest, SnapshotOfAnUnregisteredAgentGets404) {
   StartAndRegister();
   const std::string stranger = NewUuidV4();
 
-  const Result<HttpResponse> response =
+  const Result<delivery::HttpResponse> response =
       client_->Send(SnapshotPost(stranger, "s-1", SnapshotBody(stranger, "s-1")));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
@@ -232,16 +238,16 @@ TEST_F(ControlPlaneTest, SnapshotOfAnUnregisteredAgentGets404) {
 
 TEST_F(ControlPlaneTest, BodyOverTheLimitGets413CompressedOrDecompressed) {
   StartAndRegister({.certificate = {}, .serve_args = {"--max-body-bytes", "4096"}});
-  HttpRequest plain = Post("/v1/agents/" + agent_id_ + "/snapshots",
-                           SnapshotBody(agent_id_, "s-big", /*statement_count=*/20));
+  delivery::HttpRequest plain = Post("/v1/agents/" + agent_id_ + "/snapshots",
+                                     SnapshotBody(agent_id_, "s-big", /*statement_count=*/20));
   ASSERT_GT(plain.body.size(), 4096U);
   // Small on the wire, far over the limit once decompressed.
-  HttpRequest bomb = SnapshotPost(agent_id_, "s-bomb", std::string(2 << 20, ' '));
+  delivery::HttpRequest bomb = SnapshotPost(agent_id_, "s-bomb", std::string(2 << 20, ' '));
   ASSERT_LT(bomb.body.size(), 4096U);
 
-  const Result<HttpResponse> too_long = client_->Send(plain);
-  const Result<HttpResponse> too_large_inflated = client_->Send(bomb);
-  const Result<HttpResponse> small_after = SendSnapshot("s-small");
+  const Result<delivery::HttpResponse> too_long = client_->Send(plain);
+  const Result<delivery::HttpResponse> too_large_inflated = client_->Send(bomb);
+  const Result<delivery::HttpResponse> small_after = SendSnapshot("s-small");
 
   ASSERT_TRUE(too_long.ok()) << too_long.error().message;
   ASSERT_TRUE(too_large_inflated.ok()) << too_large_inflated.error().message;
@@ -255,10 +261,10 @@ TEST_F(ControlPlaneTest, BodyOverTheLimitGets413CompressedOrDecompressed) {
 TEST_F(ControlPlaneTest, UncompressedAndGzipBodiesAreStoredAlike) {
   StartAndRegister();
   const std::string body = SnapshotBody(agent_id_, "s-plain");
-  HttpRequest plain = Post("/v1/agents/" + agent_id_ + "/snapshots", body);
+  delivery::HttpRequest plain = Post("/v1/agents/" + agent_id_ + "/snapshots", body);
 
-  const Result<HttpResponse> plain_reply = client_->Send(plain);
-  const Result<HttpResponse> gzip_reply = SendSnapshot("s-gzip");
+  const Result<delivery::HttpResponse> plain_reply = client_->Send(plain);
+  const Result<delivery::HttpResponse> gzip_reply = SendSnapshot("s-gzip");
 
   ASSERT_TRUE(plain_reply.ok()) << plain_reply.error().message;
   ASSERT_TRUE(gzip_reply.ok()) << gzip_reply.error().message;
@@ -306,8 +312,8 @@ TEST_F(ControlPlaneTest, RestartOnTheSamePortKeepsTheData) {
   ASSERT_FALSE(client_->Send(Post("/v1/agents/register", RegisterBody(agent_id_))).ok());
 
   server_->Start();
-  const Result<HttpResponse> replay = SendSnapshot("s-1");
-  const Result<HttpResponse> next = SendSnapshot("s-2");
+  const Result<delivery::HttpResponse> replay = SendSnapshot("s-1");
+  const Result<delivery::HttpResponse> next = SendSnapshot("s-2");
 
   EXPECT_EQ(server_->port(), port);
   ASSERT_TRUE(replay.ok()) << replay.error().message;
@@ -339,19 +345,20 @@ TEST_F(ControlPlaneTest, RegisterReplyCarriesIntervalsOnlyWhenConfigured) {
 
 TEST_F(ControlPlaneTest, RecommendationsEventsAndAuditRoutesAnswer) {
   StartAndRegister();
-  HttpRequest get;
+  delivery::HttpRequest get;
   get.path = "/v1/agents/" + agent_id_ + "/recommendations?status=approved";
   const std::string prefix = "/v1/agents/" + agent_id_;
 
-  const Result<HttpResponse> recommendations = client_->Send(get);
-  const Result<HttpResponse> event = client_->Send(
+  const Result<delivery::HttpResponse> recommendations = client_->Send(get);
+  const Result<delivery::HttpResponse> event = client_->Send(
       Post(prefix + "/recommendations/r-1/events",
            RecommendationEventToJson({"r-1", "validated", "2026-01-31T12:00:00Z", ""})));
-  const Result<HttpResponse> audit = client_->Send(Post(prefix + "/audit", R"({"seq":1})"));
-  const Result<HttpResponse> not_object = client_->Send(Post(prefix + "/audit", "[1]"));
-  const Result<HttpResponse> unknown = client_->Send(Post(prefix + "/elsewhere", "{}"));
+  const Result<delivery::HttpResponse> audit =
+      client_->Send(Post(prefix + "/audit", R"({"seq":1})"));
+  const Result<delivery::HttpResponse> not_object = client_->Send(Post(prefix + "/audit", "[1]"));
+  const Result<delivery::HttpResponse> unknown = client_->Send(Post(prefix + "/elsewhere", "{}"));
   get.path = prefix + "/heartbeat";
-  const Result<HttpResponse> wrong_method = client_->Send(get);
+  const Result<delivery::HttpResponse> wrong_method = client_->Send(get);
 
   ASSERT_TRUE(recommendations.ok() && event.ok() && audit.ok() && not_object.ok() && unknown.ok() &&
               wrong_method.ok());
@@ -387,14 +394,15 @@ TEST(ControlPlaneCertificates, ClientRefusesExpiredCertificateAnotherHostAndAnUn
   expired.Start();
   elsewhere.Start();
   untrusted.Start();
-  const HttpRequest request = Post("/v1/agents/register", "{}");
+  const delivery::HttpRequest request = Post("/v1/agents/register", "{}");
 
-  const Result<HttpResponse> to_expired = ClientFor(expired, "k", expired.ca_file())->Send(request);
-  const Result<HttpResponse> to_elsewhere =
+  const Result<delivery::HttpResponse> to_expired =
+      ClientFor(expired, "k", expired.ca_file())->Send(request);
+  const Result<delivery::HttpResponse> to_elsewhere =
       ClientFor(elsewhere, "k", elsewhere.ca_file())->Send(request);
-  const Result<HttpResponse> to_untrusted =
+  const Result<delivery::HttpResponse> to_untrusted =
       ClientFor(untrusted, "k", untrusted.wrong_ca_file())->Send(request);
-  const Result<HttpResponse> trusted =
+  const Result<delivery::HttpResponse> trusted =
       ClientFor(untrusted, "k", untrusted.ca_file())->Send(request);
 
   ASSERT_FALSE(to_expired.ok());

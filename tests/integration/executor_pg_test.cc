@@ -38,11 +38,11 @@ class ExecutorPgTest : public ::testing::Test {
   }
 
   Executor& Exec(ExecutorOptions options = {}) {
-    collector::ConnectOptions connect;
+    pg::ConnectOptions connect;
     connect.dsn = dsn_.empty() ? cluster_->ConnectionString() : dsn_;
-    connect.mode = collector::SessionMode::kApply;
-    executor_ = std::make_unique<Executor>(collector::ConnectLibpq(connect).value(), *audit_,
-                                           "shop", options);
+    connect.mode = pg::SessionMode::kApply;
+    executor_ =
+        std::make_unique<Executor>(pg::ConnectLibpq(connect).value(), *audit_, "shop", options);
     return *executor_;
   }
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/version.h"
-#include "protocol/http_client.h"
+#include "delivery/http_client.h"
 #include "tests/support/connect_proxy.h"
 #include "tests/support/tls_test_server.h"
 
@@ -35,8 +35,8 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-HttpClientOptions OptionsFor(const TlsTestServer& server) {
-  HttpClientOptions options;
+delivery::HttpClientOptions OptionsFor(const TlsTestServer& server) {
+  delivery::HttpClientOptions options;
   options.base_url = server.base_url();
   options.api_key = kApiKey;
   options.ca_file = server.ca_file();
@@ -45,22 +45,22 @@ HttpClientOptions OptionsFor(const TlsTestServer& server) {
   return options;
 }
 
-HttpRequest Post(std::string path, std::string body) {
-  HttpRequest request;
+delivery::HttpRequest Post(std::string path, std::string body) {
+  delivery::HttpRequest request;
   request.method = "POST";
   request.path = std::move(path);
   request.body = std::move(body);
   return request;
 }
 
-HttpRequest Get(std::string path) {
-  HttpRequest request;
+delivery::HttpRequest Get(std::string path) {
+  delivery::HttpRequest request;
   request.path = std::move(path);
   return request;
 }
 
 // Checks that `result` failed with `code` and that its message does not contain the API key.
-void ExpectError(const Result<HttpResponse>& result, ErrorCode code) {
+void ExpectError(const Result<delivery::HttpResponse>& result, ErrorCode code) {
   ASSERT_FALSE(result.ok()) << "status " << result->status;
   EXPECT_EQ(result.error().code, code) << result.error().message;
   EXPECT_FALSE(Contains(result.error().message, kApiKey)) << result.error().message;
@@ -97,13 +97,13 @@ TEST(HttpsClient, PostCarriesCredentialsIdentityIdempotencyKeyAndGzipBody) {
   server->SetHandler([](const RecordedRequest&) {
     return TestResponse{202, R"({"ok":true})", {}};
   });
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
   const std::string json = R"({"protocol":1,"snapshot_id":"s-1","statements":[]})";
-  HttpRequest request = Post("/v1/agents/a-1/snapshots", GzipForTest(json));
+  delivery::HttpRequest request = Post("/v1/agents/a-1/snapshots", GzipForTest(json));
   request.body_is_gzip = true;
   request.idempotency_key = "s-1";
 
-  const Result<HttpResponse> response = client->Send(request);
+  const Result<delivery::HttpResponse> response = client->Send(request);
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 202);
@@ -123,12 +123,12 @@ TEST(HttpsClient, PostCarriesCredentialsIdentityIdempotencyKeyAndGzipBody) {
 
 TEST(HttpsClient, NextRequestOnTheSameClientCarriesNothingFromThePreviousOne) {
   const auto server = TlsTestServer::Start();
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
-  HttpRequest post = Post("/v1/agents/a-1/heartbeat", R"({"status":"ok"})");
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
+  delivery::HttpRequest post = Post("/v1/agents/a-1/heartbeat", R"({"status":"ok"})");
   post.idempotency_key = "h-1";
   ASSERT_TRUE(client->Send(post).ok());
 
-  const Result<HttpResponse> response =
+  const Result<delivery::HttpResponse> response =
       client->Send(Get("/v1/agents/a-1/recommendations?status=approved"));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
@@ -149,9 +149,10 @@ TEST(HttpsClient, CompressedResponseArrivesDecompressed) {
   for (int i = 0; i < 2000; ++i) json += R"({"id":"r-)" + std::to_string(i) + R"("},)";
   json.back() = ']';
   server->SetHandler([&json](const RecordedRequest&) { return TestResponse{200, json, {}}; });
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
 
-  const Result<HttpResponse> response = client->Send(Get("/v1/agents/a-1/recommendations"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Get("/v1/agents/a-1/recommendations"));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_TRUE(Contains(server->Requests().at(0).headers.at("accept-encoding"), "gzip"));
@@ -164,9 +165,10 @@ TEST(HttpsClient, ServerErrorIsAResponseNotAnError) {
   server->SetHandler([](const RecordedRequest&) {
     return TestResponse{500, R"({"error":"boom"})", {{"Retry-After", "7"}}};
   });
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
 
-  const Result<HttpResponse> response = client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 500);
@@ -179,9 +181,10 @@ TEST(HttpsClient, RedirectIsReturnedNotFollowed) {
   server->SetHandler([](const RecordedRequest&) {
     return TestResponse{302, "{}", {{"Location", "/v1/elsewhere"}}};
   });
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
 
-  const Result<HttpResponse> response = client->Send(Get("/v1/agents/a-1/recommendations"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Get("/v1/agents/a-1/recommendations"));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
   EXPECT_EQ(response->status, 302);
@@ -190,11 +193,12 @@ TEST(HttpsClient, RedirectIsReturnedNotFollowed) {
 
 TEST(HttpsClient, CertificateFromAnUnknownCaIsAConnectionFailureNamingCaFile) {
   const auto server = TlsTestServer::Start();
-  HttpClientOptions options = OptionsFor(*server);
+  delivery::HttpClientOptions options = OptionsFor(*server);
   options.ca_file = server->wrong_ca_file();
-  const auto client = MakeCurlHttpClient(options);
+  const auto client = delivery::MakeCurlHttpClient(options);
 
-  const Result<HttpResponse> response = client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
 
   ExpectError(response, ErrorCode::kConnectionFailed);
   EXPECT_TRUE(Contains(response.error().message, "ca_file")) << response.error().message;
@@ -203,11 +207,12 @@ TEST(HttpsClient, CertificateFromAnUnknownCaIsAConnectionFailureNamingCaFile) {
 
 TEST(HttpsClient, SystemTrustStoreDoesNotTrustAPrivateCa) {
   const auto server = TlsTestServer::Start();
-  HttpClientOptions options = OptionsFor(*server);
+  delivery::HttpClientOptions options = OptionsFor(*server);
   options.ca_file.clear();
-  const auto client = MakeCurlHttpClient(options);
+  const auto client = delivery::MakeCurlHttpClient(options);
 
-  const Result<HttpResponse> response = client->Send(Get("/v1/agents/a-1/recommendations"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Get("/v1/agents/a-1/recommendations"));
 
   ExpectError(response, ErrorCode::kConnectionFailed);
   EXPECT_TRUE(Contains(response.error().message, "ca_file")) << response.error().message;
@@ -217,9 +222,11 @@ TEST(HttpsClient, SystemTrustStoreDoesNotTrustAPrivateCa) {
 TEST(HttpsClient, CertificateForAnotherHostNameIsRefused) {
   const auto server = TlsTestServer::Start(
       TlsTestServer::Options{.dns_names = {"other.example"}, .loopback_ip = false});
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));  // the right CA, the wrong name
+  const auto client =
+      delivery::MakeCurlHttpClient(OptionsFor(*server));  // the right CA, the wrong name
 
-  const Result<HttpResponse> response = client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
 
   ExpectError(response, ErrorCode::kConnectionFailed);
   EXPECT_TRUE(Contains(response.error().message, "host name")) << response.error().message;
@@ -228,12 +235,13 @@ TEST(HttpsClient, CertificateForAnotherHostNameIsRefused) {
 
 TEST(HttpsClient, ClosedPortIsAConnectionFailure) {
   const RefusingPort port;
-  HttpClientOptions options;
+  delivery::HttpClientOptions options;
   options.base_url = "https://127.0.0.1:" + std::to_string(port.port());
   options.api_key = kApiKey;
-  const auto client = MakeCurlHttpClient(options);
+  const auto client = delivery::MakeCurlHttpClient(options);
 
-  const Result<HttpResponse> response = client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
 
   ExpectError(response, ErrorCode::kConnectionFailed);
   EXPECT_TRUE(Contains(response.error().message, "refused")) << response.error().message;
@@ -244,12 +252,13 @@ TEST(HttpsClient, ServerThatNeverAnswersTimesOutWithinTotalTimeout) {
   TlsTestServer* raw_server = server.get();
   server->SetHandler(
       [raw_server](const RecordedRequest&) { return raw_server->HoldUntilShutdown(); });
-  HttpClientOptions options = OptionsFor(*server);
+  delivery::HttpClientOptions options = OptionsFor(*server);
   options.total_timeout = seconds(1);
-  const auto client = MakeCurlHttpClient(options);
+  const auto client = delivery::MakeCurlHttpClient(options);
 
   const auto start = std::chrono::steady_clock::now();
-  const Result<HttpResponse> response = client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Post("/v1/agents/a-1/heartbeat", "{}"));
   const auto elapsed = std::chrono::steady_clock::now() - start;
 
   ExpectError(response, ErrorCode::kTimeout);
@@ -260,46 +269,50 @@ TEST(HttpsClient, ServerThatNeverAnswersTimesOutWithinTotalTimeout) {
 
 TEST(HttpsClient, ResponseBodyOfExactly4MiBIsAccepted) {
   const auto server = TlsTestServer::Start();
-  const std::string body(kMaxResponseBody, 'x');
+  const std::string body(delivery::kMaxResponseBody, 'x');
   server->SetHandler([&body](const RecordedRequest&) { return TestResponse{200, body, {}}; });
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
 
-  const Result<HttpResponse> response = client->Send(Get("/v1/agents/a-1/recommendations"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Get("/v1/agents/a-1/recommendations"));
 
   ASSERT_TRUE(response.ok()) << response.error().message;
-  EXPECT_EQ(response->body.size(), kMaxResponseBody);
+  EXPECT_EQ(response->body.size(), delivery::kMaxResponseBody);
 }
 
 TEST(HttpsClient, ResponseBodyOver4MiBIsAnError) {
   const auto server = TlsTestServer::Start();
-  const std::string body(kMaxResponseBody + 1, 'x');
+  const std::string body(delivery::kMaxResponseBody + 1, 'x');
   server->SetHandler([&body](const RecordedRequest&) { return TestResponse{200, body, {}}; });
-  const auto client = MakeCurlHttpClient(OptionsFor(*server));
+  const auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
 
-  const Result<HttpResponse> response = client->Send(Get("/v1/agents/a-1/recommendations"));
+  const Result<delivery::HttpResponse> response =
+      client->Send(Get("/v1/agents/a-1/recommendations"));
 
   ExpectError(response, ErrorCode::kParseFailed);
   EXPECT_TRUE(Contains(response.error().message, "larger than 4 MiB")) << response.error().message;
 }
 
 TEST(HttpsClient, PlainHttpIsAcceptedOnlyForLoopback) {
-  HttpClientOptions remote;
+  delivery::HttpClientOptions remote;
   remote.base_url = "http://control.example.com";
   remote.api_key = kApiKey;
-  const Result<HttpResponse> refused = MakeCurlHttpClient(remote)->Send(Get("/v1/x"));
+  const Result<delivery::HttpResponse> refused =
+      delivery::MakeCurlHttpClient(remote)->Send(Get("/v1/x"));
   ExpectError(refused, ErrorCode::kConfig);
   EXPECT_TRUE(Contains(refused.error().message, "https://")) << refused.error().message;
 
   const RefusingPort port;  // accepted, so the failure comes from the network
-  HttpClientOptions loopback = remote;
+  delivery::HttpClientOptions loopback = remote;
   loopback.base_url = "http://127.0.0.1:" + std::to_string(port.port());
-  ExpectError(MakeCurlHttpClient(loopback)->Send(Get("/v1/x")), ErrorCode::kConnectionFailed);
+  ExpectError(delivery::MakeCurlHttpClient(loopback)->Send(Get("/v1/x")),
+              ErrorCode::kConnectionFailed);
 }
 
 TEST(HttpsClient, CredentialsInTheUrlAreRejectedWithoutEchoingThem) {
-  HttpClientOptions options;
+  delivery::HttpClientOptions options;
   options.base_url = std::string("https://agent:") + kApiKey + "@control.example.com";
-  const Status status = ValidateHttpClientOptions(options);
+  const Status status = delivery::ValidateHttpClientOptions(options);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, ErrorCode::kConfig);
   EXPECT_FALSE(Contains(status.error().message, kApiKey)) << status.error().message;
@@ -316,9 +329,9 @@ using optischema::testing::ConnectProxy;
 TEST(HttpsClient, ConfiguredProxyCarriesTheTlsExchange) {
   auto server = TlsTestServer::Start();
   auto proxy = ConnectProxy::Start();
-  HttpClientOptions options = OptionsFor(*server);
+  delivery::HttpClientOptions options = OptionsFor(*server);
   options.proxy = proxy->url();
-  auto client = MakeCurlHttpClient(options);
+  auto client = delivery::MakeCurlHttpClient(options);
   const auto result = client->Send(Get("/v1/ping"));
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->status, 200);
@@ -335,14 +348,14 @@ TEST(HttpsClient, HttpsProxyEnvironmentVariableIsHonouredAndNoProxyBypassesIt) {
   // ctest runs every test in its own process, so the environment change stays in this test.
   ASSERT_EQ(setenv("https_proxy", proxy->url().c_str(), 1), 0);
   {
-    auto client = MakeCurlHttpClient(OptionsFor(*server));
+    auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
     const auto result = client->Send(Get("/v1/ping"));
     ASSERT_TRUE(result.ok()) << result.error().message;
     EXPECT_EQ(proxy->Targets().size(), 1u);
   }
   ASSERT_EQ(setenv("no_proxy", "127.0.0.1", 1), 0);
   {
-    auto client = MakeCurlHttpClient(OptionsFor(*server));
+    auto client = delivery::MakeCurlHttpClient(OptionsFor(*server));
     const auto result = client->Send(Get("/v1/ping"));
     ASSERT_TRUE(result.ok()) << result.error().message;
     EXPECT_EQ(proxy->Targets().size(), 1u);  // went direct

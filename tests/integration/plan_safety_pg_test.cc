@@ -1,4 +1,4 @@
-// The planning proof (applier/plan_safety.h) against a real PostgreSQL 15: what it lets through,
+// The planning proof (pg/plan_safety.h) against a real PostgreSQL 15: what it lets through,
 // the text it plans, and what it refuses, with the reasons.
 
 #include <gtest/gtest.h>
@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "applier/plan_probe.h"
-#include "applier/plan_safety.h"
-#include "collector/pg_session.h"
+#include "pg/pg_session.h"
+#include "pg/plan_probe.h"
+#include "pg/plan_safety.h"
 #include "tests/support/pg_cluster.h"
 
 namespace optischema::applier {
@@ -39,19 +39,19 @@ class PlanSafetyPgTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    collector::ConnectOptions options;
+    pg::ConnectOptions options;
     options.dsn = *dsn_;
-    auto session = collector::ConnectLibpq(options);
+    auto session = pg::ConnectLibpq(options);
     ASSERT_TRUE(session.ok()) << session.error().ToString();
     session_ = std::move(session).value();
   }
 
-  Result<ProvenStatement> Prove(const std::string& sql,
-                                PlanPurpose purpose = PlanPurpose::kAdvice) {
-    return ProveSafeToPlan(*session_, sql, purpose);
+  Result<pg::ProvenStatement> Prove(const std::string& sql,
+                                    pg::PlanPurpose purpose = pg::PlanPurpose::kAdvice) {
+    return pg::ProveSafeToPlan(*session_, sql, purpose);
   }
 
-  std::string Refusal(const std::string& sql, PlanPurpose purpose = PlanPurpose::kAdvice) {
+  std::string Refusal(const std::string& sql, pg::PlanPurpose purpose = pg::PlanPurpose::kAdvice) {
     auto proven = Prove(sql, purpose);
     if (proven.ok()) return "planned: " + proven->text();
     EXPECT_EQ(proven.error().code, ErrorCode::kInvalidArgument) << proven.error().ToString();
@@ -60,7 +60,7 @@ class PlanSafetyPgTest : public ::testing::Test {
 
   static PgCluster* cluster_;
   static std::string* dsn_;
-  std::unique_ptr<collector::PgSession> session_;
+  std::unique_ptr<pg::PgSession> session_;
 };
 
 PgCluster* PlanSafetyPgTest::cluster_ = nullptr;
@@ -76,7 +76,7 @@ TEST_F(PlanSafetyPgTest, UnqualifiedTablesAreWrittenWithTheirSchemaAndCteNamesAr
   EXPECT_EQ(proven->parameters(), 1);
   EXPECT_EQ(proven->relation_oids().size(), 2u);
   // The qualified text plans under the pinned search_path.
-  auto cost = GenericPlanCost(*session_, *proven);
+  auto cost = pg::GenericPlanCost(*session_, *proven);
   EXPECT_TRUE(cost.ok()) << cost.error().ToString();
 }
 
@@ -134,11 +134,13 @@ TEST_F(PlanSafetyPgTest, QualifiedNamesOutsidePgCatalogAreRefusedWithoutAsking) 
 }
 
 TEST_F(PlanSafetyPgTest, RewritesMayCallOnlyImmutableFunctions) {
-  EXPECT_NE(Refusal("SELECT a FROM t WHERE b = lower($1)", PlanPurpose::kRewrite).find("planned"),
-            std::string::npos);
-  EXPECT_NE(Refusal("SELECT a FROM t WHERE a > extract(epoch FROM now())", PlanPurpose::kRewrite)
-                .find("which is not immutable"),
-            std::string::npos);
+  EXPECT_NE(
+      Refusal("SELECT a FROM t WHERE b = lower($1)", pg::PlanPurpose::kRewrite).find("planned"),
+      std::string::npos);
+  EXPECT_NE(
+      Refusal("SELECT a FROM t WHERE a > extract(epoch FROM now())", pg::PlanPurpose::kRewrite)
+          .find("which is not immutable"),
+      std::string::npos);
   EXPECT_NE(Refusal("SELECT a FROM t WHERE a > extract(epoch FROM now())").find("planned"),
             std::string::npos);
   EXPECT_NE(Refusal("SELECT query_to_xml('SELECT 1', true, true, '')").find("runs a query"),
@@ -155,7 +157,7 @@ TEST_F(PlanSafetyPgTest, OnlyOnePlainSelectIsEverProven) {
 TEST_F(PlanSafetyPgTest, PlanningErrorsCarryTheSqlstateAndNoServerText) {
   auto proven = Prove("SELECT a FROM t WHERE a = CAST('SECRET-VALUE' AS int)");
   ASSERT_TRUE(proven.ok()) << proven.error().ToString();
-  auto cost = GenericPlanCost(*session_, *proven);
+  auto cost = pg::GenericPlanCost(*session_, *proven);
   ASSERT_FALSE(cost.ok());
   EXPECT_EQ(cost.error().sqlstate, "22P02");
   EXPECT_EQ(cost.error().message.find("SECRET-VALUE"), std::string::npos) << cost.error().message;
@@ -168,11 +170,11 @@ TEST_F(PlanSafetyPgTest, TheSessionSearchPathHoldsOnlyPgCatalogAndPgTemp) {
 }
 
 TEST(StatementFingerprint, IgnoresConstantsAndSpacingButNotStructure) {
-  EXPECT_EQ(StatementFingerprint("SELECT a FROM t WHERE a = 1"),
-            StatementFingerprint("SELECT a  FROM t WHERE a = $1"));
-  EXPECT_NE(StatementFingerprint("SELECT a FROM t WHERE a = 1"),
-            StatementFingerprint("SELECT a FROM t WHERE b = 1"));
-  EXPECT_EQ(StatementFingerprint("SELECT ("), "");
+  EXPECT_EQ(pg::StatementFingerprint("SELECT a FROM t WHERE a = 1"),
+            pg::StatementFingerprint("SELECT a  FROM t WHERE a = $1"));
+  EXPECT_NE(pg::StatementFingerprint("SELECT a FROM t WHERE a = 1"),
+            pg::StatementFingerprint("SELECT a FROM t WHERE b = 1"));
+  EXPECT_EQ(pg::StatementFingerprint("SELECT ("), "");
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
-#include "agent/snapshot_sender.h"
+#include "delivery/snapshot_sender.h"
 #include "tests/support/tls_test_server.h"
 
 namespace optischema::agent {
@@ -25,23 +25,23 @@ TEST(SnapshotDelivery, SnapshotsSurviveAnOutageAndArriveInOrderOnce) {
     // Down for the first three attempts.
     return TestResponse{++calls <= 3 ? 503 : 202, "{}", {}};
   });
-  protocol::HttpClientOptions options;
+  delivery::HttpClientOptions options;
   options.base_url = server->base_url();
   options.ca_file = server->ca_file();
   options.api_key = "test-key";
-  auto http = protocol::MakeCurlHttpClient(options);
+  auto http = delivery::MakeCurlHttpClient(options);
   {
-    Spool spool(dir + "/spool");
+    delivery::Spool spool(dir + "/spool");
     ASSERT_TRUE(spool.Open().ok());
     for (const char* id : {"s1", "s2", "s3"}) {
       ASSERT_TRUE(spool.Append(id, std::string(R"({"snapshot_id":")") + id + "\"}").ok());
     }
   }
   // A restart: a new Spool over the same directory resumes where the old one stopped.
-  Spool spool(dir + "/spool");
+  delivery::Spool spool(dir + "/spool");
   ASSERT_TRUE(spool.Open().ok());
   ASSERT_EQ(spool.Depth(), 3u);
-  SnapshotSender sender(spool, *http, "agent-1", protocol::Backoff());
+  delivery::SnapshotSender sender(spool, *http, "agent-1", delivery::Backoff());
   int attempts = 0;
   while (spool.Depth() > 0 && attempts < 20) {
     sender.DeliverOne();  // the wait it suggests is the scheduler's business, not this test's

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "agent/health_file.h"
-#include "agent/snapshot_sender.h"
-#include "agent/spool.h"
 #include "collector/collector.h"
 #include "core/time_format.h"
+#include "delivery/snapshot_sender.h"
+#include "delivery/spool.h"
 #include "protocol/snapshot_json.h"
 #include "tests/support/fake_http_client.h"
 #include "tests/support/fake_pg_session.h"
@@ -70,7 +70,7 @@ TEST(ClockJumpTest, WallClockStepsKeepWindowsExactAndSnapshotsDeliveredOnceInTak
   collector::CollectorOptions options;
   options.database_name = "orders";
   collector::Collector collector(options, server.Factory(), clock);
-  agent::Spool spool(dir + "/spool");
+  delivery::Spool spool(dir + "/spool");
   ASSERT_TRUE(spool.Open().ok());
 
   auto first = collector.Collect();
@@ -99,11 +99,11 @@ TEST(ClockJumpTest, WallClockStepsKeepWindowsExactAndSnapshotsDeliveredOnceInTak
 
   // Delivered in the order taken (not by timestamp), each once.
   FakeHttpClient http;
-  agent::SnapshotSender sender(spool, http, "agent-1", protocol::Backoff(1s, 1min, 1));
-  while (sender.DeliverOne().kind == agent::SendOutcome::Kind::kDelivered) {
+  delivery::SnapshotSender sender(spool, http, "agent-1", delivery::Backoff(1s, 1min, 1));
+  while (sender.DeliverOne().kind == delivery::SendOutcome::Kind::kDelivered) {
   }
   std::vector<std::string> delivered;
-  for (const protocol::HttpRequest& request : http.Requests()) {
+  for (const delivery::HttpRequest& request : http.Requests()) {
     delivered.push_back(request.idempotency_key);
   }
   EXPECT_EQ(delivered, taken);

@@ -16,7 +16,7 @@
 #include <iostream>
 #include <string>
 
-#include "agent/spool.h"
+#include "delivery/spool.h"
 #include "tests/reliability/reliability_support.h"
 #include "tests/support/agent_command.h"
 #include "tests/support/pg_cluster.h"
@@ -161,9 +161,9 @@ TEST(SpoolFullTest, SpoolFullKeepsCollectingCountsTheLossAndResumesWhenSpaceRetu
     if (!name.ends_with(".json.gz")) continue;
     ++entries;
     const std::string id = name.substr(21, name.size() - 21 - 8);
-    agent::SpoolEntry entry{id, std::stoull(name.substr(0, 20)), file.path().string(),
-                            static_cast<std::uint64_t>(file.file_size())};
-    const agent::Spool reader(spool_dir);
+    delivery::SpoolEntry entry{id, std::stoull(name.substr(0, 20)), file.path().string(),
+                               static_cast<std::uint64_t>(file.file_size())};
+    const delivery::Spool reader(spool_dir);
     const Result<std::string> body = reader.ReadBody(entry);
     ASSERT_TRUE(body.ok()) << name << ": " << body.error().message;
     const json snapshot = json::parse(*body, nullptr, false);

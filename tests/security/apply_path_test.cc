@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "delivery/http_client.h"
 #include "protocol/ed25519.h"
-#include "protocol/http_client.h"
 #include "protocol/recommendation.h"
 #include "tests/support/agent_command.h"
 #include "tests/support/agent_process.h"
@@ -150,12 +150,12 @@ class ApplyPathTest : public ::testing::Test {
 
   // Posts an event for `id` to the control plane's API as the agent would.
   bool PostEvent(const std::string& id, const std::string& event) const {
-    protocol::HttpClientOptions options;
+    delivery::HttpClientOptions options;
     options.base_url = control_plane_->base_url();
     options.ca_file = control_plane_->ca_file();
     std::ifstream(dir_ + "/api-key") >> options.api_key;
-    auto http = protocol::MakeCurlHttpClient(options);
-    protocol::HttpRequest request;
+    auto http = delivery::MakeCurlHttpClient(options);
+    delivery::HttpRequest request;
     request.method = "POST";
     request.path = "/v1/agents/" + agent_id_ + "/recommendations/" + id + "/events";
     request.body = protocol::RecommendationEventToJson(

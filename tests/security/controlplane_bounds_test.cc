@@ -24,7 +24,7 @@
 
 #include "core/time_format.h"
 #include "core/uuid.h"
-#include "protocol/http_client.h"
+#include "delivery/http_client.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot.h"
 #include "protocol/snapshot_json.h"
@@ -99,7 +99,7 @@ nlohmann::json SnapshotJson(const std::string& agent_id, const std::string& snap
 }
 
 // The "error" of a JSON error reply, or "" when there is none.
-std::string ErrorOf(const HttpResponse& response) {
+std::string ErrorOf(const delivery::HttpResponse& response) {
   const nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
   if (!body.is_object() || !body.contains("error") || !body["error"].is_string()) return "";
   return body["error"].get<std::string>();
@@ -132,24 +132,25 @@ class ControlPlaneBoundsTest : public ::testing::Test {
         ControlPlaneProcess::Options{.certificate = {}, .serve_args = std::move(serve_args)});
     server_->Start();
     key_ = server_->CreateApiKey();
-    const Result<HttpResponse> registered = Post("/v1/agents/register", RegisterBody(agent_));
+    const Result<delivery::HttpResponse> registered =
+        Post("/v1/agents/register", RegisterBody(agent_));
     ASSERT_TRUE(registered.ok()) << registered.error().message;
     ASSERT_EQ(registered->status, 200) << registered->body;
   }
 
-  std::unique_ptr<HttpClient> Client() const {
-    HttpClientOptions options;
+  std::unique_ptr<delivery::HttpClient> Client() const {
+    delivery::HttpClientOptions options;
     options.base_url = server_->base_url();
     options.api_key = key_;
     options.ca_file = server_->ca_file();
     options.connect_timeout = seconds(5);
     options.total_timeout = seconds(120);
-    return MakeCurlHttpClient(options);
+    return delivery::MakeCurlHttpClient(options);
   }
 
-  Result<HttpResponse> Post(const std::string& path, std::string body, bool gzip = false,
-                            const std::string& idempotency_key = "") const {
-    HttpRequest request;
+  Result<delivery::HttpResponse> Post(const std::string& path, std::string body, bool gzip = false,
+                                      const std::string& idempotency_key = "") const {
+    delivery::HttpRequest request;
     request.method = "POST";
     request.path = path;
     request.body = gzip ? GzipForTest(body) : std::move(body);
@@ -164,7 +165,7 @@ class ControlPlaneBoundsTest : public ::testing::Test {
 
   // The server process is alive and still does its work: a registration is answered 200.
   void ExpectServerAnswers() const {
-    const Result<HttpResponse> again = Post("/v1/agents/register", RegisterBody(agent_));
+    const Result<delivery::HttpResponse> again = Post("/v1/agents/register", RegisterBody(agent_));
     ASSERT_TRUE(again.ok()) << "the server no longer answers: " << again.error().message
                             << "\n--- server log ---\n"
                             << server_->ServerLog();
@@ -172,7 +173,7 @@ class ControlPlaneBoundsTest : public ::testing::Test {
   }
 
   // Expects `response` to be a refusal with `status` whose error contains `reason`.
-  static void ExpectRefused(const Result<HttpResponse>& response, int status,
+  static void ExpectRefused(const Result<delivery::HttpResponse>& response, int status,
                             const std::string& reason) {
     ASSERT_TRUE(response.ok()) << response.error().message;
     EXPECT_EQ(response->status, status) << response->body;
@@ -205,7 +206,8 @@ class ControlPlaneBoundsTest : public ::testing::Test {
 TEST_F(ControlPlaneBoundsTest, IssuesDeeplyNestedAuditBodyIsRefusedAndTheServerSurvives) {
   StartAndRegister();
 
-  const Result<HttpResponse> response = Post(AgentPath("audit"), "{\"a\":" + Deep() + "}");
+  const Result<delivery::HttpResponse> response =
+      Post(AgentPath("audit"), "{\"a\":" + Deep() + "}");
 
   ExpectRefused(response, 400, kNestedError);
   ExpectServerAnswers();
@@ -220,7 +222,8 @@ TEST_F(ControlPlaneBoundsTest, IssuesDeeplyNestedRegisterDatabaseIsRefusedAndNot
   nlohmann::json body = nlohmann::json::parse(RegisterBody(stranger));
   body["databases"][0]["x"] = "@RAW@";
 
-  const Result<HttpResponse> response = Post("/v1/agents/register", WithRaw(body, Deep()));
+  const Result<delivery::HttpResponse> response =
+      Post("/v1/agents/register", WithRaw(body, Deep()));
 
   ExpectRefused(response, 400, kNestedError);
   ExpectServerAnswers();
@@ -232,7 +235,7 @@ TEST_F(ControlPlaneBoundsTest, DeeplyNestedProposalSpecInASnapshotIsRefusedAndNo
   nlohmann::json snapshot = SnapshotJson(agent_, "s-deep");
   snapshot["proposals"] = nlohmann::json::array({{{"kind", "create_index"}, {"spec", "@RAW@"}}});
 
-  const Result<HttpResponse> response =
+  const Result<delivery::HttpResponse> response =
       Post(AgentPath("snapshots"), WithRaw(snapshot, "{\"x\":" + Deep() + "}"),
            /*gzip=*/true, "s-deep");
 
@@ -247,7 +250,7 @@ TEST_F(ControlPlaneBoundsTest, DeeplyNestedRecordInAnAuditBatchIsRefusedAndNothi
   const std::string batch =
       R"({"protocol":"1","records":[{"seq":1},{"seq":2,"detail":)" + Deep(kIssueDepth / 2) + "}]}";
 
-  const Result<HttpResponse> response = Post(AgentPath("audit"), batch, /*gzip=*/true);
+  const Result<delivery::HttpResponse> response = Post(AgentPath("audit"), batch, /*gzip=*/true);
 
   ExpectRefused(response, 400, kNestedError);
   ExpectServerAnswers();
@@ -266,7 +269,7 @@ TEST_F(ControlPlaneBoundsTest, IssuesFourConcurrent32MiBHeartbeatsAreRefusedWith
   ASSERT_GT(body.size(), 31 * kMiB);
   ASSERT_LT(body.size(), 32 * kMiB);
 
-  std::vector<std::future<Result<HttpResponse>>> replies;
+  std::vector<std::future<Result<delivery::HttpResponse>>> replies;
   for (int i = 0; i < 4; ++i) {
     replies.push_back(
         std::async(std::launch::async, [&] { return Post(AgentPath("heartbeat"), body); }));
@@ -284,7 +287,7 @@ TEST_F(ControlPlaneBoundsTest, GzipHeartbeatInflatingPastItsRouteBoundIsRefused)
   heartbeat["recent_errors"] = nlohmann::json::array({std::string(8 * kMiB, 'e')});
   const std::string body = heartbeat.dump();
 
-  const Result<HttpResponse> response = Post(AgentPath("heartbeat"), body, /*gzip=*/true);
+  const Result<delivery::HttpResponse> response = Post(AgentPath("heartbeat"), body, /*gzip=*/true);
 
   ExpectRefused(response, 413, "larger than 65536 bytes (compressed or decompressed)");
   ExpectServerAnswers();
@@ -302,10 +305,10 @@ TEST_F(ControlPlaneBoundsTest,
     bodies.push_back(GzipForTest(WithRaw(snapshot, EmptyObjects(30 * kMiB))));
   }
 
-  std::vector<std::future<Result<HttpResponse>>> replies;
+  std::vector<std::future<Result<delivery::HttpResponse>>> replies;
   for (int i = 0; i < 4; ++i) {
     replies.push_back(std::async(std::launch::async, [&, i] {
-      HttpRequest request;
+      delivery::HttpRequest request;
       request.method = "POST";
       request.path = AgentPath("snapshots");
       request.body = bodies[i];
@@ -359,7 +362,8 @@ TEST_F(ControlPlaneBoundsTest, RequestsPastTheInflightBudgetGet503WithRetryAfter
       WaitFor([&] { return ProcStatusKib(server_->pid(), "VmRSS") > rss_before + 4 * 1024; },
               seconds(4), std::chrono::milliseconds(5));
 
-  const Result<HttpResponse> refused = Post(AgentPath("heartbeat"), HeartbeatJson().dump());
+  const Result<delivery::HttpResponse> refused =
+      Post(AgentPath("heartbeat"), HeartbeatJson().dump());
   release.set_value();
   const httplib::Result held_reply = held.get();
 
@@ -372,7 +376,7 @@ TEST_F(ControlPlaneBoundsTest, RequestsPastTheInflightBudgetGet503WithRetryAfter
   EXPECT_EQ(refused->headers.at("retry-after"), "5");
   ASSERT_TRUE(held_reply) << "the held snapshot got no reply";
   EXPECT_EQ(held_reply->status, 202) << held_reply->body;
-  const Result<HttpResponse> after = Post(AgentPath("heartbeat"), HeartbeatJson().dump());
+  const Result<delivery::HttpResponse> after = Post(AgentPath("heartbeat"), HeartbeatJson().dump());
   ASSERT_TRUE(after.ok()) << after.error().message;
   EXPECT_EQ(after->status, 200) << after->body;
   EXPECT_EQ(Heartbeats(), 1);
@@ -432,7 +436,8 @@ TEST_F(ControlPlaneBoundsTest, PreExistingOpenDataDirectoryAndFilesBecomePrivate
   ASSERT_EQ(::chmod(data.c_str(), 0755), 0);
 
   server_->Start();
-  const Result<HttpResponse> registered = Post("/v1/agents/register", RegisterBody(agent_));
+  const Result<delivery::HttpResponse> registered =
+      Post("/v1/agents/register", RegisterBody(agent_));
 
   ASSERT_TRUE(registered.ok()) << registered.error().message;
   EXPECT_EQ(registered->status, 200);

@@ -9,9 +9,9 @@ namespace optischema::testing {
 
 namespace {
 
-using collector::QueryResult;
-using collector::RowCallback;
-using collector::RowFields;
+using pg::QueryResult;
+using pg::RowCallback;
+using pg::RowFields;
 
 QueryResult Rows(std::vector<std::vector<std::optional<std::string>>> rows) {
   QueryResult r;
@@ -34,7 +34,7 @@ bool Contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
 
-class FakePgSession final : public collector::PgSession {
+class FakePgSession final : public pg::PgSession {
  public:
   explicit FakePgSession(FakeServer& server) : server_(server) {}
 
@@ -149,9 +149,9 @@ FakeEntry* FakeServer::Find(int64_t queryid) {
 }
 
 collector::SessionFactory FakeServer::Factory() {
-  return [this]() -> Result<std::unique_ptr<collector::PgSession>> {
+  return [this]() -> Result<std::unique_ptr<pg::PgSession>> {
     ++connects;
-    return std::unique_ptr<collector::PgSession>(std::make_unique<FakePgSession>(*this));
+    return std::unique_ptr<pg::PgSession>(std::make_unique<FakePgSession>(*this));
   };
 }
 

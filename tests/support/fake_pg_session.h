@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "collector/collector.h"
-#include "collector/pg_session.h"
+#include "pg/pg_session.h"
 
 namespace optischema::testing {
 

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/audit_command.h"
+#include "cli/audit_command.h"
 #include "core/time_format.h"
 #include "protocol/canonical_json.h"
 #include "tests/support/manual_clock.h"
@@ -488,7 +488,7 @@ TEST_F(AuditLogTest, MissingFileVerifiesAsAbsent) {
 TEST_F(AuditLogTest, AuditVerifyPrintsOkWithRecordCount) {
   WriteThreeRecords();
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditVerify(dir_.string(), out, err), 0);
+  EXPECT_EQ(cli::RunAuditVerify(dir_.string(), out, err), 0);
   EXPECT_EQ(out.str(), "audit chain OK: 3 records\n");
   EXPECT_EQ(err.str(), "");
 }
@@ -498,13 +498,13 @@ TEST_F(AuditLogTest, AuditVerifyPrintsFirstBadSeqAndFails) {
   const std::vector<std::string> lines = Lines(ReadWholeFile(path_));
   WriteWholeFile(path_, lines[0] + "\n" + lines[2] + "\n");
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditVerify(dir_.string(), out, err), 1);
+  EXPECT_EQ(cli::RunAuditVerify(dir_.string(), out, err), 1);
   EXPECT_NE(out.str().find("first bad seq: 2 (seq 3 where 2"), std::string::npos) << out.str();
 }
 
 TEST_F(AuditLogTest, AuditVerifyWithoutLogSaysNoAuditLogYet) {
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditVerify(dir_.string(), out, err), 0);
+  EXPECT_EQ(cli::RunAuditVerify(dir_.string(), out, err), 0);
   EXPECT_NE(out.str().find("no audit log yet"), std::string::npos) << out.str();
 }
 
@@ -512,7 +512,7 @@ TEST_F(AuditLogTest, AuditVerifyNotesTornTailButSucceeds) {
   WriteThreeRecords();
   WriteWholeFile(path_, ReadWholeFile(path_) + "{\"seq\":4");
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditVerify(dir_.string(), out, err), 0);
+  EXPECT_EQ(cli::RunAuditVerify(dir_.string(), out, err), 0);
   EXPECT_EQ(out.str(), "audit chain OK: 3 records\n");
   EXPECT_NE(err.str().find("incomplete"), std::string::npos) << err.str();
 }
@@ -525,7 +525,7 @@ TEST_F(AuditLogTest, AuditListTableShowsOneRowPerRecordWithDetailTruncated) {
     Add(*log, Entry("r-1", "failed", std::string(100, 'x')));
   }
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditList(dir_.string(), /*json=*/false, out, err), 0);
+  EXPECT_EQ(cli::RunAuditList(dir_.string(), /*json=*/false, out, err), 0);
   const std::vector<std::string> lines = Lines(out.str());
   ASSERT_EQ(lines.size(), 3u) << out.str();
   EXPECT_EQ(lines[0].rfind("seq", 0), 0u);
@@ -539,7 +539,7 @@ TEST_F(AuditLogTest, AuditListTableShowsOneRowPerRecordWithDetailTruncated) {
 TEST_F(AuditLogTest, AuditListJsonPrintsArrayOfStoredRecords) {
   const std::vector<AuditRecord> records = WriteThreeRecords();
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditList(dir_.string(), /*json=*/true, out, err), 0);
+  EXPECT_EQ(cli::RunAuditList(dir_.string(), /*json=*/true, out, err), 0);
   const nlohmann::json array = nlohmann::json::parse(out.str());
   ASSERT_TRUE(array.is_array());
   ASSERT_EQ(array.size(), 3u);
@@ -551,7 +551,7 @@ TEST_F(AuditLogTest, AuditListJsonPrintsArrayOfStoredRecords) {
 
 TEST_F(AuditLogTest, AuditListWithoutLogPrintsEmptyArray) {
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditList(dir_.string(), /*json=*/true, out, err), 0);
+  EXPECT_EQ(cli::RunAuditList(dir_.string(), /*json=*/true, out, err), 0);
   EXPECT_EQ(out.str(), "[]\n");
 }
 
@@ -561,7 +561,7 @@ TEST_F(AuditLogTest, AuditListOnBrokenChainPrintsRecordsBeforeTheBreakAndFails) 
   text[text.find("index built")] = 'I';
   WriteWholeFile(path_, text);
   std::ostringstream out, err;
-  EXPECT_EQ(agent::RunAuditList(dir_.string(), /*json=*/true, out, err), 1);
+  EXPECT_EQ(cli::RunAuditList(dir_.string(), /*json=*/true, out, err), 1);
   EXPECT_EQ(nlohmann::json::parse(out.str()).size(), 2u);
   EXPECT_NE(err.str().find("broken at seq 3"), std::string::npos) << err.str();
 }

@@ -1,7 +1,7 @@
 // ControlPlaneLink against a scripted HTTP client: what it sends, in which order, and how it
 // reacts to the control plane's answers.
 
-#include "agent/control_plane_link.h"
+#include "delivery/control_plane_link.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -27,8 +27,8 @@ bool WaitFor(const std::function<bool()>& condition) {
   return testing::WaitFor(condition, 10s, 10ms);
 }
 
-protocol::HttpResponse Reply(int status, std::string body = R"({"protocol":"1"})") {
-  protocol::HttpResponse response;
+delivery::HttpResponse Reply(int status, std::string body = R"({"protocol":"1"})") {
+  delivery::HttpResponse response;
   response.status = status;
   response.body = std::move(body);
   return response;
@@ -40,10 +40,10 @@ class ControlPlaneLinkTest : public ::testing::Test {
     std::string pattern = (std::filesystem::temp_directory_path() / "link-XXXXXX").string();
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
-    spool_ = std::make_unique<Spool>(dir_ + "/spool", max_bytes_);
+    spool_ = std::make_unique<delivery::Spool>(dir_ + "/spool", max_bytes_);
     ASSERT_TRUE(spool_->Open().ok());
     http_ = std::make_shared<FakeHttpClient>();
-    http_->SetResponder([](const protocol::HttpRequest& request) -> Result<protocol::HttpResponse> {
+    http_->SetResponder([](const delivery::HttpRequest& request) -> Result<delivery::HttpResponse> {
       if (request.path.find("/recommendations") != std::string::npos) {
         return Reply(200, R"({"protocol":"1","recommendations":[]})");
       }
@@ -56,19 +56,19 @@ class ControlPlaneLinkTest : public ::testing::Test {
   }
 
   void StartLink(std::chrono::milliseconds send_backoff_base = 1s) {
-    LinkSettings settings;
+    delivery::LinkSettings settings;
     settings.send_backoff_base = send_backoff_base;
     settings.http.base_url = "https://control.example";
     settings.heartbeat_interval = 50ms;
     settings.recommendations_interval = 1h;
     auto http = http_;
-    link_ = std::make_unique<ControlPlaneLink>(
+    link_ = std::make_unique<delivery::ControlPlaneLink>(
         settings, kAgentId, "host", *spool_, status_,
-        [http](const protocol::HttpClientOptions&) -> std::unique_ptr<protocol::HttpClient> {
+        [http](const delivery::HttpClientOptions&) -> std::unique_ptr<delivery::HttpClient> {
           // The link owns its client; this one forwards to the shared fake.
-          struct Forward final : protocol::HttpClient {
+          struct Forward final : delivery::HttpClient {
             std::shared_ptr<FakeHttpClient> fake;
-            Result<protocol::HttpResponse> Send(const protocol::HttpRequest& r) override {
+            Result<delivery::HttpResponse> Send(const delivery::HttpRequest& r) override {
               return fake->Send(r);
             }
           };
@@ -90,11 +90,11 @@ class ControlPlaneLinkTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::uint64_t max_bytes_ = Spool::kDefaultMaxBytes;
-  std::unique_ptr<Spool> spool_;
-  AgentStatus status_;
+  std::uint64_t max_bytes_ = delivery::Spool::kDefaultMaxBytes;
+  std::unique_ptr<delivery::Spool> spool_;
+  delivery::AgentStatus status_;
   std::shared_ptr<FakeHttpClient> http_;
-  std::unique_ptr<ControlPlaneLink> link_;
+  std::unique_ptr<delivery::ControlPlaneLink> link_;
 };
 
 TEST_F(ControlPlaneLinkTest, RegistersBeforeDeliveringTheSpoolInOrder) {
@@ -114,7 +114,7 @@ TEST_F(ControlPlaneLinkTest, RegistersBeforeDeliveringTheSpoolInOrder) {
 
 TEST_F(ControlPlaneLinkTest, BacklogGoesAsSoonAsAHeartbeatPassesAfterAnOutage) {
   std::atomic<bool> down{false};
-  http_->SetResponder([&](const protocol::HttpRequest& request) -> Result<protocol::HttpResponse> {
+  http_->SetResponder([&](const delivery::HttpRequest& request) -> Result<delivery::HttpResponse> {
     if (down) return MakeError(ErrorCode::kConnectionFailed, "connection refused");
     if (request.path.find("/recommendations") != std::string::npos) {
       return Reply(200, R"({"protocol":"1","recommendations":[]})");
@@ -135,7 +135,7 @@ TEST_F(ControlPlaneLinkTest, BacklogGoesAsSoonAsAHeartbeatPassesAfterAnOutage) {
 
 TEST_F(ControlPlaneLinkTest, SpoolDropsAreReportedInTheNextHeartbeat) {
   // A tiny bound: every append beyond the first drops the oldest entry.
-  spool_ = std::make_unique<Spool>(dir_ + "/small", 1);
+  spool_ = std::make_unique<delivery::Spool>(dir_ + "/small", 1);
   ASSERT_TRUE(spool_->Open().ok());
   for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(spool_->Append(id, "{}").ok());
   http_->Then(Reply(200));  // register
@@ -168,11 +168,11 @@ TEST_F(ControlPlaneLinkTest, SnapshotsLostToAFullSpoolAreReportedInTheNextHeartb
 }
 
 TEST_F(ControlPlaneLinkTest, DropsStayUnreportedWhileHeartbeatsGetNoAcknowledgement) {
-  spool_ = std::make_unique<Spool>(dir_ + "/small", 1);
+  spool_ = std::make_unique<delivery::Spool>(dir_ + "/small", 1);
   ASSERT_TRUE(spool_->Open().ok());
   for (const char* id : {"a", "b"}) ASSERT_TRUE(spool_->Append(id, "{}").ok());
   std::atomic<bool> garbled{true};
-  http_->SetResponder([&](const protocol::HttpRequest& request) -> Result<protocol::HttpResponse> {
+  http_->SetResponder([&](const delivery::HttpRequest& request) -> Result<delivery::HttpResponse> {
     if (request.path.find("/recommendations") != std::string::npos) {
       return Reply(200, R"({"protocol":"1","recommendations":[]})");
     }

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/agent_proposals.h"
 #include "core/time_format.h"
 #include "protocol/advice_json.h"
-#include "protocol/controlplane/agent_proposals.h"
 #include "protocol/recommendation.h"
 #include "tests/support/manual_clock.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/controlplane/api_keys.h"
+#include "controlplane/api_keys.h"
 
 namespace optischema::controlplane {
 namespace {

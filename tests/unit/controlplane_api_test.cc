@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/api.h"
+#include "controlplane/api_keys.h"
+#include "controlplane/store.h"
 #include "core/time_format.h"
 #include "protocol/advice.h"
-#include "protocol/controlplane/api.h"
-#include "protocol/controlplane/api_keys.h"
-#include "protocol/controlplane/store.h"
 #include "protocol/recommendation.h"
 #include "protocol/snapshot_json.h"
 #include "tests/support/manual_clock.h"

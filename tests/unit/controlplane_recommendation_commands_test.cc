@@ -12,10 +12,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "controlplane/agent_proposals.h"
+#include "controlplane/recommendation_commands.h"
+#include "controlplane/store.h"
 #include "core/time_format.h"
-#include "protocol/controlplane/agent_proposals.h"
-#include "protocol/controlplane/recommendation_commands.h"
-#include "protocol/controlplane/store.h"
 #include "protocol/recommendation.h"
 #include "tests/support/manual_clock.h"
 

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "controlplane/recommendation_workflow.h"
 #include "core/time_format.h"
-#include "protocol/controlplane/recommendation_workflow.h"
 #include "protocol/ed25519.h"
 #include "protocol/recommendation.h"
 

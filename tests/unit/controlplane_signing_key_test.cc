@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "protocol/controlplane/signing_key.h"
+#include "controlplane/signing_key.h"
 #include "protocol/ed25519.h"
 
 namespace optischema::controlplane {

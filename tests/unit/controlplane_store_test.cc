@@ -9,8 +9,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "protocol/controlplane/sqlite_handle.h"
-#include "protocol/controlplane/store.h"
+#include "controlplane/sqlite_handle.h"
+#include "controlplane/store.h"
 #include "tests/support/manual_clock.h"
 
 namespace optischema::controlplane {

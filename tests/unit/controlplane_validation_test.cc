@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/message_validation.h"
+#include "controlplane/snapshot_validation.h"
 #include "protocol/advice_json.h"
-#include "protocol/controlplane/message_validation.h"
-#include "protocol/controlplane/snapshot_validation.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot_json.h"
 

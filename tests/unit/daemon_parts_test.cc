@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "agent/agent_status.h"
 #include "agent/database_worker.h"
+#include "delivery/agent_status.h"
 
 namespace optischema::agent {
 namespace {
@@ -25,7 +25,7 @@ TEST(RetryDelay, GrowthStopsAtFiveMinutesOrTheIntervalIfLonger) {
 }
 
 TEST(AgentStatus, FailingDatabaseMakesTheAgentDegradedAndIsNamed) {
-  AgentStatus status;
+  delivery::AgentStatus status;
   status.AddDatabase("orders");
   status.AddDatabase("billing");
   status.RecordReading("billing", "2026-11-22T10:00:00Z", true);
@@ -40,7 +40,7 @@ TEST(AgentStatus, FailingDatabaseMakesTheAgentDegradedAndIsNamed) {
 }
 
 TEST(AgentStatus, SnapshotsLostToAFullSpoolAreCountedShownAndTakenForTheHeartbeat) {
-  AgentStatus status;
+  delivery::AgentStatus status;
   status.AddDatabase("orders");
   status.RecordReading("orders", "2026-11-22T10:00:00Z", true);
   EXPECT_EQ(status.Summary(0, 0).find("lost"), std::string::npos);
@@ -64,7 +64,7 @@ TEST(AgentStatus, SnapshotsLostToAFullSpoolAreCountedShownAndTakenForTheHeartbea
 }
 
 TEST(AgentStatus, RecentErrorsAreTakenOnceAndRestoredWhenTheHeartbeatFails) {
-  AgentStatus status;
+  delivery::AgentStatus status;
   status.RecordError("first");
   status.RecordError("second");
   status.RecordError("second");  // repeated: kept once
@@ -77,7 +77,7 @@ TEST(AgentStatus, RecentErrorsAreTakenOnceAndRestoredWhenTheHeartbeatFails) {
 }
 
 TEST(AgentStatus, ServerDetailsChangeTheRegistrationGenerationOnlyWhenTheyChange) {
-  AgentStatus status;
+  delivery::AgentStatus status;
   status.AddDatabase("orders");
   const auto g0 = status.RegistrationGeneration();
   status.RecordServer("orders", 150004, {"pg_stat_statements 1.10"});

@@ -1,4 +1,4 @@
-#include "agent/logging.h"
+#include "core/logging.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "agent/redaction.h"
+#include "core/redaction.h"
 
 namespace optischema::agent {
 namespace {

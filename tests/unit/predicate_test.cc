@@ -1,4 +1,4 @@
-#include "applier/predicate.h"
+#include "pg/predicate.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@ namespace {
 
 TEST(Predicate,
      ComparisonsAndBooleanOperatorsAreReEmittedWithQuotedIdentifiersAndCatalogOperators) {
-  auto p =
-      CheckPredicate("status = 'open' AND (amount > 10 OR archived IS NOT NULL) AND NOT deleted");
+  auto p = pg::CheckPredicate(
+      "status = 'open' AND (amount > 10 OR archived IS NOT NULL) AND NOT deleted");
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->sql,
             "((\"status\" OPERATOR(pg_catalog.=) 'open') AND ((\"amount\" OPERATOR(pg_catalog.>) "
@@ -17,7 +17,7 @@ TEST(Predicate,
 }
 
 TEST(Predicate, InListsBecomeCatalogComparisonsAndCastsAndStringQuotesAreRebuilt) {
-  auto p = CheckPredicate(
+  auto p = pg::CheckPredicate(
       "kind IN (1, 2) AND created_at >= '2026-01-01'::date AND note <> 'it''s' AND "
       "flag NOT IN (3, 4) AND b != 5");
   ASSERT_TRUE(p.ok()) << p.error().message;
@@ -29,16 +29,16 @@ TEST(Predicate, InListsBecomeCatalogComparisonsAndCastsAndStringQuotesAreRebuilt
 }
 
 TEST(Predicate, ReEmittedPredicateIsAcceptedAndReEmittedUnchanged) {
-  auto p = CheckPredicate("kind IN (1, 2) AND note <> 'x'");
+  auto p = pg::CheckPredicate("kind IN (1, 2) AND note <> 'x'");
   ASSERT_TRUE(p.ok()) << p.error().message;
-  auto again = CheckPredicate(p->sql);
+  auto again = pg::CheckPredicate(p->sql);
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(again->sql, p->sql);
-  EXPECT_FALSE(CheckPredicate("a OPERATOR(public.=) 1").ok());
+  EXPECT_FALSE(pg::CheckPredicate("a OPERATOR(public.=) 1").ok());
 }
 
 TEST(Predicate, FunctionCallIsRefused) {
-  auto p = CheckPredicate("lower(email) = 'x'");
+  auto p = pg::CheckPredicate("lower(email) = 'x'");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().message, "where: function calls are not allowed");
 }
@@ -47,7 +47,7 @@ TEST(Predicate, InjectionAttemptsAreRefused) {
   for (const char* where :
        {"true) ; DROP TABLE t; --", "a = 1) UNION SELECT 1 FROM t WHERE (true", "a = (SELECT 1)",
         "pg_sleep(10) IS NULL", "t.a = 1", "a ~ 'x'", "a = $1", "a::regclass = 'x'", ""}) {
-    EXPECT_FALSE(CheckPredicate(where).ok()) << where;
+    EXPECT_FALSE(pg::CheckPredicate(where).ok()) << where;
   }
 }
 

@@ -1,4 +1,4 @@
-#include "agent/recent_ids.h"
+#include "core/recent_ids.h"
 
 #include <gtest/gtest.h>
 

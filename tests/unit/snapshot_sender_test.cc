@@ -1,4 +1,4 @@
-#include "agent/snapshot_sender.h"
+#include "delivery/snapshot_sender.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@ namespace optischema::agent {
 namespace {
 
 using optischema::testing::FakeHttpClient;
-using Kind = SendOutcome::Kind;
+using Kind = delivery::SendOutcome::Kind;
 
 class SnapshotSenderTest : public ::testing::Test {
  protected:
@@ -19,11 +19,11 @@ class SnapshotSenderTest : public ::testing::Test {
     std::string tmpl = ::testing::TempDir() + "/sender-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    spool_ = std::make_unique<Spool>(dir_ + "/spool");
+    spool_ = std::make_unique<delivery::Spool>(dir_ + "/spool");
     ASSERT_TRUE(spool_->Open().ok());
-    sender_ = std::make_unique<SnapshotSender>(
+    sender_ = std::make_unique<delivery::SnapshotSender>(
         *spool_, http_, "agent-1",
-        protocol::Backoff(std::chrono::seconds(1), std::chrono::minutes(5), 7));
+        delivery::Backoff(std::chrono::seconds(1), std::chrono::minutes(5), 7));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void Add(const std::string& id) {
@@ -38,8 +38,8 @@ class SnapshotSenderTest : public ::testing::Test {
 
   std::string dir_;
   FakeHttpClient http_;
-  std::unique_ptr<Spool> spool_;
-  std::unique_ptr<SnapshotSender> sender_;
+  std::unique_ptr<delivery::Spool> spool_;
+  std::unique_ptr<delivery::SnapshotSender> sender_;
 };
 
 TEST_F(SnapshotSenderTest, DeliversOldestFirstAndRemovesOnlyAfterAcceptance) {
@@ -63,7 +63,7 @@ TEST_F(SnapshotSenderTest, ServerErrorsAndNetworkFailuresKeepTheSnapshotAndBackO
   http_.Then(MakeError(ErrorCode::kConnectionFailed, "connection refused"));
   http_.Then(MakeError(ErrorCode::kTimeout, "timed out"));
   for (int i = 0; i < 3; ++i) {
-    SendOutcome out = sender_->DeliverOne();
+    delivery::SendOutcome out = sender_->DeliverOne();
     EXPECT_EQ(out.kind, Kind::kRetryLater);
     // Full jitter under a ceiling that doubles from 1 s.
     EXPECT_LE(out.wait, std::chrono::seconds(1 << i));
@@ -77,7 +77,7 @@ TEST_F(SnapshotSenderTest, ServerErrorsAndNetworkFailuresKeepTheSnapshotAndBackO
 TEST_F(SnapshotSenderTest, ThrottlingHonoursRetryAfter) {
   Add("a");
   http_.ThenStatus(429, {{"retry-after", "120"}});
-  SendOutcome out = sender_->DeliverOne();
+  delivery::SendOutcome out = sender_->DeliverOne();
   EXPECT_EQ(out.kind, Kind::kRetryLater);
   EXPECT_GE(out.wait, std::chrono::seconds(120));
   EXPECT_EQ(spool_->Depth(), 1u);
@@ -86,10 +86,10 @@ TEST_F(SnapshotSenderTest, ThrottlingHonoursRetryAfter) {
 TEST_F(SnapshotSenderTest, RejectedKeyIsAConfigurationProblemAndKeepsEverything) {
   Add("a");
   http_.ThenStatus(401);
-  SendOutcome out = sender_->DeliverOne();
+  delivery::SendOutcome out = sender_->DeliverOne();
   EXPECT_EQ(out.kind, Kind::kRetryLater);
   EXPECT_TRUE(out.configuration_problem);
-  EXPECT_GE(out.wait, SnapshotSender::kConfigProblemWait);
+  EXPECT_GE(out.wait, delivery::SnapshotSender::kConfigProblemWait);
   EXPECT_NE(out.detail.find("API key"), std::string::npos);
   EXPECT_EQ(spool_->Depth(), 1u);
 }
@@ -98,7 +98,7 @@ TEST_F(SnapshotSenderTest, SnapshotRefusedForGoodIsSetAsideSoTheQueueMovesOn) {
   Add("bad");
   Add("good");
   http_.ThenStatus(400);
-  SendOutcome out = sender_->DeliverOne();
+  delivery::SendOutcome out = sender_->DeliverOne();
   EXPECT_EQ(out.kind, Kind::kQuarantined);
   EXPECT_EQ(BadFiles(), 1u);  // kept for inspection, not lost
   EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
@@ -110,7 +110,7 @@ TEST_F(SnapshotSenderTest, SnapshotRefusedForGoodIsSetAsideSoTheQueueMovesOn) {
 TEST_F(SnapshotSenderTest, UnknownAgentKeepsTheSnapshotAndAsksForRegistration) {
   Add("a");
   http_.ThenStatus(404);
-  SendOutcome out = sender_->DeliverOne();
+  delivery::SendOutcome out = sender_->DeliverOne();
   EXPECT_EQ(out.kind, Kind::kRetryLater);
   EXPECT_TRUE(out.agent_unknown);
   EXPECT_EQ(BadFiles(), 0u);
@@ -128,11 +128,11 @@ TEST_F(SnapshotSenderTest, TwoHundredWithoutAJsonAcknowledgementKeepsTheSnapshot
   Add("a");
   for (const char* body : {"<html><body>Welcome to the proxy</body></html>", "", "\x1f\x8b\xff",
                            "[1,2]", "{\"protocol\":\"1\""}) {
-    protocol::HttpResponse reply;
+    delivery::HttpResponse reply;
     reply.status = 200;
     reply.body = body;
     http_.Then(reply);
-    const SendOutcome out = sender_->DeliverOne();
+    const delivery::SendOutcome out = sender_->DeliverOne();
     EXPECT_EQ(out.kind, Kind::kRetryLater) << body;
     EXPECT_NE(out.detail.find("acknowledgement"), std::string::npos) << out.detail;
     EXPECT_EQ(spool_->Depth(), 1u) << body;
@@ -144,13 +144,13 @@ TEST_F(SnapshotSenderTest, TwoHundredWithoutAJsonAcknowledgementKeepsTheSnapshot
 }
 
 TEST(AcknowledgementTest, OnlyAJsonObjectIsAnAcknowledgement) {
-  EXPECT_TRUE(IsAcknowledgement(R"({"protocol":"1","stored":true})"));
-  EXPECT_TRUE(IsAcknowledgement(" {} \n"));
-  EXPECT_FALSE(IsAcknowledgement(""));
-  EXPECT_FALSE(IsAcknowledgement("null"));
-  EXPECT_FALSE(IsAcknowledgement("\"ok\""));
-  EXPECT_FALSE(IsAcknowledgement("<html></html>"));
-  EXPECT_FALSE(IsAcknowledgement(R"({"protocol":"1")"));
+  EXPECT_TRUE(delivery::IsAcknowledgement(R"({"protocol":"1","stored":true})"));
+  EXPECT_TRUE(delivery::IsAcknowledgement(" {} \n"));
+  EXPECT_FALSE(delivery::IsAcknowledgement(""));
+  EXPECT_FALSE(delivery::IsAcknowledgement("null"));
+  EXPECT_FALSE(delivery::IsAcknowledgement("\"ok\""));
+  EXPECT_FALSE(delivery::IsAcknowledgement("<html></html>"));
+  EXPECT_FALSE(delivery::IsAcknowledgement(R"({"protocol":"1")"));
 }
 
 TEST_F(SnapshotSenderTest, UnreadableSpoolFileIsSetAside) {
@@ -159,7 +159,7 @@ TEST_F(SnapshotSenderTest, UnreadableSpoolFileIsSetAside) {
   ASSERT_TRUE(entry.has_value());
   std::filesystem::remove(entry->path);
   std::filesystem::create_directory(entry->path);  // exists but cannot be read as a file
-  SendOutcome out = sender_->DeliverOne();
+  delivery::SendOutcome out = sender_->DeliverOne();
   EXPECT_EQ(out.kind, Kind::kQuarantined);
   EXPECT_TRUE(http_.requests.empty());
 }

@@ -1,4 +1,4 @@
-#include "agent/spool.h"
+#include "delivery/spool.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -76,7 +76,7 @@ class SpoolTest : public ::testing::Test {
 
   // Compressed size of `body` as the spool stores it, measured in a scratch spool.
   std::uint64_t StoredSize(const std::string& body) {
-    Spool scratch((base_ / "scratch").string());
+    delivery::Spool scratch((base_ / "scratch").string());
     EXPECT_TRUE(scratch.Open().ok());
     EXPECT_TRUE(scratch.Append("probe", body).ok());
     return scratch.Bytes();
@@ -87,7 +87,7 @@ class SpoolTest : public ::testing::Test {
 };
 
 TEST_F(SpoolTest, OpenCreatesOwnerOnlyDirectory) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   struct stat st {};
   ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
@@ -99,7 +99,7 @@ TEST_F(SpoolTest, OpenCreatesOwnerOnlyDirectory) {
 
 TEST_F(SpoolTest, OpenOnAFileFailsWithIoNamingThePath) {
   WriteWholeFile(dir_, "not a directory");
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   const Status opened = spool.Open();
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.error().code, ErrorCode::kIo);
@@ -107,13 +107,13 @@ TEST_F(SpoolTest, OpenOnAFileFailsWithIoNamingThePath) {
 }
 
 TEST_F(SpoolTest, AppendedBodyReadsBackAndIsStoredAsGzip) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   const std::string id = "0b5e8f2c-3d4a-4c1e-9f7a-1234567890ab";
-  const Result<SpoolEntryId> seq = spool.Append(id, Body(1));
+  const Result<delivery::SpoolEntryId> seq = spool.Append(id, Body(1));
   ASSERT_TRUE(seq.ok()) << seq.error().message;
 
-  const std::optional<SpoolEntry> oldest = spool.Oldest();
+  const std::optional<delivery::SpoolEntry> oldest = spool.Oldest();
   ASSERT_TRUE(oldest.has_value());
   EXPECT_EQ(oldest->id, id);
   EXPECT_EQ(oldest->seq, *seq);
@@ -133,7 +133,7 @@ TEST_F(SpoolTest, AppendedBodyReadsBackAndIsStoredAsGzip) {
 }
 
 TEST_F(SpoolTest, EmptyBodyRoundTrips) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   ASSERT_TRUE(spool.Append("empty", "").ok());
   const Result<std::string> body = spool.ReadBody(*spool.Oldest());
@@ -142,14 +142,14 @@ TEST_F(SpoolTest, EmptyBodyRoundTrips) {
 }
 
 TEST_F(SpoolTest, EntriesComeOutInAppendOrder) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   constexpr int kCount = 120;
   for (int i = 0; i < kCount; ++i) {
     ASSERT_TRUE(spool.Append("snap-" + std::to_string(i), Body(i)).ok());
   }
   for (int i = 0; i < kCount; ++i) {
-    const std::optional<SpoolEntry> oldest = spool.Oldest();
+    const std::optional<delivery::SpoolEntry> oldest = spool.Oldest();
     ASSERT_TRUE(oldest.has_value());
     EXPECT_EQ(oldest->id, "snap-" + std::to_string(i));
     EXPECT_EQ(*spool.ReadBody(*oldest), Body(i));
@@ -160,16 +160,16 @@ TEST_F(SpoolTest, EntriesComeOutInAppendOrder) {
 }
 
 TEST_F(SpoolTest, ReopenedSpoolSeesOldEntriesAndContinuesTheSequence) {
-  SpoolEntryId last = 0;
+  delivery::SpoolEntryId last = 0;
   {
-    Spool spool(dir_);
+    delivery::Spool spool(dir_);
     ASSERT_TRUE(spool.Open().ok());
     ASSERT_TRUE(spool.Append("a", Body(1)).ok());
     ASSERT_TRUE(spool.Append("b", Body(2)).ok());
     last = *spool.Append("c", Body(3));
     ASSERT_TRUE(spool.Remove(*spool.Oldest()).ok());
   }
-  Spool reopened(dir_);
+  delivery::Spool reopened(dir_);
   ASSERT_TRUE(reopened.Open().ok());
   EXPECT_EQ(reopened.Depth(), 2u);
   std::uint64_t on_disk = 0;
@@ -178,11 +178,11 @@ TEST_F(SpoolTest, ReopenedSpoolSeesOldEntriesAndContinuesTheSequence) {
   EXPECT_EQ(reopened.Oldest()->id, "b");
   EXPECT_EQ(*reopened.ReadBody(*reopened.Oldest()), Body(2));
 
-  const Result<SpoolEntryId> next = reopened.Append("d", Body(4));
+  const Result<delivery::SpoolEntryId> next = reopened.Append("d", Body(4));
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(*next, last + 1);
   std::vector<std::string> order;
-  while (const std::optional<SpoolEntry> oldest = reopened.Oldest()) {
+  while (const std::optional<delivery::SpoolEntry> oldest = reopened.Oldest()) {
     order.push_back(oldest->id);
     ASSERT_TRUE(reopened.Remove(*oldest).ok());
   }
@@ -192,7 +192,7 @@ TEST_F(SpoolTest, ReopenedSpoolSeesOldEntriesAndContinuesTheSequence) {
 TEST_F(SpoolTest, BoundDropsOldestEntriesAndCountsThemUntilTaken) {
   const std::string body = Incompressible(4096);
   const std::uint64_t size = StoredSize(body);
-  Spool spool(dir_, 3 * size);
+  delivery::Spool spool(dir_, 3 * size);
   ASSERT_TRUE(spool.Open().ok());
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(spool.Append("snap-" + std::to_string(i), body).ok());
@@ -210,7 +210,7 @@ TEST_F(SpoolTest, BoundDropsOldestEntriesAndCountsThemUntilTaken) {
 }
 
 TEST_F(SpoolTest, NewestEntryIsKeptEvenWhenItAloneExceedsTheBound) {
-  Spool spool(dir_, /*max_bytes=*/10);
+  delivery::Spool spool(dir_, /*max_bytes=*/10);
   ASSERT_TRUE(spool.Open().ok());
   ASSERT_TRUE(spool.Append("first", Body(1)).ok());
   EXPECT_EQ(spool.Depth(), 1u);
@@ -225,7 +225,7 @@ TEST_F(SpoolTest, NewestEntryIsKeptEvenWhenItAloneExceedsTheBound) {
 
 TEST_F(SpoolTest, OpenRemovesLeftoverTempFilesAndLeavesOtherFilesAlone) {
   {
-    Spool spool(dir_);
+    delivery::Spool spool(dir_);
     ASSERT_TRUE(spool.Open().ok());
     ASSERT_TRUE(spool.Append("kept", Body(1)).ok());
   }
@@ -233,7 +233,7 @@ TEST_F(SpoolTest, OpenRemovesLeftoverTempFilesAndLeavesOtherFilesAlone) {
   WriteWholeFile(fs::path(dir_) / "00000000000000000007-crashed.json.gz.tmp", "partial");
   WriteWholeFile(fs::path(dir_) / "README", "operator notes");
 
-  Spool reopened(dir_);
+  delivery::Spool reopened(dir_);
   ASSERT_TRUE(reopened.Open().ok());
   EXPECT_FALSE(AnyTempFile(dir_));
   EXPECT_TRUE(fs::exists(fs::path(dir_) / "README"));
@@ -242,11 +242,11 @@ TEST_F(SpoolTest, OpenRemovesLeftoverTempFilesAndLeavesOtherFilesAlone) {
 }
 
 TEST_F(SpoolTest, CorruptFileFailsToParseAndQuarantineMovesItToBad) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   ASSERT_TRUE(spool.Append("poison", Body(1)).ok());
   ASSERT_TRUE(spool.Append("healthy", Body(2)).ok());
-  const SpoolEntry poison = *spool.Oldest();
+  const delivery::SpoolEntry poison = *spool.Oldest();
   WriteWholeFile(poison.path, "this is not gzip at all");
 
   const Result<std::string> body = spool.ReadBody(poison);
@@ -264,10 +264,10 @@ TEST_F(SpoolTest, CorruptFileFailsToParseAndQuarantineMovesItToBad) {
 }
 
 TEST_F(SpoolTest, TruncatedFileFailsToParse) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   ASSERT_TRUE(spool.Append("cut", Incompressible(2000)).ok());
-  const SpoolEntry entry = *spool.Oldest();
+  const delivery::SpoolEntry entry = *spool.Oldest();
   const std::string whole = ReadWholeFile(entry.path);
   WriteWholeFile(entry.path, whole.substr(0, whole.size() / 2));
 
@@ -278,10 +278,10 @@ TEST_F(SpoolTest, TruncatedFileFailsToParse) {
 }
 
 TEST_F(SpoolTest, TrailingBytesAfterTheGzipStreamFailToParse) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   ASSERT_TRUE(spool.Append("tail", Body(1)).ok());
-  const SpoolEntry entry = *spool.Oldest();
+  const delivery::SpoolEntry entry = *spool.Oldest();
   WriteWholeFile(entry.path, ReadWholeFile(entry.path) + "junk");
 
   const Result<std::string> body = spool.ReadBody(entry);
@@ -290,29 +290,29 @@ TEST_F(SpoolTest, TrailingBytesAfterTheGzipStreamFailToParse) {
 }
 
 TEST_F(SpoolTest, QuarantinedEntriesAreNotReindexedAndTheirSeqIsNotReused) {
-  SpoolEntryId quarantined_seq = 0;
+  delivery::SpoolEntryId quarantined_seq = 0;
   {
-    Spool spool(dir_);
+    delivery::Spool spool(dir_);
     ASSERT_TRUE(spool.Open().ok());
     quarantined_seq = *spool.Append("poison", Body(1));
     ASSERT_TRUE(spool.Quarantine(*spool.Oldest()).ok());
   }
-  Spool reopened(dir_);
+  delivery::Spool reopened(dir_);
   ASSERT_TRUE(reopened.Open().ok());
   EXPECT_EQ(reopened.Depth(), 0u);
-  const Result<SpoolEntryId> next = reopened.Append("poison", Body(2));
+  const Result<delivery::SpoolEntryId> next = reopened.Append("poison", Body(2));
   ASSERT_TRUE(next.ok());
   EXPECT_GT(*next, quarantined_seq);
   EXPECT_EQ(FileNames(fs::path(dir_) / "bad").size(), 1u);
 }
 
 TEST_F(SpoolTest, InvalidIdIsRefused) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   for (const std::string& id :
        {std::string(), std::string(65, 'a'), std::string("../escape"), std::string("a_b"),
         std::string("a.b"), std::string("a/b"), std::string("a b"), std::string("caf\xc3\xa9")}) {
-    const Result<SpoolEntryId> appended = spool.Append(id, Body(1));
+    const Result<delivery::SpoolEntryId> appended = spool.Append(id, Body(1));
     ASSERT_FALSE(appended.ok()) << id;
     EXPECT_EQ(appended.error().code, ErrorCode::kInvalidArgument) << id;
   }
@@ -326,7 +326,7 @@ TEST_F(SpoolTest, InvalidIdIsRefused) {
 // but writing a larger body fails with EFBIG, exercising the same path as a full disk (ENOSPC).
 // SIGXFSZ, which would otherwise kill the process, is ignored meanwhile.
 TEST_F(SpoolTest, WriteFailureReturnsIoAndLeavesNoTempFile) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   const std::string body = Incompressible(std::size_t{64} * 1024);
 
@@ -336,7 +336,7 @@ TEST_F(SpoolTest, WriteFailureReturnsIoAndLeavesNoTempFile) {
   rlimit small = saved;
   small.rlim_cur = 1024;
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  const Result<SpoolEntryId> appended = spool.Append("too-big", body);
+  const Result<delivery::SpoolEntryId> appended = spool.Append("too-big", body);
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
   std::signal(SIGXFSZ, saved_handler);
 
@@ -354,17 +354,17 @@ TEST_F(SpoolTest, WriteFailureReturnsIoAndLeavesNoTempFile) {
 
 // The other way to fail as root: the directory disappears after Open().
 TEST_F(SpoolTest, AppendIntoVanishedDirectoryReturnsIo) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   fs::remove_all(dir_);
-  const Result<SpoolEntryId> appended = spool.Append("lost", Body(1));
+  const Result<delivery::SpoolEntryId> appended = spool.Append("lost", Body(1));
   ASSERT_FALSE(appended.ok());
   EXPECT_EQ(appended.error().code, ErrorCode::kIo);
   EXPECT_EQ(spool.Depth(), 0u);
 }
 
 TEST_F(SpoolTest, BytesAndDepthTrackAppendsAndRemoves) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   EXPECT_EQ(spool.Bytes(), 0u);
   ASSERT_TRUE(spool.Append("one", Body(1)).ok());
@@ -374,7 +374,7 @@ TEST_F(SpoolTest, BytesAndDepthTrackAppendsAndRemoves) {
   EXPECT_GT(first, 0u);
   EXPECT_GT(spool.Bytes(), first + 3000);
 
-  const SpoolEntry oldest = *spool.Oldest();
+  const delivery::SpoolEntry oldest = *spool.Oldest();
   ASSERT_TRUE(spool.Remove(oldest).ok());
   EXPECT_EQ(spool.Depth(), 1u);
   EXPECT_EQ(spool.Bytes(), spool.Oldest()->size);
@@ -387,7 +387,7 @@ TEST_F(SpoolTest, BytesAndDepthTrackAppendsAndRemoves) {
 }
 
 TEST_F(SpoolTest, ConcurrentWriterAndReaderDeliverEveryEntryInOrder) {
-  Spool spool(dir_);
+  delivery::Spool spool(dir_);
   ASSERT_TRUE(spool.Open().ok());
   constexpr int kCount = 200;
   std::atomic<bool> writer_done = false;
@@ -400,7 +400,7 @@ TEST_F(SpoolTest, ConcurrentWriterAndReaderDeliverEveryEntryInOrder) {
   std::vector<std::string> delivered;
   for (;;) {
     const bool finished = writer_done;  // read before Oldest(): an empty spool then means done
-    const std::optional<SpoolEntry> oldest = spool.Oldest();
+    const std::optional<delivery::SpoolEntry> oldest = spool.Oldest();
     if (!oldest) {
       if (finished) break;
       std::this_thread::yield();

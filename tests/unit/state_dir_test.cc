@@ -80,14 +80,14 @@ TEST_F(StateDirTest, DigestKeyIsCreatedOnceAsThirtyTwoPrivateBytesAndReadBackUnc
   auto first = LoadOrCreateDigestKey(state_);
   ASSERT_TRUE(first.ok()) << first.error().message;
   const std::string path = state_ + "/" + kDigestKeyFileName;
-  EXPECT_EQ(std::filesystem::file_size(path), collector::kDigestKeyBytes);
+  EXPECT_EQ(std::filesystem::file_size(path), pg::kDigestKeyBytes);
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(ModeOf(state_), 0700u);
   auto second = LoadOrCreateDigestKey(state_);
   auto read = ReadDigestKey(state_);
   ASSERT_TRUE(second.ok() && read.ok());
-  EXPECT_EQ(collector::TableDigest(*first, "table t"), collector::TableDigest(*second, "table t"));
-  EXPECT_EQ(collector::TableDigest(*first, "table t"), collector::TableDigest(*read, "table t"));
+  EXPECT_EQ(pg::TableDigest(*first, "table t"), pg::TableDigest(*second, "table t"));
+  EXPECT_EQ(pg::TableDigest(*first, "table t"), pg::TableDigest(*read, "table t"));
   // No temp file left behind.
   std::size_t entries = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(state_)) ++entries;
@@ -98,7 +98,7 @@ TEST_F(StateDirTest, TwoAgentsGetDifferentKeysAndSoDifferentDigests) {
   auto a = LoadOrCreateDigestKey(state_);
   auto b = LoadOrCreateDigestKey(root_ + "/other");
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_NE(collector::TableDigest(*a, "table t"), collector::TableDigest(*b, "table t"));
+  EXPECT_NE(pg::TableDigest(*a, "table t"), pg::TableDigest(*b, "table t"));
 }
 
 TEST_F(StateDirTest, KeyFileOfTheWrongSizeIsRefusedAndLeftUntouched) {
@@ -121,7 +121,7 @@ TEST_F(StateDirTest, MissingKeyIsAnErrorForReadDigestKey) {
 
 TEST_F(StateDirTest, KeyFileBehindASymbolicLinkIsNotRead) {
   ASSERT_EQ(::mkdir(state_.c_str(), 0700), 0);
-  Write(root_ + "/planted", std::string(collector::kDigestKeyBytes, 'k'), 0644);
+  Write(root_ + "/planted", std::string(pg::kDigestKeyBytes, 'k'), 0644);
   std::filesystem::create_symlink(root_ + "/planted", state_ + "/" + kDigestKeyFileName);
   EXPECT_FALSE(ReadDigestKey(state_).ok());
   EXPECT_FALSE(LoadOrCreateDigestKey(state_).ok());
@@ -130,7 +130,7 @@ TEST_F(StateDirTest, KeyFileBehindASymbolicLinkIsNotRead) {
 TEST_F(StateDirTest, LooseKeyFileIsMadePrivateWhenRead) {
   ASSERT_EQ(::mkdir(state_.c_str(), 0700), 0);
   const std::string path = state_ + "/" + kDigestKeyFileName;
-  Write(path, std::string(collector::kDigestKeyBytes, 'k'), 0644);
+  Write(path, std::string(pg::kDigestKeyBytes, 'k'), 0644);
   ASSERT_TRUE(ReadDigestKey(state_).ok());
   EXPECT_EQ(ModeOf(path), 0600u);
 }
@@ -147,17 +147,17 @@ TEST(TableDigest, IsKeyedAndNotThePlainSha256OfTheDefinitions) {
     plain.push_back(kHex[sha[i] >> 4U]);
     plain.push_back(kHex[sha[i] & 0xFU]);
   }
-  const auto key_a = collector::DigestKey::FromBytes(std::string(32, 'a'));
-  const auto key_b = collector::DigestKey::FromBytes(std::string(32, 'b'));
+  const auto key_a = pg::DigestKey::FromBytes(std::string(32, 'a'));
+  const auto key_b = pg::DigestKey::FromBytes(std::string(32, 'b'));
   ASSERT_TRUE(key_a && key_b);
-  const std::string digest = collector::TableDigest(*key_a, canonical);
+  const std::string digest = pg::TableDigest(*key_a, canonical);
   EXPECT_EQ(digest.size(), 32u);
   EXPECT_NE(digest, plain);
-  EXPECT_EQ(digest, collector::TableDigest(*key_a, canonical));
-  EXPECT_NE(digest, collector::TableDigest(*key_b, canonical));
-  EXPECT_NE(digest, collector::TableDigest(*key_a, canonical + " "));
-  EXPECT_FALSE(collector::DigestKey::FromBytes(std::string(31, 'a')).has_value());
-  EXPECT_FALSE(collector::DigestKey::FromBytes(std::string(33, 'a')).has_value());
+  EXPECT_EQ(digest, pg::TableDigest(*key_a, canonical));
+  EXPECT_NE(digest, pg::TableDigest(*key_b, canonical));
+  EXPECT_NE(digest, pg::TableDigest(*key_a, canonical + " "));
+  EXPECT_FALSE(pg::DigestKey::FromBytes(std::string(31, 'a')).has_value());
+  EXPECT_FALSE(pg::DigestKey::FromBytes(std::string(33, 'a')).has_value());
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "pg/pg_session.h"
+
 namespace optischema::collector {
 namespace {
 
@@ -248,24 +250,24 @@ TEST(StatementText, StatementsWithoutRelationsAreUserWorkload) {
 }
 
 TEST(StatementText, AgentMarkerTakesPrecedenceAndTextIsStillAnonymized) {
-  const std::string sql = std::string("  \n") + std::string(kAgentMarker) +
+  const std::string sql = std::string("  \n") + std::string(pg::kAgentMarker) +
                           " SELECT * FROM pg_class WHERE relname = 'orders'";
   const AnalyzedText result = AnalyzeStatementText(sql, 1);
   EXPECT_EQ(result.exclusion, Exclusion::kAgentOwn);
   EXPECT_EQ(result.text, "SELECT * FROM pg_class WHERE relname = $1");
   EXPECT_TRUE(IsHex16(result.fingerprint)) << result.fingerprint;
-  EXPECT_EQ(ExclusionOf(std::string(kAgentMarker) + " BEGIN"), Exclusion::kAgentOwn);
+  EXPECT_EQ(ExclusionOf(std::string(pg::kAgentMarker) + " BEGIN"), Exclusion::kAgentOwn);
 }
 
 TEST(StatementText, AgentMarkerOnUnparsableTextStillExcludes) {
   const AnalyzedText result =
-      AnalyzeStatementText(std::string(kAgentMarker) + " SELEC 'x' FROM t", 1);
+      AnalyzeStatementText(std::string(pg::kAgentMarker) + " SELEC 'x' FROM t", 1);
   EXPECT_EQ(result.exclusion, Exclusion::kAgentOwn);
   EXPECT_FALSE(result.text.has_value());
 }
 
 TEST(StatementText, AgentMarkerLaterInTheTextDoesNotExclude) {
-  EXPECT_EQ(ExclusionOf("SELECT * FROM orders " + std::string(kAgentMarker)), Exclusion::kNone);
+  EXPECT_EQ(ExclusionOf("SELECT * FROM orders " + std::string(pg::kAgentMarker)), Exclusion::kNone);
 }
 
 TEST(StatementText, GivesTheSameResultsWhenCalledFromSeveralThreads) {

@@ -132,11 +132,11 @@ TEST(Scorer, ScoreIsBetweenZeroAndHundredAndMonotoneInEachInput) {
 
 TEST(StatReader, ParsesExtensionVersions) {
   int major = 0, minor = 0;
-  EXPECT_TRUE(ParseExtensionVersion("1.10", &major, &minor));
+  EXPECT_TRUE(pg::ParseExtensionVersion("1.10", &major, &minor));
   EXPECT_EQ(major, 1);
   EXPECT_EQ(minor, 10);
-  EXPECT_FALSE(ParseExtensionVersion("1", &major, &minor));
-  EXPECT_FALSE(ParseExtensionVersion("1.x", &major, &minor));
+  EXPECT_FALSE(pg::ParseExtensionVersion("1", &major, &minor));
+  EXPECT_FALSE(pg::ParseExtensionVersion("1.x", &major, &minor));
 }
 
 std::string BigEndian(uint64_t v, std::size_t size) {
@@ -155,7 +155,7 @@ TEST(StatReader, ParsesBinaryRowsAndRejectsWrongSizesAndNullKeys) {
   values[4] = BigEndian(7, 8);
   std::vector<std::optional<std::string_view>> fields(values.begin(), values.end());
   StatReading r;
-  ASSERT_TRUE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  ASSERT_TRUE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
   EXPECT_EQ(r.key.userid, 10u);
   EXPECT_EQ(r.key.dbid, 5u);
   EXPECT_TRUE(r.key.toplevel);
@@ -163,15 +163,15 @@ TEST(StatReader, ParsesBinaryRowsAndRejectsWrongSizesAndNullKeys) {
   EXPECT_EQ(r.totals.calls, 7);
   EXPECT_DOUBLE_EQ(r.totals.total_exec_time_ms, 2.5);
   fields[6] = std::nullopt;  // NULL counter counts as zero
-  ASSERT_TRUE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  ASSERT_TRUE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
   EXPECT_DOUBLE_EQ(r.totals.total_plan_time_ms, 0);
   const std::string short_int = BigEndian(7, 4);
   fields[4] = std::string_view(short_int);  // int4 where int8 is expected
-  EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  EXPECT_FALSE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
   fields[4] = std::string_view(values[4]);
-  EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), 21), &r));
+  EXPECT_FALSE(StatReader::ParseRow(pg::RowFields(fields.data(), 21), &r));
   fields[3] = std::nullopt;  // queryid NULL: insufficient privilege
-  EXPECT_FALSE(StatReader::ParseRow(RowFields(fields.data(), fields.size()), &r));
+  EXPECT_FALSE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
 }
 
 }  // namespace

@@ -1,0 +1,14 @@
+#pragma once
+
+// Human-readable view of the index advisor's advice (`optischema-agent advise`): the statistics'
+// age, findings, proposals, notes and skipped statements.
+
+#include <string>
+
+#include "protocol/advice.h"
+
+namespace optischema::cli {
+
+std::string FormatAdviceTable(const std::string& database, const protocol::Advice& advice);
+
+}  // namespace optischema::cli

@@ -1,0 +1,66 @@
+#include "cli/advise_command.h"
+
+#include <ostream>
+
+#include "advisor/advisor.h"
+#include "agent/advisor_history.h"
+#include "agent/database_connector.h"
+#include "agent/state_dir.h"
+#include "cli/advice_table.h"
+#include "core/clock.h"
+#include "protocol/advice_json.h"
+
+namespace optischema::cli {
+
+int RunAdvise(const agent::Config& config, const AdviseCommandOptions& options, std::ostream& out,
+              std::ostream& err) {
+  const SystemClock clock;
+  int status = 0;
+  bool matched = false;
+  std::string json = "[";
+  // The daemon's key, so that digests match the ones it sends; made here when missing. Without
+  // it no digest is computed (never an unkeyed one).
+  auto digest_key = agent::LoadOrCreateDigestKey(config.state_dir);
+  if (!digest_key.ok()) {
+    err << "table digests not computed: " << digest_key.error().message << "\n";
+  }
+  for (const agent::DatabaseConfig& db : config.databases) {
+    if (!options.database.empty() && db.name != options.database) continue;
+    matched = true;
+    auto session = agent::MakeSessionFactory(db)();
+    if (!session.ok()) {
+      err << "database \"" << db.name << "\": " << session.error().ToString() << "\n";
+      status = 1;
+      continue;
+    }
+    advisor::AdvisorOptions advisor_options = agent::MakeAdvisorOptions(config, db);
+    if (digest_key.ok()) advisor_options.digest_key = *digest_key;
+    advisor::Advisor advisor(std::move(advisor_options), clock);
+    // The daemon's watch history, when it ran here: new indexes are then judged as it does.
+    if (auto history = agent::LoadAdvisorHistory(config.state_dir, db.name);
+        history.ok() && !history->empty()) {
+      advisor.LoadHistory(std::move(history).value());
+    }
+    auto advice = advisor.Run(**session);
+    if (!advice.ok()) {
+      err << "database \"" << db.name << "\": " << advice.error().ToString() << "\n";
+      status = 1;
+      continue;
+    }
+    if (options.format == OutputFormat::kJson) {
+      json += (json.size() > 1 ? "," : "") + protocol::AdviceToJson(db.name, *advice);
+    } else {
+      out << FormatAdviceTable(db.name, *advice) << "\n";
+    }
+  }
+  if (!matched) {
+    err << "no configured database is named \"" << options.database << "\"; configured:";
+    for (const auto& db : config.databases) err << " " << db.name;
+    err << "\n";
+    return 2;
+  }
+  if (options.format == OutputFormat::kJson) out << json << "]\n";
+  return status;
+}
+
+}  // namespace optischema::cli

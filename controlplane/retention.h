@@ -1,0 +1,51 @@
+#pragma once
+
+// Retention of what agents send over and over: heartbeats and snapshots received more than
+// `retention_days` ago are deleted (Store::PruneReceivedBefore) at start and then every
+// `interval`, on a thread of the sweeper's own. Each sweep logs what it deleted; a failed sweep
+// is logged and tried again at the next interval.
+//
+// Thread safety: construct, destroy and call Stop from one thread; the sweeping thread only uses
+// the store (thread-safe) and the clock.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "controlplane/store.h"
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace optischema::controlplane {
+
+// One sweep: deletes what was received before clock.Now() - retention_days, logs the counts.
+Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, int retention_days);
+
+class RetentionSweeper {
+ public:
+  // Starts sweeping; retention_days 0 keeps everything (no thread). `store` and `clock` must
+  // outlive the sweeper.
+  RetentionSweeper(Store& store, const Clock& clock, int retention_days,
+                   std::chrono::milliseconds interval);
+  ~RetentionSweeper();  // Stop()
+  RetentionSweeper(const RetentionSweeper&) = delete;
+  RetentionSweeper& operator=(const RetentionSweeper&) = delete;
+
+  // Ends the thread, waiting for a sweep in progress to finish. Idempotent.
+  void Stop();
+
+ private:
+  void Run();
+
+  Store& store_;
+  const Clock& clock_;
+  const int retention_days_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace optischema::controlplane

@@ -1,0 +1,149 @@
+#include "controlplane/snapshot_validation.h"
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "controlplane/message_validation.h"
+#include "protocol/snapshot.h"
+
+namespace optischema::controlplane {
+namespace {
+
+constexpr std::size_t kMaxSnapshotIdLength = 64;
+
+bool IsSnapshotId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxSnapshotIdLength) return false;
+  for (const char c : id) {
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsDecimalInt64(std::string_view text) {
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+// Every window counter of a statement: counts as non-negative integers, times and bytes as
+// non-negative numbers (the wire types of protocol::WindowCounters).
+Status CheckStatementCounters(const FieldChecker& fields) {
+  Status result = OkStatus();
+  protocol::WindowCounters counters;
+  protocol::ForEachCounter(
+      [&](const char* name, const auto& value) {
+        if (!result.ok()) return;
+        if constexpr (std::is_integral_v<std::decay_t<decltype(value)>>) {
+          result = fields.NonNegativeInteger(name, true);
+        } else {
+          result = fields.NonNegativeNumber(name, true);
+        }
+      },
+      counters);
+  return result;
+}
+
+Status CheckStatement(const nlohmann::json& statement, const std::string& where) {
+  const FieldChecker fields(statement, where);
+  auto queryid = fields.String("queryid");
+  if (!queryid.ok()) return std::move(queryid).error();
+  if (!IsDecimalInt64(*queryid)) {
+    return fields.Invalid("queryid", "expected a decimal 64-bit integer in a string");
+  }
+  if (Status st = fields.OptionalStringOrNull("text"); !st.ok()) return st;
+  if (Status st = fields.NonNegativeInteger("userid", false); !st.ok()) return st;
+  if (Status st = fields.Boolean("toplevel", false); !st.ok()) return st;
+  if (Status st = CheckStatementCounters(fields); !st.ok()) return st;
+  for (const char* key :
+       {"mean_exec_time_ms", "cumulative_min_exec_time_ms", "cumulative_max_exec_time_ms",
+        "cumulative_stddev_exec_time_ms", "time_pct", "score", "sample_weight"}) {
+    if (Status st = fields.NonNegativeNumber(key, false); !st.ok()) return st;
+  }
+  return OkStatus();
+}
+
+// The remainder's counters are numbers of any sign; its statement counts are non-negative.
+Status CheckRemainder(const nlohmann::json& remainder) {
+  const FieldChecker fields(remainder, "remainder");
+  for (const char* key : {"statements", "unclassified_statements"}) {
+    if (Status st = fields.NonNegativeInteger(key, false); !st.ok()) return st;
+  }
+  Status result = OkStatus();
+  protocol::WeightedCounters counters;
+  protocol::ForEachCounter(
+      [&](const char* name, const auto&) {
+        if (result.ok()) result = fields.Number(name, false);
+      },
+      counters);
+  return result;
+}
+
+}  // namespace
+
+Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
+                                        std::string_view path_agent_id,
+                                        std::string_view idempotency_key) {
+  if (Status st = CheckProtocol(snapshot); !st.ok()) return std::move(st).error();
+  const FieldChecker fields(snapshot, "");
+  SnapshotRecord record;
+
+  auto snapshot_id = fields.String("snapshot_id");
+  if (!snapshot_id.ok()) return std::move(snapshot_id).error();
+  if (!IsSnapshotId(*snapshot_id)) {
+    return fields.Invalid("snapshot_id", "expected 1 to 64 letters, digits or '-'");
+  }
+  if (!idempotency_key.empty() && idempotency_key != *snapshot_id) {
+    return fields.Invalid("snapshot_id", "differs from the Idempotency-Key header");
+  }
+  auto agent_id = fields.String("agent_id");
+  if (!agent_id.ok()) return std::move(agent_id).error();
+  if (*agent_id != path_agent_id) {
+    return fields.Invalid("agent_id", "differs from the agent in the request path");
+  }
+  auto database = fields.NonEmptyString("database");
+  if (!database.ok()) return std::move(database).error();
+  auto collected_at = fields.NonEmptyString("collected_at");
+  if (!collected_at.ok()) return std::move(collected_at).error();
+  if (Status st = fields.NonNegativeNumber("window_s", true); !st.ok())
+    return std::move(st).error();
+  for (const char* key : {"server", "kpis", "remainder", "sampling"}) {
+    if (Status st = fields.Object(key, false); !st.ok()) return std::move(st).error();
+  }
+  // The advice members (protocol/advice.h), only in snapshots taken when the advisor ran; their
+  // contents are for people, except proposals (agent_proposals.h checks each element itself).
+  for (const char* key : {"index_stats", "schema", "advisor"}) {
+    if (Status st = fields.Object(key, false); !st.ok()) return std::move(st).error();
+  }
+  for (const char* key : {"indexes", "index_findings", "proposals"}) {
+    if (Status st = fields.OptionalArray(key); !st.ok()) return std::move(st).error();
+  }
+  if (Status st = fields.NonNegativeInteger("excluded_statements", false); !st.ok()) {
+    return std::move(st).error();
+  }
+
+  auto statements = fields.Array("statements");
+  if (!statements.ok()) return std::move(statements).error();
+  for (std::size_t i = 0; i < (*statements)->size(); ++i) {
+    const nlohmann::json& statement = (**statements)[i];
+    const std::string where = "statements[" + std::to_string(i) + "]";
+    if (!statement.is_object()) return fields.Invalid(where, "expected an object");
+    if (Status st = CheckStatement(statement, where); !st.ok()) return std::move(st).error();
+  }
+  if (const auto remainder = snapshot.find("remainder"); remainder != snapshot.end()) {
+    if (Status st = CheckRemainder(*remainder); !st.ok()) return std::move(st).error();
+  }
+
+  record.agent_id = std::move(*agent_id);
+  record.snapshot_id = std::move(*snapshot_id);
+  record.database = std::move(*database);
+  record.collected_at = std::move(*collected_at);
+  record.statements = static_cast<int64_t>((*statements)->size());
+  return record;
+}
+
+}  // namespace optischema::controlplane
