@@ -92,20 +92,17 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 EnvLookup ProcessEnv();
 
 // Loads the configuration. `path` empty: OPTISCHEMA_CONFIG if set, else environment only.
-// An empty environment value counts as unset. Environment overrides, each replacing one setting:
-// OPTISCHEMA_STATE_DIR, _INTERVAL, _HEARTBEAT_INTERVAL, _SPOOL_MAX_BYTES, _LOG_FORMAT, _LOG_LEVEL,
-// _LOG_OUTPUT,
-// _CONTROL_PLANE_URL, _CA_FILE, _PROXY, _RECOMMENDATIONS_INTERVAL, _CONTROL_PLANE_TIMEOUT,
-// _MAX_STATEMENTS, _SEND_QUERY_TEXT, _ADVISOR_INTERVAL; OPTISCHEMA_API_KEY or
-// OPTISCHEMA_API_KEY_FILE (not both) replaces the file's api_key / api_key_file;
-// OPTISCHEMA_DATABASE_URL sets the dsn of the database named "default" (added when the file has
-// none), OPTISCHEMA_DATABASE_PASSWORD_FILE its password_file. Files named by api_key_file and
-// password_file are read after merging. Errors (all kConfig), as "FILE:LINE: KEY: what is wrong"
-// (KEY like "agent.interval" or "database[0].name", entries counted from 0), "environment VARIABLE:
-// what is wrong", "FILE:LINE:COL: TOML syntax error: ..." or "FILE: cannot read configuration:
-// ...": unreadable file, TOML syntax, unknown key or table, wrong type, out-of-range value, api_key
-// together with api_key_file, unreadable key or password file, duplicate database name, no database
-// at all.
+// Every key, its environment variable and its default are in the settings table
+// (agent/settings.h). An empty environment value counts as unset; a set one replaces the one
+// setting it names. The environment form of api_key or api_key_file (not both) replaces the
+// file's api_key / api_key_file; OPTISCHEMA_DATABASE_URL sets the dsn of the database named
+// "default" (added when the file has none), OPTISCHEMA_DATABASE_PASSWORD_FILE its password_file.
+// Files named by api_key_file and password_file are read after merging. Errors (all kConfig), as
+// "FILE:LINE: KEY: what is wrong" (KEY like "agent.interval" or "database[0].name", entries
+// counted from 0), "environment VARIABLE: what is wrong", "FILE:LINE:COL: TOML syntax error: ..."
+// or "FILE: cannot read configuration: ...": unreadable file, TOML syntax, unknown key or table,
+// wrong type, out-of-range value, api_key together with api_key_file, unreadable key or password
+// file, duplicate database name, no database at all.
 Result<Config> LoadConfig(const std::string& path, const EnvLookup& env);
 
 // Parses "500ms", "30s", "5m", "1h", "7d" (a positive integer and a unit). nullopt when malformed:

@@ -19,6 +19,7 @@
 #include "agent/database_connector.h"
 #include "agent/database_worker.h"
 #include "agent/health_file.h"
+#include "agent/settings.h"
 #include "agent/state_dir.h"
 #include "applier/audit_log.h"
 #include "core/clock.h"
@@ -72,10 +73,7 @@ delivery::LinkSettings MakeLinkSettings(const Config& config) {
 // Whether a worker started for `a` in configuration `ca` still matches `b` in `cb`.
 bool SameWorker(const Config& ca, const DatabaseConfig& a, const Config& cb,
                 const DatabaseConfig& b) {
-  return a.dsn == b.dsn && a.password_file == b.password_file && ca.interval == cb.interval &&
-         ca.max_statements_per_snapshot == cb.max_statements_per_snapshot &&
-         ca.send_query_text == cb.send_query_text &&
-         ca.text_refresh_interval == cb.text_refresh_interval && ca.advisor == cb.advisor;
+  return SameSettings(Lands::kDatabaseWorker, ca, a, cb, b);
 }
 
 class Daemon {
@@ -259,11 +257,8 @@ void Daemon::Reload() {
              {{"error", st.error().message}});
     return;
   }
-  if (fresh.state_dir != config_.state_dir || fresh.spool_max_bytes != config_.spool_max_bytes) {
-    LogEvent(spdlog::level::warn,
-             "state_dir and spool_max_bytes changes take effect at the next start");
-    fresh.state_dir = config_.state_dir;
-    fresh.spool_max_bytes = config_.spool_max_bytes;
+  if (const std::string kept = KeepNextStartSettings(config_, fresh); !kept.empty()) {
+    LogEvent(spdlog::level::warn, kept + " changes take effect at the next start");
   }
   const Config old = std::exchange(config_, std::move(fresh));
   std::map<std::string, const DatabaseConfig*> wanted;
