@@ -47,7 +47,7 @@ Status SaveAdvisorHistory(const std::string& state_dir, const std::string& datab
   for (const auto& [oid, watch] : history) {
     indexes[std::to_string(oid)] = {watch.since_s, watch.scans};
   }
-  return ReplaceFile(AdvisorHistoryPath(state_dir, database),
+  return ReplaceFile(SystemFs(), AdvisorHistoryPath(state_dir, database),
                      nlohmann::json{{"version", 1}, {"indexes", indexes}}.dump() + "\n", 0600);
 }
 

@@ -19,7 +19,7 @@ namespace {
 Status WriteDurably(const std::string& dir, const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
-  if (Status st = WriteNewFileSynced(tmp, content); !st.ok()) {
+  if (Status st = WriteNewFileSynced(SystemFs(), tmp, content); !st.ok()) {
     ::unlink(tmp.c_str());
     return st;
   }
@@ -28,7 +28,7 @@ Status WriteDurably(const std::string& dir, const std::string& path, const std::
     ::unlink(tmp.c_str());
     return e;
   }
-  return SyncDirectory(dir);
+  return SyncDirectory(SystemFs(), dir);
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record)
       {"summary", record.summary},
       {"snapshots_lost", record.snapshots_lost}};
   // Readable by a monitoring user; it holds nothing secret.
-  return ReplaceFile(HealthFilePath(state_dir),
+  return ReplaceFile(SystemFs(), HealthFilePath(state_dir),
                      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0644);
 }
 

@@ -126,7 +126,7 @@ Status CreateKeyFile(const std::string& state_dir, const std::string& path) {
   }
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   ::unlink(tmp.c_str());
-  Status written = WriteNewFileSynced(tmp, bytes);
+  Status written = WriteNewFileSynced(SystemFs(), tmp, bytes);
   std::fill(bytes.begin(), bytes.end(), '\0');
   if (!written.ok()) {
     ::unlink(tmp.c_str());
@@ -148,7 +148,7 @@ Status CreateKeyFile(const std::string& state_dir, const std::string& path) {
     errno = link_errno;
     return IoErrorFromErrno(path, "cannot link into place");
   }
-  return SyncDirectory(state_dir);
+  return SyncDirectory(SystemFs(), state_dir);
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ Result<std::string> CreateSigningKey(const std::string& data_dir, bool replace) 
   if (!pair.ok()) return std::move(pair).error();
   std::string line = pair->private_key_b64 + "\n";
   const std::string temporary = data_dir + "/." + kSigningKeyFileName + "." + NewUuidV4();
-  Status written = WriteNewFileSynced(temporary, line);
+  Status written = WriteNewFileSynced(SystemFs(), temporary, line);
   OPENSSL_cleanse(line.data(), line.size());
   OPENSSL_cleanse(pair->private_key_b64.data(), pair->private_key_b64.size());
   if (!written.ok()) {
@@ -95,7 +95,7 @@ Result<std::string> CreateSigningKey(const std::string& data_dir, bool replace) 
     errno = place_errno;
     return IoErrorFromErrno(path, "cannot put the new key in place");
   }
-  if (Status st = SyncDirectory(data_dir); !st.ok()) return std::move(st).error();
+  if (Status st = SyncDirectory(SystemFs(), data_dir); !st.ok()) return std::move(st).error();
   return pair->public_key_b64;
 }
 

@@ -23,12 +23,9 @@ Error IoErrorFromErrno(std::string_view path, std::string_view what) {
   return MakeError(ErrorCode::kIo, std::move(message));
 }
 
-namespace {
-
-// Writes all of `bytes` to `fd` (the file `path`, for messages), retrying interrupted writes.
-Status WriteAll(const UniqueFd& fd, const std::string& path, std::string_view bytes) {
+Status WriteAll(Fs& fs, int fd, const std::string& path, std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = ::write(fd.get(), bytes.data(), bytes.size());
+    const ssize_t n = fs.Write(fd, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return IoErrorFromErrno(path, "cannot write");
@@ -38,29 +35,26 @@ Status WriteAll(const UniqueFd& fd, const std::string& path, std::string_view by
   return OkStatus();
 }
 
-}  // namespace
-
-Status WriteNewFileSynced(const std::string& path, std::string_view bytes) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+Status WriteNewFileSynced(Fs& fs, const std::string& path, std::string_view bytes) {
+  UniqueFd fd(fs.Open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) return IoErrorFromErrno(path, "cannot create");
-  if (Status written = WriteAll(fd, path, bytes); !written.ok()) return written;
-  if (::fsync(fd.get()) != 0) return IoErrorFromErrno(path, "cannot fsync");
+  if (Status written = WriteAll(fs, fd.get(), path, bytes); !written.ok()) return written;
+  if (fs.Fsync(fd.get()) != 0) return IoErrorFromErrno(path, "cannot fsync");
   if (fd.Close() != 0) return IoErrorFromErrno(path, "cannot close");
   return OkStatus();
 }
 
-Status ReplaceFile(const std::string& path, std::string_view bytes, unsigned mode) {
+Status ReplaceFile(Fs& fs, const std::string& path, std::string_view bytes, unsigned mode) {
   const std::string temporary = path + ".tmp";
-  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(fs.Open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return IoErrorFromErrno(temporary, "cannot create");
-  if (Status written = WriteAll(fd, temporary, bytes); !written.ok()) return written;
+  if (Status written = WriteAll(fs, fd.get(), temporary, bytes); !written.ok()) return written;
   // Explicitly, whatever the umask.
   if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
     return IoErrorFromErrno(temporary, "cannot chmod");
   }
   if (fd.Close() != 0) return IoErrorFromErrno(temporary, "cannot close");
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return IoErrorFromErrno(path, "cannot rename");
+  if (fs.Rename(temporary, path) != 0) return IoErrorFromErrno(path, "cannot rename");
   return OkStatus();
 }
 
@@ -84,10 +78,8 @@ Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
   return std::optional<std::string>(std::move(content));
 }
 
-Status SyncDirectory(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return IoErrorFromErrno(dir, "cannot open directory");
-  if (::fsync(fd.get()) != 0) return IoErrorFromErrno(dir, "cannot fsync directory");
+Status SyncDirectory(Fs& fs, const std::string& dir) {
+  if (fs.FsyncDirectory(dir) != 0) return IoErrorFromErrno(dir, "cannot fsync directory");
   return OkStatus();
 }
 

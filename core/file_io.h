@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/fs.h"
 #include "core/result.h"
 
 namespace optischema {
@@ -33,15 +34,20 @@ class UniqueFd {
 Error IoErrorFromErrno(std::string_view path, std::string_view what);
 
 // Creates `path` (which must not exist; mode 0600), writes all of `bytes`, fsyncs and closes it.
-Status WriteNewFileSynced(const std::string& path, std::string_view bytes);
+// On a failed write or fsync the file is left in place for the caller to remove.
+Status WriteNewFileSynced(Fs& fs, const std::string& path, std::string_view bytes);
+
+// Writes all of `bytes` to `fd` (the file `path`, for messages) through `fs`, retrying interrupted
+// and short writes.
+Status WriteAll(Fs& fs, int fd, const std::string& path, std::string_view bytes);
 
 // fsyncs the directory `dir`, making renames and removals in it durable.
-Status SyncDirectory(const std::string& dir);
+Status SyncDirectory(Fs& fs, const std::string& dir);
 
 // Replaces `path` with `bytes` (mode `mode`): written to "<path>.tmp", then renamed into place, so
 // a reader sees the old file or the new one, never half of one. Not fsynced: for files that are
 // rewritten often and can be lost with a crash (health status, advisor history).
-Status ReplaceFile(const std::string& path, std::string_view bytes, unsigned mode);
+Status ReplaceFile(Fs& fs, const std::string& path, std::string_view bytes, unsigned mode);
 
 // The whole content of `path`, or nullopt when it does not exist.
 Result<std::optional<std::string>> ReadFileIfExists(const std::string& path);

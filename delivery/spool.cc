@@ -209,24 +209,38 @@ Result<std::string> ReadFile(const std::string& path) {
 // nothing behind.
 class UnlinkUnlessDismissed {
  public:
-  explicit UnlinkUnlessDismissed(std::string path) : path_(std::move(path)) {}
+  UnlinkUnlessDismissed(Fs& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
   UnlinkUnlessDismissed(const UnlinkUnlessDismissed&) = delete;
   UnlinkUnlessDismissed& operator=(const UnlinkUnlessDismissed&) = delete;
   ~UnlinkUnlessDismissed() {
-    if (!path_.empty()) ::unlink(path_.c_str());
+    if (!path_.empty()) fs_.Unlink(path_);
   }
 
   void Retarget(std::string path) { path_ = std::move(path); }
   void Dismiss() { path_.clear(); }
 
  private:
+  Fs& fs_;
   std::string path_;
 };
 
+// A failed write names what to do about it: the snapshot is lost either way.
+Error WithRemedy(Error error, const std::string& dir) {
+  const bool full =
+      error.message.find(std::make_error_code(std::errc::no_space_on_device).message()) !=
+          std::string::npos ||
+      error.message.find(std::error_code(EDQUOT, std::generic_category()).message()) !=
+          std::string::npos;
+  error.message +=
+      full ? "; free space on the file system holding " + dir + " or lower agent.spool_max_bytes"
+           : "; check the disk holding " + dir + " and its permissions";
+  return error;
+}
+
 }  // namespace
 
-Spool::Spool(std::string dir, std::uint64_t max_bytes)
-    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+Spool::Spool(std::string dir, std::uint64_t max_bytes, Fs& fs)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), fs_(fs) {}
 
 Status Spool::Open() {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -245,7 +259,7 @@ Status Spool::Open() {
     const std::string_view view = name;
     if (view.ends_with(kTempSuffix) &&
         ParseEntryName(view.substr(0, view.size() - kTempSuffix.size()))) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      if (fs_.Unlink(path) != 0 && errno != ENOENT) {
         return IoError(path, "cannot remove temp file", Errno());
       }
       continue;
@@ -302,16 +316,16 @@ Result<SpoolEntryId> Spool::Append(std::string_view id, std::string_view json_bo
   }
   SpoolEntry entry{std::string(id), seq, dir_ + "/" + EntryName(seq, id), compressed->size()};
   const std::string temp_path = entry.path + std::string(kTempSuffix);
-  UnlinkUnlessDismissed cleanup(temp_path);
-  if (Status written = InSpool(WriteNewFileSynced(temp_path, *compressed)); !written.ok()) {
-    return std::move(written).error();
+  UnlinkUnlessDismissed cleanup(fs_, temp_path);
+  if (Status written = InSpool(WriteNewFileSynced(fs_, temp_path, *compressed)); !written.ok()) {
+    return WithRemedy(std::move(written).error(), dir_);
   }
-  if (::rename(temp_path.c_str(), entry.path.c_str()) != 0) {
-    return IoError(temp_path, "cannot rename into place", Errno());
+  if (fs_.Rename(temp_path, entry.path) != 0) {
+    return WithRemedy(IoError(temp_path, "cannot rename into place", Errno()), dir_);
   }
   cleanup.Retarget(entry.path);
-  if (Status synced = InSpool(SyncDirectory(dir_)); !synced.ok()) {
-    return std::move(synced).error();
+  if (Status synced = InSpool(SyncDirectory(fs_, dir_)); !synced.ok()) {
+    return WithRemedy(std::move(synced).error(), dir_);
   }
   cleanup.Dismiss();
 
@@ -327,7 +341,7 @@ void Spool::EnforceBoundLocked() {
   while (bytes_ > max_bytes_ && entries_.size() > 1) {
     const auto oldest = entries_.begin();
     // A file that cannot be deleted stays on disk and is indexed again by the next Open().
-    ::unlink(oldest->second.path.c_str());
+    fs_.Unlink(oldest->second.path);
     bytes_ -= oldest->second.size;
     entries_.erase(oldest);
     ++dropped_;
@@ -358,7 +372,7 @@ Status Spool::Remove(const SpoolEntry& entry) {
   std::lock_guard lock(mu_);
   const auto it = entries_.find(entry.seq);
   if (it == entries_.end()) return OkStatus();
-  if (::unlink(it->second.path.c_str()) != 0 && errno != ENOENT) {
+  if (fs_.Unlink(it->second.path) != 0 && errno != ENOENT) {
     return IoError(it->second.path, "cannot delete", Errno());
   }
   bytes_ -= it->second.size;
@@ -375,7 +389,7 @@ Status Spool::Quarantine(const SpoolEntry& entry) {
     return IoError(bad_dir, "cannot create directory", Errno());
   }
   const std::string target = bad_dir + "/" + EntryName(it->second.seq, it->second.id);
-  if (::rename(it->second.path.c_str(), target.c_str()) != 0 && errno != ENOENT) {
+  if (fs_.Rename(it->second.path, target) != 0 && errno != ENOENT) {
     return IoError(it->second.path, "cannot move to " + bad_dir, Errno());
   }
   bytes_ -= it->second.size;

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/fs.h"
 #include "core/result.h"
 
 namespace optischema::delivery {
@@ -53,8 +54,9 @@ class Spool {
   static constexpr std::uint64_t kDefaultMaxBytes = std::uint64_t{256} * 1024 * 1024;
 
   // `dir` is the spool directory (normally state_dir + "/spool"); nothing is touched until Open().
-  // `max_bytes` bounds the compressed size of all entries (see Append()).
-  explicit Spool(std::string dir, std::uint64_t max_bytes = kDefaultMaxBytes);
+  // `max_bytes` bounds the compressed size of all entries (see Append()). Entries are written,
+  // synced, renamed and removed through `fs`, which must outlive the spool.
+  explicit Spool(std::string dir, std::uint64_t max_bytes = kDefaultMaxBytes, Fs& fs = SystemFs());
 
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -116,6 +118,7 @@ class Spool {
 
   const std::string dir_;
   const std::uint64_t max_bytes_;
+  Fs& fs_;
 
   std::mutex append_mu_;  // serialises Append(); taken before mu_
   mutable std::mutex mu_;
