@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
 #include <tuple>
 
 #include "agent/database_connector.h"
@@ -18,15 +20,34 @@ namespace {
 // The detail of the audit record of an element refused before its signature verified.
 constexpr std::string_view kUnverifiedPrefix = "refused before verification: ";
 
-// The lifecycle event that reports an outcome step (applier::IsOutcomeStep).
-std::string EventOfOutcome(const std::string& step) {
-  static const std::map<std::string, std::string> kEventOf = {
-      {"applied", "applied"},         {"noop", "applied"},
-      {"failed", "failed"},           {"rejected", "rejected"},
-      {"rolled_back", "rolled_back"}, {"rollback_failed", "failed"},
-      {"verify_passed", "verified"},  {"regressed", "regressed"}};
-  const auto it = kEventOf.find(step);
-  return it == kEventOf.end() ? step : it->second;
+using applier::AuditStep;
+using protocol::LifecycleEvent;
+
+// The lifecycle event that reports an outcome step (applier::IsOutcomeStep); nullopt for any
+// other step.
+std::optional<LifecycleEvent> EventOfOutcome(AuditStep step) {
+  switch (step) {
+    case AuditStep::kApplied:
+    case AuditStep::kNoop:
+      return LifecycleEvent::kApplied;
+    case AuditStep::kFailed:
+    case AuditStep::kRollbackFailed:
+      return LifecycleEvent::kFailed;
+    case AuditStep::kRejected:
+      return LifecycleEvent::kRejected;
+    case AuditStep::kRolledBack:
+      return LifecycleEvent::kRolledBack;
+    case AuditStep::kVerifyPassed:
+      return LifecycleEvent::kVerified;
+    case AuditStep::kRegressed:
+      return LifecycleEvent::kRegressed;
+    case AuditStep::kReceived:
+    case AuditStep::kVerified:
+    case AuditStep::kStarted:
+    case AuditStep::kRecovered:
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -83,7 +104,9 @@ void ApplyWorker::Recover(applier::Executor& executor, const std::string& databa
   for (const auto& [id, outcome] : recovery->outcomes) {
     // Settled: if the control plane serves it again before it hears the outcome, it is skipped.
     handled_.insert(id);
-    LogEvent(spdlog::level::warn, "change interrupted by an earlier stop: " + outcome.event,
+    LogEvent(spdlog::level::warn,
+             "change interrupted by an earlier stop: " +
+                 std::string(protocol::LifecycleEventName(outcome.event)),
              {{"recommendation_id", id}, {"database", database}, {"detail", outcome.detail}});
     Report(id, outcome.event, outcome.detail);
   }
@@ -164,7 +187,7 @@ void ApplyWorker::ReportRecentOutcomes() {
     if (record.detail.starts_with(kUnverifiedPrefix)) continue;
     const auto at = ParseRfc3339(record.ts);
     if (!at || *at < since) continue;
-    Report(id, EventOfOutcome(record.step), record.detail);
+    if (const auto event = EventOfOutcome(record.step)) Report(id, *event, record.detail);
   }
 }
 
@@ -217,7 +240,7 @@ bool ApplyWorker::RefuseUnverified(const protocol::RecommendationEnvelope& envel
   const std::string reason = std::string(kUnverifiedPrefix) + why.message;
   auto audited = audit_.Append({envelope.id,
                                 "",
-                                "rejected",
+                                AuditStep::kRejected,
                                 reason,
                                 "",
                                 "",
@@ -233,13 +256,14 @@ bool ApplyWorker::RefuseUnverified(const protocol::RecommendationEnvelope& envel
            {{"recommendation_id", envelope.id},
             {"bytes", std::to_string(envelope.raw_json.size())},
             {"reason", reason}});
-  Report(envelope.id, "rejected", reason);
+  Report(envelope.id, LifecycleEvent::kRejected, reason);
   return true;
 }
 
 void ApplyWorker::ReportOutcomeAgain(const applier::AuditRecord& outcome) {
+  const std::optional<LifecycleEvent> event = EventOfOutcome(outcome.step);
+  if (!event) return;  // LastOutcome returns outcome steps only
   const auto now = std::chrono::steady_clock::now();
-  const std::string event = EventOfOutcome(outcome.step);
   // Said at every pull that still serves it (the link keeps one copy of an event queued); logged
   // at most once per kReportOutcomeAgainEvery.
   if (auto at = reported_again_.InsertedAt(outcome.recommendation_id);
@@ -248,9 +272,10 @@ void ApplyWorker::ReportOutcomeAgain(const applier::AuditRecord& outcome) {
     LogEvent(spdlog::level::info,
              "recommendation served again after its outcome; not taken again, outcome reported "
              "again",
-             {{"recommendation_id", outcome.recommendation_id}, {"outcome", event}});
+             {{"recommendation_id", outcome.recommendation_id},
+              {"outcome", std::string(protocol::LifecycleEventName(*event))}});
   }
-  Report(outcome.recommendation_id, event, outcome.detail);
+  Report(outcome.recommendation_id, *event, outcome.detail);
 }
 
 bool ApplyWorker::InMaintenanceWindow(const protocol::RecommendationEnvelope& envelope) {
@@ -281,15 +306,16 @@ void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& 
   const auto records = audit_.ForRecommendation(id);
   const bool already_rolled_back =
       std::any_of(records.begin(), records.end(),
-                  [](const auto& r) { return r.step == "rolled_back"; }) &&
+                  [](const auto& r) { return r.step == AuditStep::kRolledBack; }) &&
       !audit_.Applied(id);
   if (already_rolled_back) {
     // Done before a restart whose report never reached the control plane: say so again.
-    Report(id, "rolled_back", "rolled back (before the agent restarted)");
+    Report(id, LifecycleEvent::kRolledBack, "rolled back (before the agent restarted)");
     return;
   }
   if (records.empty() || !audit_.Applied(id)) {
-    Report(id, "rejected", "rollback requested, but this agent has no applied change for it");
+    Report(id, LifecycleEvent::kRejected,
+           "rollback requested, but this agent has no applied change for it");
     return;
   }
   const std::string database = records.back().database;
@@ -298,7 +324,7 @@ void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& 
     if (db.name == database && db.apply) target = &db;
   }
   if (target == nullptr) {
-    Report(id, "failed",
+    Report(id, LifecycleEvent::kFailed,
            "rollback requested, but database " + database +
                " is no longer configured with apply = true");
     return;
@@ -318,22 +344,21 @@ void ApplyWorker::HandleRollbackRequest(const protocol::RecommendationEnvelope& 
            {{"recommendation_id", id},
             {"database", database},
             {"error", undone.ok() ? std::string() : undone.error().message}});
-  Report(id, undone.ok() ? "rolled_back" : "failed",
+  Report(id, undone.ok() ? LifecycleEvent::kRolledBack : LifecycleEvent::kFailed,
          undone.ok() ? "rolled back as requested" : "rollback failed: " + undone.error().message);
 }
 
 bool ApplyWorker::AppliedBefore(const std::string& id) const {
   for (const applier::AuditRecord& record : audit_.ForRecommendation(id)) {
-    if (record.step == "applied" || record.step == "noop") return true;
+    if (record.step == AuditStep::kApplied || record.step == AuditStep::kNoop) return true;
   }
   return false;
 }
 
-void ApplyWorker::Report(const std::string& id, const std::string& event,
-                         const std::string& detail) {
+void ApplyWorker::Report(const std::string& id, LifecycleEvent event, const std::string& detail) {
   protocol::RecommendationEvent out;
   out.recommendation_id = id;
-  out.event = event;
+  out.event = std::string(protocol::LifecycleEventName(event));
   out.at = FormatRfc3339(std::chrono::system_clock::now());
   out.detail = detail;
   report_(std::move(out));
@@ -345,7 +370,7 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
       envelope.recommendation.ok() ? envelope.recommendation->database : std::string();
   applier::AuditEntry received{id,
                                database,
-                               "received",
+                               AuditStep::kReceived,
                                "pulled from the control plane",
                                "",
                                "",
@@ -364,20 +389,21 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   auto checked = applier::CheckRecommendation(envelope, context);
   if (!checked.ok()) {
     const std::string reason = checked.error().message;
-    if (auto audited = audit_.Append({id, database, "rejected", reason, "", "", {}});
+    if (auto audited = audit_.Append({id, database, AuditStep::kRejected, reason, "", "", {}});
         !audited.ok()) {
       return;
     }
     LogEvent(spdlog::level::warn, "recommendation rejected",
              {{"recommendation_id", id}, {"database", database}, {"reason", reason}});
-    Report(id, "rejected", reason);
+    Report(id, LifecycleEvent::kRejected, reason);
     return;
   }
-  if (auto audited = audit_.Append({id, database, "verified", "checks passed", "", "", {}});
+  if (auto audited =
+          audit_.Append({id, database, AuditStep::kVerified, "checks passed", "", "", {}});
       !audited.ok()) {
     return;
   }
-  Report(id, "validated", "checks passed");
+  Report(id, LifecycleEvent::kValidated, "checks passed");
 
   const DatabaseConfig* target = nullptr;
   for (const DatabaseConfig& db : config_.databases) {
@@ -386,10 +412,10 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   auto session = MakeSessionFactory(*target, pg::SessionMode::kApply)();
   if (!session.ok()) {
     const std::string reason = "cannot connect to apply: " + session.error().message;
-    (void)audit_.Append({id, database, "failed", reason, "", "", {}});
+    (void)audit_.Append({id, database, AuditStep::kFailed, reason, "", "", {}});
     LogEvent(spdlog::level::err, "recommendation not applied",
              {{"recommendation_id", id}, {"database", database}, {"error", reason}});
-    Report(id, "failed", reason);
+    Report(id, LifecycleEvent::kFailed, reason);
     return;
   }
   applier::ExecutorOptions options;
@@ -398,7 +424,7 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   applier::Executor executor(std::move(session).value(), audit_, database, options);
   // `started` goes out when the change is about to run, not for one a precondition refuses.
   executor.OnStarted([this](const std::string& rid, const std::string& detail) {
-    Report(rid, "started", detail);
+    Report(rid, LifecycleEvent::kStarted, detail);
   });
   if (!cleaned_.contains(database)) Recover(executor, database);
   const protocol::Recommendation& rec = checked->recommendation;
@@ -413,17 +439,18 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   if (!outcome.ok()) {
     LogEvent(spdlog::level::err, "recommendation not applied",
              {{"recommendation_id", id}, {"error", outcome.error().message}});
-    Report(id, "failed", outcome.error().message);
+    Report(id, LifecycleEvent::kFailed, outcome.error().message);
     return;
   }
-  LogEvent(outcome->event == "applied" ? spdlog::level::info : spdlog::level::warn,
-           "recommendation " + outcome->event,
+  LogEvent(outcome->event == LifecycleEvent::kApplied ? spdlog::level::info : spdlog::level::warn,
+           "recommendation " + std::string(protocol::LifecycleEventName(outcome->event)),
            {{"recommendation_id", id}, {"database", database}, {"detail", outcome->detail}});
   Report(id, outcome->event, outcome->detail);
-  if (outcome->event == "applied" && baseline && !outcome->detail.starts_with("no-op")) {
+  if (outcome->event == LifecycleEvent::kApplied && baseline && !outcome->noop) {
     Guard(executor, rec, *baseline);
   }
-  if (outcome->event == "verified" && std::holds_alternative<protocol::RewriteSpec>(rec.spec)) {
+  if (outcome->event == LifecycleEvent::kVerified &&
+      std::holds_alternative<protocol::RewriteSpec>(rec.spec)) {
     TrackRewrite(executor, rec);
   }
 }
@@ -448,13 +475,14 @@ void ApplyWorker::TrackRewrite(applier::Executor& executor, const protocol::Reco
   const std::string detail = "over " + std::to_string(rec.guard.verify_window_s) + " s: original " +
                              calls(*original_before, *original_after) + " calls, rewritten " +
                              calls(*rewritten_before, *rewritten_after) + " calls";
-  if (auto audited = audit_.Append({rec.id, rec.database, "verify_passed", detail, "", "", {}});
+  if (auto audited =
+          audit_.Append({rec.id, rec.database, AuditStep::kVerifyPassed, detail, "", "", {}});
       !audited.ok()) {
     return;
   }
   LogEvent(spdlog::level::info, "rewrite adoption",
            {{"recommendation_id", rec.id}, {"detail", detail}});
-  Report(rec.id, "verified", detail);
+  Report(rec.id, LifecycleEvent::kVerified, detail);
 }
 
 void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendation& rec,
@@ -469,7 +497,7 @@ void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendat
   }
   const applier::GuardVerdict verdict =
       applier::JudgeGuard(baseline, *after, rec.guard.max_regression_pct);
-  const std::string step = verdict.regressed ? "regressed" : "verify_passed";
+  const AuditStep step = verdict.regressed ? AuditStep::kRegressed : AuditStep::kVerifyPassed;
   if (auto audited = audit_.Append({rec.id, rec.database, step, verdict.detail, "", "", {}});
       !audited.ok()) {
     return;
@@ -477,7 +505,8 @@ void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendat
   LogEvent(verdict.regressed ? spdlog::level::warn : spdlog::level::info,
            verdict.regressed ? "change made the affected statements slower" : "change verified",
            {{"recommendation_id", rec.id}, {"database", rec.database}, {"detail", verdict.detail}});
-  Report(rec.id, verdict.regressed ? "regressed" : "verified", verdict.detail);
+  Report(rec.id, verdict.regressed ? LifecycleEvent::kRegressed : LifecycleEvent::kVerified,
+         verdict.detail);
   if (!verdict.regressed || !rec.guard.auto_rollback) return;
   const Status undone = executor.Rollback(rec.id);
   LogEvent(undone.ok() ? spdlog::level::warn : spdlog::level::err,
@@ -485,7 +514,7 @@ void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendat
            {{"recommendation_id", rec.id},
             {"database", rec.database},
             {"error", undone.ok() ? std::string() : undone.error().message}});
-  Report(rec.id, undone.ok() ? "rolled_back" : "failed",
+  Report(rec.id, undone.ok() ? LifecycleEvent::kRolledBack : LifecycleEvent::kFailed,
          undone.ok() ? "rolled back automatically after a regression: " + verdict.detail
                      : "automatic rollback failed: " + undone.error().message);
 }

@@ -82,7 +82,7 @@ class ApplyWorker {
   void Run();
   void Handle(const protocol::RecommendationEnvelope& envelope);
   void HandleRollbackRequest(const protocol::RecommendationEnvelope& envelope);
-  void Report(const std::string& id, const std::string& event, const std::string& detail);
+  void Report(const std::string& id, protocol::LifecycleEvent event, const std::string& detail);
   // One element of an approved-recommendations reply; `unaudited` counts unverified refusals
   // that found no audit budget.
   void Consider(const protocol::RecommendationEnvelope& envelope, std::size_t& unaudited);

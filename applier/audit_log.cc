@@ -26,6 +26,11 @@ using nlohmann::json;
 constexpr std::string_view kZeroHash =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
+// AuditStepName of each AuditStep, in the enumerators' order.
+constexpr std::array<std::string_view, 12> kStepNames = {
+    "received",      "verified",  "rejected",    "started",         "applied", "failed",
+    "verify_passed", "regressed", "rolled_back", "rollback_failed", "noop",    "recovered"};
+
 // Every key of a stored record; a record has exactly these.
 constexpr std::array<std::string_view, 11> kRecordKeys = {
     "database",     "detail", "extra", "hash", "prev_hash", "recommendation_id",
@@ -74,7 +79,7 @@ json RecordObject(const AuditRecord& r, bool with_hash) {
                  {"ts", r.ts},
                  {"recommendation_id", r.recommendation_id},
                  {"database", r.database},
-                 {"step", r.step},
+                 {"step", std::string(AuditStepName(r.step))},
                  {"detail", r.detail},
                  {"sql", r.sql},
                  {"rollback_sql", r.rollback_sql},
@@ -91,8 +96,8 @@ Result<std::string> CanonicalRecordJson(const AuditRecord& r, bool with_hash) {
 
 // Why `entry` cannot be recorded, or nullopt.
 std::optional<std::string> EntryProblem(const AuditEntry& entry) {
-  if (!IsAuditStep(entry.step)) {
-    return "unknown audit step \"" + ReplaceInvalidUtf8(entry.step) + "\"";
+  if (AuditStepName(entry.step).empty()) {
+    return "unknown audit step " + std::to_string(static_cast<int>(entry.step));
   }
   const std::pair<const char*, const std::string*> fields[] = {
       {"recommendation_id", &entry.recommendation_id},
@@ -125,9 +130,10 @@ std::variant<AuditRecord, std::string> CheckRecord(std::string_view line,
     }
   }
   AuditRecord r;
+  std::string step;
   for (const auto& [key, field] :
        {std::pair{"ts", &r.ts}, std::pair{"recommendation_id", &r.recommendation_id},
-        std::pair{"database", &r.database}, std::pair{"step", &r.step},
+        std::pair{"database", &r.database}, std::pair{"step", &step},
         std::pair{"detail", &r.detail}, std::pair{"sql", &r.sql},
         std::pair{"rollback_sql", &r.rollback_sql}, std::pair{"prev_hash", &r.prev_hash},
         std::pair{"hash", &r.hash}}) {
@@ -151,7 +157,9 @@ std::variant<AuditRecord, std::string> CheckRecord(std::string_view line,
       return "extra." + key + " is neither a string nor an integer";
     }
   }
-  if (!IsAuditStep(r.step)) return "unknown step \"" + r.step + "\"";
+  const std::optional<AuditStep> known_step = ParseAuditStep(step);
+  if (!known_step) return "unknown step \"" + step + "\"";
+  r.step = *known_step;
   if (!IsHash(r.prev_hash) || !IsHash(r.hash)) {
     return std::string("prev_hash or hash is not 64 lowercase hex digits");
   }
@@ -232,15 +240,35 @@ Result<std::string> ReadWholeFile(int fd, const std::string& path) {
 
 std::string AuditLogPath(const std::string& state_dir) { return state_dir + "/audit.jsonl"; }
 
-bool IsOutcomeStep(std::string_view step) {
-  static constexpr std::array<std::string_view, 8> kOutcomes = {
-      "applied",       "noop",      "failed",      "rejected",
-      "verify_passed", "regressed", "rolled_back", "rollback_failed"};
-  return std::find(kOutcomes.begin(), kOutcomes.end(), step) != kOutcomes.end();
+std::string_view AuditStepName(AuditStep step) {
+  const auto index = static_cast<std::size_t>(step);
+  return index < kStepNames.size() ? kStepNames[index] : std::string_view();
 }
 
-bool IsAuditStep(std::string_view step) {
-  return std::find(kAuditSteps.begin(), kAuditSteps.end(), step) != kAuditSteps.end();
+std::optional<AuditStep> ParseAuditStep(std::string_view name) {
+  const auto it = std::find(kStepNames.begin(), kStepNames.end(), name);
+  if (it == kStepNames.end()) return std::nullopt;
+  return static_cast<AuditStep>(it - kStepNames.begin());
+}
+
+bool IsOutcomeStep(AuditStep step) {
+  switch (step) {
+    case AuditStep::kApplied:
+    case AuditStep::kNoop:
+    case AuditStep::kFailed:
+    case AuditStep::kRejected:
+    case AuditStep::kVerifyPassed:
+    case AuditStep::kRegressed:
+    case AuditStep::kRolledBack:
+    case AuditStep::kRollbackFailed:
+      return true;
+    case AuditStep::kReceived:
+    case AuditStep::kVerified:
+    case AuditStep::kStarted:
+    case AuditStep::kRecovered:
+      return false;
+  }
+  return false;
 }
 
 Result<std::string> AuditRecordJson(const AuditRecord& record) {
@@ -280,18 +308,19 @@ AuditVerification VerifyAuditFile(const std::string& path) {
   return ReadAuditFile(path).verification;
 }
 
-AuditLog::AuditLog(std::string path, const Clock& clock, int fd)
-    : path_(std::move(path)), clock_(clock), fd_(fd) {}
+AuditLog::AuditLog(std::string path, const Clock& clock, Fs& fs, int fd)
+    : path_(std::move(path)), clock_(clock), fs_(fs), fd_(fd) {}
 
-Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const Clock& clock) {
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const Clock& clock,
+                                                 Fs& fs) {
   bool created = true;
-  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = fs.Open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 && errno == EEXIST) {
     created = false;
-    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+    fd = fs.Open(path, O_RDWR | O_APPEND | O_CLOEXEC, 0);
   }
   if (fd < 0) return IoErrorFromErrno(path, "cannot open audit log");
-  std::unique_ptr<AuditLog> log(new AuditLog(path, clock, fd));
+  std::unique_ptr<AuditLog> log(new AuditLog(path, clock, fs, fd));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return MakeError(ErrorCode::kConfig,
@@ -305,7 +334,9 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
     // The mode given to open() is reduced by the umask.
     if (::fchmod(fd, 0600) != 0) return IoErrorFromErrno(path, "cannot set mode 0600");
     std::string dir = std::filesystem::path(path).parent_path().string();
-    if (Status st = SyncDirectory(dir.empty() ? "." : dir); !st.ok()) return std::move(st).error();
+    if (Status st = SyncDirectory(fs, dir.empty() ? "." : dir); !st.ok()) {
+      return std::move(st).error();
+    }
   }
   if (Status st = log->Load(); !st.ok()) return std::move(st).error();
   return log;
@@ -327,7 +358,7 @@ Status AuditLog::Load() {
     if (::ftruncate(fd_.get(), static_cast<off_t>(parsed.valid_bytes)) != 0) {
       return IoErrorFromErrno(path_, "cannot remove the incomplete last line");
     }
-    if (::fsync(fd_.get()) != 0) return IoErrorFromErrno(path_, "cannot fsync");
+    if (fs_.Fsync(fd_.get()) != 0) return IoErrorFromErrno(path_, "cannot fsync");
     repaired_tail_warning_ = path_ + ": removed an incomplete last line (" +
                              std::to_string(parsed.torn_bytes) +
                              " bytes) left by an interrupted write; the chain continues from seq " +
@@ -366,7 +397,7 @@ Result<AuditRecord> AuditLog::Append(const AuditEntry& entry) {
 
   std::string_view rest = *line;
   while (!rest.empty()) {
-    const ssize_t n = ::write(fd_.get(), rest.data(), rest.size());
+    const ssize_t n = fs_.Write(fd_.get(), rest.data(), rest.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       Error error = IoErrorFromErrno(path_, "cannot write");
@@ -377,7 +408,7 @@ Result<AuditRecord> AuditLog::Append(const AuditEntry& entry) {
     }
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::fsync(fd_.get()) != 0) {
+  if (fs_.Fsync(fd_.get()) != 0) {
     Error error = IoErrorFromErrno(path_, "cannot fsync");
     // After a failed fsync the kernel may have dropped the data while later fsyncs succeed, so
     // nothing written through this descriptor can be trusted to be on disk any more.
@@ -431,8 +462,8 @@ bool AuditLog::Applied(std::string_view recommendation_id) const {
   bool applied = false;
   for (const AuditRecord& r : records_) {
     if (r.recommendation_id != recommendation_id) continue;
-    if (r.step == "applied" || r.step == "noop") applied = true;
-    if (r.step == "rolled_back") applied = false;
+    if (r.step == AuditStep::kApplied || r.step == AuditStep::kNoop) applied = true;
+    if (r.step == AuditStep::kRolledBack) applied = false;
   }
   return applied;
 }
@@ -443,7 +474,8 @@ std::vector<std::string> AuditLog::Unstarted() const {
   for (std::size_t i = 0; i < records_.size(); ++i) latest[records_[i].recommendation_id] = i;
   std::vector<std::size_t> taken;
   for (const auto& [id, index] : latest) {
-    if (!id.empty() && (records_[index].step == "received" || records_[index].step == "verified")) {
+    const AuditStep step = records_[index].step;
+    if (!id.empty() && (step == AuditStep::kReceived || step == AuditStep::kVerified)) {
       taken.push_back(index);
     }
   }
@@ -460,7 +492,7 @@ std::vector<std::string> AuditLog::InFlight() const {
   for (std::size_t i = 0; i < records_.size(); ++i) latest[records_[i].recommendation_id] = i;
   std::vector<std::size_t> started;
   for (const auto& [id, index] : latest) {
-    if (records_[index].step == "started") started.push_back(index);
+    if (records_[index].step == AuditStep::kStarted) started.push_back(index);
   }
   std::sort(started.begin(), started.end());
   std::vector<std::string> out;

@@ -15,7 +15,7 @@
 // (on one line; keys in canonical order). Every key is always present; no other key is allowed.
 //   seq        integer, 1 on the first line, +1 on each following line
 //   ts         RFC 3339 UTC with milliseconds, from the injected clock when the record was appended
-//   step       one of kAuditSteps
+//   step       AuditStepName of one AuditStep
 //   extra      an object whose values are strings or integers (possibly empty)
 //   prev_hash  the previous record's hash; 64 '0' on seq 1
 //   hash       lowercase hex SHA-256 of CanonicalJsonWithout(line, "hash"), i.e. of the canonical
@@ -29,7 +29,6 @@
 // newline, or a last line that is not JSON. It was never acknowledged to a caller, so Open()
 // removes it; only the last line may be torn, anything else broken is corruption.
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -44,34 +43,39 @@
 
 #include "core/clock.h"
 #include "core/file_io.h"
+#include "core/fs.h"
 #include "core/result.h"
 
 namespace optischema::applier {
 
-// Whether a record with this step settles its recommendation (see AuditLog::LastOutcome).
-bool IsOutcomeStep(std::string_view step);
-
 // The steps of a recommendation's life, as recorded in `step`.
-inline constexpr std::array<std::string_view, 12> kAuditSteps = {
-    "received",         // pulled from the control plane
-    "verified",         // signature, allow-list and preconditions passed
-    "rejected",         // refused before anything ran; detail says why
-    "started",          // about to run `sql`; a later step always follows unless the agent died
-    "applied",          // `sql` succeeded; `rollback_sql` undoes it
-    "failed",           // `sql` failed; detail has the error; nothing is left applied
-    "verify_passed",    // after the guard's window, no regression beyond the limit
-    "regressed",        // after the guard's window, a regression beyond the limit
-    "rolled_back",      // `rollback_sql` (the `sql` of this record) succeeded
-    "rollback_failed",  // the rollback failed; the change may still be in place
-    "noop",             // the change was already in place; nothing ran, counts as applied
-    "recovered",        // found `started` at start-up and reconciled; detail says how
+enum class AuditStep {
+  kReceived,        // pulled from the control plane
+  kVerified,        // signature, allow-list and preconditions passed
+  kRejected,        // refused before anything ran; detail says why
+  kStarted,         // about to run `sql`; a later step always follows unless the agent died
+  kApplied,         // `sql` succeeded; `rollback_sql` undoes it
+  kFailed,          // `sql` failed; detail has the error; nothing is left applied
+  kVerifyPassed,    // after the guard's window, no regression beyond the limit
+  kRegressed,       // after the guard's window, a regression beyond the limit
+  kRolledBack,      // `rollback_sql` (the `sql` of this record) succeeded
+  kRollbackFailed,  // the rollback failed; the change may still be in place
+  kNoop,            // the change was already in place; nothing ran, counts as applied
+  kRecovered,       // found `started` at start-up and reconciled; detail says how
 };
+
+// The step's name in the file: "received", "verified", "rejected", "started", "applied",
+// "failed", "verify_passed", "regressed", "rolled_back", "rollback_failed", "noop", "recovered";
+// empty for a value that is none of the enumerators.
+std::string_view AuditStepName(AuditStep step);
+// The step whose name is `name`; nullopt for any other string (a record holding one is invalid).
+std::optional<AuditStep> ParseAuditStep(std::string_view name);
+
+// Whether a record with this step settles its recommendation (see AuditLog::LastOutcome).
+bool IsOutcomeStep(AuditStep step);
 
 // The log's place in the agent's state directory: state_dir + "/audit.jsonl".
 std::string AuditLogPath(const std::string& state_dir);
-
-// Whether `step` is one of kAuditSteps.
-bool IsAuditStep(std::string_view step);
 
 // `extra` values: strings or integers only, so the canonical JSON (which refuses floats) always
 // accepts them. Figures with a fraction are stored in integer units (e.g. microseconds) or as text.
@@ -82,11 +86,11 @@ using AuditExtra = std::map<std::string, AuditExtraValue>;
 struct AuditEntry {
   std::string recommendation_id;  // may be empty for a recommendation whose id was unreadable
   std::string database;           // configured database name
-  std::string step;               // one of kAuditSteps
-  std::string detail;             // free text for people
-  std::string sql;                // the exact statement run in this step, or empty
-  std::string rollback_sql;       // the statement that undoes it, or empty
-  AuditExtra extra;               // e.g. baseline figures, {"recommendation": "<JSON as received>"}
+  AuditStep step = AuditStep::kReceived;
+  std::string detail;        // free text for people
+  std::string sql;           // the exact statement run in this step, or empty
+  std::string rollback_sql;  // the statement that undoes it, or empty
+  AuditExtra extra;          // e.g. baseline figures, {"recommendation": "<JSON as received>"}
 };
 
 // One line of the log.
@@ -95,7 +99,7 @@ struct AuditRecord {
   std::string ts;
   std::string recommendation_id;
   std::string database;
-  std::string step;
+  AuditStep step = AuditStep::kReceived;
   std::string detail;
   std::string sql;
   std::string rollback_sql;
@@ -149,7 +153,9 @@ class AuditLog {
   //     chain is broken there. The file is left untouched. Applying must stay off until a person
   //     has looked at the file (`optischema-agent audit verify`); the agent still collects.
   //   kIo "<path>: <what>: <reason>": the file cannot be created, read or repaired.
-  static Result<std::unique_ptr<AuditLog>> Open(const std::string& path, const Clock& clock);
+  // Writes and syncs go through `fs`, which must outlive the log.
+  static Result<std::unique_ptr<AuditLog>> Open(const std::string& path, const Clock& clock,
+                                                Fs& fs = SystemFs());
 
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -160,7 +166,8 @@ class AuditLog {
   // Records `entry` as the next record and returns it. The line is written with O_APPEND and
   // fsync'ed before this returns, so once it returns the record survives a crash.
   // Errors (nothing is recorded; the caller must not go on with the step):
-  //   kInvalidArgument: `step` is not in kAuditSteps, or a string other than `detail` is not
+  //   kInvalidArgument: `step` is none of AuditStep's enumerators, or a string other than `detail`
+  //   is not
   //     valid UTF-8 (invalid bytes in `detail` are replaced by U+FFFD instead).
   //   kIo "<path>: <what>: <reason>": write() failed; the file is cut back to its previous
   //     length. If that cut failed too, or fsync failed (whether the record is on disk is then
@@ -190,12 +197,13 @@ class AuditLog {
   std::vector<AuditRecord> After(std::uint64_t seq) const;
 
  private:
-  AuditLog(std::string path, const Clock& clock, int fd);
+  AuditLog(std::string path, const Clock& clock, Fs& fs, int fd);
   // Reads, verifies and repairs the file; Open()'s errors.
   Status Load();
 
   const std::string path_;
   const Clock& clock_;
+  Fs& fs_;
   UniqueFd fd_;                        // O_RDWR | O_APPEND, flock'ed exclusively
   std::string repaired_tail_warning_;  // set by Load(), read-only afterwards
 

@@ -2,36 +2,43 @@
 
 // Executor: runs checked recommendations against one database, over a session opened in
 // SessionMode::kApply, recording every step in the audit log before its effect is reported.
+// Its member functions are defined by kind: executor.cc (dispatch, audit, lock retries, what the
+// kinds share), index_build.cc, index_drop.cc, setting_change.cc, query_rewrite.cc, guard.cc and
+// crash_recovery.cc.
 //
 // create_index and drop_index with a table_digest: refused ("schema changed since the
 //   recommendation was made") when the table's digest (keyed with ExecutorOptions::digest_key)
 //   differs now, or when there is no key, before anything else runs.
-// create_index: preconditions (not a standby; the table exists and is not partitioned; every
-//   column named, included or used by the predicate exists; no equivalent valid index, which
-//   makes it a no-op), the HypoPG estimate (ExecutorOptions::min_index_saving_pct), then CREATE
-//   INDEX CONCURRENTLY with the deterministic name IndexNameForRecommendation(id), never inside a
-//   transaction. A lock timeout (the session's lock_timeout, 5 s) is retried (ExecutorOptions) with
-//   a growing pause; any failure leaves no INVALID index behind (it is dropped concurrently).
+// create_index (index_build.cc): preconditions (not a standby; the table exists and is not
+//   partitioned; every column named, included or used by the predicate exists and has a built-in
+//   or enum type; no equivalent valid index, which makes it a no-op), the HypoPG estimate
+//   (ExecutorOptions::min_index_saving_pct), then CREATE INDEX CONCURRENTLY with the
+//   deterministic name IndexNameForRecommendation(id), never inside a transaction. A lock timeout
+//   (the session's lock_timeout, 5 s) is retried (ExecutorOptions) with a growing pause; any
+//   failure leaves no INVALID index behind (it is dropped concurrently).
 //   Rollback: DROP INDEX CONCURRENTLY of that name.
-// drop_index: refuses an index that backs a constraint; records pg_get_indexdef (made
+// drop_index (index_drop.cc): refuses an index that backs a constraint, is unique, is the table's
+//   replica identity or belongs to a partitioned table's index; records pg_get_indexdef (made
 //   CONCURRENTLY) as the rollback; DROP INDEX CONCURRENTLY.
-// set_config: the setting must be on the allow-list (checked before, in CheckRecommendation), exist
-//   in pg_settings and be changeable (not `internal`), and the role must hold every privilege the
-//   steps need (MissingSetConfigPrivileges; refused otherwise, before anything changes); enum and
-//   bool values must be among the allowed ones and plain numbers within min/max (PostgreSQL
-//   checks the rest); the previous state is recorded (the value ALTER SYSTEM had set, or none);
-//   ALTER SYSTEM SET, then pg_reload_conf(); a failed reload undoes the ALTER SYSTEM (the recorded
-//   rollback), so the change is `failed` with nothing left behind. A postmaster setting is applied
-//   with a detail saying it is pending a restart. Rollback: ALTER SYSTEM SET to the old value or
-//   RESET, then reload.
-// rewrite: nothing is changed. Both texts must parse (libpg_query) as one plain SELECT; each is
+// set_config (setting_change.cc): the setting must be on the allow-list (checked before, in
+//   CheckRecommendation), exist in pg_settings and be changeable (not `internal`), and the role
+//   must hold every privilege the steps need (MissingSetConfigPrivileges; refused otherwise,
+//   before anything changes); enum and bool values must be among the allowed ones and plain
+//   numbers within min/max (PostgreSQL checks the rest); the previous state is recorded (the value
+//   ALTER SYSTEM had set, or none); ALTER SYSTEM SET, then pg_reload_conf(); a failed reload undoes
+//   the ALTER SYSTEM (the recorded rollback), so the change is `failed` with nothing left behind.
+//   A postmaster setting is applied with a detail saying it is pending a restart. Rollback: ALTER
+//   SYSTEM SET to the old value or RESET, then reload.
+// rewrite (query_rewrite.cc): nothing is changed. Both texts must parse (libpg_query) as one
+//   plain SELECT, the original must be a statement of this database (a pg_stat_statements entry
+//   has its fingerprint), and the rewritten may read only relations the original reads; each is
 //   planned with a generic plan (PREPARE under plan_cache_mode = force_generic_plan, then EXPLAIN
-//   EXECUTE with NULL parameters) inside a READ ONLY transaction with a 5 s statement timeout,
-//   and the two estimated costs are reported (event `verified`, audit `verify_passed`).
+//   EXECUTE with NULL parameters) inside a READ ONLY transaction with a 5 s statement timeout, and
+//   the two estimated costs are reported (event `verified`, audit `verify_passed`).
 //
-// Guard: Measure() reads the affected statements' cumulative calls and execution time from
-// pg_stat_statements; the caller compares a reading at apply time with one after the guard's
-// window (see GuardVerdict).
+// Guard (guard.cc, applier/guard.h): Measure() reads the affected statements' cumulative calls and
+// execution time from pg_stat_statements; the caller compares a reading at apply time with one
+// after the guard's window (JudgeGuard).
 //
 // Not thread-safe: one executor per database, driven by one thread.
 
@@ -46,10 +53,12 @@
 #include <vector>
 
 #include "applier/audit_log.h"
+#include "applier/guard.h"
 #include "applier/recommendation_check.h"
 #include "core/result.h"
 #include "pg/pg_session.h"
 #include "pg/table_schema.h"
+#include "protocol/recommendation.h"
 
 namespace optischema::applier {
 
@@ -64,30 +73,14 @@ struct ExecutorOptions {
   std::optional<pg::DigestKey> digest_key;
 };
 
-// Cumulative figures of the affected statements (summed over users and databases).
-struct StatementFigures {
-  double calls = 0;
-  double total_ms = 0;
-  double mean_ms() const { return calls > 0 ? total_ms / calls : 0; }
-};
-
-struct GuardVerdict {
-  bool judged = false;  // false: no call of the affected statements in the window
-  bool regressed = false;
-  double before_mean_ms = 0;  // cumulative mean at apply time
-  double after_mean_ms = 0;   // mean over the window
-  std::string detail;
-};
-
-// Compares the mean over the window (after - at_apply) with the cumulative mean at apply time.
-GuardVerdict JudgeGuard(const StatementFigures& at_apply, const StatementFigures& after,
-                        int64_t max_regression_pct);
-
 struct ApplyOutcome {
-  // The lifecycle event to report: "applied", "failed" or "rejected" (precondition refused;
-  // nothing ran). A no-op (equivalent index present) is "applied" with a detail saying so.
-  std::string event;
+  // The lifecycle event to report: kApplied, kFailed or kRejected (precondition refused; nothing
+  // ran); kVerified for a rewrite.
+  protocol::LifecycleEvent event = protocol::LifecycleEvent::kFailed;
   std::string detail;
+  // kApplied only: the change was already in place (an equivalent valid index exists), so
+  // nothing ran; audited `noop`, and the detail says so.
+  bool noop = false;
 };
 
 // For a set_config of `setting`: empty when the role may run every step (ALTER SYSTEM on the
@@ -139,36 +132,51 @@ class Executor {
   Result<StatementFigures> MeasureText(const std::string& text);
 
  private:
-  // The in-flight drop_index (`dropped_index`: its quoted qualified name) or set_config (empty)
-  // whose `started` record is `started`, judged and audited after a crash.
-  Result<ApplyOutcome> ReconcileInterrupted(const AuditRecord& started,
-                                            const std::string& dropped_index);
-  Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);
-  // Sums calls and execution time over the pg_stat_statements rows matching `condition` (a fixed
-  // WHERE condition with one parameter, $1 = `parameter`).
-  Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
-  Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
+  // Shared by the kinds (executor.cc).
+  // Appends the step's record; once a `started` record is in, calls the OnStarted listener.
+  Result<AuditRecord> Audit(const std::string& id, AuditStep step, std::string detail,
+                            std::string sql = {}, std::string rollback_sql = {});
+  // Runs `sql`, retrying a lock timeout; before each retry `cleanup` runs (if not empty).
+  Status RunWithLockRetries(const std::string& sql, const std::string& cleanup);
+  // Drops schema.name concurrently when it is an INVALID index; nothing when it is not one.
+  Status DropInvalidIndex(const std::string& schema, const std::string& name);
   // The refusal reason when `rec` carries a table_digest that differs from `table`'s digest now
   // (pg/table_schema.h) or the digest key is missing; nullopt when it carries none or the
   // table is unchanged.
   Result<std::optional<std::string>> SchemaDrift(const protocol::Recommendation& rec,
                                                  const pg::TableName& table);
-  Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
-  Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
-  // The estimated saving, in percent, of `index_sql` (a CREATE INDEX without name or
-  // CONCURRENTLY) for the affected SELECT statements, from HypoPG; nullopt when there is nothing
-  // to estimate (no hypopg extension, no affected SELECT with a known text).
   // `"schema".pg_stat_statements` of the connected database.
   Result<std::string> StatementsView();
   // Whether some statement of this database in pg_stat_statements has the fingerprint of `text`.
   Result<bool> Observed(const std::string& text);
+
+  // index_build.cc
+  Result<ApplyOutcome> CreateIndex(const CheckedRecommendation& checked);
+  // The estimated saving, in percent, of `index_sql` (a CREATE INDEX without name or
+  // CONCURRENTLY) for the affected SELECT statements, from HypoPG; nullopt when there is nothing
+  // to estimate (no hypopg extension, no affected SELECT with a known text).
   Result<std::optional<double>> HypotheticalSavingPct(const std::string& index_sql,
                                                       const std::vector<int64_t>& queryids);
-  // Runs `sql`, retrying a lock timeout; before each retry `cleanup` runs (if not empty).
-  Status RunWithLockRetries(const std::string& sql, const std::string& cleanup);
-  Status DropInvalidIndex(const std::string& schema, const std::string& name);
-  Result<AuditRecord> Audit(const std::string& id, const std::string& step, std::string detail,
-                            std::string sql = {}, std::string rollback_sql = {});
+
+  // index_drop.cc
+  Result<ApplyOutcome> DropIndex(const CheckedRecommendation& checked);
+
+  // setting_change.cc
+  Result<ApplyOutcome> SetConfig(const CheckedRecommendation& checked);
+
+  // query_rewrite.cc
+  Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
+
+  // guard.cc
+  // Sums calls and execution time over the pg_stat_statements rows matching `condition` (a fixed
+  // WHERE condition with one parameter, $1 = `parameter`).
+  Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
+
+  // crash_recovery.cc
+  // The in-flight drop_index (`dropped_index`: its quoted qualified name) or set_config (empty)
+  // whose `started` record is `started`, judged and audited after a crash.
+  Result<ApplyOutcome> ReconcileInterrupted(const AuditRecord& started,
+                                            const std::string& dropped_index);
 
   std::unique_ptr<pg::PgSession> session_;
   AuditLog& audit_;

@@ -51,7 +51,8 @@ void PrintTable(const std::vector<applier::AuditRecord>& records, std::ostream& 
   std::vector<Row> rows = {{"seq", "ts", "recommendation_id", "database", "step", "detail"}};
   for (const applier::AuditRecord& r : records) {
     rows.push_back({std::to_string(r.seq), r.ts, OneLine(r.recommendation_id, 64),
-                    OneLine(r.database, 64), r.step, OneLine(r.detail, kDetailWidth)});
+                    OneLine(r.database, 64), std::string(applier::AuditStepName(r.step)),
+                    OneLine(r.detail, kDetailWidth)});
   }
   std::array<std::size_t, 6> widths{};
   for (const Row& row : rows) {

@@ -52,7 +52,7 @@ SendOutcome SnapshotSender::DeliverOne() {
     const auto now_oldest = spool_.Oldest();
     if (!now_oldest || now_oldest->seq != entry->seq) {
       // Dropped by the spool bound while we were reading it: move on at once.
-      return SendOutcome{SendOutcome::Kind::kRetryLater, std::chrono::milliseconds(0), false,
+      return SendOutcome{SendOutcome::Kind::kDropped, std::chrono::milliseconds(0),
                          "snapshot " + entry->id + " was dropped by the spool bound"};
     }
     return Quarantine(*entry, "unreadable: " + body.error().message);
@@ -69,7 +69,7 @@ SendOutcome SnapshotSender::DeliverOne() {
   SendOutcome out;
   out.kind = SendOutcome::Kind::kRetryLater;
   if (result.ok() && result->status == 404) {
-    out.agent_unknown = true;
+    out.kind = SendOutcome::Kind::kAgentUnknown;
     out.detail =
         "control plane does not know agent " + agent_id_ + " (HTTP 404); registering again";
     spdlog::warn("{}", out.detail);
@@ -79,9 +79,8 @@ SendOutcome SnapshotSender::DeliverOne() {
     case delivery::RetryDecision::kDone:
       if (!IsAcknowledgement(result->body)) {
         // Something answered 2xx, but not the control plane's acknowledgement: keep the entry.
+        out.kind = SendOutcome::Kind::kBadReply;
         out.wait = backoff_.Next();
-        out.unreachable = true;
-        out.bad_reply = true;
         out.detail = "snapshot " + entry->id + " not delivered: " + Describe(result) +
                      " without the control plane's acknowledgement (a proxy or a server that is "
                      "not the control plane answered?); retrying in " +
@@ -99,18 +98,18 @@ SendOutcome SnapshotSender::DeliverOne() {
       }
       ++delivered_;
       backoff_.Reset();
-      return SendOutcome{SendOutcome::Kind::kDelivered, std::chrono::milliseconds(0), false,
+      return SendOutcome{SendOutcome::Kind::kDelivered, std::chrono::milliseconds(0),
                          "snapshot " + entry->id + " delivered (" + Describe(result) + ")"};
     case delivery::RetryDecision::kRetry:
+      if (!result.ok()) out.kind = SendOutcome::Kind::kUnreachable;
       out.wait = backoff_.Next();
-      out.unreachable = !result.ok();
       break;
     case delivery::RetryDecision::kRetryAfter:
       out.wait = std::max<std::chrono::milliseconds>(
           backoff_.Next(), delivery::RetryAfter(*result).value_or(std::chrono::seconds(0)));
       break;
     case delivery::RetryDecision::kConfigProblem:
-      out.configuration_problem = true;
+      out.kind = SendOutcome::Kind::kConfigurationProblem;
       out.wait = std::max(backoff_.Next(), kConfigProblemWait);
       out.detail = "control plane refused the agent (" + Describe(result) +
                    "): check control_plane.url and the API key; snapshots stay in the spool";

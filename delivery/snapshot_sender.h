@@ -31,18 +31,23 @@ struct SendOutcome {
   enum class Kind {
     kIdle,         // spool empty
     kDelivered,    // accepted; removed from the spool
-    kRetryLater,   // kept; try again after `wait`
     kQuarantined,  // refused for good or unreadable; moved to bad/
+    kDropped,      // dropped by the spool bound while it was read; nothing sent: go on at once
+    // The entry is kept and sent again after `wait`:
+    kRetryLater,            // the server asked for a pause (5xx, 408, 429), or a local failure
+    kUnreachable,           // no answer at all: an outage, not the server asking for a pause
+    kBadReply,              // a 2xx whose body is not the control plane's acknowledgement
+    kConfigurationProblem,  // 401/403/3xx: the API key or URL needs fixing
+    kAgentUnknown,          // 404: the control plane does not know this agent (any more):
+                            // register again, then retry (`wait` is 0)
   };
   Kind kind = Kind::kIdle;
   std::chrono::milliseconds wait{0};
-  bool configuration_problem = false;  // 401/403/3xx: the API key or URL needs fixing
-  std::string detail;                  // for logs; never contains the API key
-  bool agent_unknown = false;          // 404: the control plane does not know this agent (any
-                                       // more); register again, then retry
-  bool unreachable = false;  // no answer at all (kRetryLater): an outage, not the server asking
-                             // for a pause, so a sign of life from it may end the wait early
-  bool bad_reply = false;    // a 2xx whose body is not the control plane's acknowledgement
+  std::string detail;  // for logs; never contains the API key
+
+  // kUnreachable or kBadReply: the wait is that of an outage, so a sign of life from the control
+  // plane may end it early (the server asked for no pause).
+  bool WaitsOutOutage() const { return kind == Kind::kUnreachable || kind == Kind::kBadReply; }
 };
 
 class SnapshotSender {

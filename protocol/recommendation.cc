@@ -34,9 +34,16 @@ constexpr std::array<std::pair<IndexMethod, std::string_view>, 5> kMethods{{
     {IndexMethod::kGin, "gin"},
     {IndexMethod::kBrin, "brin"},
 }};
-constexpr std::array<std::string_view, 8> kEvents{"validated", "rejected",   "started",
-                                                  "applied",   "failed",     "verified",
-                                                  "regressed", "rolled_back"};
+constexpr std::array<std::pair<LifecycleEvent, std::string_view>, 8> kEvents{{
+    {LifecycleEvent::kValidated, "validated"},
+    {LifecycleEvent::kRejected, "rejected"},
+    {LifecycleEvent::kStarted, "started"},
+    {LifecycleEvent::kApplied, "applied"},
+    {LifecycleEvent::kFailed, "failed"},
+    {LifecycleEvent::kVerified, "verified"},
+    {LifecycleEvent::kRegressed, "regressed"},
+    {LifecycleEvent::kRolledBack, "rolled_back"},
+}};
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -359,6 +366,17 @@ std::string_view IndexMethodName(IndexMethod method) {
   return kMethods[static_cast<std::size_t>(method)].second;
 }
 
+std::string_view LifecycleEventName(LifecycleEvent event) {
+  return kEvents[static_cast<std::size_t>(event)].second;
+}
+
+std::optional<LifecycleEvent> ParseLifecycleEvent(std::string_view name) {
+  for (const auto& [event, event_name] : kEvents) {
+    if (event_name == name) return event;
+  }
+  return std::nullopt;
+}
+
 RecommendationKind KindOf(const RecommendationSpec& spec) {
   // kKinds lists the kinds in the order of RecommendationSpec's alternatives.
   static_assert(std::variant_size_v<RecommendationSpec> == kKinds.size());
@@ -631,7 +649,7 @@ Result<RecommendationEvent> ParseRecommendationEvent(std::string_view body) {
   RecommendationEvent e;
   e.recommendation_id = in.String(j, "", "recommendation_id", Text::kId);
   e.event = in.String(j, "", "event", Text::kNonEmpty);
-  if (!in.failed() && std::find(kEvents.begin(), kEvents.end(), e.event) == kEvents.end()) {
+  if (!in.failed() && !ParseLifecycleEvent(e.event)) {
     in.Fail("event",
             "must be one of validated, rejected, started, applied, failed, verified, regressed, "
             "rolled_back");

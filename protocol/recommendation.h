@@ -47,6 +47,22 @@ enum class IndexMethod { kBtree, kHash, kGist, kGin, kBrin };
 // "btree", "hash", "gist", "gin", "brin".
 std::string_view IndexMethodName(IndexMethod method);
 
+// The lifecycle events an agent reports about a recommendation (RecommendationEvent::event).
+enum class LifecycleEvent {
+  kValidated,
+  kRejected,
+  kStarted,
+  kApplied,
+  kFailed,
+  kVerified,
+  kRegressed,
+  kRolledBack,
+};
+// "validated", "rejected", "started", "applied", "failed", "verified", "regressed", "rolled_back".
+std::string_view LifecycleEventName(LifecycleEvent event);
+// The event whose name is `name`; nullopt for any other string.
+std::optional<LifecycleEvent> ParseLifecycleEvent(std::string_view name);
+
 // Identifiers (schema, table, column, index names) are as PostgreSQL stores them, unquoted and
 // case-sensitive: 1 to 63 bytes. The applier quotes them; nothing here is SQL text to execute.
 struct CreateIndexSpec {
@@ -150,7 +166,7 @@ Result<RecommendationList> ParseRecommendationList(std::string_view body, std::s
 // POST /v1/agents/{id}/recommendations/{rid}/events.
 struct RecommendationEvent {
   std::string recommendation_id;
-  // One of: validated, rejected, started, applied, failed, verified, regressed, rolled_back.
+  // LifecycleEventName of one LifecycleEvent.
   std::string event;
   std::string at;      // RFC 3339
   std::string detail;  // free text for people, may be empty; free of secrets

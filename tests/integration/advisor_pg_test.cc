@@ -312,7 +312,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
       checked.recommendation.table_digest = new_digest;
       auto refused = unkeyed.Apply(checked);
       ASSERT_TRUE(refused.ok());
-      EXPECT_EQ(refused->event, "rejected");
+      EXPECT_EQ(refused->event, protocol::LifecycleEvent::kRejected);
       EXPECT_NE(refused->detail.find("digest key is not available"), std::string::npos)
           << refused->detail;
     }
@@ -330,7 +330,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
     checked.recommendation.table_digest = old_digest;
     auto refused = executor.Apply(checked);
     ASSERT_TRUE(refused.ok());
-    EXPECT_EQ(refused->event, "rejected");
+    EXPECT_EQ(refused->event, protocol::LifecycleEvent::kRejected);
     EXPECT_NE(refused->detail.find("schema changed since the recommendation was made"),
               std::string::npos)
         << refused->detail;
@@ -342,7 +342,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
     checked.recommendation.table_digest = new_digest;
     auto applied = executor.Apply(checked);
     ASSERT_TRUE(applied.ok());
-    EXPECT_EQ(applied->event, "applied") << applied->detail;
+    EXPECT_EQ(applied->event, protocol::LifecycleEvent::kApplied) << applied->detail;
     EXPECT_TRUE(applier::VerifyAuditFile(dir + "/audit.jsonl").ok);
   }
   std::filesystem::remove_all(dir);

@@ -969,13 +969,15 @@ TEST_P(RecommendationCatalogue, RefusedWithTheExactReasonAuditedReportedAndNothi
     EXPECT_EQ(std::get<std::int64_t>(records.front().extra.at("bytes")),
               static_cast<std::int64_t>(envelope.raw_json.size()));
   } else {
-    EXPECT_EQ(records.front().step, "received");
+    EXPECT_EQ(records.front().step, applier::AuditStep::kReceived);
   }
-  EXPECT_EQ(records.back().step, "rejected");
+  EXPECT_EQ(records.back().step, applier::AuditStep::kRejected);
   EXPECT_EQ(records.back().detail, expected);
   for (const auto& record : records) {
-    EXPECT_TRUE(record.step == "received" || record.step == "verified" || record.step == "rejected")
-        << record.step;
+    EXPECT_TRUE(record.step == applier::AuditStep::kReceived ||
+                record.step == applier::AuditStep::kVerified ||
+                record.step == applier::AuditStep::kRejected)
+        << applier::AuditStepName(record.step);
   }
   EXPECT_TRUE(applier::VerifyAuditFile(dir_.path() + "/audit.jsonl").ok);
 
@@ -1323,7 +1325,9 @@ TEST_P(ReplyCatalogue, LoggedRetriedAndNothingLostOrApplied) {
   // No recommendation was applied.
   EXPECT_EQ(DatabaseState(*cluster_, db_), state_before);
   for (const auto& record : audit_->ReadAll()) {
-    EXPECT_TRUE(record.step == "received" || record.step == "rejected") << record.step;
+    EXPECT_TRUE(record.step == applier::AuditStep::kReceived ||
+                record.step == applier::AuditStep::kRejected)
+        << applier::AuditStepName(record.step);
   }
 }
 

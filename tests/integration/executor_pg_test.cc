@@ -15,6 +15,7 @@
 namespace optischema::applier {
 namespace {
 
+using protocol::LifecycleEvent;
 using testing::PgCluster;
 
 class ExecutorPgTest : public ::testing::Test {
@@ -61,7 +62,9 @@ class ExecutorPgTest : public ::testing::Test {
 
   std::vector<std::string> Steps(const std::string& id) const {
     std::vector<std::string> steps;
-    for (const auto& record : audit_->ForRecommendation(id)) steps.push_back(record.step);
+    for (const auto& record : audit_->ForRecommendation(id)) {
+      steps.emplace_back(AuditStepName(record.step));
+    }
     return steps;
   }
 
@@ -93,7 +96,8 @@ class ExecutorPgTest : public ::testing::Test {
 TEST_F(ExecutorPgTest, CreateIndexBuildsAValidIndexAndRollbackRemovesIt) {
   auto outcome = Exec().Apply(CreateIndex("rec-a", "orders", {"customer_id"}));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
-  EXPECT_EQ(outcome->event, "applied") << outcome->detail;
+  EXPECT_EQ(outcome->event, LifecycleEvent::kApplied) << outcome->detail;
+  EXPECT_FALSE(outcome->noop);
   const std::string name = IndexNameForRecommendation("rec-a");
   EXPECT_EQ(IndexState(name), "true");
   EXPECT_EQ(Steps("rec-a"), (std::vector<std::string>{"started", "applied"}));
@@ -112,7 +116,7 @@ TEST_F(ExecutorPgTest, HostileTableNameIsRejectedAndNothingRuns) {
   const std::string before = cluster_->QueryValue("SELECT count(*) FROM pg_class");
   auto outcome = Exec().Apply(CreateIndex("rec-x", "x\"; DROP TABLE orders; --", {"id"}));
   ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->event, "rejected");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kRejected);
   EXPECT_NE(outcome->detail.find("does not exist"), std::string::npos) << outcome->detail;
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "2000");
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class"), before);
@@ -123,7 +127,8 @@ TEST_F(ExecutorPgTest, EquivalentIndexMakesItANoOp) {
   cluster_->Exec("CREATE INDEX orders_customer ON orders (customer_id)");
   auto outcome = Exec().Apply(CreateIndex("rec-n", "orders", {"customer_id"}));
   ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kApplied);
+  EXPECT_TRUE(outcome->noop);
   EXPECT_NE(outcome->detail.find("no-op"), std::string::npos);
   EXPECT_EQ(IndexState(IndexNameForRecommendation("rec-n")), "absent");
   EXPECT_EQ(Steps("rec-n"), std::vector<std::string>{"noop"});
@@ -138,7 +143,7 @@ TEST_F(ExecutorPgTest, LockHeldByAnotherSessionFailsCleanlyWithoutAnInvalidIndex
           .Apply(CreateIndex("rec-l", "orders", {"status"}));
   PQclear(PQexec(holder.get(), "ROLLBACK"));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
-  EXPECT_EQ(outcome->event, "failed");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kFailed);
   EXPECT_NE(outcome->detail.find("no INVALID index left behind"), std::string::npos)
       << outcome->detail;
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
@@ -151,7 +156,7 @@ TEST_F(ExecutorPgTest, IndexBackingAConstraintIsNeverDropped) {
   checked.recommendation.spec = protocol::DropIndexSpec{"public", "orders_pkey"};
   auto outcome = Exec().Apply(checked);
   ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->event, "rejected");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kRejected);
   EXPECT_EQ(IndexState("orders_pkey"), "true");
 }
 
@@ -162,7 +167,7 @@ TEST_F(ExecutorPgTest, DropIndexRecordsTheDefinitionAndRollbackRebuildsIt) {
   checked.recommendation.spec = protocol::DropIndexSpec{"public", "orders_status"};
   auto outcome = Exec().Apply(checked);
   ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kApplied);
   EXPECT_EQ(IndexState("orders_status"), "absent");
   EXPECT_EQ(audit_->ForRecommendation("rec-drop").back().rollback_sql,
             "CREATE INDEX CONCURRENTLY orders_status ON public.orders USING btree (status)");
@@ -176,7 +181,7 @@ TEST_F(ExecutorPgTest, InterruptedBuildIsCleanedUpAtStartAndAudited) {
   ASSERT_TRUE(audit_
                   ->Append({"rec-k",
                             "shop",
-                            "started",
+                            AuditStep::kStarted,
                             "building",
                             "CREATE INDEX CONCURRENTLY x",
                             "DROP INDEX x",
@@ -193,7 +198,7 @@ TEST_F(ExecutorPgTest, InterruptedBuildIsCleanedUpAtStartAndAudited) {
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
   EXPECT_EQ(recovery->dropped, 1);
   ASSERT_EQ(recovery->outcomes.size(), 1u);
-  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(recovery->outcomes[0].second.event, LifecycleEvent::kFailed);
   EXPECT_EQ(IndexState(name), "absent");
   EXPECT_EQ(Steps("rec-k"), (std::vector<std::string>{"started", "recovered", "failed"}));
   EXPECT_TRUE(audit_->InFlight().empty());
@@ -207,25 +212,27 @@ TEST_F(ExecutorPgTest, InterruptedDropThatLeftTheIndexInvalidIsCompletedAtStart)
       "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'orders_note_idx'::regclass");
   const std::string sql = "DROP INDEX CONCURRENTLY \"public\".\"orders_note_idx\"";
   ASSERT_TRUE(
-      audit_->Append({"rec-d", "shop", "started", "dropping", sql, "CREATE INDEX x", {}}).ok());
+      audit_->Append({"rec-d", "shop", AuditStep::kStarted, "dropping", sql, "CREATE INDEX x", {}})
+          .ok());
   auto recovery = Exec().CleanUpInterruptedBuilds();
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
   ASSERT_EQ(recovery->outcomes.size(), 1u);
-  EXPECT_EQ(recovery->outcomes[0].second.event, "applied");
+  EXPECT_EQ(recovery->outcomes[0].second.event, LifecycleEvent::kApplied);
   EXPECT_EQ(IndexState("orders_note_idx"), "absent");
   EXPECT_EQ(Steps("rec-d"), (std::vector<std::string>{"started", "recovered", "applied"}));
   EXPECT_EQ(audit_->ForRecommendation("rec-d").back().rollback_sql, "CREATE INDEX x");
 }
 
 TEST_F(ExecutorPgTest, RecommendationTakenButNotStartedIsClosedAsFailedAtStart) {
-  ASSERT_TRUE(audit_->Append({"rec-t", "shop", "received", "pulled", "", "", {}}).ok());
-  ASSERT_TRUE(audit_->Append({"rec-t", "shop", "verified", "checks passed", "", "", {}}).ok());
-  ASSERT_TRUE(audit_->Append({"rec-o", "other", "received", "pulled", "", "", {}}).ok());
+  ASSERT_TRUE(audit_->Append({"rec-t", "shop", AuditStep::kReceived, "pulled", "", "", {}}).ok());
+  ASSERT_TRUE(
+      audit_->Append({"rec-t", "shop", AuditStep::kVerified, "checks passed", "", "", {}}).ok());
+  ASSERT_TRUE(audit_->Append({"rec-o", "other", AuditStep::kReceived, "pulled", "", "", {}}).ok());
   auto recovery = Exec().CleanUpInterruptedBuilds();
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
   ASSERT_EQ(recovery->outcomes.size(), 1u);  // another database's executor settles rec-o
   EXPECT_EQ(recovery->outcomes[0].first, "rec-t");
-  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(recovery->outcomes[0].second.event, LifecycleEvent::kFailed);
   EXPECT_EQ(Steps("rec-t"),
             (std::vector<std::string>{"received", "verified", "recovered", "failed"}));
 }
@@ -235,7 +242,7 @@ TEST_F(ExecutorPgTest, InterruptedDropThatNeverTouchedTheIndexFailsAndKeepsIt) {
   ASSERT_TRUE(audit_
                   ->Append({"rec-e",
                             "shop",
-                            "started",
+                            AuditStep::kStarted,
                             "dropping",
                             "DROP INDEX CONCURRENTLY \"public\".\"orders_note_idx\"",
                             "",
@@ -244,7 +251,7 @@ TEST_F(ExecutorPgTest, InterruptedDropThatNeverTouchedTheIndexFailsAndKeepsIt) {
   auto recovery = Exec().CleanUpInterruptedBuilds();
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
   ASSERT_EQ(recovery->outcomes.size(), 1u);
-  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(recovery->outcomes[0].second.event, LifecycleEvent::kFailed);
   EXPECT_EQ(IndexState("orders_note_idx"), "true");
 }
 
@@ -255,7 +262,7 @@ TEST_F(ExecutorPgTest, InterruptedSetConfigIsUndoneAtStartAndReportedFailed) {
   ASSERT_TRUE(audit_
                   ->Append({"rec-s",
                             "shop",
-                            "started",
+                            AuditStep::kStarted,
                             "changing random_page_cost",
                             "ALTER SYSTEM SET \"random_page_cost\" = '1.1'",
                             "ALTER SYSTEM RESET \"random_page_cost\"",
@@ -264,7 +271,7 @@ TEST_F(ExecutorPgTest, InterruptedSetConfigIsUndoneAtStartAndReportedFailed) {
   auto recovery = Exec().CleanUpInterruptedBuilds();
   ASSERT_TRUE(recovery.ok()) << recovery.error().message;
   ASSERT_EQ(recovery->outcomes.size(), 1u);
-  EXPECT_EQ(recovery->outcomes[0].second.event, "failed");
+  EXPECT_EQ(recovery->outcomes[0].second.event, LifecycleEvent::kFailed);
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_file_settings WHERE name = "
                                  "'random_page_cost' AND sourcefile LIKE '%auto.conf'"),
             "0");
@@ -284,7 +291,7 @@ TEST_F(ExecutorPgTest, PostmasterSettingReportsPendingRestartAndRollbackRestores
   cluster_->Exec("ALTER SYSTEM SET max_connections = 60");
   auto outcome = Exec().Apply(SetConfig("rec-pm", "max_connections", "70"));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
-  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kApplied);
   EXPECT_NE(outcome->detail.find("pending_restart"), std::string::npos) << outcome->detail;
   const std::string auto_conf =
       "SELECT setting FROM pg_file_settings WHERE name = 'max_connections' AND sourcefile LIKE "
@@ -297,7 +304,7 @@ TEST_F(ExecutorPgTest, PostmasterSettingReportsPendingRestartAndRollbackRestores
 TEST_F(ExecutorPgTest, ReloadableSettingTakesEffectAndRollbackResetsIt) {
   auto outcome = Exec().Apply(SetConfig("rec-wm", "work_mem", "8MB"));
   ASSERT_TRUE(outcome.ok());
-  EXPECT_EQ(outcome->event, "applied");
+  EXPECT_EQ(outcome->event, LifecycleEvent::kApplied);
   EXPECT_EQ(outcome->detail.find("pending_restart"), std::string::npos) << outcome->detail;
   EXPECT_EQ(cluster_->QueryValue("SHOW work_mem"), "8MB");
   ASSERT_TRUE(executor_->Rollback("rec-wm").ok());
@@ -313,7 +320,7 @@ TEST_F(ExecutorPgTest, SettingValuesOutsideWhatPostgresAllowsAreRejected) {
                                                         {"server_version", "99"}}) {
     auto outcome = Exec().Apply(SetConfig("rec-" + name, name, value));
     ASSERT_TRUE(outcome.ok()) << name;
-    EXPECT_EQ(outcome->event, "rejected") << name << ": " << outcome->detail;
+    EXPECT_EQ(outcome->event, LifecycleEvent::kRejected) << name << ": " << outcome->detail;
   }
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE "
                                  "'%auto.conf'"),
@@ -335,11 +342,12 @@ TEST_F(ExecutorPgTest, RewriteIsPlannedNotRunAndBothCostsAreReported) {
       Exec().Apply(Rewrite("rec-rw", "SELECT * FROM orders WHERE status = $1 ORDER BY note",
                            "SELECT * FROM orders WHERE status = $1 ORDER BY note LIMIT 10"));
   ASSERT_TRUE(outcome.ok()) << outcome.error().message;
-  EXPECT_EQ(outcome->event, "verified") << outcome->detail;
+  EXPECT_EQ(outcome->event, LifecycleEvent::kVerified) << outcome->detail;
   EXPECT_NE(outcome->detail.find("(original) vs"), std::string::npos) << outcome->detail;
   EXPECT_EQ(Steps("rec-rw"), std::vector<std::string>{"verify_passed"});
   // The session is left clean for the next change.
-  EXPECT_EQ(Exec().Apply(CreateIndex("rec-after", "orders", {"note"}))->event, "applied");
+  EXPECT_EQ(Exec().Apply(CreateIndex("rec-after", "orders", {"note"}))->event,
+            LifecycleEvent::kApplied);
 }
 
 TEST_F(ExecutorPgTest, RewriteThatIsNotAPlainSelectIsRejectedAndNothingRuns) {
@@ -350,7 +358,7 @@ TEST_F(ExecutorPgTest, RewriteThatIsNotAPlainSelectIsRejectedAndNothingRuns) {
                           "SELECT * INTO copy FROM orders", "SELECT * FROM orders FOR UPDATE"}) {
     auto outcome = Exec().Apply(Rewrite("rec-bad", "SELECT 1", bad));
     ASSERT_TRUE(outcome.ok());
-    EXPECT_EQ(outcome->event, "rejected") << bad;
+    EXPECT_EQ(outcome->event, LifecycleEvent::kRejected) << bad;
   }
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM orders"), "2000");
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'copy'"), "0");
@@ -373,7 +381,7 @@ TEST_F(ExecutorPgTest, HypoPgEstimateDecidesWhetherAnIndexIsWorthBuilding) {
   useless.recommendation.affected_queryids = {queryid};
   auto refused = Exec().Apply(useless);
   ASSERT_TRUE(refused.ok()) << refused.error().message;
-  EXPECT_EQ(refused->event, "rejected");
+  EXPECT_EQ(refused->event, LifecycleEvent::kRejected);
   EXPECT_NE(refused->detail.find("HypoPG estimates a saving of"), std::string::npos)
       << refused->detail;
   EXPECT_EQ(IndexState(IndexNameForRecommendation("rec-useless")), "absent");
@@ -381,13 +389,13 @@ TEST_F(ExecutorPgTest, HypoPgEstimateDecidesWhetherAnIndexIsWorthBuilding) {
   CheckedRecommendation forced = useless;
   forced.recommendation.id = "rec-forced";
   std::get<protocol::CreateIndexSpec>(forced.recommendation.spec).skip_hypopg_check = true;
-  EXPECT_EQ(Exec().Apply(forced)->event, "applied");
+  EXPECT_EQ(Exec().Apply(forced)->event, LifecycleEvent::kApplied);
 
   CheckedRecommendation useful = CreateIndex("rec-useful", "orders", {"customer_id"});
   useful.recommendation.affected_queryids = {queryid};
   auto applied = Exec().Apply(useful);
   ASSERT_TRUE(applied.ok());
-  EXPECT_EQ(applied->event, "applied") << applied->detail;
+  EXPECT_EQ(applied->event, LifecycleEvent::kApplied) << applied->detail;
   EXPECT_NE(audit_->ForRecommendation("rec-useful")[0].detail.find("HypoPG estimated saving"),
             std::string::npos);
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM hypopg_list_indexes"), "0");
@@ -419,7 +427,7 @@ TEST_F(ExecutorPgTest, UniqueReplicaIdentityAndPartitionIndexesAreNeverDropped) 
     checked.recommendation.spec = protocol::DropIndexSpec{"public", index};
     auto outcome = Exec().Apply(checked);
     ASSERT_TRUE(outcome.ok());
-    EXPECT_EQ(outcome->event, "rejected") << index << ": " << outcome->detail;
+    EXPECT_EQ(outcome->event, LifecycleEvent::kRejected) << index << ": " << outcome->detail;
     EXPECT_NE(outcome->detail.find(reason), std::string::npos) << index << ": " << outcome->detail;
   }
   EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relkind IN ('i', 'I')"),

@@ -14,7 +14,9 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli/audit_command.h"
@@ -55,13 +57,37 @@ std::string Sha256Hex(std::string_view bytes) {
   return hex;
 }
 
-AuditEntry Entry(std::string id, std::string step, std::string detail = "") {
+AuditEntry Entry(std::string id, AuditStep step, std::string detail = "") {
   AuditEntry entry;
   entry.recommendation_id = std::move(id);
   entry.database = "orders";
-  entry.step = std::move(step);
+  entry.step = step;
   entry.detail = std::move(detail);
   return entry;
+}
+
+TEST(AuditStepTest, NamesAreTheRecordedStringsAndParseBack) {
+  const std::vector<std::pair<AuditStep, std::string_view>> steps = {
+      {AuditStep::kReceived, "received"},
+      {AuditStep::kVerified, "verified"},
+      {AuditStep::kRejected, "rejected"},
+      {AuditStep::kStarted, "started"},
+      {AuditStep::kApplied, "applied"},
+      {AuditStep::kFailed, "failed"},
+      {AuditStep::kVerifyPassed, "verify_passed"},
+      {AuditStep::kRegressed, "regressed"},
+      {AuditStep::kRolledBack, "rolled_back"},
+      {AuditStep::kRollbackFailed, "rollback_failed"},
+      {AuditStep::kNoop, "noop"},
+      {AuditStep::kRecovered, "recovered"}};
+  for (const auto& [step, name] : steps) {
+    EXPECT_EQ(AuditStepName(step), name);
+    EXPECT_EQ(ParseAuditStep(name), step) << name;
+  }
+  for (std::string_view unknown : {"", "deployed", "Applied", "applied ", "verify-passed"}) {
+    EXPECT_FALSE(ParseAuditStep(unknown).has_value()) << unknown;
+  }
+  EXPECT_EQ(AuditStepName(static_cast<AuditStep>(99)), "");
 }
 
 class AuditLogTest : public ::testing::Test {
@@ -95,8 +121,9 @@ class AuditLogTest : public ::testing::Test {
   std::vector<AuditRecord> WriteThreeRecords() {
     std::unique_ptr<AuditLog> log = OpenLog();
     if (!log) return {};
-    return {Add(*log, Entry("r-1", "received")), Add(*log, Entry("r-1", "started")),
-            Add(*log, Entry("r-1", "applied", "index built"))};
+    return {Add(*log, Entry("r-1", AuditStep::kReceived)),
+            Add(*log, Entry("r-1", AuditStep::kStarted)),
+            Add(*log, Entry("r-1", AuditStep::kApplied, "index built"))};
   }
 
   fs::path dir_;
@@ -108,7 +135,7 @@ TEST_F(AuditLogTest, AfterReturnsOnlyTheRecordsNotYetSeenAcrossReopen) {
   WriteThreeRecords();
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_NE(log, nullptr);
-  Add(*log, Entry("r-2", "received"));
+  Add(*log, Entry("r-2", AuditStep::kReceived));
   const std::vector<AuditRecord> after = log->After(2);
   ASSERT_EQ(after.size(), 2u);
   EXPECT_EQ(after[0].seq, 3u);
@@ -124,12 +151,12 @@ TEST_F(AuditLogTest, LastOutcomeIsTheLatestSettlingRecordAcrossReopen) {
   ASSERT_NE(log, nullptr);
   ASSERT_TRUE(log->LastOutcome("r-1").has_value());
   EXPECT_EQ(log->LastOutcome("r-1")->detail, "index built");
-  Add(*log, Entry("r-2", "received"));
-  Add(*log, Entry("r-2", "started"));
+  Add(*log, Entry("r-2", AuditStep::kReceived));
+  Add(*log, Entry("r-2", AuditStep::kStarted));
   EXPECT_FALSE(log->LastOutcome("r-2").has_value());  // in flight: not settled
-  Add(*log, Entry("r-1", "verify_passed", "no regression"));
-  Add(*log, Entry("r-1", "recovered"));  // not an outcome
-  EXPECT_EQ(log->LastOutcome("r-1")->step, "verify_passed");
+  Add(*log, Entry("r-1", AuditStep::kVerifyPassed, "no regression"));
+  Add(*log, Entry("r-1", AuditStep::kRecovered));  // not an outcome
+  EXPECT_EQ(log->LastOutcome("r-1")->step, AuditStep::kVerifyPassed);
   EXPECT_FALSE(log->LastOutcome("r-3").has_value());
   EXPECT_FALSE(log->LastOutcome("").has_value());
 }
@@ -181,9 +208,9 @@ TEST_F(AuditLogTest, HashIsSha256OfCanonicalJsonWithoutHashAndLinesAreCanonical)
 TEST_F(AuditLogTest, ChangingOneByteOfMiddleRecordDetailIsReportedAtItsSeq) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_TRUE(log);
-  Add(*log, Entry("r-1", "received"));
-  Add(*log, Entry("r-1", "started", "building index"));
-  Add(*log, Entry("r-1", "applied"));
+  Add(*log, Entry("r-1", AuditStep::kReceived));
+  Add(*log, Entry("r-1", AuditStep::kStarted, "building index"));
+  Add(*log, Entry("r-1", AuditStep::kApplied));
   log.reset();
   std::string text = ReadWholeFile(path_);
   const std::size_t at = text.find("building index");
@@ -248,7 +275,7 @@ TEST_F(AuditLogTest, TornLastLineIsRepairedAtOpenAndNextAppendContinuesChain) {
   ASSERT_TRUE(log);
   EXPECT_NE(log->repaired_tail_warning().find("incomplete last line"), std::string::npos);
   EXPECT_EQ(ReadWholeFile(path_), intact);
-  const AuditRecord next = Add(*log, Entry("r-1", "verify_passed"));
+  const AuditRecord next = Add(*log, Entry("r-1", AuditStep::kVerifyPassed));
   EXPECT_EQ(next.seq, 4u);
   EXPECT_EQ(next.prev_hash, records[2].hash);
   log.reset();
@@ -294,7 +321,7 @@ TEST_F(AuditLogTest, ReopenContinuesSeqAndKeepsRecords) {
   EXPECT_EQ(log->ReadAll()[2].hash, records[2].hash);
   EXPECT_EQ(log->ReadAll()[2].detail, "index built");
 
-  const AuditRecord next = Add(*log, Entry("r-2", "received"));
+  const AuditRecord next = Add(*log, Entry("r-2", AuditStep::kReceived));
   EXPECT_EQ(next.seq, 4u);
   EXPECT_EQ(next.prev_hash, records[2].hash);
 }
@@ -310,7 +337,7 @@ TEST_F(AuditLogTest, ConcurrentAppendsFromFourThreadsProduceValidChainWithUnique
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         Result<AuditRecord> record =
-            log->Append(Entry("r-" + std::to_string(t), "received", std::to_string(i)));
+            log->Append(Entry("r-" + std::to_string(t), AuditStep::kReceived, std::to_string(i)));
         if (record.ok()) seqs[t].push_back(record->seq);
       }
     });
@@ -333,21 +360,21 @@ TEST_F(AuditLogTest, ConcurrentAppendsFromFourThreadsProduceValidChainWithUnique
 TEST_F(AuditLogTest, AppliedHoldsAfterAppliedOrNoopUntilRolledBack) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_TRUE(log);
-  Add(*log, Entry("r-1", "started"));
+  Add(*log, Entry("r-1", AuditStep::kStarted));
   EXPECT_FALSE(log->Applied("r-1"));
-  Add(*log, Entry("r-1", "applied"));
-  Add(*log, Entry("r-2", "noop"));
-  Add(*log, Entry("r-3", "failed"));
+  Add(*log, Entry("r-1", AuditStep::kApplied));
+  Add(*log, Entry("r-2", AuditStep::kNoop));
+  Add(*log, Entry("r-3", AuditStep::kFailed));
   EXPECT_TRUE(log->Applied("r-1"));
   EXPECT_TRUE(log->Applied("r-2"));
   EXPECT_FALSE(log->Applied("r-3"));
   EXPECT_FALSE(log->Applied("unknown"));
 
-  Add(*log, Entry("r-1", "regressed"));
+  Add(*log, Entry("r-1", AuditStep::kRegressed));
   EXPECT_TRUE(log->Applied("r-1"));
-  Add(*log, Entry("r-1", "rolled_back"));
+  Add(*log, Entry("r-1", AuditStep::kRolledBack));
   EXPECT_FALSE(log->Applied("r-1"));
-  Add(*log, Entry("r-1", "applied"));
+  Add(*log, Entry("r-1", AuditStep::kApplied));
   EXPECT_TRUE(log->Applied("r-1"));
   log.reset();
 
@@ -355,37 +382,37 @@ TEST_F(AuditLogTest, AppliedHoldsAfterAppliedOrNoopUntilRolledBack) {
   ASSERT_TRUE(reopened);
   EXPECT_TRUE(reopened->Applied("r-1"));
   EXPECT_EQ(reopened->ForRecommendation("r-1").size(), 5u);
-  EXPECT_EQ(reopened->ForRecommendation("r-1").back().step, "applied");
+  EXPECT_EQ(reopened->ForRecommendation("r-1").back().step, AuditStep::kApplied);
 }
 
 TEST_F(AuditLogTest, InFlightListsRecommendationsWhoseLastStepIsStarted) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_TRUE(log);
-  Add(*log, Entry("r-1", "started"));
-  Add(*log, Entry("r-2", "started"));
-  Add(*log, Entry("r-3", "started"));
-  Add(*log, Entry("r-2", "applied"));
-  Add(*log, Entry("r-4", "received"));
-  Add(*log, Entry("r-5", "applied"));
-  Add(*log, Entry("r-5", "started"));  // a second attempt, e.g. after a rollback
+  Add(*log, Entry("r-1", AuditStep::kStarted));
+  Add(*log, Entry("r-2", AuditStep::kStarted));
+  Add(*log, Entry("r-3", AuditStep::kStarted));
+  Add(*log, Entry("r-2", AuditStep::kApplied));
+  Add(*log, Entry("r-4", AuditStep::kReceived));
+  Add(*log, Entry("r-5", AuditStep::kApplied));
+  Add(*log, Entry("r-5", AuditStep::kStarted));  // a second attempt, e.g. after a rollback
   EXPECT_EQ(log->InFlight(), (std::vector<std::string>{"r-1", "r-3", "r-5"}));
-  Add(*log, Entry("r-1", "recovered"));
+  Add(*log, Entry("r-1", AuditStep::kRecovered));
   EXPECT_EQ(log->InFlight(), (std::vector<std::string>{"r-3", "r-5"}));
 }
 
 TEST_F(AuditLogTest, UnstartedListsRecommendationsTakenButNotStarted) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_TRUE(log);
-  Add(*log, Entry("r-1", "received"));
-  Add(*log, Entry("r-2", "received"));
-  Add(*log, Entry("r-2", "verified"));
-  Add(*log, Entry("r-3", "received"));
-  Add(*log, Entry("r-3", "rejected"));
-  Add(*log, Entry("r-4", "received"));
-  Add(*log, Entry("r-4", "verified"));
-  Add(*log, Entry("r-4", "started"));
+  Add(*log, Entry("r-1", AuditStep::kReceived));
+  Add(*log, Entry("r-2", AuditStep::kReceived));
+  Add(*log, Entry("r-2", AuditStep::kVerified));
+  Add(*log, Entry("r-3", AuditStep::kReceived));
+  Add(*log, Entry("r-3", AuditStep::kRejected));
+  Add(*log, Entry("r-4", AuditStep::kReceived));
+  Add(*log, Entry("r-4", AuditStep::kVerified));
+  Add(*log, Entry("r-4", AuditStep::kStarted));
   EXPECT_EQ(log->Unstarted(), (std::vector<std::string>{"r-1", "r-2"}));
-  Add(*log, Entry("r-1", "failed"));
+  Add(*log, Entry("r-1", AuditStep::kFailed));
   EXPECT_EQ(log->Unstarted(), (std::vector<std::string>{"r-2"}));
 }
 
@@ -416,28 +443,29 @@ TEST_F(AuditLogTest, SecondOpenWhileOpenIsRefused) {
 TEST_F(AuditLogTest, AppendRefusesUnknownStepAndInvalidUtf8SqlWithoutWriting) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_TRUE(log);
-  const Result<AuditRecord> unknown = log->Append(Entry("r-1", "deployed"));
+  const Result<AuditRecord> unknown = log->Append(Entry("r-1", static_cast<AuditStep>(99)));
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
-  AuditEntry bad_sql = Entry("r-1", "started");
+  AuditEntry bad_sql = Entry("r-1", AuditStep::kStarted);
   bad_sql.sql = "CREATE INDEX \xff";
   const Result<AuditRecord> refused = log->Append(bad_sql);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("sql is not valid UTF-8"), std::string::npos);
   EXPECT_EQ(ReadWholeFile(path_), "");
-  EXPECT_EQ(Add(*log, Entry("r-1", "received")).seq, 1u);
+  EXPECT_EQ(Add(*log, Entry("r-1", AuditStep::kReceived)).seq, 1u);
 }
 
 TEST_F(AuditLogTest, InvalidUtf8InDetailIsReplacedSoTheRecordIsStillWritten) {
   std::unique_ptr<AuditLog> log = OpenLog();
   ASSERT_TRUE(log);
-  const AuditRecord record = Add(*log, Entry("r-1", "failed", "relation \xe9t\xe9 missing"));
+  const AuditRecord record =
+      Add(*log, Entry("r-1", AuditStep::kFailed, "relation \xe9t\xe9 missing"));
   EXPECT_EQ(record.detail, "relation \xef\xbf\xbdt\xef\xbf\xbd missing");
   EXPECT_TRUE(VerifyAuditFile(path_).ok);
 }
 
 TEST_F(AuditLogTest, SqlAndExtraRoundTripThroughTheFile) {
-  AuditEntry entry = Entry("r-1", "applied", "done\nin \"2\" steps");
+  AuditEntry entry = Entry("r-1", AuditStep::kApplied, "done\nin \"2\" steps");
   entry.sql = "CREATE INDEX CONCURRENTLY \"optischema_0123\" ON \"public\".\"orders\" (\"id\")";
   entry.rollback_sql = "DROP INDEX CONCURRENTLY \"public\".\"optischema_0123\"";
   entry.extra = {{"baseline_mean_us", std::int64_t{-1234}},
@@ -502,6 +530,23 @@ TEST_F(AuditLogTest, AuditVerifyPrintsFirstBadSeqAndFails) {
   EXPECT_NE(out.str().find("first bad seq: 2 (seq 3 where 2"), std::string::npos) << out.str();
 }
 
+TEST_F(AuditLogTest, RecordWithAnUnknownStepIsInvalidAtItsSeq) {
+  WriteThreeRecords();
+  std::string text = ReadWholeFile(path_);
+  const std::string applied = "\"step\":\"applied\"";
+  const std::size_t at = text.find(applied);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, applied.size(), "\"step\":\"deployed\"");
+  WriteWholeFile(path_, text);
+
+  const AuditFileContents contents = ReadAuditFile(path_);
+  EXPECT_FALSE(contents.verification.ok);
+  EXPECT_EQ(contents.verification.first_bad_seq, 3u);
+  EXPECT_EQ(contents.records.size(), 2u);
+  EXPECT_NE(contents.verification.reason.find("unknown step \"deployed\""), std::string::npos)
+      << contents.verification.reason;
+}
+
 TEST_F(AuditLogTest, AuditVerifyWithoutLogSaysNoAuditLogYet) {
   std::ostringstream out, err;
   EXPECT_EQ(cli::RunAuditVerify(dir_.string(), out, err), 0);
@@ -521,8 +566,8 @@ TEST_F(AuditLogTest, AuditListTableShowsOneRowPerRecordWithDetailTruncated) {
   {
     std::unique_ptr<AuditLog> log = OpenLog();
     ASSERT_TRUE(log);
-    Add(*log, Entry("r-1", "received", "short"));
-    Add(*log, Entry("r-1", "failed", std::string(100, 'x')));
+    Add(*log, Entry("r-1", AuditStep::kReceived, "short"));
+    Add(*log, Entry("r-1", AuditStep::kFailed, std::string(100, 'x')));
   }
   std::ostringstream out, err;
   EXPECT_EQ(cli::RunAuditList(dir_.string(), /*json=*/false, out, err), 0);

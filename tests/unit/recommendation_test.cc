@@ -5,7 +5,9 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "protocol/ed25519.h"
@@ -449,6 +451,21 @@ TEST(RecommendationList, OuterObjectIsChecked) {
     Result<std::vector<RecommendationEnvelope>> list = ParseRecommendationList(body);
     ASSERT_FALSE(list.ok()) << body;
     EXPECT_EQ(list.error().code, code) << body << ": " << list.error().message;
+  }
+}
+
+TEST(RecommendationEvent, LifecycleEventNamesAreTheWireStringsAndParseBack) {
+  const std::vector<std::pair<LifecycleEvent, std::string_view>> events = {
+      {LifecycleEvent::kValidated, "validated"}, {LifecycleEvent::kRejected, "rejected"},
+      {LifecycleEvent::kStarted, "started"},     {LifecycleEvent::kApplied, "applied"},
+      {LifecycleEvent::kFailed, "failed"},       {LifecycleEvent::kVerified, "verified"},
+      {LifecycleEvent::kRegressed, "regressed"}, {LifecycleEvent::kRolledBack, "rolled_back"}};
+  for (const auto& [event, name] : events) {
+    EXPECT_EQ(LifecycleEventName(event), name);
+    EXPECT_EQ(ParseLifecycleEvent(name), event) << name;
+  }
+  for (std::string_view unknown : {"", "noop", "verify_passed", "Applied", "rolled-back"}) {
+    EXPECT_FALSE(ParseLifecycleEvent(unknown).has_value()) << unknown;
   }
 }
 
