@@ -34,7 +34,7 @@ namespace optischema::agent {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using TimePoint = std::chrono::steady_clock::time_point;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kLoopTick{1000};
@@ -102,7 +102,7 @@ class Daemon {
   DaemonOptions options_;
   ServiceNotifier& notifier_;
   SystemClock clock_;
-  delivery::AgentStatus status_;
+  delivery::AgentStatus status_{clock_};
   std::string agent_id_;
   std::optional<pg::DigestKey> digest_key_;  // set by Start() before any worker
   std::unique_ptr<delivery::Spool> spool_;
@@ -113,11 +113,11 @@ class Daemon {
   std::map<std::string, std::unique_ptr<DatabaseWorker>> workers_;
   // Workers replaced or removed by a reload, still finishing their reading.
   std::vector<std::unique_ptr<DatabaseWorker>> retired_;
-  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
-  std::optional<Clock::time_point> health_written_at_;
+  std::chrono::system_clock::time_point started_at_ = clock_.Now();
+  std::optional<TimePoint> health_written_at_;
   bool health_write_failed_ = false;
   std::string last_status_;
-  Clock::time_point last_status_at_{};
+  TimePoint last_status_at_{};
   bool stall_reported_ = false;
 };
 
@@ -194,7 +194,7 @@ int Daemon::Start() {
   }
   link_ = std::make_unique<delivery::ControlPlaneLink>(
       MakeLinkSettings(config_), agent_id_, Hostname(), *spool_, status_,
-      delivery::MakeCurlHttpClient, std::move(sink), audit_.get());
+      delivery::MakeCurlHttpClient, std::move(sink), audit_.get(), clock_);
   if (audit_) {
     delivery::ControlPlaneLink* link = link_.get();
     auto applier = std::make_unique<ApplyWorker>(
@@ -293,13 +293,13 @@ void Daemon::Reload() {
 }
 
 void Daemon::ReapRetired() {
-  std::erase_if(retired_, [](const std::unique_ptr<DatabaseWorker>& worker) {
-    return worker->JoinUntil(Clock::now());
+  std::erase_if(retired_, [this](const std::unique_ptr<DatabaseWorker>& worker) {
+    return worker->JoinUntil(clock_.Monotonic());
   });
 }
 
 bool Daemon::ThreadsAlive() {
-  const auto now = Clock::now();
+  const auto now = clock_.Monotonic();
   std::string stalled;
   if (now - link_->AliveAt() > kLinkStall) stalled = "control plane link";
   for (const auto& [name, worker] : workers_) {
@@ -318,7 +318,7 @@ bool Daemon::ThreadsAlive() {
 }
 
 void Daemon::PublishStatus(bool force) {
-  const auto now = Clock::now();
+  const auto now = clock_.Monotonic();
   if (!force && now - last_status_at_ < kStatusRefresh) return;
   std::string line = status_.Summary(spool_->Depth(), spool_->Bytes());
   last_status_at_ = now;
@@ -328,13 +328,13 @@ void Daemon::PublishStatus(bool force) {
 }
 
 void Daemon::WriteHealth() {
-  const auto now = Clock::now();
+  const auto now = clock_.Monotonic();
   if (health_written_at_ && now - *health_written_at_ < kHealthWriteEvery) return;
   health_written_at_ = now;
   HealthRecord record;
   record.pid = getpid();
   record.started_at = started_at_;
-  record.loop_at = std::chrono::system_clock::now();
+  record.loop_at = clock_.Now();
   record.interval = config_.interval;
   if (const auto collected = status_.LastCollectAt()) {
     record.last_collect_at = ParseRfc3339(*collected);
@@ -351,7 +351,7 @@ void Daemon::WriteHealth() {
 }
 
 void Daemon::Stop() {
-  const auto begin = Clock::now();
+  const auto begin = clock_.Monotonic();
   notifier_.Notify("STOPPING=1");
   LogEvent(spdlog::level::info, "stopping: finishing the current step");
   RemoveHealthFile(config_.state_dir);

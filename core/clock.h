@@ -1,9 +1,12 @@
 #pragma once
 
-// Clock seam: wall time for timestamps in snapshots, monotonic time for windows and rate limits.
-// Implementations must be safe to call from any thread.
+// Clock seam: wall time for timestamps in snapshots, monotonic time for windows, rate limits,
+// intervals and backoff, and waiting for a monotonic deadline. Implementations must be safe to
+// call from any thread.
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 namespace optischema {
 
@@ -12,6 +15,14 @@ class Clock {
   virtual ~Clock() = default;
   virtual std::chrono::system_clock::time_point Now() const = 0;
   virtual std::chrono::steady_clock::time_point Monotonic() const = 0;
+
+  // Blocks on `cv` (with `lock` held, released while waiting) until Monotonic() reaches `until`
+  // or `cv` is notified; it may also return early, so callers re-check their condition and the
+  // time. The default waits the remaining time in real time.
+  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                         std::chrono::steady_clock::time_point until) const {
+    cv.wait_for(lock, until - Monotonic());
+  }
 };
 
 class SystemClock final : public Clock {
@@ -23,5 +34,11 @@ class SystemClock final : public Clock {
     return std::chrono::steady_clock::now();
   }
 };
+
+// The process's SystemClock, for objects that are not given another one.
+inline const Clock& RealClock() {
+  static const SystemClock clock;
+  return clock;
+}
 
 }  // namespace optischema

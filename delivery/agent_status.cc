@@ -83,7 +83,7 @@ void AgentStatus::RecordControlPlane(ControlPlaneState state) {
 void AgentStatus::RecordDelivery() {
   std::lock_guard lock(mu_);
   control_plane_ = ControlPlaneState::kOk;
-  last_delivery_ = std::chrono::steady_clock::now();
+  last_delivery_ = clock_.Monotonic();
 }
 
 void AgentStatus::AddErrorLocked(const std::string& error) {
@@ -190,8 +190,8 @@ std::string AgentStatus::Summary(std::size_t spool_depth, std::uint64_t spool_by
       break;
   }
   if (last_delivery_) {
-    const auto ago = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::steady_clock::now() - *last_delivery_);
+    const auto ago =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.Monotonic() - *last_delivery_);
     line += ", last delivery " + std::to_string(ago.count()) + " s ago";
   }
   if (snapshots_lost_ > 0) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "protocol/messages.h"
 
 namespace optischema::delivery {
@@ -32,6 +33,9 @@ enum class ControlPlaneState { kUnknown, kOk, kUnreachable, kRefused };
 class AgentStatus {
  public:
   static constexpr std::size_t kMaxRecentErrors = 20;
+
+  // "last delivery N s ago" is measured on `clock`, which must outlive the status.
+  explicit AgentStatus(const Clock& clock = RealClock()) : clock_(clock) {}
 
   // Adds a database (state kStarting) or, when it exists, resets nothing; RemoveDatabase forgets
   // one that the configuration no longer lists.
@@ -81,6 +85,7 @@ class AgentStatus {
  private:
   void AddErrorLocked(const std::string& error);
 
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, DatabaseStatus> databases_;
   std::deque<std::string> recent_errors_;

@@ -12,7 +12,7 @@
 namespace optischema::delivery {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
+using TimePoint = std::chrono::steady_clock::time_point;
 
 namespace {
 
@@ -31,8 +31,9 @@ std::string Describe(const Result<delivery::HttpResponse>& result) {
 ControlPlaneLink::ControlPlaneLink(LinkSettings settings, std::string agent_id,
                                    std::string hostname, Spool& spool, AgentStatus& status,
                                    HttpClientFactory make_client, RecommendationSink sink,
-                                   const applier::AuditLog* audit)
-    : agent_id_(std::move(agent_id)),
+                                   const applier::AuditLog* audit, const Clock& clock)
+    : clock_(clock),
+      agent_id_(std::move(agent_id)),
       hostname_(std::move(hostname)),
       spool_(spool),
       status_(status),
@@ -45,7 +46,7 @@ ControlPlaneLink::ControlPlaneLink(LinkSettings settings, std::string agent_id,
 }
 
 ControlPlaneLink::~ControlPlaneLink() {
-  RequestStop(Clock::now());
+  RequestStop(clock_.Monotonic());
   if (thread_.joinable()) thread_.join();
 }
 
@@ -125,30 +126,33 @@ void ControlPlaneLink::Reconfigure(LinkSettings settings) {
   cv_.notify_all();
 }
 
-void ControlPlaneLink::RequestStop(Clock::time_point flush_deadline) {
+void ControlPlaneLink::RequestStop(TimePoint flush_deadline) {
   std::lock_guard lock(mu_);
   flush_deadline_ns_.store(flush_deadline.time_since_epoch().count());
   stop_ = true;
   cv_.notify_all();
 }
 
-bool ControlPlaneLink::JoinUntil(Clock::time_point deadline) {
+bool ControlPlaneLink::JoinUntil(TimePoint deadline) {
   {
     std::unique_lock lock(mu_);
-    if (!cv_.wait_until(lock, deadline, [this] { return done_; })) return false;
+    while (!done_ && clock_.Monotonic() < deadline) clock_.WaitUntil(cv_, lock, deadline);
+    if (!done_) return false;
   }
   if (thread_.joinable()) thread_.join();
   return true;
 }
 
-Clock::time_point ControlPlaneLink::AliveAt() const {
-  return Clock::time_point(Clock::duration(alive_at_ns_.load()));
+TimePoint ControlPlaneLink::AliveAt() const {
+  return TimePoint(std::chrono::steady_clock::duration(alive_at_ns_.load()));
 }
 
-void ControlPlaneLink::Touch() { alive_at_ns_.store(Clock::now().time_since_epoch().count()); }
+void ControlPlaneLink::Touch() {
+  alive_at_ns_.store(clock_.Monotonic().time_since_epoch().count());
+}
 
 bool ControlPlaneLink::Cancelled() const {
-  return Clock::now().time_since_epoch().count() >= flush_deadline_ns_.load();
+  return clock_.Monotonic().time_since_epoch().count() >= flush_deadline_ns_.load();
 }
 
 void ControlPlaneLink::ApplyPendingSettings() {
@@ -190,7 +194,7 @@ void ControlPlaneLink::NoteFailure(const std::string& what, Failure failure) {
   const bool configuration_problem = failure == Failure::kRefused;
   status_.RecordControlPlane(configuration_problem ? ControlPlaneState::kRefused
                                                    : ControlPlaneState::kUnreachable);
-  const auto now = Clock::now();
+  const auto now = clock_.Monotonic();
   if (failing_ && now - last_failure_log_ < kRepeatLogEvery) return;
   failing_ = true;
   last_failure_log_ = now;
@@ -261,7 +265,7 @@ bool ControlPlaneLink::SendHeartbeat() {
   protocol::Heartbeat heartbeat;
   heartbeat.status = status_.Health();
   heartbeat.uptime_s =
-      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Monotonic() - started_).count();
   heartbeat.spool_depth = static_cast<int64_t>(spool_.Depth());
   heartbeat.spool_dropped = static_cast<int64_t>(dropped_unreported_);
   heartbeat.snapshots_lost = static_cast<int64_t>(lost_unreported_);
@@ -327,22 +331,22 @@ void ControlPlaneLink::PullRecommendations() {
   }
 }
 
-void ControlPlaneLink::WaitUntil(Clock::time_point until) {
+void ControlPlaneLink::WaitUntil(TimePoint until) {
   std::unique_lock lock(mu_);
-  while (!stop_ && !wake_ && !pending_ && Clock::now() < until) {
-    cv_.wait_until(lock, std::min(until, Clock::now() + kWaitSlice));
+  while (!stop_ && !wake_ && !pending_ && clock_.Monotonic() < until) {
+    clock_.WaitUntil(cv_, lock, std::min(until, clock_.Monotonic() + kWaitSlice));
     Touch();
   }
 }
 
 void ControlPlaneLink::Run() {
-  const auto now = Clock::now;
+  const auto now = [this] { return clock_.Monotonic(); };
   delivery::Backoff register_backoff(std::chrono::seconds(1), kRegisterRetryCap);
   delivery::Backoff unknown_backoff(std::chrono::seconds(1), kRegisterRetryCap);
-  Clock::time_point next_register = now();
-  Clock::time_point next_heartbeat = now();
-  Clock::time_point next_recommendations = now();
-  Clock::time_point next_send = now();
+  TimePoint next_register = now();
+  TimePoint next_heartbeat = now();
+  TimePoint next_recommendations = now();
+  TimePoint next_send = now();
   bool send_waits_out_outage = false;
   bool idle = false;
   for (;;) {
@@ -388,7 +392,7 @@ void ControlPlaneLink::Run() {
       const SendOutcome outcome = sender_->DeliverOne();
       Touch();
       idle = outcome.kind == SendOutcome::Kind::kIdle;
-      send_waits_out_outage = outcome.unreachable;
+      send_waits_out_outage = outcome.WaitsOutOutage();
       switch (outcome.kind) {
         case SendOutcome::Kind::kIdle:
           // Workers wake the link after each append; the poll is only a safety net.
@@ -404,18 +408,26 @@ void ControlPlaneLink::Run() {
           status_.RecordError(outcome.detail);
           next_send = now();
           break;
+        case SendOutcome::Kind::kAgentUnknown:
+          // Register again; backing off, in case the server forgets the agent every time.
+          registered_ = false;
+          next_register = now() + unknown_backoff.Next();
+          next_send = now() + outcome.wait;
+          break;
+        case SendOutcome::Kind::kDropped:
+          next_send = now() + outcome.wait;
+          break;
         case SendOutcome::Kind::kRetryLater:
-          if (outcome.agent_unknown) {
-            // Register again; backing off, in case the server forgets the agent every time.
-            registered_ = false;
-            next_register = now() + unknown_backoff.Next();
-          } else if (outcome.wait > milliseconds(0)) {
+        case SendOutcome::Kind::kUnreachable:
+        case SendOutcome::Kind::kBadReply:
+        case SendOutcome::Kind::kConfigurationProblem:
+          if (outcome.wait > milliseconds(0)) {
             Failure failure = Failure::kServerError;  // it answered, asking for a pause
-            if (outcome.configuration_problem) {
+            if (outcome.kind == SendOutcome::Kind::kConfigurationProblem) {
               failure = Failure::kRefused;
-            } else if (outcome.bad_reply) {
+            } else if (outcome.kind == SendOutcome::Kind::kBadReply) {
               failure = Failure::kBadReply;
-            } else if (outcome.unreachable) {
+            } else if (outcome.kind == SendOutcome::Kind::kUnreachable) {
               failure = Failure::kUnreachable;
             }
             NoteFailure(outcome.detail, failure);

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "applier/audit_log.h"
+#include "core/clock.h"
 #include "core/recent_ids.h"
 #include "delivery/agent_status.h"
 #include "delivery/http_client.h"
@@ -54,12 +55,14 @@ class ControlPlaneLink {
  public:
   static constexpr std::chrono::minutes kRepeatLogEvery{5};
 
-  // `spool`, `status` and `audit` (may be null: nothing to mirror) must outlive the link. Without
-  // a `sink`, pulled recommendations are only checked and logged (AnnounceRecommendations). The
-  // thread starts at once.
+  // `spool`, `status`, `audit` (may be null: nothing to mirror) and `clock` must outlive the
+  // link. Without a `sink`, pulled recommendations are only checked and logged
+  // (AnnounceRecommendations). Intervals, backoff, stop deadlines and AliveAt() are measured and
+  // waited for on `clock`'s monotonic time. The thread starts at once.
   ControlPlaneLink(LinkSettings settings, std::string agent_id, std::string hostname, Spool& spool,
                    AgentStatus& status, HttpClientFactory make_client,
-                   RecommendationSink sink = nullptr, const applier::AuditLog* audit = nullptr);
+                   RecommendationSink sink = nullptr, const applier::AuditLog* audit = nullptr,
+                   const Clock& clock = RealClock());
   ~ControlPlaneLink();
 
   ControlPlaneLink(const ControlPlaneLink&) = delete;
@@ -82,7 +85,7 @@ class ControlPlaneLink {
   std::chrono::steady_clock::time_point AliveAt() const;
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using TimePoint = std::chrono::steady_clock::time_point;
 
   void Run();
   void Flush();
@@ -104,17 +107,18 @@ class ControlPlaneLink {
   static Failure FailureOf(const Result<delivery::HttpResponse>& result,
                            delivery::RetryDecision decision);
   // Waits until `until`, a wake-up or a stop; applies pending settings.
-  void WaitUntil(Clock::time_point until);
+  void WaitUntil(TimePoint until);
   void ApplyPendingSettings();
   bool Cancelled() const;
   void Touch();
 
+  const Clock& clock_;
   const std::string agent_id_;
   const std::string hostname_;
   Spool& spool_;
   AgentStatus& status_;
   HttpClientFactory make_client_;
-  const Clock::time_point started_ = Clock::now();
+  const TimePoint started_ = clock_.Monotonic();
 
   // Owned by the link thread.
   LinkSettings settings_;
@@ -123,7 +127,7 @@ class ControlPlaneLink {
   bool registered_ = false;
   std::uint64_t registered_generation_ = 0;
   bool failing_ = false;
-  Clock::time_point last_failure_log_{};
+  TimePoint last_failure_log_{};
   std::uint64_t dropped_unreported_ = 0;
   std::uint64_t lost_unreported_ = 0;  // snapshots never spooled, not yet in an accepted heartbeat
   RecentIds announced_recommendations_{4096};

@@ -1,5 +1,6 @@
 // ControlPlaneLink against a scripted HTTP client: what it sends, in which order, and how it
-// reacts to the control plane's answers.
+// reacts to the control plane's answers. The link runs on a ManualClock: heartbeat intervals and
+// backoff pass when a test advances it, never in real time.
 
 #include "delivery/control_plane_link.h"
 
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "tests/support/fake_http_client.h"
+#include "tests/support/manual_clock.h"
 #include "tests/support/wait_for.h"
 
 namespace optischema::agent {
@@ -55,11 +57,22 @@ class ControlPlaneLinkTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // Advances the link's clock by `step` at a time until `condition` holds (false after `limit`
+  // steps), polling the condition after each step while the link's thread catches up.
+  bool AdvanceUntil(const std::function<bool()>& condition, std::chrono::milliseconds step,
+                    int limit = 1000) {
+    for (int i = 0; i < limit; ++i) {
+      if (testing::WaitFor(condition, 20ms, 1ms)) return true;
+      clock_.Advance(step);
+    }
+    return condition();
+  }
+
   void StartLink(std::chrono::milliseconds send_backoff_base = 1s) {
     delivery::LinkSettings settings;
     settings.send_backoff_base = send_backoff_base;
     settings.http.base_url = "https://control.example";
-    settings.heartbeat_interval = 50ms;
+    settings.heartbeat_interval = kHeartbeat;
     settings.recommendations_interval = 1h;
     auto http = http_;
     link_ = std::make_unique<delivery::ControlPlaneLink>(
@@ -75,7 +88,8 @@ class ControlPlaneLinkTest : public ::testing::Test {
           auto forward = std::make_unique<Forward>();
           forward->fake = http;
           return forward;
-        });
+        },
+        nullptr, nullptr, clock_);
   }
 
   std::vector<std::string> Paths() const {
@@ -89,6 +103,9 @@ class ControlPlaneLinkTest : public ::testing::Test {
     return n;
   }
 
+  static constexpr std::chrono::milliseconds kHeartbeat = 60s;
+
+  testing::ManualClock clock_;
   std::string dir_;
   std::uint64_t max_bytes_ = delivery::Spool::kDefaultMaxBytes;
   std::unique_ptr<delivery::Spool> spool_;
@@ -129,8 +146,11 @@ TEST_F(ControlPlaneLinkTest, BacklogGoesAsSoonAsAHeartbeatPassesAfterAnOutage) {
   link_->Wake();
   ASSERT_TRUE(WaitFor([&] { return Count("/snapshots") >= 1; }));
   down = false;
-  // Heartbeats every 50 ms: the first one that passes ends the wait.
-  EXPECT_TRUE(testing::WaitFor([&] { return spool_->Depth() == 0; }, 3s, 10ms));
+  // The first heartbeat that passes ends the wait: within one heartbeat interval, not the
+  // sender's backoff.
+  const auto outage_over = clock_.Monotonic();
+  ASSERT_TRUE(AdvanceUntil([&] { return spool_->Depth() == 0; }, 5s));
+  EXPECT_LE(clock_.Monotonic() - outage_over, kHeartbeat + 5s);
 }
 
 TEST_F(ControlPlaneLinkTest, SpoolDropsAreReportedInTheNextHeartbeat) {
@@ -180,10 +200,10 @@ TEST_F(ControlPlaneLinkTest, DropsStayUnreportedWhileHeartbeatsGetNoAcknowledgem
     return Reply(request.path.ends_with("/snapshots") ? 202 : 200);
   });
   StartLink();
-  ASSERT_TRUE(WaitFor([&] { return Count("/heartbeat") >= 3; }));
+  ASSERT_TRUE(AdvanceUntil([&] { return Count("/heartbeat") >= 3; }, kHeartbeat));
   garbled = false;
   // The first acknowledged heartbeat still carries the drop: it was never taken as reported.
-  ASSERT_TRUE(WaitFor([&] { return Count("/heartbeat") >= 5; }));
+  ASSERT_TRUE(AdvanceUntil([&] { return Count("/heartbeat") >= 5; }, kHeartbeat));
   std::vector<int> dropped;
   for (const auto& request : http_->Requests()) {
     if (request.path.ends_with("/heartbeat")) {
@@ -202,7 +222,8 @@ TEST_F(ControlPlaneLinkTest, UnknownAgentRegistersAgainAndKeepsTheSnapshot) {
   http_->Then(Reply(200, R"({"protocol":"1","recommendations":[]})"));
   http_->Then(Reply(404, R"({"protocol":"1","error":"unknown agent; register first"})"));
   StartLink();
-  ASSERT_TRUE(WaitFor([&] { return spool_->Depth() == 0; }));
+  // Registering again waits out a backoff of about a second on the link's clock.
+  ASSERT_TRUE(AdvanceUntil([&] { return spool_->Depth() == 0; }, 500ms));
   EXPECT_GE(Count("/register"), 2u);
   EXPECT_EQ(Count("/snapshots"), 2u);  // refused once, then delivered: never set aside
 }
@@ -212,8 +233,8 @@ TEST_F(ControlPlaneLinkTest, StopDeliversWhatIsLeftBeforeTheDeadline) {
   ASSERT_TRUE(WaitFor([&] { return Count("/register") >= 1 && Count("/heartbeat") >= 1; }));
   // Spooled without a wake-up, as by a worker finishing its last reading at stop.
   ASSERT_TRUE(spool_->Append("last", "{}").ok());
-  link_->RequestStop(std::chrono::steady_clock::now() + 5s);
-  ASSERT_TRUE(link_->JoinUntil(std::chrono::steady_clock::now() + 10s));
+  link_->RequestStop(clock_.Monotonic() + 5s);
+  ASSERT_TRUE(link_->JoinUntil(clock_.Monotonic() + 10s));
   EXPECT_EQ(spool_->Depth(), 0u);
 }
 

@@ -4,6 +4,7 @@
 
 #include "agent/database_worker.h"
 #include "delivery/agent_status.h"
+#include "tests/support/manual_clock.h"
 
 namespace optischema::agent {
 namespace {
@@ -37,6 +38,16 @@ TEST(AgentStatus, FailingDatabaseMakesTheAgentDegradedAndIsNamed) {
   status.RecordReading("orders", "2026-11-22T10:00:01Z", false);
   EXPECT_EQ(status.Health(), "ok");
   EXPECT_EQ(status.LastCollectAt(), "2026-11-22T10:00:01Z");
+}
+
+TEST(AgentStatus, LastDeliveryAgeIsMeasuredOnTheStatusClock) {
+  testing::ManualClock clock;
+  delivery::AgentStatus status(clock);
+  EXPECT_EQ(status.Summary(0, 0).find("last delivery"), std::string::npos);
+  status.RecordDelivery();
+  clock.Advance(seconds(4));
+  const std::string line = status.Summary(0, 0);
+  EXPECT_NE(line.find("control plane ok, last delivery 4 s ago"), std::string::npos) << line;
 }
 
 TEST(AgentStatus, SnapshotsLostToAFullSpoolAreCountedShownAndTakenForTheHeartbeat) {
