@@ -4,8 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 #include "core/file_io.h"
 #include "core/uuid.h"
@@ -48,11 +46,10 @@ Result<std::string> LoadOrCreateAgentId(const std::string& state_dir) {
     return IoErrorFromErrno(state_dir, "cannot create state directory");
   }
   const std::string path = state_dir + "/agent_id";
-  std::ifstream in(path);
-  if (in) {
-    std::stringstream buf;
-    buf << in.rdbuf();
-    std::string id = buf.str();
+  Result<std::optional<std::string>> content = ReadFileIfExists(path);
+  if (!content.ok()) return std::move(content).error();
+  if (content->has_value()) {
+    std::string id = std::move(**content);
     while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
     if (!IsCanonicalUuid(id)) {
       return MakeError(ErrorCode::kParseFailed,
@@ -62,7 +59,6 @@ Result<std::string> LoadOrCreateAgentId(const std::string& state_dir) {
     }
     return id;
   }
-  if (errno != ENOENT) return IoErrorFromErrno(path, "cannot read");
   std::string id = NewUuidV4();
   if (Status st = WriteDurably(state_dir, path, id + "\n"); !st.ok()) return std::move(st).error();
   return id;

@@ -18,30 +18,11 @@
 
 #include "agent/setting_types.h"
 #include "agent/settings.h"
+#include "core/file_io.h"
 #include "pg/pg_session.h"
 
 namespace optischema::agent {
 namespace {
-
-// The whole content of the file at `path`; on failure the error message is the system's reason
-// (e.g. "No such file or directory").
-Result<std::string> ReadWholeFile(const std::string& path) {
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                             std::fclose);
-  if (file == nullptr) {
-    return MakeError(ErrorCode::kIo, std::generic_category().message(errno));
-  }
-  std::string content;
-  std::array<char, 4096> buffer{};
-  std::size_t count = 0;
-  while ((count = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
-    content.append(buffer.data(), count);
-  }
-  if (std::ferror(file.get()) != 0) {
-    return MakeError(ErrorCode::kIo, std::generic_category().message(errno));
-  }
-  return content;
-}
 
 std::string_view Trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n\v\f";

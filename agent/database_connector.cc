@@ -4,20 +4,19 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <utility>
+
+#include "core/file_io.h"
 
 namespace optischema::agent {
 
 Result<std::string> ReadPasswordFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  Result<std::string> content = ReadWholeFile(path);
+  if (!content.ok()) {
     return MakeError(ErrorCode::kConfig,
-                     "password_file " + path + ": cannot read: " + std::strerror(errno));
+                     "password_file " + path + ": cannot read: " + content.error().message);
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  std::string pw = buf.str();
+  std::string pw = std::move(*content);
   while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
   return pw;
 }

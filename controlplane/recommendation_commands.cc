@@ -19,6 +19,7 @@
 #include "controlplane/recommendation_workflow.h"
 #include "controlplane/signing_key.h"
 #include "controlplane/store.h"
+#include "core/file_io.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
 #include "protocol/recommendation.h"
@@ -37,15 +38,12 @@ int Refuse(const std::string& reason, std::ostream& err) {
 
 // The text of `path`; kInvalidArgument naming the file when it cannot be read.
 Result<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "cannot read " + path + ": " + std::error_code(errno, std::generic_category()).message());
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "cannot read " + path + ": " + text.error().message);
   }
-  return text.str();
+  return text;
 }
 
 // The recommendation `id`, or the exit status after reporting why there is none.

@@ -16,6 +16,7 @@
 #include "core/uuid.h"
 #include "protocol/base64.h"
 #include "protocol/ed25519.h"
+#include "protocol/openssl_handles.h"
 
 namespace optischema::controlplane {
 namespace {
@@ -23,10 +24,6 @@ namespace {
 constexpr std::size_t kKeyBytes = 32;
 // A key file is one line of 44 characters; what lies beyond this is not read.
 constexpr std::size_t kMaxKeyFileBytes = 1024;
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
 
 std::string KeyPath(const std::string& data_dir) { return data_dir + "/" + kSigningKeyFileName; }
 
@@ -49,7 +46,7 @@ Result<std::string> Ed25519PublicKeyOf(std::string_view private_key_b64) {
     if (seed.ok()) OPENSSL_cleanse(seed->data(), seed->size());
     return MakeError(ErrorCode::kConfig, "not an Ed25519 private key (base64 of 32 bytes)");
   }
-  const std::unique_ptr<EVP_PKEY, PkeyFree> key(EVP_PKEY_new_raw_private_key(
+  const protocol::Pkey key(EVP_PKEY_new_raw_private_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed->data()), kKeyBytes));
   OPENSSL_cleanse(seed->data(), seed->size());
   std::array<unsigned char, kKeyBytes> public_key{};

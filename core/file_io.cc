@@ -58,24 +58,37 @@ Status ReplaceFile(Fs& fs, const std::string& path, std::string_view bytes, unsi
   return OkStatus();
 }
 
-Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return IoErrorFromErrno(path, "cannot open");
-  }
+Result<std::string> ReadWholeFd(int fd, const std::string& path) {
   std::string content;
-  char buffer[4096];
+  char buffer[65536];
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n == 0) break;
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(content.size()));
+    if (n == 0) return content;
     if (n < 0) {
       if (errno == EINTR) continue;
       return IoErrorFromErrno(path, "cannot read");
     }
     content.append(buffer, static_cast<std::size_t>(n));
   }
-  return std::optional<std::string>(std::move(content));
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return MakeError(ErrorCode::kIo, std::generic_category().message(errno));
+  Result<std::string> content = ReadWholeFd(fd.get(), path);
+  if (!content.ok()) return MakeError(ErrorCode::kIo, std::generic_category().message(errno));
+  return content;
+}
+
+Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return IoErrorFromErrno(path, "cannot open");
+  }
+  Result<std::string> content = ReadWholeFd(fd.get(), path);
+  if (!content.ok()) return std::move(content).error();
+  return std::optional<std::string>(std::move(*content));
 }
 
 Status SyncDirectory(Fs& fs, const std::string& dir) {

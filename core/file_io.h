@@ -49,7 +49,16 @@ Status SyncDirectory(Fs& fs, const std::string& dir);
 // rewritten often and can be lost with a crash (health status, advisor history).
 Status ReplaceFile(Fs& fs, const std::string& path, std::string_view bytes, unsigned mode);
 
-// The whole content of `path`, or nullopt when it does not exist.
+// The whole content of the open file `fd` (`path`, for messages), read from its start whatever
+// its offset. kIo "<path>: cannot read: <reason>".
+Result<std::string> ReadWholeFd(int fd, const std::string& path);
+
+// The whole content of `path`. kIo whose message is the system's reason alone ("No such file or
+// directory", "Is a directory"), for callers that name the file in their own words.
+Result<std::string> ReadWholeFile(const std::string& path);
+
+// The whole content of `path`, or nullopt when it does not exist. kIo "<path>: cannot
+// open|read: <reason>".
 Result<std::optional<std::string>> ReadFileIfExists(const std::string& path);
 
 }  // namespace optischema

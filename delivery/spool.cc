@@ -32,7 +32,6 @@ constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window, gzip header and trai
 constexpr int kZlibMemLevel = 8;
 constexpr std::size_t kZlibOutChunk = std::size_t{64} * 1024;
 constexpr std::size_t kZlibMaxInChunk = std::numeric_limits<uInt>::max();
-constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 
 std::error_code Errno() { return {errno, std::generic_category()}; }
 
@@ -187,22 +186,6 @@ Status InSpool(Status status) {
   Error e = std::move(status).error();
   e.message = "spool " + e.message;
   return e;
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return IoError(path, "cannot open", Errno());
-  std::string out;
-  char buffer[kReadChunk];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError(path, "cannot read", Errno());
-    }
-    if (n == 0) return out;
-    out.append(buffer, static_cast<std::size_t>(n));
-  }
 }
 
 // Deletes a file when it goes out of scope unless dismissed, so that a failed Append() leaves
@@ -365,7 +348,12 @@ Result<std::string> Spool::ReadBody(const SpoolEntry& entry) const {
 }
 
 Result<std::string> Spool::ReadCompressed(const SpoolEntry& entry) const {
-  return ReadFile(entry.path);
+  Result<std::string> bytes = ReadWholeFile(entry.path);
+  if (!bytes.ok()) {
+    return MakeError(ErrorCode::kIo,
+                     "spool " + entry.path + ": cannot read: " + bytes.error().message);
+  }
+  return bytes;
 }
 
 Status Spool::Remove(const SpoolEntry& entry) {

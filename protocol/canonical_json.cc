@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/utf8.h"
+
 namespace optischema::protocol {
 
 namespace {
@@ -305,7 +307,7 @@ class Canonicalizer {
         value.push_back(static_cast<char>(c));
         ++pos_;
       } else {
-        const std::size_t n = Utf8SequenceLength();
+        const std::size_t n = Utf8SequenceLength(in_, pos_);
         if (n == 0) return SyntaxError("invalid UTF-8 in a string");
         value.append(in_.substr(pos_, n));
         pos_ += n;
@@ -381,34 +383,6 @@ class Canonicalizer {
       }
     }
     return v;
-  }
-
-  // Length of the well-formed UTF-8 sequence of 2 to 4 bytes at pos_, or 0.
-  std::size_t Utf8SequenceLength() const {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(in_[pos_ + k]); };
-    const unsigned char lead = b(0);
-    std::size_t n;
-    uint32_t min;
-    if ((lead & 0xE0) == 0xC0) {
-      n = 2;
-      min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      n = 3;
-      min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      n = 4;
-      min = 0x10000;
-    } else {
-      return 0;
-    }
-    if (pos_ + n > in_.size()) return 0;
-    uint32_t cp = lead & (0x7F >> n);
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((b(k) & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (b(k) & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
   }
 
   std::string_view in_;
