@@ -62,9 +62,12 @@ TEST_F(SnapshotSenderTest, ServerErrorsAndNetworkFailuresKeepTheSnapshotAndBackO
   http_.ThenStatus(500);
   http_.Then(MakeError(ErrorCode::kConnectionFailed, "connection refused"));
   http_.Then(MakeError(ErrorCode::kTimeout, "timed out"));
+  // The server asking for a pause, then no answer at all.
+  const Kind expected[] = {Kind::kRetryLater, Kind::kUnreachable, Kind::kUnreachable};
   for (int i = 0; i < 3; ++i) {
     delivery::SendOutcome out = sender_->DeliverOne();
-    EXPECT_EQ(out.kind, Kind::kRetryLater);
+    EXPECT_EQ(out.kind, expected[i]);
+    EXPECT_EQ(out.WaitsOutOutage(), i > 0);
     // Full jitter under a ceiling that doubles from 1 s.
     EXPECT_LE(out.wait, std::chrono::seconds(1 << i));
     EXPECT_EQ(spool_->Depth(), 1u);
@@ -87,8 +90,7 @@ TEST_F(SnapshotSenderTest, RejectedKeyIsAConfigurationProblemAndKeepsEverything)
   Add("a");
   http_.ThenStatus(401);
   delivery::SendOutcome out = sender_->DeliverOne();
-  EXPECT_EQ(out.kind, Kind::kRetryLater);
-  EXPECT_TRUE(out.configuration_problem);
+  EXPECT_EQ(out.kind, Kind::kConfigurationProblem);
   EXPECT_GE(out.wait, delivery::SnapshotSender::kConfigProblemWait);
   EXPECT_NE(out.detail.find("API key"), std::string::npos);
   EXPECT_EQ(spool_->Depth(), 1u);
@@ -111,8 +113,8 @@ TEST_F(SnapshotSenderTest, UnknownAgentKeepsTheSnapshotAndAsksForRegistration) {
   Add("a");
   http_.ThenStatus(404);
   delivery::SendOutcome out = sender_->DeliverOne();
-  EXPECT_EQ(out.kind, Kind::kRetryLater);
-  EXPECT_TRUE(out.agent_unknown);
+  EXPECT_EQ(out.kind, Kind::kAgentUnknown);
+  EXPECT_EQ(out.wait, std::chrono::milliseconds(0));
   EXPECT_EQ(BadFiles(), 0u);
   EXPECT_EQ(sender_->DeliverOne().kind, Kind::kDelivered);
 }
@@ -133,7 +135,8 @@ TEST_F(SnapshotSenderTest, TwoHundredWithoutAJsonAcknowledgementKeepsTheSnapshot
     reply.body = body;
     http_.Then(reply);
     const delivery::SendOutcome out = sender_->DeliverOne();
-    EXPECT_EQ(out.kind, Kind::kRetryLater) << body;
+    EXPECT_EQ(out.kind, Kind::kBadReply) << body;
+    EXPECT_TRUE(out.WaitsOutOutage()) << body;
     EXPECT_NE(out.detail.find("acknowledgement"), std::string::npos) << out.detail;
     EXPECT_EQ(spool_->Depth(), 1u) << body;
   }
