@@ -10,13 +10,9 @@
 
 namespace optischema::agent {
 
-std::string AdvisorHistoryPath(const std::string& state_dir, const std::string& database) {
-  return state_dir + "/advisor/" + database + ".json";
-}
-
-Result<advisor::IndexHistory> LoadAdvisorHistory(const std::string& state_dir,
+Result<advisor::IndexHistory> LoadAdvisorHistory(const StateDir& state_dir,
                                                  const std::string& database) {
-  const std::string path = AdvisorHistoryPath(state_dir, database);
+  const std::string path = state_dir.AdvisorHistoryFile(database);
   auto text = ReadFileIfExists(path);
   if (!text.ok()) return std::move(text).error();
   if (!*text) return advisor::IndexHistory();
@@ -39,15 +35,15 @@ Result<advisor::IndexHistory> LoadAdvisorHistory(const std::string& state_dir,
   return history;
 }
 
-Status SaveAdvisorHistory(const std::string& state_dir, const std::string& database,
+Status SaveAdvisorHistory(const StateDir& state_dir, const std::string& database,
                           const advisor::IndexHistory& history) {
-  const std::string dir = state_dir + "/advisor";
+  const std::string dir = state_dir.AdvisorDir();
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return IoErrorFromErrno(dir, "mkdir");
   nlohmann::json indexes = nlohmann::json::object();
   for (const auto& [oid, watch] : history) {
     indexes[std::to_string(oid)] = {watch.since_s, watch.scans};
   }
-  return ReplaceFile(SystemFs(), AdvisorHistoryPath(state_dir, database),
+  return ReplaceFile(SystemFs(), state_dir.AdvisorHistoryFile(database),
                      nlohmann::json{{"version", 1}, {"indexes", indexes}}.dump() + "\n", 0600);
 }
 

@@ -41,11 +41,12 @@ bool IsCanonicalUuid(std::string_view t) {
   return true;
 }
 
-Result<std::string> LoadOrCreateAgentId(const std::string& state_dir) {
+Result<std::string> LoadOrCreateAgentId(const StateDir& layout) {
+  const std::string& state_dir = layout.root();
   if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoErrorFromErrno(state_dir, "cannot create state directory");
   }
-  const std::string path = state_dir + "/agent_id";
+  const std::string path = layout.AgentIdFile();
   Result<std::optional<std::string>> content = ReadFileIfExists(path);
   if (!content.ok()) return std::move(content).error();
   if (content->has_value()) {

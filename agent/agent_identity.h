@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/state_dir.h"
 #include "core/result.h"
 
 namespace optischema::agent {
@@ -14,7 +15,7 @@ namespace optischema::agent {
 // fsync of the directory) when missing. Creates state_dir (mode 0700) if needed. Errors: kIo
 // naming the path; kParseFailed when the file holds something other than a UUID (it is left
 // untouched: replacing it would make the agent a stranger to the control plane).
-Result<std::string> LoadOrCreateAgentId(const std::string& state_dir);
+Result<std::string> LoadOrCreateAgentId(const StateDir& state_dir);
 
 // Whether `text` is a canonical lowercase UUID (8-4-4-4-12 hex digits).
 bool IsCanonicalUuid(std::string_view text);

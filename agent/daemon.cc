@@ -171,7 +171,8 @@ int Daemon::Start() {
     return 1;
   }
   digest_key_ = std::move(digest_key).value();
-  spool_ = std::make_unique<delivery::Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
+  spool_ = std::make_unique<delivery::Spool>(StateDir(config_.state_dir).SpoolDir(),
+                                             config_.spool_max_bytes);
   if (Status opened = spool_->Open(); !opened.ok()) {
     LogEvent(spdlog::level::critical, "cannot start: spool unusable in agent.state_dir",
              {{"error", opened.error().message}, {"state_dir", config_.state_dir}});
@@ -217,7 +218,7 @@ void Daemon::OpenApplier() {
              "recommendation can be verified");
     return;
   }
-  auto audit = applier::AuditLog::Open(applier::AuditLogPath(config_.state_dir), clock_);
+  auto audit = applier::AuditLog::Open(StateDir(config_.state_dir).AuditLogFile(), clock_);
   if (!audit.ok()) {
     LogEvent(spdlog::level::err,
              "applying is off: the audit log cannot be used (run `optischema-agent audit "
@@ -230,7 +231,7 @@ void Daemon::OpenApplier() {
     LogEvent(spdlog::level::warn, audit_->repaired_tail_warning());
   }
   LogEvent(spdlog::level::info, "applying is on for databases with apply = true",
-           {{"audit_log", applier::AuditLogPath(config_.state_dir)}});
+           {{"audit_log", StateDir(config_.state_dir).AuditLogFile()}});
 }
 
 void Daemon::Reload() {

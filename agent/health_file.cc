@@ -23,11 +23,7 @@ std::string Ago(system_clock::time_point then, system_clock::time_point now) {
 
 }  // namespace
 
-std::string HealthFilePath(const std::string& state_dir) {
-  return state_dir + "/" + kHealthFileName;
-}
-
-Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record) {
+Status WriteHealthFile(const StateDir& state_dir, const HealthRecord& record) {
   nlohmann::json j = {
       {"pid", record.pid},
       {"started_at", FormatRfc3339(record.started_at)},
@@ -39,12 +35,12 @@ Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record)
       {"summary", record.summary},
       {"snapshots_lost", record.snapshots_lost}};
   // Readable by a monitoring user; it holds nothing secret.
-  return ReplaceFile(SystemFs(), HealthFilePath(state_dir),
+  return ReplaceFile(SystemFs(), state_dir.HealthFile(),
                      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", 0644);
 }
 
-Result<HealthRecord> ReadHealthFile(const std::string& state_dir) {
-  const std::string path = HealthFilePath(state_dir);
+Result<HealthRecord> ReadHealthFile(const StateDir& state_dir) {
+  const std::string path = state_dir.HealthFile();
   auto text = ReadFileIfExists(path);
   if (!text.ok()) return std::move(text).error();
   if (!*text) return MakeError(ErrorCode::kIo, path + ": does not exist");
@@ -73,9 +69,7 @@ Result<HealthRecord> ReadHealthFile(const std::string& state_dir) {
   return record;
 }
 
-void RemoveHealthFile(const std::string& state_dir) {
-  std::remove(HealthFilePath(state_dir).c_str());
-}
+void RemoveHealthFile(const StateDir& state_dir) { std::remove(state_dir.HealthFile().c_str()); }
 
 HealthVerdict JudgeHealth(const HealthRecord& record, system_clock::time_point now,
                           bool process_alive) {
@@ -101,7 +95,7 @@ HealthVerdict JudgeHealth(const HealthRecord& record, system_clock::time_point n
   return {true, "last reading " + Ago(*record.last_collect_at, now) + "; " + record.summary};
 }
 
-int RunHealth(const std::string& state_dir, std::ostream& out) {
+int RunHealth(const StateDir& state_dir, std::ostream& out) {
   auto record = ReadHealthFile(state_dir);
   if (!record.ok()) {
     out << "unhealthy: no status from a running agent (" << record.error().message << ")\n";

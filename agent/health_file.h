@@ -1,21 +1,21 @@
 #pragma once
 
 // The daemon's health, for `optischema-agent health` (a container HEALTHCHECK, a monitoring
-// probe): the running daemon rewrites state_dir/status.json every few seconds from its main loop;
-// `health` reads it and judges. Written to a temporary file and renamed into place, so a reader
-// never sees half a file; not fsynced (it is rewritten constantly and only means something while
-// the daemon runs). Removed at a clean stop.
+// probe): the running daemon rewrites state_dir/status.json (StateDir::HealthFile) every few
+// seconds from its main loop; `health` reads it and judges. Written to a temporary file and renamed
+// into place, so a reader never sees half a file; not fsynced (it is rewritten constantly and only
+// means something while the daemon runs). Removed at a clean stop.
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "agent/state_dir.h"
 #include "core/result.h"
 
 namespace optischema::agent {
 
-inline constexpr char kHealthFileName[] = "status.json";
 // The main loop rewrites the file at least this often.
 inline constexpr std::chrono::seconds kHealthWriteEvery{5};
 // A file older than this means the main loop is stuck or the daemon is gone.
@@ -32,14 +32,12 @@ struct HealthRecord {
   std::uint64_t snapshots_lost = 0;
 };
 
-std::string HealthFilePath(const std::string& state_dir);
-
 // Errors: kIo naming the file.
-Status WriteHealthFile(const std::string& state_dir, const HealthRecord& record);
+Status WriteHealthFile(const StateDir& state_dir, const HealthRecord& record);
 // Errors: kIo when it cannot be read (no daemon ran here, or it stopped), kParseFailed when it is
 // not a health record.
-Result<HealthRecord> ReadHealthFile(const std::string& state_dir);
-void RemoveHealthFile(const std::string& state_dir);
+Result<HealthRecord> ReadHealthFile(const StateDir& state_dir);
+void RemoveHealthFile(const StateDir& state_dir);
 
 struct HealthVerdict {
   bool healthy = false;
@@ -53,6 +51,6 @@ HealthVerdict JudgeHealth(const HealthRecord& record, std::chrono::system_clock:
                           bool process_alive);
 
 // `optischema-agent health`: prints "healthy: …" or "unhealthy: …"; exit 0 or 1.
-int RunHealth(const std::string& state_dir, std::ostream& out);
+int RunHealth(const StateDir& state_dir, std::ostream& out);
 
 }  // namespace optischema::agent

@@ -12,7 +12,6 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/health_file.h"
 #include "core/file_io.h"
 
 namespace optischema::agent {
@@ -68,8 +67,8 @@ Status SecureTree(const std::string& dir, const struct stat& dir_stat, bool top)
     if (S_ISDIR(st.st_mode)) {
       status = SecureTree(path, st, false);
     } else if (S_ISREG(st.st_mode)) {
-      status =
-          SetMode(path, st, top && name == kHealthFileName ? kHealthFileMode : kFileMode, false);
+      status = SetMode(path, st, top && name == StateDir::kHealthName ? kHealthFileMode : kFileMode,
+                       false);
     }
     if (!status.ok()) return status;
   }
@@ -153,7 +152,8 @@ Status CreateKeyFile(const std::string& state_dir, const std::string& path) {
 
 }  // namespace
 
-Status SecureStateDir(const std::string& state_dir) {
+Status SecureStateDir(const StateDir& layout) {
+  const std::string& state_dir = layout.root();
   if (Status st = EnsureDirectory(state_dir); !st.ok()) return st;
   struct stat st {};
   if (::lstat(state_dir.c_str(), &st) != 0) return IoErrorFromErrno(state_dir, "cannot stat");
@@ -164,21 +164,21 @@ Status SecureStateDir(const std::string& state_dir) {
   return SecureTree(state_dir, st, true);
 }
 
-Result<pg::DigestKey> ReadDigestKey(const std::string& state_dir) {
-  const std::string path = state_dir + "/" + kDigestKeyFileName;
+Result<pg::DigestKey> ReadDigestKey(const StateDir& state_dir) {
+  const std::string path = state_dir.DigestKeyFile();
   auto content = ReadKeyFile(path);
   if (!content.ok()) return std::move(content).error();
   if (!*content) return MakeError(ErrorCode::kIo, path + ": does not exist");
   return ParseKey(path, **content);
 }
 
-Result<pg::DigestKey> LoadOrCreateDigestKey(const std::string& state_dir) {
-  if (Status st = EnsureDirectory(state_dir); !st.ok()) return std::move(st).error();
-  const std::string path = state_dir + "/" + kDigestKeyFileName;
+Result<pg::DigestKey> LoadOrCreateDigestKey(const StateDir& state_dir) {
+  if (Status st = EnsureDirectory(state_dir.root()); !st.ok()) return std::move(st).error();
+  const std::string path = state_dir.DigestKeyFile();
   auto content = ReadKeyFile(path);
   if (!content.ok()) return std::move(content).error();
   if (*content) return ParseKey(path, **content);
-  if (Status created = CreateKeyFile(state_dir, path); !created.ok()) {
+  if (Status created = CreateKeyFile(state_dir.root(), path); !created.ok()) {
     return std::move(created).error();
   }
   return ReadDigestKey(state_dir);

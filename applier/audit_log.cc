@@ -238,8 +238,6 @@ Result<std::string> ReadWholeFile(int fd, const std::string& path) {
 
 }  // namespace
 
-std::string AuditLogPath(const std::string& state_dir) { return state_dir + "/audit.jsonl"; }
-
 std::string_view AuditStepName(AuditStep step) {
   const auto index = static_cast<std::size_t>(step);
   return index < kStepNames.size() ? kStepNames[index] : std::string_view();

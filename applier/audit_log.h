@@ -74,9 +74,6 @@ std::optional<AuditStep> ParseAuditStep(std::string_view name);
 // Whether a record with this step settles its recommendation (see AuditLog::LastOutcome).
 bool IsOutcomeStep(AuditStep step);
 
-// The log's place in the agent's state directory: state_dir + "/audit.jsonl".
-std::string AuditLogPath(const std::string& state_dir);
-
 // `extra` values: strings or integers only, so the canonical JSON (which refuses floats) always
 // accepts them. Figures with a fraction are stored in integer units (e.g. microseconds) or as text.
 using AuditExtraValue = std::variant<std::int64_t, std::string>;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/state_dir.h"
 #include "applier/audit_log.h"
 
 namespace optischema::cli {
@@ -78,7 +79,7 @@ void PrintBreak(const applier::AuditVerification& v, const std::string& path, st
 }  // namespace
 
 int RunAuditList(const std::string& state_dir, bool json, std::ostream& out, std::ostream& err) {
-  const std::string path = applier::AuditLogPath(state_dir);
+  const std::string path = agent::StateDir(state_dir).AuditLogFile();
   const applier::AuditFileContents contents = applier::ReadAuditFile(path);
   const applier::AuditVerification& v = contents.verification;
   if (!v.ok && v.first_bad_seq == 0) {
@@ -113,7 +114,7 @@ int RunAuditList(const std::string& state_dir, bool json, std::ostream& out, std
 }
 
 int RunAuditVerify(const std::string& state_dir, std::ostream& out, std::ostream& err) {
-  const std::string path = applier::AuditLogPath(state_dir);
+  const std::string path = agent::StateDir(state_dir).AuditLogFile();
   const applier::AuditVerification v = applier::VerifyAuditFile(path);
   if (!v.exists) {
     out << "no audit log yet (" << path << ")\n";

@@ -10,6 +10,7 @@
 
 #include "agent/agent_identity.h"
 #include "agent/database_connector.h"
+#include "agent/state_dir.h"
 #include "applier/apply_preflight.h"
 #include "collector/preflight.h"
 #include "core/time_format.h"
@@ -50,7 +51,7 @@ std::string StateDirItem(const std::string& state_dir, std::vector<CheckItem>* i
     return "";
   }
   items->push_back(Ok("state_dir", subject, state_dir + " is writable"));
-  std::ifstream id_file(state_dir + "/agent_id");
+  std::ifstream id_file(agent::StateDir(state_dir).AgentIdFile());
   std::string id;
   id_file >> id;
   return agent::IsCanonicalUuid(id) ? id : "";

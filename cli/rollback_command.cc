@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "agent/database_connector.h"
+#include "agent/state_dir.h"
 #include "applier/audit_log.h"
 #include "applier/executor.h"
 #include "core/clock.h"
@@ -12,7 +13,7 @@ namespace optischema::cli {
 int RunRollback(const agent::Config& config, const std::string& recommendation_id,
                 std::ostream& out, std::ostream& err) {
   SystemClock clock;
-  auto audit = applier::AuditLog::Open(applier::AuditLogPath(config.state_dir), clock);
+  auto audit = applier::AuditLog::Open(agent::StateDir(config.state_dir).AuditLogFile(), clock);
   if (!audit.ok()) {
     err << "optischema-agent: " << audit.error().message << "\n";
     return 1;

@@ -53,7 +53,7 @@ class Spool {
  public:
   static constexpr std::uint64_t kDefaultMaxBytes = std::uint64_t{256} * 1024 * 1024;
 
-  // `dir` is the spool directory (normally state_dir + "/spool"); nothing is touched until Open().
+  // `dir` is the spool directory (agent::StateDir::SpoolDir()); nothing is touched until Open().
   // `max_bytes` bounds the compressed size of all entries (see Append()). Entries are written,
   // synced, renamed and removed through `fs`, which must outlive the spool.
   explicit Spool(std::string dir, std::uint64_t max_bytes = kDefaultMaxBytes, Fs& fs = SystemFs());

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/state_dir.h"
 #include "cli/audit_command.h"
 #include "core/time_format.h"
 #include "protocol/canonical_json.h"
@@ -96,7 +97,7 @@ class AuditLogTest : public ::testing::Test {
     std::string dir_template = (fs::temp_directory_path() / "audit_log_test.XXXXXX").string();
     ASSERT_NE(::mkdtemp(dir_template.data()), nullptr);
     dir_ = dir_template;
-    path_ = AuditLogPath(dir_.string());
+    path_ = agent::StateDir(dir_.string()).AuditLogFile();
   }
   void TearDown() override {
     std::error_code ec;

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace optischema::agent {
@@ -79,7 +80,7 @@ TEST_F(StateDirTest, SecureStateDirCreatesAMissingDirectoryPrivate) {
 TEST_F(StateDirTest, DigestKeyIsCreatedOnceAsThirtyTwoPrivateBytesAndReadBackUnchanged) {
   auto first = LoadOrCreateDigestKey(state_);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  const std::string path = state_ + "/" + kDigestKeyFileName;
+  const std::string path = StateDir(state_).DigestKeyFile();
   EXPECT_EQ(std::filesystem::file_size(path), pg::kDigestKeyBytes);
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(ModeOf(state_), 0700u);
@@ -103,7 +104,7 @@ TEST_F(StateDirTest, TwoAgentsGetDifferentKeysAndSoDifferentDigests) {
 
 TEST_F(StateDirTest, KeyFileOfTheWrongSizeIsRefusedAndLeftUntouched) {
   ASSERT_EQ(::mkdir(state_.c_str(), 0700), 0);
-  const std::string path = state_ + "/" + kDigestKeyFileName;
+  const std::string path = StateDir(state_).DigestKeyFile();
   Write(path, "too short", 0600);
   auto key = LoadOrCreateDigestKey(state_);
   ASSERT_FALSE(key.ok());
@@ -116,20 +117,20 @@ TEST_F(StateDirTest, KeyFileOfTheWrongSizeIsRefusedAndLeftUntouched) {
 TEST_F(StateDirTest, MissingKeyIsAnErrorForReadDigestKey) {
   auto key = ReadDigestKey(state_);
   ASSERT_FALSE(key.ok());
-  EXPECT_FALSE(std::filesystem::exists(state_ + "/" + kDigestKeyFileName));
+  EXPECT_FALSE(std::filesystem::exists(StateDir(state_).DigestKeyFile()));
 }
 
 TEST_F(StateDirTest, KeyFileBehindASymbolicLinkIsNotRead) {
   ASSERT_EQ(::mkdir(state_.c_str(), 0700), 0);
   Write(root_ + "/planted", std::string(pg::kDigestKeyBytes, 'k'), 0644);
-  std::filesystem::create_symlink(root_ + "/planted", state_ + "/" + kDigestKeyFileName);
+  std::filesystem::create_symlink(root_ + "/planted", StateDir(state_).DigestKeyFile());
   EXPECT_FALSE(ReadDigestKey(state_).ok());
   EXPECT_FALSE(LoadOrCreateDigestKey(state_).ok());
 }
 
 TEST_F(StateDirTest, LooseKeyFileIsMadePrivateWhenRead) {
   ASSERT_EQ(::mkdir(state_.c_str(), 0700), 0);
-  const std::string path = state_ + "/" + kDigestKeyFileName;
+  const std::string path = StateDir(state_).DigestKeyFile();
   Write(path, std::string(pg::kDigestKeyBytes, 'k'), 0644);
   ASSERT_TRUE(ReadDigestKey(state_).ok());
   EXPECT_EQ(ModeOf(path), 0600u);
@@ -158,6 +159,25 @@ TEST(TableDigest, IsKeyedAndNotThePlainSha256OfTheDefinitions) {
   EXPECT_NE(digest, pg::TableDigest(*key_a, canonical + " "));
   EXPECT_FALSE(pg::DigestKey::FromBytes(std::string(31, 'a')).has_value());
   EXPECT_FALSE(pg::DigestKey::FromBytes(std::string(33, 'a')).has_value());
+}
+
+TEST(StateDirLayout, EveryPathIsUnderTheRootAndDocumentedInOperations) {
+  const StateDir dir("/var/lib/optischema-agent");
+  EXPECT_EQ(dir.AgentIdFile(), "/var/lib/optischema-agent/agent_id");
+  EXPECT_EQ(dir.DigestKeyFile(), "/var/lib/optischema-agent/digest_key");
+  EXPECT_EQ(dir.AuditLogFile(), "/var/lib/optischema-agent/audit.jsonl");
+  EXPECT_EQ(dir.SpoolDir(), "/var/lib/optischema-agent/spool");
+  EXPECT_EQ(dir.HealthFile(), "/var/lib/optischema-agent/status.json");
+  EXPECT_EQ(dir.AdvisorHistoryFile("orders"), "/var/lib/optischema-agent/advisor/orders.json");
+  std::ifstream in(std::string(OPTISCHEMA_SOURCE_DIR) + "/docs/operations.md");
+  const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string_view name : {StateDir::kAgentIdName, StateDir::kDigestKeyName,
+                                      StateDir::kAuditLogName, StateDir::kHealthName}) {
+    EXPECT_NE(doc.find("| `" + std::string(name) + "` |"), std::string::npos) << name;
+  }
+  EXPECT_NE(doc.find("| `" + std::string(StateDir::kSpoolName) + "/` |"), std::string::npos);
+  EXPECT_NE(doc.find("| `" + std::string(StateDir::kAdvisorName) + "/<database>.json` |"),
+            std::string::npos);
 }
 
 }  // namespace
