@@ -25,10 +25,10 @@ Result<protocol::Advice> Advisor::Run(pg::PgSession& session) {
   const int64_t wall_s =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   auto stats = collector::ReadIndexStats(session);
-  if (!stats.ok()) return std::move(stats).error();
+  RETURN_IF_ERROR(stats);
   auto schema =
       pg::ReadSchema(session, options_.digest_key, std::nullopt, collector::AnonymizeFragment);
-  if (!schema.ok()) return std::move(schema).error();
+  RETURN_IF_ERROR(schema);
 
   State next;
   next.at = now;

@@ -38,7 +38,7 @@ struct Planned {
 Result<std::vector<TopStatement>> ReadTopStatements(pg::PgSession& session,
                                                     const ProposerOptions& options) {
   auto extension = pg::DetectExtension(session, options.database);
-  if (!extension.ok()) return std::move(extension).error();
+  RETURN_IF_ERROR(extension);
   const std::string view = pg::QuoteIdentifier(extension->schema) + ".pg_stat_statements(true)";
   const std::string toplevel = extension->AtLeast(1, 9) ? " AND s.toplevel" : "";
   auto rows = pg::QueryRows(
@@ -50,7 +50,7 @@ Result<std::vector<TopStatement>> ReadTopStatements(pg::PgSession& session,
           " AND s.query NOT LIKE '/* optischema-agent */%' GROUP BY s.queryid ORDER BY "
           "sum(s.total_exec_time) DESC LIMIT $1",
       {std::to_string(options.max_statements)});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   std::vector<TopStatement> out;
   for (const pg::Row& row : *rows) {
     if (!row[0] || !row[1]) continue;
@@ -113,14 +113,14 @@ Result<ProposerResult> ProposeIndexes(pg::PgSession& session,
                                       const ProposerOptions& options) {
   ProposerResult result;
   auto hypopg = pg::HypopgSchema(session);
-  if (!hypopg.ok()) return std::move(hypopg).error();
+  RETURN_IF_ERROR(hypopg);
   result.hypopg = hypopg->has_value();
   if (!result.hypopg) {
     result.notes.push_back(kHypopgNote);
     return result;
   }
   auto top = ReadTopStatements(session, options);
-  if (!top.ok()) return std::move(top).error();
+  RETURN_IF_ERROR(top);
   const auto deadline = std::chrono::steady_clock::now() + options.budget;
   bool out_of_time = false;
   const auto time_left = [&] {

@@ -14,7 +14,7 @@ Result<advisor::IndexHistory> LoadAdvisorHistory(const StateDir& state_dir,
                                                  const std::string& database) {
   const std::string path = state_dir.AdvisorHistoryFile(database);
   auto text = ReadFileIfExists(path);
-  if (!text.ok()) return std::move(text).error();
+  RETURN_IF_ERROR(text);
   if (!*text) return advisor::IndexHistory();
   const nlohmann::json j = nlohmann::json::parse(**text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("indexes") || !j["indexes"].is_object()) {

@@ -48,7 +48,7 @@ Result<std::string> LoadOrCreateAgentId(const StateDir& layout) {
   }
   const std::string path = layout.AgentIdFile();
   Result<std::optional<std::string>> content = ReadFileIfExists(path);
-  if (!content.ok()) return std::move(content).error();
+  RETURN_IF_ERROR(content);
   if (content->has_value()) {
     std::string id = std::move(**content);
     while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();

@@ -188,7 +188,7 @@ Status FileLoader::Load(const toml::table& root) const {
       continue;
     }
     Result<const toml::table*> table = AsTable(*node, name);
-    if (!table.ok()) return std::move(table).error();
+    RETURN_IF_ERROR(table);
     if (Status status =
             ReadSection(**table, name, name, AgentSettings(), draft_->config, draft_->where);
         !status.ok()) {
@@ -417,7 +417,7 @@ Result<Config> LoadConfig(const std::string& path, const EnvLookup& env) {
   if (status.ok()) status = ApplyEnvironment(env, &draft);
   if (status.ok()) status = ResolveApiKey(&draft);
   if (status.ok()) status = FinishDatabases(file, &draft);
-  if (!status.ok()) return std::move(status).error();
+  RETURN_IF_ERROR(status);
   return std::move(draft.config);
 }
 

@@ -48,7 +48,7 @@ collector::SessionFactory MakeSessionFactory(const DatabaseConfig& database, pg:
                .count()));
     if (!database.password_file.empty()) {
       auto pw = ReadPasswordFile(database.password_file);
-      if (!pw.ok()) return std::move(pw).error();
+      RETURN_IF_ERROR(pw);
       options.password = std::move(pw).value();
     }
     return pg::ConnectLibpq(options);

@@ -42,7 +42,7 @@ Status WriteHealthFile(const StateDir& state_dir, const HealthRecord& record) {
 Result<HealthRecord> ReadHealthFile(const StateDir& state_dir) {
   const std::string path = state_dir.HealthFile();
   auto text = ReadFileIfExists(path);
-  if (!text.ok()) return std::move(text).error();
+  RETURN_IF_ERROR(text);
   if (!*text) return MakeError(ErrorCode::kIo, path + ": does not exist");
   const nlohmann::json j = nlohmann::json::parse(**text, nullptr, /*allow_exceptions=*/false);
   const auto time = [&](const char* key) -> std::optional<system_clock::time_point> {

@@ -167,7 +167,7 @@ Status SecureStateDir(const StateDir& layout) {
 Result<pg::DigestKey> ReadDigestKey(const StateDir& state_dir) {
   const std::string path = state_dir.DigestKeyFile();
   auto content = ReadKeyFile(path);
-  if (!content.ok()) return std::move(content).error();
+  RETURN_IF_ERROR(content);
   if (!*content) return MakeError(ErrorCode::kIo, path + ": does not exist");
   return ParseKey(path, **content);
 }
@@ -176,7 +176,7 @@ Result<pg::DigestKey> LoadOrCreateDigestKey(const StateDir& state_dir) {
   if (Status st = EnsureDirectory(state_dir.root()); !st.ok()) return std::move(st).error();
   const std::string path = state_dir.DigestKeyFile();
   auto content = ReadKeyFile(path);
-  if (!content.ok()) return std::move(content).error();
+  RETURN_IF_ERROR(content);
   if (*content) return ParseKey(path, **content);
   if (Status created = CreateKeyFile(state_dir.root(), path); !created.ok()) {
     return std::move(created).error();

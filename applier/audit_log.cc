@@ -342,7 +342,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
 
 Status AuditLog::Load() {
   Result<std::string> text = ReadWholeFile(fd_.get(), path_);
-  if (!text.ok()) return std::move(text).error();
+  RETURN_IF_ERROR(text);
   ParsedLog parsed = ParseLog(*text);
   if (parsed.bad_line > 0) {
     return MakeError(ErrorCode::kParseFailed,
@@ -387,10 +387,10 @@ Result<AuditRecord> AuditLog::Append(const AuditEntry& entry) {
                      .prev_hash = records_.empty() ? std::string(kZeroHash) : records_.back().hash,
                      .hash = {}};
   Result<std::string> unsigned_part = CanonicalRecordJson(record, /*with_hash=*/false);
-  if (!unsigned_part.ok()) return std::move(unsigned_part).error();
+  RETURN_IF_ERROR(unsigned_part);
   record.hash = Sha256Hex(*unsigned_part);
   Result<std::string> line = CanonicalRecordJson(record, /*with_hash=*/true);
-  if (!line.ok()) return std::move(line).error();
+  RETURN_IF_ERROR(line);
   line->push_back('\n');
 
   std::string_view rest = *line;

@@ -38,7 +38,7 @@ Status Executor::Rollback(const std::string& recommendation_id) {
   if (rollback.empty()) {
     auto audited =
         Audit(recommendation_id, AuditStep::kRolledBack, "nothing to undo: it was a no-op");
-    if (!audited.ok()) return std::move(audited).error();
+    RETURN_IF_ERROR(audited);
     return OkStatus();
   }
   Status undone = RunWithLockRetries(rollback, "");
@@ -48,7 +48,7 @@ Status Executor::Rollback(const std::string& recommendation_id) {
   auto audited =
       Audit(recommendation_id, undone.ok() ? AuditStep::kRolledBack : AuditStep::kRollbackFailed,
             undone.ok() ? "rolled back" : OneLine(undone.error()), rollback);
-  if (!audited.ok()) return std::move(audited).error();
+  RETURN_IF_ERROR(audited);
   if (!undone.ok()) return MakeError(ErrorCode::kQueryFailed, OneLine(undone.error()));
   return OkStatus();
 }
@@ -63,7 +63,7 @@ Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
                                "SELECT i.indisvalid::text FROM pg_catalog.pg_index i WHERE "
                                "i.indexrelid = pg_catalog.to_regclass($1)",
                                {dropped_index});
-    if (!state.ok()) return std::move(state).error();
+    RETURN_IF_ERROR(state);
     if (state->empty()) {
       applied = true;
       found = "the index was found dropped";
@@ -85,15 +85,15 @@ Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
     // state (the recorded rollback), so the setting is what it was and the change is not applied.
     Status restored = RunWithLockRetries(started.rollback_sql, "");
     if (restored.ok()) restored = Reload(*session_);
-    if (!restored.ok()) return std::move(restored).error();
+    RETURN_IF_ERROR(restored);
     found = "the previous setting was restored";
   }
   auto audited = Audit(id, AuditStep::kRecovered, "the agent stopped during this step; " + found);
-  if (!audited.ok()) return std::move(audited).error();
+  RETURN_IF_ERROR(audited);
   audited = applied ? Audit(id, AuditStep::kApplied, "completed before the stop or at recovery",
                             started.sql, started.rollback_sql)
                     : Audit(id, AuditStep::kFailed, "interrupted by an agent stop; not applied");
-  if (!audited.ok()) return std::move(audited).error();
+  RETURN_IF_ERROR(audited);
   return SettledOutcome(*audited);
 }
 
@@ -109,10 +109,10 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
   auto terminated =
       pg::QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
                     {std::string(kIndexNamePrefix)});
-  if (!terminated.ok()) return std::move(terminated).error();
+  RETURN_IF_ERROR(terminated);
   for (int waited = 0; !terminated->empty() && waited < 100; ++waited) {
     auto left = pg::QueryRows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
-    if (!left.ok()) return std::move(left).error();
+    RETURN_IF_ERROR(left);
     if (left->empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // termination is asynchronous
   }
@@ -123,7 +123,7 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
                     "n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND "
                     "pg_catalog.starts_with(c.relname, $1)",
                     {std::string(kIndexNamePrefix)});
-  if (!invalid.ok()) return std::move(invalid).error();
+  RETURN_IF_ERROR(invalid);
   for (const pg::Row& row : *invalid) {
     if (Status st = DropInvalidIndex(row[0].value_or(""), row[1].value_or("")); !st.ok()) {
       return std::move(st).error();
@@ -139,10 +139,10 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
     auto audited = Audit(id, AuditStep::kRecovered,
                          "the agent stopped after taking this recommendation, before applying "
                          "it; nothing was changed");
-    if (!audited.ok()) return std::move(audited).error();
+    RETURN_IF_ERROR(audited);
     audited = Audit(id, AuditStep::kFailed,
                     "interrupted by an agent stop before it started; not applied");
-    if (!audited.ok()) return std::move(audited).error();
+    RETURN_IF_ERROR(audited);
     recovery.outcomes.emplace_back(id, SettledOutcome(*audited));
   }
   for (const std::string& id : audit_.InFlight()) {
@@ -154,7 +154,7 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
       auto outcome = ReconcileInterrupted(started, started.sql.starts_with(kDropIndex)
                                                        ? started.sql.substr(kDropIndex.size())
                                                        : std::string());
-      if (!outcome.ok()) return std::move(outcome).error();
+      RETURN_IF_ERROR(outcome);
       recovery.outcomes.emplace_back(id, *outcome);
       continue;
     }
@@ -164,7 +164,7 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
                       "SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid "
                       "= i.indexrelid WHERE c.relname = $1 AND i.indisvalid",
                       {IndexNameForRecommendation(id)});
-    if (!complete.ok()) return std::move(complete).error();
+    RETURN_IF_ERROR(complete);
     const bool applied = started.sql.starts_with("CREATE INDEX CONCURRENTLY") && !complete->empty();
     auto audited = Audit(id, AuditStep::kRecovered,
                          applied ? "the agent stopped during this step; the index was found built "
@@ -172,11 +172,11 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
                                  : "the agent stopped during this step; interrupted index builds "
                                    "were dropped (" +
                                        std::to_string(recovery.dropped) + ")");
-    if (!audited.ok()) return std::move(audited).error();
+    RETURN_IF_ERROR(audited);
     audited = applied ? Audit(id, AuditStep::kApplied, "completed before the stop", started.sql,
                               started.rollback_sql)
                       : Audit(id, AuditStep::kFailed, "interrupted by an agent stop; not applied");
-    if (!audited.ok()) return std::move(audited).error();
+    RETURN_IF_ERROR(audited);
     recovery.outcomes.emplace_back(id, SettledOutcome(*audited));
   }
   return recovery;

@@ -106,7 +106,7 @@ Status Executor::DropInvalidIndex(const std::string& schema, const std::string& 
                     "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
                     "n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid",
                     {schema, name});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   if (rows->empty()) return OkStatus();
   return RunWithLockRetries("DROP INDEX CONCURRENTLY IF EXISTS " + Q(schema) + "." + Q(name), "");
 }
@@ -119,7 +119,7 @@ Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recomme
         "cannot check the table digest: this agent's digest key is not available");
   }
   auto digest = pg::ReadTableDigest(*session_, *options_.digest_key, table);
-  if (!digest.ok()) return std::move(digest).error();
+  RETURN_IF_ERROR(digest);
   if (*digest == rec.table_digest) return std::optional<std::string>();
   return std::optional<std::string>("schema changed since the recommendation was made: table " +
                                     Q(table.schema) + "." + Q(table.name) + " had digest " +
@@ -129,7 +129,7 @@ Result<std::optional<std::string>> Executor::SchemaDrift(const protocol::Recomme
 
 Result<std::string> Executor::StatementsView() {
   auto extension = pg::DetectExtension(*session_, database_);
-  if (!extension.ok()) return std::move(extension).error();
+  RETURN_IF_ERROR(extension);
   return Q(extension->schema) + ".pg_stat_statements";
 }
 
@@ -137,7 +137,7 @@ Result<bool> Executor::Observed(const std::string& text) {
   const std::string wanted = pg::StatementFingerprint(text);
   if (wanted.empty()) return false;
   auto view = StatementsView();
-  if (!view.ok()) return std::move(view).error();
+  RETURN_IF_ERROR(view);
   bool found = false;
   Status read = session_->StreamWithParams(
       "SELECT query FROM " + *view +
@@ -147,7 +147,7 @@ Result<bool> Executor::Observed(const std::string& text) {
         if (row.size() == 1 && row[0] && pg::StatementFingerprint(*row[0]) == wanted) found = true;
         return !found;
       });
-  if (!read.ok()) return std::move(read).error();
+  RETURN_IF_ERROR(read);
   return found;
 }
 

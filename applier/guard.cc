@@ -27,13 +27,13 @@ Result<StatementFigures> Executor::MeasureText(const std::string& text) {
 Result<StatementFigures> Executor::SumFigures(std::string_view condition,
                                               const std::string& parameter) {
   auto view = StatementsView();
-  if (!view.ok()) return std::move(view).error();
+  RETURN_IF_ERROR(view);
   auto rows = pg::QueryRows(*session_,
                             "SELECT coalesce(sum(calls), 0)::text, coalesce(sum(total_exec_time), "
                             "0)::text FROM " +
                                 *view + " WHERE " + std::string(condition),
                             {parameter});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   StatementFigures figures;
   if (!rows->empty()) {
     figures.calls = std::stod((*rows)[0][0].value_or("0"));

@@ -39,7 +39,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   const std::string relation = Q(spec.schema) + "." + Q(spec.table);
 
   auto standby = pg::QueryRows(*session_, "SELECT pg_catalog.pg_is_in_recovery()::text", {});
-  if (!standby.ok()) return std::move(standby).error();
+  RETURN_IF_ERROR(standby);
   if (!standby->empty() && (*standby)[0][0] == "true") {
     return Rejected("the database is a standby (read-only replica); apply on the primary");
   }
@@ -49,7 +49,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
                     "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
                     "c.relname = $2",
                     {spec.schema, spec.table});
-  if (!table.ok()) return std::move(table).error();
+  RETURN_IF_ERROR(table);
   if (table->empty()) return Rejected("table does not exist: " + relation);
   const std::string oid = (*table)[0][0].value_or("");
   const std::string relkind = (*table)[0][1].value_or("");
@@ -58,7 +58,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   }
   if (relkind != "r" && relkind != "m") return Rejected(relation + " is not a table");
   auto drift = SchemaDrift(rec, {spec.schema, spec.table});
-  if (!drift.ok()) return std::move(drift).error();
+  RETURN_IF_ERROR(drift);
   if (*drift) return Rejected(**drift);
 
   // Each column with whether its type is built in (or an enum): the index's operator class and
@@ -70,7 +70,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
       "pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid WHERE "
       "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
       {oid});
-  if (!columns.ok()) return std::move(columns).error();
+  RETURN_IF_ERROR(columns);
   std::map<std::string, bool> existing;  // name -> built-in type
   for (const pg::Row& row : *columns) existing[row[0].value_or("")] = row[1] == "true";
   std::vector<std::string> needed = spec.columns;
@@ -100,7 +100,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
       "k.ord), ',') FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = "
       "i.indexrelid JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = $1::oid",
       {oid});
-  if (!indexes.ok()) return std::move(indexes).error();
+  RETURN_IF_ERROR(indexes);
   for (const pg::Row& row : *indexes) {
     const std::string index = row[0].value_or("");
     const bool valid = row[2] == "true";
@@ -130,7 +130,7 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
   if (options_.min_index_saving_pct > 0 && !spec.skip_hypopg_check &&
       !rec.affected_queryids.empty()) {
     auto saving = HypotheticalSavingPct("CREATE INDEX" + definition, rec.affected_queryids);
-    if (!saving.ok()) return std::move(saving).error();
+    RETURN_IF_ERROR(saving);
     if (*saving) {
       estimate = "; HypoPG estimated saving " + std::to_string(static_cast<int>(**saving)) + "%";
       if (**saving < options_.min_index_saving_pct) {
@@ -184,10 +184,10 @@ Result<ApplyOutcome> Executor::CreateIndex(const CheckedRecommendation& checked)
 Result<std::optional<double>> Executor::HypotheticalSavingPct(
     const std::string& index_sql, const std::vector<int64_t>& queryids) {
   auto hypopg = pg::HypopgSchema(*session_);
-  if (!hypopg.ok()) return std::move(hypopg).error();
+  RETURN_IF_ERROR(hypopg);
   if (!*hypopg) return std::optional<double>();
   auto view = StatementsView();
-  if (!view.ok()) return std::move(view).error();
+  RETURN_IF_ERROR(view);
   std::vector<pg::ProvenStatement> statements;
   for (int64_t queryid : queryids) {
     auto text = pg::QueryRows(*session_,
@@ -196,7 +196,7 @@ Result<std::optional<double>> Executor::HypotheticalSavingPct(
                                   "pg_catalog.pg_database WHERE datname = "
                                   "pg_catalog.current_database()) LIMIT 1",
                               {std::to_string(queryid)});
-    if (!text.ok()) return std::move(text).error();
+    RETURN_IF_ERROR(text);
     if (text->empty() || !(*text)[0][0]) continue;
     // Only what the catalog proves safe to plan under this (apply) role is planned; the rest
     // gives no estimate.
@@ -215,7 +215,7 @@ Result<std::optional<double>> Executor::HypotheticalSavingPct(
     before += *cost;
   }
   auto created = pg::CreateHypotheticalIndex(*session_, **hypopg, index_sql);
-  if (!created.ok()) return std::move(created).error();
+  RETURN_IF_ERROR(created);
   double after = 0;
   bool planned = true;
   for (const pg::ProvenStatement& statement : statements) {

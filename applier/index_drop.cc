@@ -29,7 +29,7 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
       "t ON t.oid = i.indrelid WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('i', "
       "'I')",
       {spec.schema, spec.index});
-  if (!index.ok()) return std::move(index).error();
+  RETURN_IF_ERROR(index);
   if (index->empty())
     return Rejected("index does not exist: " + Q(spec.schema) + "." + Q(spec.index));
   const pg::Row& found = (*index)[0];
@@ -50,7 +50,7 @@ Result<ApplyOutcome> Executor::DropIndex(const CheckedRecommendation& checked) {
                     " belongs to a partitioned table's index: it cannot be dropped on its own");
   }
   auto drift = SchemaDrift(rec, {spec.schema, (*index)[0][2].value_or("")});
-  if (!drift.ok()) return std::move(drift).error();
+  RETURN_IF_ERROR(drift);
   if (*drift) return Rejected(**drift);
   std::string rollback = (*index)[0][0].value_or("");
   for (std::string_view form : {"CREATE UNIQUE INDEX ", "CREATE INDEX "}) {

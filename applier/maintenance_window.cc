@@ -245,7 +245,7 @@ Result<MaintenanceWindow::Interval> MaintenanceWindow::ParseInterval(std::string
   std::string days_text;
   for (std::size_t i = 0; i < time_word; ++i) days_text += words[i];
   Result<std::uint8_t> days_mask = ParseDays(days_text, part);
-  if (!days_mask.ok()) return std::move(days_mask).error();
+  RETURN_IF_ERROR(days_mask);
   interval.days = *days_mask;
 
   const std::string_view range = words[time_word];
@@ -254,9 +254,9 @@ Result<MaintenanceWindow::Interval> MaintenanceWindow::ParseInterval(std::string
     return Invalid("malformed time range " + Quoted(range) + " (use HH:MM-HH:MM)", part);
   }
   Result<minutes> start = ParseClock(range.substr(0, dash), /*is_end=*/false, part);
-  if (!start.ok()) return std::move(start).error();
+  RETURN_IF_ERROR(start);
   Result<minutes> end = ParseClock(range.substr(dash + 1), /*is_end=*/true, part);
-  if (!end.ok()) return std::move(end).error();
+  RETURN_IF_ERROR(end);
   if (*start == *end) {
     return Invalid("start equals end in " + Quoted(range) + " (use 00:00-24:00 for a whole day)",
                    part);
@@ -269,7 +269,7 @@ Result<MaintenanceWindow::Interval> MaintenanceWindow::ParseInterval(std::string
                    part);
   }
   Result<minutes> offset = ParseZone(words[time_word + 1], part);
-  if (!offset.ok()) return std::move(offset).error();
+  RETURN_IF_ERROR(offset);
   interval.utc_offset = *offset;
   if (time_word + 2 < words.size()) {
     return Invalid("unexpected " + Quoted(words[time_word + 2]) + " after the time zone", part);
@@ -347,7 +347,7 @@ Result<MaintenanceWindow> ParseMaintenanceWindow(std::string_view text) {
                      text);
     }
     Result<MaintenanceWindow::Interval> interval = MaintenanceWindow::ParseInterval(part);
-    if (!interval.ok()) return std::move(interval).error();
+    RETURN_IF_ERROR(interval);
     window.intervals_.push_back(*interval);
     if (semicolon == std::string_view::npos) return window;
     pos = semicolon + 1;

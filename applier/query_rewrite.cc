@@ -34,7 +34,7 @@ Result<ApplyOutcome> Executor::Rewrite(const CheckedRecommendation& checked) {
     return Rejected("original: cannot be matched with a statement of this database: " +
                     observed.error().message);
   }
-  if (!observed.ok()) return std::move(observed).error();
+  RETURN_IF_ERROR(observed);
   if (!*observed) {
     return Rejected(
         "original: not a statement of this database (no entry of pg_stat_statements has its "

@@ -61,7 +61,7 @@ Result<CheckedRecommendation> CheckRecommendation(const protocol::Recommendation
   if (const auto* index = std::get_if<protocol::CreateIndexSpec>(&rec.spec);
       index != nullptr && index->where) {
     auto where = pg::CheckPredicate(*index->where);
-    if (!where.ok()) return std::move(where).error();
+    RETURN_IF_ERROR(where);
     checked.where = *std::move(where);
   }
   return checked;

@@ -17,7 +17,7 @@ namespace executor_support {
 
 Status Reload(pg::PgSession& session) {
   auto result = session.Query("SELECT pg_catalog.pg_reload_conf()");
-  if (!result.ok()) return std::move(result).error();
+  RETURN_IF_ERROR(result);
   return OkStatus();
 }
 
@@ -38,7 +38,7 @@ Result<std::vector<std::string>> MissingSetConfigGrants(pg::PgSession& session,
                                 "SELECT pg_catalog.current_setting('server_version_num')::int >= "
                                 "150000, r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE "
                                 "r.rolname = current_user");
-  if (!role_row.ok()) return std::move(role_row).error();
+  RETURN_IF_ERROR(role_row);
   if (role_row->empty()) {
     return MakeError(ErrorCode::kQueryFailed, "the role's privileges could not be read");
   }
@@ -54,7 +54,7 @@ Result<std::vector<std::string>> MissingSetConfigGrants(pg::PgSession& session,
       "pg_catalog.has_table_privilege('pg_catalog.pg_file_settings', 'SELECT'), "
       "pg_catalog.has_function_privilege('pg_catalog.pg_show_all_file_settings()', 'EXECUTE')",
       {setting});
-  if (!granted.ok()) return std::move(granted).error();
+  RETURN_IF_ERROR(granted);
   const pg::Row& row = (*granted)[0];
   std::vector<std::string> grants;
   if (row[0] != "t") {
@@ -73,7 +73,7 @@ Result<std::vector<std::string>> MissingSetConfigGrants(pg::PgSession& session,
 
 Result<std::string> MissingSetConfigPrivileges(pg::PgSession& session, const std::string& setting) {
   auto grants = MissingSetConfigGrants(session, setting);
-  if (!grants.ok()) return std::move(grants).error();
+  RETURN_IF_ERROR(grants);
   if (grants->empty()) return std::string();
   if (grants->front().starts_with("ALTER ROLE")) {
     return std::string(
@@ -94,7 +94,7 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
                     "coalesce(pg_catalog.array_to_string(enumvals, ','), '') FROM "
                     "pg_catalog.pg_settings WHERE name = $1",
                     {spec.name});
-  if (!setting.ok()) return std::move(setting).error();
+  RETURN_IF_ERROR(setting);
   if (setting->empty()) return Rejected("unknown setting " + spec.name.substr(0, 63));
   const pg::Row& row = (*setting)[0];
   const std::string vartype = row[0].value_or("");
@@ -132,7 +132,7 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
   // Every privilege the steps below need, before any of them runs: a change is made and
   // reported, or not made.
   auto missing = MissingSetConfigPrivileges(*session_, spec.name);
-  if (!missing.ok()) return std::move(missing).error();
+  RETURN_IF_ERROR(missing);
   if (!missing->empty()) return Rejected(*missing);
   // The value ALTER SYSTEM set before, if any: the rollback restores it, or resets the setting.
   auto previous =
@@ -140,7 +140,7 @@ Result<ApplyOutcome> Executor::SetConfig(const CheckedRecommendation& checked) {
                     "SELECT setting FROM pg_catalog.pg_file_settings WHERE name = $1 AND "
                     "sourcefile LIKE '%postgresql.auto.conf' ORDER BY seqno DESC LIMIT 1",
                     {spec.name});
-  if (!previous.ok()) return std::move(previous).error();
+  RETURN_IF_ERROR(previous);
   const std::string name = Q(spec.name);
   const std::string rollback =
       previous->empty()

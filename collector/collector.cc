@@ -36,10 +36,10 @@ Collector::Collector(CollectorOptions options, SessionFactory connect, const Clo
 
 Status Collector::Connect() {
   auto session = connect_();
-  if (!session.ok()) return std::move(session).error();
+  RETURN_IF_ERROR(session);
   ++counters_.connects;
   auto ext = pg::DetectExtension(**session, options_.database_name);
-  if (!ext.ok()) return std::move(ext).error();
+  RETURN_IF_ERROR(ext);
   if (options_.require_all_stats_privilege) {
     if (Status st = CheckStatsPrivilege(**session); !st.ok()) return st;
   }
@@ -47,7 +47,7 @@ Status Collector::Connect() {
       "SELECT (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user), (SELECT oid "
       "FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()), "
       "current_setting('server_version')");
-  if (!self.ok()) return std::move(self).error();
+  RETURN_IF_ERROR(self);
   if (!self->rows.empty()) {
     const auto& row = self->rows[0];
     std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), own_userid_);
@@ -77,7 +77,7 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
   InfoReading info;
   if (!reader_->InfoSql().empty()) {
     auto res = session_->Query(reader_->InfoSql());
-    if (!res.ok()) return std::move(res).error();
+    RETURN_IF_ERROR(res);
     if (!res->rows.empty()) {
       const auto& dealloc = res->rows[0][0];
       if (dealloc)
@@ -86,7 +86,7 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
     }
   }
   auto kpis = ReadKpis(*session_);
-  if (!kpis.ok()) return std::move(kpis).error();
+  RETURN_IF_ERROR(kpis);
 
   const bool all_reset = have_baseline_ && info.stats_reset != previous_info_.stats_reset;
   if (Status st = ReadStats(all_reset); !st.ok()) {

@@ -131,7 +131,7 @@ IndexReading ParseIndexRow(const pg::Row& row) {
 Result<IndexStatsReading> ReadIndexStats(pg::PgSession& session) {
   IndexStatsReading reading;
   auto since = pg::QueryRows(session, kStatsSinceSql);
-  if (!since.ok()) return std::move(since).error();
+  RETURN_IF_ERROR(since);
   if (!since->empty()) {
     const pg::Row& row = (*since)[0];
     reading.stats.stats_since = row[0].value_or("");
@@ -139,7 +139,7 @@ Result<IndexStatsReading> ReadIndexStats(pg::PgSession& session) {
     reading.stats.stats_since_source = Flag(row[2]) ? "server_start" : "stats_reset";
   }
   auto rows = pg::QueryRows(session, IndexSql());
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   reading.indexes.reserve(rows->size());
   for (const pg::Row& row : *rows) {
     if (row.size() < 27) continue;

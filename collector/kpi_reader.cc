@@ -12,7 +12,7 @@ Result<KpiReading> ReadKpis(pg::PgSession& session) {
       "(SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'), "
       "current_setting('max_connections') FROM pg_catalog.pg_stat_database "
       "WHERE datname = pg_catalog.current_database()");
-  if (!db.ok()) return std::move(db).error();
+  RETURN_IF_ERROR(db);
   if (!db->rows.empty()) {
     const auto& r = db->rows[0];
     k.xact_total = pg::NumberIn<int64_t>(r[0]);
@@ -25,7 +25,7 @@ Result<KpiReading> ReadKpis(pg::PgSession& session) {
       "SELECT coalesce(state, 'unknown'), count(*) FROM pg_catalog.pg_stat_activity "
       "WHERE datname = pg_catalog.current_database() AND backend_type = 'client backend' "
       "GROUP BY 1");
-  if (!act.ok()) return std::move(act).error();
+  RETURN_IF_ERROR(act);
   for (const auto& r : act->rows)
     k.connections_by_state[r[0].value_or("unknown")] = pg::NumberIn<int64_t>(r[1]);
   return k;

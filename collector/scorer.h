@@ -1,7 +1,7 @@
 #pragma once
 
 // Statement score, 0–100: how much attention a statement deserves in this window. The formula is
-// documented in README.md ("How statements are scored") and is monotone in each input.
+// documented in docs/design.md ("How statements are scored") and is monotone in each input.
 
 #include "protocol/snapshot.h"
 

@@ -40,7 +40,7 @@ Status CheckStatsPrivilege(pg::PgSession& session) {
   auto res = session.Query(
       "SELECT r.rolname, r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'pg_read_all_stats', "
       "'USAGE') FROM pg_catalog.pg_roles r WHERE r.rolname = current_user");
-  if (!res.ok()) return std::move(res).error();
+  RETURN_IF_ERROR(res);
   if (res->rows.empty()) return MakeError(ErrorCode::kInternal, "current role not in pg_roles");
   const std::string role = res->rows[0][0].value_or("?");
   if (res->rows[0][1].value_or("f") != "t") {

@@ -114,11 +114,11 @@ Result<Proposal> AgentProposal(const json& element, const std::string& agent_id,
   Result<std::string> canonical_spec = protocol::CanonicalJson(Dump(*spec));
   if (!canonical_spec.ok()) return Invalid("spec: " + canonical_spec.error().message);
   auto queryids = QueryIds(element);
-  if (!queryids.ok()) return std::move(queryids).error();
+  RETURN_IF_ERROR(queryids);
   auto table_digest = OptionalString(element, "table_digest");
-  if (!table_digest.ok()) return std::move(table_digest).error();
+  RETURN_IF_ERROR(table_digest);
   auto reason = OptionalString(element, "reason");
-  if (!reason.ok()) return std::move(reason).error();
+  RETURN_IF_ERROR(reason);
   if (reason->size() > kMaxReasonBytes) {
     return Invalid("reason: longer than " + std::to_string(kMaxReasonBytes) + " bytes");
   }
@@ -137,7 +137,7 @@ Result<Proposal> AgentProposal(const json& element, const std::string& agent_id,
   if (!table_digest->empty()) proposal["table_digest"] = *table_digest;
   if (!reason->empty()) proposal["reason"] = *reason;
   auto id = AgentProposalId(agent_id, database, kind_name, *canonical_spec, *table_digest);
-  if (!id.ok()) return std::move(id).error();
+  RETURN_IF_ERROR(id);
   return ParseProposal(Dump(proposal), now, *id);
 }
 

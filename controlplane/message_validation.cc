@@ -48,7 +48,7 @@ bool IsCanonicalUuid(std::string_view text) {
 
 Status CheckProtocol(const nlohmann::json& message) {
   auto version = FieldChecker(message, "").String("protocol");
-  if (!version.ok()) return std::move(version).error();
+  RETURN_IF_ERROR(version);
   const std::string_view text = *version;
   const std::string_view major_text = text.substr(0, text.find('.'));
   int major = 0;
@@ -86,7 +86,7 @@ Result<const nlohmann::json*> FieldChecker::Get(const char* key, bool required) 
 
 Result<std::string> FieldChecker::String(const char* key) const {
   auto v = Get(key, true);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (!(*v)->is_string()) return Invalid(key, "expected a string");
   return (*v)->get<std::string>();
 }
@@ -99,7 +99,7 @@ Result<std::string> FieldChecker::NonEmptyString(const char* key) const {
 
 Status FieldChecker::OptionalStringOrNull(const char* key) const {
   auto v = Get(key, false);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !(*v)->is_string() && !(*v)->is_null()) {
     return Invalid(key, "expected a string or null");
   }
@@ -108,14 +108,14 @@ Status FieldChecker::OptionalStringOrNull(const char* key) const {
 
 Status FieldChecker::Boolean(const char* key, bool required) const {
   auto v = Get(key, required);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !(*v)->is_boolean()) return Invalid(key, "expected true or false");
   return OkStatus();
 }
 
 Status FieldChecker::NonNegativeInteger(const char* key, bool required) const {
   auto v = Get(key, required);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !IsNonNegativeInteger(**v)) {
     return Invalid(key, "expected a non-negative integer");
   }
@@ -124,7 +124,7 @@ Status FieldChecker::NonNegativeInteger(const char* key, bool required) const {
 
 Status FieldChecker::NonNegativeNumber(const char* key, bool required) const {
   auto v = Get(key, required);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !((*v)->is_number() && (*v)->get<double>() >= 0)) {
     return Invalid(key, "expected a non-negative number");
   }
@@ -133,14 +133,14 @@ Status FieldChecker::NonNegativeNumber(const char* key, bool required) const {
 
 Status FieldChecker::Number(const char* key, bool required) const {
   auto v = Get(key, required);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !(*v)->is_number()) return Invalid(key, "expected a number");
   return OkStatus();
 }
 
 Status FieldChecker::Object(const char* key, bool required) const {
   auto v = Get(key, required);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !(*v)->is_object()) return Invalid(key, "expected an object");
   return OkStatus();
 }
@@ -154,7 +154,7 @@ Result<const nlohmann::json*> FieldChecker::Array(const char* key) const {
 
 Status FieldChecker::OptionalArray(const char* key) const {
   auto v = Get(key, false);
-  if (!v.ok()) return std::move(v).error();
+  RETURN_IF_ERROR(v);
   if (*v != nullptr && !(*v)->is_array()) return Invalid(key, "expected an array");
   return OkStatus();
 }
@@ -164,16 +164,16 @@ Result<AgentRegistration> ValidateRegisterRequest(const nlohmann::json& body) {
   const FieldChecker fields(body, "");
   AgentRegistration agent;
   auto agent_id = fields.String("agent_id");
-  if (!agent_id.ok()) return std::move(agent_id).error();
+  RETURN_IF_ERROR(agent_id);
   if (!IsCanonicalUuid(*agent_id)) {
     return fields.Invalid("agent_id", "expected a UUID in canonical lower-case form");
   }
   auto hostname = fields.String("hostname");
-  if (!hostname.ok()) return std::move(hostname).error();
+  RETURN_IF_ERROR(hostname);
   auto version = fields.NonEmptyString("version");
-  if (!version.ok()) return std::move(version).error();
+  RETURN_IF_ERROR(version);
   auto databases = fields.Array("databases");
-  if (!databases.ok()) return std::move(databases).error();
+  RETURN_IF_ERROR(databases);
   for (std::size_t i = 0; i < (*databases)->size(); ++i) {
     const nlohmann::json& db = (**databases)[i];
     const std::string where = "databases[" + std::to_string(i) + "]";
@@ -184,7 +184,7 @@ Result<AgentRegistration> ValidateRegisterRequest(const nlohmann::json& body) {
       return std::move(st).error();
     }
     auto extensions = db_fields.Array("extensions");
-    if (!extensions.ok()) return std::move(extensions).error();
+    RETURN_IF_ERROR(extensions);
     if (!std::all_of((*extensions)->begin(), (*extensions)->end(),
                      [](const nlohmann::json& e) { return e.is_string(); })) {
       return db_fields.Invalid("extensions", "expected an array of strings");
@@ -208,7 +208,7 @@ Status ValidateHeartbeat(const nlohmann::json& body) {
   if (Status st = fields.NonNegativeInteger("snapshots_lost", false); !st.ok()) return st;
   if (Status st = fields.OptionalStringOrNull("last_collect_at"); !st.ok()) return st;
   auto errors = fields.Array("recent_errors");
-  if (!errors.ok()) return std::move(errors).error();
+  RETURN_IF_ERROR(errors);
   if (!std::all_of((*errors)->begin(), (*errors)->end(),
                    [](const nlohmann::json& e) { return e.is_string(); })) {
     return fields.Invalid("recent_errors", "expected an array of strings");

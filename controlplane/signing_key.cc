@@ -72,7 +72,7 @@ Result<std::string> CreateSigningKey(const std::string& data_dir, bool replace) 
                                         "recommendations approved with it no longer verify");
   if (!replace && Exists(path)) return exists;
   Result<protocol::Ed25519KeyPair> pair = protocol::GenerateEd25519KeyPair();
-  if (!pair.ok()) return std::move(pair).error();
+  RETURN_IF_ERROR(pair);
   std::string line = pair->private_key_b64 + "\n";
   const std::string temporary = data_dir + "/." + kSigningKeyFileName + "." + NewUuidV4();
   Status written = WriteNewFileSynced(SystemFs(), temporary, line);

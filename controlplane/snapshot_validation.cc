@@ -51,7 +51,7 @@ Status CheckStatementCounters(const FieldChecker& fields) {
 Status CheckStatement(const nlohmann::json& statement, const std::string& where) {
   const FieldChecker fields(statement, where);
   auto queryid = fields.String("queryid");
-  if (!queryid.ok()) return std::move(queryid).error();
+  RETURN_IF_ERROR(queryid);
   if (!IsDecimalInt64(*queryid)) {
     return fields.Invalid("queryid", "expected a decimal 64-bit integer in a string");
   }
@@ -93,7 +93,7 @@ Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
   SnapshotRecord record;
 
   auto snapshot_id = fields.String("snapshot_id");
-  if (!snapshot_id.ok()) return std::move(snapshot_id).error();
+  RETURN_IF_ERROR(snapshot_id);
   if (!IsSnapshotId(*snapshot_id)) {
     return fields.Invalid("snapshot_id", "expected 1 to 64 letters, digits or '-'");
   }
@@ -101,14 +101,14 @@ Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
     return fields.Invalid("snapshot_id", "differs from the Idempotency-Key header");
   }
   auto agent_id = fields.String("agent_id");
-  if (!agent_id.ok()) return std::move(agent_id).error();
+  RETURN_IF_ERROR(agent_id);
   if (*agent_id != path_agent_id) {
     return fields.Invalid("agent_id", "differs from the agent in the request path");
   }
   auto database = fields.NonEmptyString("database");
-  if (!database.ok()) return std::move(database).error();
+  RETURN_IF_ERROR(database);
   auto collected_at = fields.NonEmptyString("collected_at");
-  if (!collected_at.ok()) return std::move(collected_at).error();
+  RETURN_IF_ERROR(collected_at);
   if (Status st = fields.NonNegativeNumber("window_s", true); !st.ok())
     return std::move(st).error();
   for (const char* key : {"server", "kpis", "remainder", "sampling"}) {
@@ -127,7 +127,7 @@ Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
   }
 
   auto statements = fields.Array("statements");
-  if (!statements.ok()) return std::move(statements).error();
+  RETURN_IF_ERROR(statements);
   for (std::size_t i = 0; i < (*statements)->size(); ++i) {
     const nlohmann::json& statement = (**statements)[i];
     const std::string where = "statements[" + std::to_string(i) + "]";

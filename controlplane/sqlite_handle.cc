@@ -74,7 +74,7 @@ Result<bool> SqliteStatement::Step() {
 
 Status SqliteStatement::Run() {
   auto row = Step();
-  if (!row.ok()) return std::move(row).error();
+  RETURN_IF_ERROR(row);
   return OkStatus();
 }
 

@@ -99,17 +99,17 @@ Status EnsureDirectory(const std::string& dir) {
 // changed afterwards.
 Result<int64_t> SchemaVersion(sqlite3* db) {
   auto version = SqliteStatement::Prepare(db, "PRAGMA user_version");
-  if (!version.ok()) return std::move(version).error();
+  RETURN_IF_ERROR(version);
   auto row = version->Step();
-  if (!row.ok()) return std::move(row).error();
+  RETURN_IF_ERROR(row);
   return *row ? version->ColumnInt(0) : 0;
 }
 
 Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
   auto tx = SqliteTransaction::Begin(db);
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   auto version = SchemaVersion(db);
-  if (!version.ok()) return std::move(version).error();
+  RETURN_IF_ERROR(version);
   const int64_t found = *version;
   if (found > kSchemaVersion) {
     return MakeError(ErrorCode::kConfig, path + " was written by a newer control plane (schema " +
@@ -126,7 +126,7 @@ Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
 // Whether `agent_id` is registered; the caller holds the store's mutex.
 Result<bool> AgentRegistered(sqlite3* db, const std::string& agent_id) {
   auto query = SqliteStatement::Prepare(db, "SELECT 1 FROM agents WHERE agent_id = ?1");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   query->Bind(1, agent_id);
   return query->Step();
 }
@@ -134,7 +134,7 @@ Result<bool> AgentRegistered(sqlite3* db, const std::string& agent_id) {
 Status TouchAgent(sqlite3* db, const std::string& agent_id, const std::string& now) {
   auto update =
       SqliteStatement::Prepare(db, "UPDATE agents SET last_seen_at = ?2 WHERE agent_id = ?1");
-  if (!update.ok()) return std::move(update).error();
+  RETURN_IF_ERROR(update);
   update->Bind(1, agent_id);
   update->Bind(2, now);
   return update->Run();
@@ -159,7 +159,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, OpenMode
   // database the process's umask).
   if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   auto db = OpenSqlite(path, mode == OpenMode::kCreate);
-  if (!db.ok()) return std::move(db).error();
+  RETURN_IF_ERROR(db);
   if (Status st = CreateOrCheckSchema(db->get(), path); !st.ok()) return std::move(st).error();
   if (Status st = MakeDataDirectoryPrivate(data_dir); !st.ok()) return std::move(st).error();
   return std::unique_ptr<Store>(new Store(std::unique_ptr<sqlite3, DbClose>(db->release()), clock));
@@ -176,7 +176,7 @@ Status Store::AddApiKey(const std::string& name, const std::string& sha256_hex) 
   std::lock_guard lock(mutex_);
   auto insert = SqliteStatement::Prepare(
       db_.get(), "INSERT INTO api_keys (name, sha256, created_at) VALUES (?1, ?2, ?3)");
-  if (!insert.ok()) return std::move(insert).error();
+  RETURN_IF_ERROR(insert);
   insert->Bind(1, name);
   insert->Bind(2, sha256_hex);
   insert->Bind(3, Now());
@@ -186,11 +186,11 @@ Status Store::AddApiKey(const std::string& name, const std::string& sha256_hex) 
 Result<std::vector<std::string>> Store::ApiKeyHashes() {
   std::lock_guard lock(mutex_);
   auto query = SqliteStatement::Prepare(db_.get(), "SELECT sha256 FROM api_keys");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   std::vector<std::string> hashes;
   for (;;) {
     auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
+    RETURN_IF_ERROR(row);
     if (!*row) return hashes;
     hashes.push_back(query->ColumnText(0));
   }
@@ -204,7 +204,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?5)
 ON CONFLICT (agent_id) DO UPDATE SET
   hostname = excluded.hostname, version = excluded.version, databases = excluded.databases,
   last_seen_at = excluded.last_seen_at)sql");
-  if (!upsert.ok()) return std::move(upsert).error();
+  RETURN_IF_ERROR(upsert);
   upsert->Bind(1, agent.agent_id);
   upsert->Bind(2, agent.hostname);
   upsert->Bind(3, agent.version);
@@ -230,14 +230,14 @@ Result<StoreOutcome> Store::AddAgentRecords(const char* insert_sql, const std::s
                                             const std::vector<std::string>& bodies_json) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   auto known = AgentRegistered(db_.get(), agent_id);
-  if (!known.ok()) return std::move(known).error();
+  RETURN_IF_ERROR(known);
   if (!*known) return StoreOutcome::kUnknownAgent;
   const std::string now = Now();
   for (const std::string& body : bodies_json) {
     auto insert = SqliteStatement::Prepare(db_.get(), insert_sql);
-    if (!insert.ok()) return std::move(insert).error();
+    RETURN_IF_ERROR(insert);
     insert->Bind(1, agent_id);
     insert->Bind(2, now);
     insert->Bind(3, body);
@@ -254,9 +254,9 @@ Result<StoreOutcome> Store::AddRecommendationEvent(const std::string& agent_id,
                                                    const std::string& body_json) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   auto known = AgentRegistered(db_.get(), agent_id);
-  if (!known.ok()) return std::move(known).error();
+  RETURN_IF_ERROR(known);
   if (!*known) return StoreOutcome::kUnknownAgent;
   const std::string now = Now();
   auto update = SqliteStatement::Prepare(db_.get(), R"sql(
@@ -267,7 +267,7 @@ SET status = CASE WHEN status = ?6 AND ?3 NOT IN ('rolled_back', 'failed', 'reje
                   THEN status ELSE ?3 END,
     updated_at = ?4
 WHERE id = ?1 AND agent_id = ?2 AND status <> ?5)sql");
-  if (!update.ok()) return std::move(update).error();
+  RETURN_IF_ERROR(update);
   update->Bind(1, recommendation_id);
   update->Bind(2, agent_id);
   update->Bind(3, status);
@@ -279,7 +279,7 @@ WHERE id = ?1 AND agent_id = ?2 AND status <> ?5)sql");
   auto insert = SqliteStatement::Prepare(db_.get(), R"sql(
 INSERT INTO recommendation_events (agent_id, recommendation_id, received_at, body)
 VALUES (?1, ?2, ?3, ?4))sql");
-  if (!insert.ok()) return std::move(insert).error();
+  RETURN_IF_ERROR(insert);
   insert->Bind(1, agent_id);
   insert->Bind(2, recommendation_id);
   insert->Bind(3, now);
@@ -293,16 +293,16 @@ VALUES (?1, ?2, ?3, ?4))sql");
 Result<StoreOutcome> Store::AddSnapshot(const SnapshotRecord& snapshot) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   auto known = AgentRegistered(db_.get(), snapshot.agent_id);
-  if (!known.ok()) return std::move(known).error();
+  RETURN_IF_ERROR(known);
   if (!*known) return StoreOutcome::kUnknownAgent;
   auto insert = SqliteStatement::Prepare(db_.get(), R"sql(
 INSERT INTO snapshots
   (agent_id, snapshot_id, database, collected_at, received_at, statements, body)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (agent_id, snapshot_id) DO NOTHING)sql");
-  if (!insert.ok()) return std::move(insert).error();
+  RETURN_IF_ERROR(insert);
   const std::string now = Now();
   insert->Bind(1, snapshot.agent_id);
   insert->Bind(2, snapshot.snapshot_id);
@@ -323,20 +323,20 @@ ON CONFLICT (agent_id, snapshot_id) DO NOTHING)sql");
 Result<PruneCounts> Store::PruneReceivedBefore(std::chrono::system_clock::time_point cutoff) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   // received_at is FormatRfc3339 text throughout: one width, so text order is time order.
   const std::string before = FormatRfc3339(cutoff);
   PruneCounts counts;
   auto heartbeats = SqliteStatement::Prepare(db_.get(), R"sql(
 DELETE FROM heartbeats WHERE received_at < ?1
   AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY agent_id))sql");
-  if (!heartbeats.ok()) return std::move(heartbeats).error();
+  RETURN_IF_ERROR(heartbeats);
   heartbeats->Bind(1, before);
   if (Status st = heartbeats->Run(); !st.ok()) return std::move(st).error();
   counts.heartbeats = sqlite3_changes(db_.get());
   auto snapshots =
       SqliteStatement::Prepare(db_.get(), "DELETE FROM snapshots WHERE received_at < ?1");
-  if (!snapshots.ok()) return std::move(snapshots).error();
+  RETURN_IF_ERROR(snapshots);
   snapshots->Bind(1, before);
   if (Status st = snapshots->Run(); !st.ok()) return std::move(st).error();
   counts.snapshots = sqlite3_changes(db_.get());
@@ -356,11 +356,11 @@ SELECT a.agent_id, a.hostname, a.version, a.databases, a.registered_at, a.last_s
   (SELECT COUNT(*) FROM heartbeats h WHERE h.agent_id = a.agent_id),
   (SELECT h.body FROM heartbeats h WHERE h.agent_id = a.agent_id ORDER BY h.id DESC LIMIT 1)
 FROM agents a ORDER BY a.registered_at, a.agent_id)sql");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   std::vector<AgentRow> agents;
   for (;;) {
     auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
+    RETURN_IF_ERROR(row);
     if (!*row) return agents;
     AgentRow agent;
     agent.registration = {query->ColumnText(0), query->ColumnText(1), query->ColumnText(2),
@@ -381,14 +381,14 @@ SELECT agent_id, snapshot_id, database, collected_at, statements,
 FROM snapshots
 WHERE (?1 IS NULL OR agent_id = ?1) AND (?2 IS NULL OR database = ?2)
 ORDER BY seq)sql");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   if (filter.agent_id) query->Bind(1, *filter.agent_id);
   if (filter.database) query->Bind(2, *filter.database);
   query->Bind(3, int64_t{filter.with_bodies ? 1 : 0});
   std::vector<SnapshotRow> snapshots;
   for (;;) {
     auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
+    RETURN_IF_ERROR(row);
     if (!*row) return snapshots;
     SnapshotRow snapshot;
     snapshot.record = {query->ColumnText(0), query->ColumnText(1), query->ColumnText(2),
@@ -404,12 +404,12 @@ Result<std::vector<AuditRow>> Store::ListAuditRecords(const std::optional<std::s
 SELECT agent_id, received_at, body FROM audit_records
 WHERE ?1 IS NULL OR agent_id = ?1
 ORDER BY id)sql");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   if (agent_id) query->Bind(1, *agent_id);
   std::vector<AuditRow> records;
   for (;;) {
     auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
+    RETURN_IF_ERROR(row);
     if (!*row) return records;
     records.push_back({query->ColumnText(0), query->ColumnText(1), query->ColumnText(2)});
   }

@@ -28,7 +28,7 @@ RecommendationRow ReadRow(const SqliteStatement& query) {
 
 Status Store::AddRecommendation(const RecommendationRecord& recommendation) {
   auto added = AddRecommendationIfAbsent(recommendation);
-  if (!added.ok()) return std::move(added).error();
+  RETURN_IF_ERROR(added);
   if (!*added) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "a recommendation with id " + recommendation.id + " exists already");
@@ -39,18 +39,18 @@ Status Store::AddRecommendation(const RecommendationRecord& recommendation) {
 Result<bool> Store::AddRecommendationIfAbsent(const RecommendationRecord& recommendation) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   auto existing =
       SqliteStatement::Prepare(db_.get(), "SELECT 1 FROM recommendations WHERE id = ?1");
-  if (!existing.ok()) return std::move(existing).error();
+  RETURN_IF_ERROR(existing);
   existing->Bind(1, recommendation.id);
   auto found = existing->Step();
-  if (!found.ok()) return std::move(found).error();
+  RETURN_IF_ERROR(found);
   if (*found) return false;
   auto insert = SqliteStatement::Prepare(db_.get(), R"sql(
 INSERT INTO recommendations (id, agent_id, status, expires_at, body, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6))sql");
-  if (!insert.ok()) return std::move(insert).error();
+  RETURN_IF_ERROR(insert);
   insert->Bind(1, recommendation.id);
   insert->Bind(2, recommendation.agent_id);
   insert->Bind(3, recommendation.status);
@@ -70,10 +70,10 @@ Result<std::optional<RecommendationRow>> Store::GetRecommendation(const std::str
   std::lock_guard lock(mutex_);
   auto query = SqliteStatement::Prepare(
       db_.get(), std::string("SELECT") + kRowColumns + " FROM recommendations r WHERE r.id = ?1");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   query->Bind(1, id);
   auto found = query->Step();
-  if (!found.ok()) return std::move(found).error();
+  RETURN_IF_ERROR(found);
   if (!*found) return std::optional<RecommendationRow>();
   return std::optional<RecommendationRow>(ReadRow(*query));
 }
@@ -84,13 +84,13 @@ Result<bool> Store::TransitionRecommendation(const std::string& id,
                                              const std::optional<std::string>& body_json) {
   std::lock_guard lock(mutex_);
   auto tx = SqliteTransaction::Begin(db_.get());
-  if (!tx.ok()) return std::move(tx).error();
+  RETURN_IF_ERROR(tx);
   auto current =
       SqliteStatement::Prepare(db_.get(), "SELECT status FROM recommendations WHERE id = ?1");
-  if (!current.ok()) return std::move(current).error();
+  RETURN_IF_ERROR(current);
   current->Bind(1, id);
   auto found = current->Step();
-  if (!found.ok()) return std::move(found).error();
+  RETURN_IF_ERROR(found);
   bool allowed = false;
   if (*found) {
     const std::string status = current->ColumnText(0);
@@ -100,7 +100,7 @@ Result<bool> Store::TransitionRecommendation(const std::string& id,
   auto update = SqliteStatement::Prepare(db_.get(), R"sql(
 UPDATE recommendations SET status = ?2, body = COALESCE(?3, body), updated_at = ?4
 WHERE id = ?1)sql");
-  if (!update.ok()) return std::move(update).error();
+  RETURN_IF_ERROR(update);
   update->Bind(1, id);
   update->Bind(2, to);
   if (body_json) {
@@ -123,7 +123,7 @@ SELECT body FROM recommendations
 WHERE agent_id = ?1 AND status = ?2
   AND (?4 OR expires_at IS NULL OR julianday(expires_at) > julianday(?3))
 ORDER BY created_at, rowid)sql");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   query->Bind(1, agent_id);
   query->Bind(2, status);
   query->Bind(3, Now());
@@ -131,7 +131,7 @@ ORDER BY created_at, rowid)sql");
   std::vector<std::string> bodies;
   for (;;) {
     auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
+    RETURN_IF_ERROR(row);
     if (!*row) return bodies;
     bodies.push_back(query->ColumnText(0));
   }
@@ -144,12 +144,12 @@ Result<std::vector<RecommendationRow>> Store::ListRecommendations(
       db_.get(), std::string("SELECT") + kRowColumns +
                      " FROM recommendations r WHERE ?1 IS NULL OR r.agent_id = ?1"
                      " ORDER BY r.created_at, r.rowid");
-  if (!query.ok()) return std::move(query).error();
+  RETURN_IF_ERROR(query);
   if (agent_id) query->Bind(1, *agent_id);
   std::vector<RecommendationRow> rows;
   for (;;) {
     auto row = query->Step();
-    if (!row.ok()) return std::move(row).error();
+    RETURN_IF_ERROR(row);
     if (!*row) return rows;
     rows.push_back(ReadRow(*query));
   }

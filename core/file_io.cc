@@ -87,7 +87,7 @@ Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
     return IoErrorFromErrno(path, "cannot open");
   }
   Result<std::string> content = ReadWholeFd(fd.get(), path);
-  if (!content.ok()) return std::move(content).error();
+  RETURN_IF_ERROR(content);
   return std::optional<std::string>(std::move(*content));
 }
 

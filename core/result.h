@@ -115,4 +115,12 @@ using Status = Result<void>;
 
 inline Status OkStatus() { return {}; }
 
+// Returns the error held by `result` (a Result<T> or Status variable) from the enclosing function,
+// which returns a Result or a Status; does nothing when it holds a value. The one way an error is
+// passed up unchanged.
+#define RETURN_IF_ERROR(result)                           \
+  do {                                                    \
+    if (!(result).ok()) return std::move(result).error(); \
+  } while (false)
+
 }  // namespace optischema

@@ -1,8 +1,9 @@
 #pragma once
 
-// What the agent does with the approved recommendations it pulls, until the applier exists: it
-// checks each one (shape, and signature when recommendation_public_key is set) and logs it once.
-// Nothing is applied.
+// What the link does with the approved recommendations it pulls when no apply worker takes them
+// (applying is off: no database has apply = true, or no recommendation_public_key): it checks each
+// one (shape, and signature when recommendation_public_key is set) and logs it once. Nothing is
+// applied.
 
 #include <cstddef>
 #include <string>

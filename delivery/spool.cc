@@ -287,7 +287,7 @@ Result<SpoolEntryId> Spool::Append(std::string_view id, std::string_view json_bo
                      "spool: snapshot id must be 1 to 64 characters from [A-Za-z0-9-]");
   }
   Result<std::string> compressed = Gzip(json_body);
-  if (!compressed.ok()) return std::move(compressed).error();
+  RETURN_IF_ERROR(compressed);
 
   // Held until the entry is indexed, so entries are indexed in seq order whatever the number of
   // appending threads.

@@ -333,7 +333,7 @@ Result<std::unique_ptr<PgSession>> ConnectLibpq(const ConnectOptions& options) {
                  "s'; SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '60s'; "
                  "SET standard_conforming_strings = on");
   auto setup = session->Query(settings);
-  if (!setup.ok()) return std::move(setup).error();
+  RETURN_IF_ERROR(setup);
   return std::unique_ptr<PgSession>(std::move(session));
 }
 

@@ -10,7 +10,7 @@ namespace {
 
 Status Run(pg::PgSession& session, const std::string& sql) {
   auto result = session.Query(sql);
-  if (!result.ok()) return std::move(result).error();
+  RETURN_IF_ERROR(result);
   return OkStatus();
 }
 
@@ -70,7 +70,7 @@ Result<double> GenericPlanCost(pg::PgSession& session, const ProvenStatement& st
   }
   (void)Run(session, "ROLLBACK");
   (void)Run(session, "DEALLOCATE optischema_plan_probe");
-  if (!status.ok()) return std::move(status).error();
+  RETURN_IF_ERROR(status);
   if (cost < 0) return MakeError(ErrorCode::kQueryFailed, "EXPLAIN returned no total cost");
   return cost;
 }
@@ -80,7 +80,7 @@ Result<std::optional<std::string>> HypopgSchema(pg::PgSession& session) {
       session,
       "SELECT n.nspname::text FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON "
       "n.oid = e.extnamespace WHERE e.extname = 'hypopg'");
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   if (rows->empty() || !(*rows)[0][0]) return std::optional<std::string>();
   return std::optional<std::string>(*(*rows)[0][0]);
 }
@@ -92,7 +92,7 @@ Result<int64_t> CreateHypotheticalIndex(pg::PgSession& session, const std::strin
                             "SELECT " + schema + ".hypopg_relation_size(h.indexrelid)::text FROM " +
                                 schema + ".hypopg_create_index($1::pg_catalog.text) h",
                             {create_index_sql});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   int64_t size = 0;
   if (!rows->empty() && (*rows)[0][0]) {
     const std::string& text = *(*rows)[0][0];

@@ -205,7 +205,7 @@ Result<Resolved> Resolve(pg::PgSession& session, const RelationName& ref) {
       "($2::text IS NULL OR n.nspname = $2) AND c.relkind IN ('r', 'p', 'm', 'v', 'f', 'S') AND "
       "n.nspname !~ '^pg_(toast_)?temp_'",
       {ref.name, ref.schema.empty() ? std::nullopt : std::optional<std::string>(ref.schema)});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   for (const pg::Row& row : *rows) {
     if (IsSystemSchema(row[1].value_or(""))) {
       return Refuse("reads the system catalog " + Shown(row[1].value_or("")) + "." +
@@ -282,7 +282,7 @@ Result<std::string> RelationHazard(pg::PgSession& session, const std::vector<std
       "  JOIN pg_catalog.pg_class c ON c.oid = h.rel"
       "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace LIMIT 1",
       {array});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   if (rows->empty()) return std::string();
   const pg::Row& row = rows->front();
   return Shown(row[0].value_or("")) + "." + Shown(row[1].value_or("")) + ", " + row[2].value_or("");
@@ -321,7 +321,7 @@ Result<std::string> NameHazard(pg::PgSession& session, const NameWalker& names,
       "'pg_catalog'::pg_catalog.regnamespace) LIMIT 1",
       {TextArray(names.functions()), TextArray(names.operators()), TextArray(names.types()),
        purpose == PlanPurpose::kRewrite ? "true" : "false"});
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   if (rows->empty()) return std::string();
   return (*rows)[0][0].value_or("a name that is not built in");
 }
@@ -330,7 +330,7 @@ Result<bool> IsSuperuser(pg::PgSession& session) {
   auto rows = QueryRows(session,
                         "SELECT rolsuper::text FROM pg_catalog.pg_roles WHERE rolname = "
                         "current_user");
-  if (!rows.ok()) return std::move(rows).error();
+  RETURN_IF_ERROR(rows);
   return !rows->empty() && (*rows)[0][0] == "true";
 }
 
@@ -339,7 +339,7 @@ Result<bool> IsSuperuser(pg::PgSession& session) {
 Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view sql,
                                         PlanPurpose purpose) {
   auto parameters = CheckPlainSelect(sql);
-  if (!parameters.ok()) return std::move(parameters).error();
+  RETURN_IF_ERROR(parameters);
   const std::string text(sql);
   const pg::PgQueryParsed parsed(pg_query_parse(text.c_str()));
   if (parsed->error != nullptr) return Refuse("the statement does not parse");
@@ -355,14 +355,14 @@ Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view
   }
 
   auto superuser = IsSuperuser(session);
-  if (!superuser.ok()) return std::move(superuser).error();
+  RETURN_IF_ERROR(superuser);
   if (*superuser) {
     return Refuse(
         "the agent's role is a superuser, and the agent plans no statement as a superuser: "
         "connect with a role holding pg_monitor and SELECT on the application's tables");
   }
   auto name_hazard = NameHazard(session, names, purpose);
-  if (!name_hazard.ok()) return std::move(name_hazard).error();
+  RETURN_IF_ERROR(name_hazard);
   if (!name_hazard->empty()) return Refuse("uses " + *name_hazard);
 
   // Resolve each relation; remember where an unqualified one must get its schema.
@@ -374,7 +374,7 @@ Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view
     auto found = resolved.find(key);
     if (found == resolved.end()) {
       auto relation = Resolve(session, ref);
-      if (!relation.ok()) return std::move(relation).error();
+      RETURN_IF_ERROR(relation);
       found = resolved.emplace(key, *std::move(relation)).first;
     }
     if (ref.schema.empty()) {
@@ -392,7 +392,7 @@ Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view
       proven.relation_oids_.end());
   if (!proven.relation_oids_.empty()) {
     auto hazard = RelationHazard(session, proven.relation_oids_);
-    if (!hazard.ok()) return std::move(hazard).error();
+    RETURN_IF_ERROR(hazard);
     if (!hazard->empty()) return Refuse("reads " + *hazard);
   }
 

@@ -223,7 +223,7 @@ Result<SafePredicate> CheckPredicate(std::string_view where) {
   }
   Emitter emitter;
   auto sql = emitter.Expr(select["whereClause"]);
-  if (!sql.ok()) return std::move(sql).error();
+  RETURN_IF_ERROR(sql);
   return SafePredicate{*std::move(sql), std::move(emitter.columns)};
 }
 

@@ -14,7 +14,7 @@ Result<std::vector<Row>> QueryRows(PgSession& session, std::string_view sql,
     rows.push_back(std::move(row));
     return true;
   });
-  if (!status.ok()) return std::move(status).error();
+  RETURN_IF_ERROR(status);
   return rows;
 }
 

@@ -18,7 +18,7 @@ Result<ExtensionInfo> DetectExtension(PgSession& session, std::string_view datab
   auto res = session.Query(
       "SELECT e.extversion, n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace "
       "n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'");
-  if (!res.ok()) return std::move(res).error();
+  RETURN_IF_ERROR(res);
   if (res->rows.empty()) {
     return MakeError(
         ErrorCode::kExtensionMissing,

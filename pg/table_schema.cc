@@ -43,7 +43,7 @@ Result<std::vector<protocol::TableSchema>> ReadSchemaInTransaction(
                               "c.relnamespace WHERE",
                               "ORDER BY n.nspname, c.relname"),
                           params);
-  if (!tables.ok()) return std::move(tables).error();
+  RETURN_IF_ERROR(tables);
   std::map<std::string, RawTable> by_oid;
   std::vector<std::string> order;
   for (const Row& row : *tables) {
@@ -69,7 +69,7 @@ Result<std::vector<protocol::TableSchema>> ReadSchemaInTransaction(
           "a.attnum WHERE a.attnum > 0 AND NOT a.attisdropped AND",
           "ORDER BY a.attrelid, a.attnum"),
       params);
-  if (!columns.ok()) return std::move(columns).error();
+  RETURN_IF_ERROR(columns);
   for (const Row& row : *columns) {
     auto found = by_oid.find(row[0].value_or(""));
     if (found == by_oid.end()) continue;
@@ -103,7 +103,7 @@ Result<std::vector<protocol::TableSchema>> ReadSchemaInTransaction(
       [&](const std::string& sql, const char* what, const std::string& prefix,
           std::vector<protocol::NamedDefinition> protocol::TableSchema::*into) -> Status {
     auto rows = QueryRows(session, sql, params);
-    if (!rows.ok()) return std::move(rows).error();
+    RETURN_IF_ERROR(rows);
     for (const Row& row : *rows) {
       auto found = by_oid.find(row[0].value_or(""));
       if (found == by_oid.end()) continue;
@@ -174,7 +174,7 @@ Result<std::optional<std::string>> ReadTableDigest(PgSession& session, const Dig
     return std::optional<std::string>();
   };
   auto schema = ReadSchema(session, key, table, none);
-  if (!schema.ok()) return std::move(schema).error();
+  RETURN_IF_ERROR(schema);
   if (schema->empty()) return std::optional<std::string>();
   return std::optional<std::string>(schema->front().digest);
 }

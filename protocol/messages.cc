@@ -94,7 +94,7 @@ Result<RegisterResponse> ParseRegisterResponse(std::string_view body) {
         std::pair{"heartbeat_interval_s", &out.heartbeat_interval},
         std::pair{"recommendations_interval_s", &out.recommendations_interval}}) {
     auto v = Interval(j, key);
-    if (!v.ok()) return std::move(v).error();
+    RETURN_IF_ERROR(v);
     *field = *v;
   }
   return out;

@@ -523,15 +523,15 @@ Result<std::string> RecommendationSigningBytes(std::string_view json_text) {
 Result<std::string> SignRecommendationJson(std::string_view json_without_signature,
                                            std::string_view private_key_b64) {
   Result<Recommendation> parsed = ParseRecommendation(json_without_signature);
-  if (!parsed.ok()) return std::move(parsed).error();
+  RETURN_IF_ERROR(parsed);
   if (parsed->signature) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "recommendation " + parsed->id + " already has a signature");
   }
   Result<std::string> bytes = RecommendationSigningBytes(json_without_signature);
-  if (!bytes.ok()) return std::move(bytes).error();
+  RETURN_IF_ERROR(bytes);
   Result<std::string> signature = Ed25519Sign(private_key_b64, *bytes);
-  if (!signature.ok()) return std::move(signature).error();
+  RETURN_IF_ERROR(signature);
   std::string out = std::move(bytes).value();
   out.pop_back();  // the closing brace of a non-empty object
   out += ",\"signature\":\"" + *signature + "\"}";
@@ -540,7 +540,7 @@ Result<std::string> SignRecommendationJson(std::string_view json_without_signatu
 
 Status VerifyRecommendationSignature(std::string_view json_text, std::string_view public_key_b64) {
   Result<std::string> bytes = RecommendationSigningBytes(json_text);
-  if (!bytes.ok()) return std::move(bytes).error();
+  RETURN_IF_ERROR(bytes);
   // Canonicalization succeeded: the text is an object without duplicate keys, so the signature
   // read here is the only one.
   const json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
@@ -558,7 +558,7 @@ Status VerifyRecommendationSignature(std::string_view json_text, std::string_vie
 
 Result<std::vector<RecommendationEnvelope>> ParseRecommendationList(std::string_view body) {
   auto list = ParseRecommendationList(body, SIZE_MAX);
-  if (!list.ok()) return std::move(list).error();
+  RETURN_IF_ERROR(list);
   return std::move(list->envelopes);
 }
 
