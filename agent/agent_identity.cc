@@ -31,16 +31,6 @@ Status WriteDurably(const std::string& dir, const std::string& path, const std::
 
 }  // namespace
 
-bool IsCanonicalUuid(std::string_view t) {
-  if (t.size() != 36) return false;
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash != (t[i] == '-')) return false;
-    if (!dash && !((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f'))) return false;
-  }
-  return true;
-}
-
 Result<std::string> LoadOrCreateAgentId(const StateDir& layout) {
   const std::string& state_dir = layout.root();
   if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {

@@ -17,7 +17,4 @@ namespace optischema::agent {
 // untouched: replacing it would make the agent a stranger to the control plane).
 Result<std::string> LoadOrCreateAgentId(const StateDir& state_dir);
 
-// Whether `text` is a canonical lowercase UUID (8-4-4-4-12 hex digits).
-bool IsCanonicalUuid(std::string_view text);
-
 }  // namespace optischema::agent

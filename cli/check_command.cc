@@ -14,6 +14,7 @@
 #include "applier/apply_preflight.h"
 #include "collector/preflight.h"
 #include "core/time_format.h"
+#include "core/uuid.h"
 #include "protocol/ed25519.h"
 
 namespace optischema::cli {
@@ -54,7 +55,7 @@ std::string StateDirItem(const std::string& state_dir, std::vector<CheckItem>* i
   std::ifstream id_file(agent::StateDir(state_dir).AgentIdFile());
   std::string id;
   id_file >> id;
-  return agent::IsCanonicalUuid(id) ? id : "";
+  return IsCanonicalUuid(id) ? id : "";
 }
 
 CheckItem ConnectionFailure(const std::string& subject, const Error& error) {

@@ -4,14 +4,13 @@
 #include <charconv>
 #include <utility>
 
+#include "core/uuid.h"
 #include "protocol/snapshot.h"
 
 namespace optischema::controlplane {
 namespace {
 
 constexpr std::size_t kMaxEchoedVersion = 16;
-
-bool IsLowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 bool IsNonNegativeInteger(const nlohmann::json& v) {
   return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
@@ -35,15 +34,6 @@ Result<nlohmann::json> ParseJsonObject(std::string_view body) {
     return MakeError(ErrorCode::kInvalidArgument, "body: expected a JSON object");
   }
   return json;
-}
-
-bool IsCanonicalUuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash_position ? text[i] != '-' : !IsLowerHex(text[i])) return false;
-  }
-  return true;
 }
 
 Status CheckProtocol(const nlohmann::json& message) {

@@ -15,6 +15,7 @@
 
 #include "controlplane/store.h"
 #include "core/result.h"
+#include "core/uuid.h"
 
 namespace optischema::controlplane {
 
@@ -23,9 +24,6 @@ std::string ReplyProtocolVersion();
 
 // `body` parsed; it must be a JSON object (and hold no NUL byte, which ends nlohmann's input).
 Result<nlohmann::json> ParseJsonObject(std::string_view body);
-
-// Whether `text` is a UUID in canonical lower-case form (8-4-4-4-12 hex digits).
-bool IsCanonicalUuid(std::string_view text);
 
 // `message.protocol` is a string "<major>[.<minor>]" whose major is protocol::kProtocolMajor.
 Status CheckProtocol(const nlohmann::json& message);

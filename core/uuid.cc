@@ -24,4 +24,15 @@ std::string NewUuidV4() {
   return out;
 }
 
+bool IsCanonicalUuid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
+    const char c = text[i];
+    const bool lower_hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    if (dash_position ? c != '-' : !lower_hex) return false;
+  }
+  return true;
+}
+
 }  // namespace optischema

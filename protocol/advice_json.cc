@@ -18,19 +18,6 @@ const char* FindingKindName(FindingKind kind) {
 
 namespace {
 
-template <class T>
-void PutOptional(JsonWriter& w, const std::optional<T>& value) {
-  if (!value) {
-    w.Null();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    w.String(*value);
-  } else if constexpr (std::is_same_v<T, double>) {
-    w.Double(*value);
-  } else {
-    w.Int(*value);
-  }
-}
-
 void PutStrings(JsonWriter& w, const std::vector<std::string>& values) {
   w.BeginArray();
   for (const std::string& v : values) w.String(v);
@@ -46,7 +33,7 @@ void PutStats(JsonWriter& w, const IndexStatsInfo& s) {
   w.Key("stats_since_source");
   w.String(s.stats_since_source);
   w.Key("window_s");
-  PutOptional(w, s.window_s);
+  w.DoubleOrNull(s.window_s);
   w.EndObject();
 }
 
@@ -67,9 +54,9 @@ void PutIndex(JsonWriter& w, const IndexStat& i) {
   w.Key("scans");
   w.Int(i.scans);
   w.Key("scans_window");
-  PutOptional(w, i.scans_window);
+  w.IntOrNull(i.scans_window);
   w.Key("table_writes_per_s");
-  PutOptional(w, i.table_writes_per_s);
+  w.DoubleOrNull(i.table_writes_per_s);
   for (const auto& [key, value] :
        {std::pair{"valid", i.valid}, std::pair{"ready", i.ready}, std::pair{"unique", i.unique},
         std::pair{"primary", i.primary}, std::pair{"backs_constraint", i.backs_constraint},
@@ -93,9 +80,9 @@ void PutFinding(JsonWriter& w, const IndexFinding& f) {
   w.Key("bytes");
   w.Int(f.bytes);
   w.Key("writes_per_s");
-  PutOptional(w, f.writes_per_s);
+  w.DoubleOrNull(f.writes_per_s);
   w.Key("covered_by");
-  PutOptional(w, f.covered_by);
+  w.StringOrNull(f.covered_by);
   w.Key("reason");
   w.String(f.reason);
   w.EndObject();
@@ -135,7 +122,7 @@ void PutTable(JsonWriter& w, const TableSchema& t) {
     w.Key("not_null");
     w.Bool(c.not_null);
     w.Key("default");
-    PutOptional(w, c.default_value);
+    w.StringOrNull(c.default_value);
     w.EndObject();
   }
   w.EndArray();

@@ -133,4 +133,28 @@ void JsonWriter::Null() {
   out_ += "null";
 }
 
+void JsonWriter::StringOrNull(const std::optional<std::string>& value) {
+  if (value) {
+    String(*value);
+  } else {
+    Null();
+  }
+}
+
+void JsonWriter::IntOrNull(std::optional<int64_t> value) {
+  if (value) {
+    Int(*value);
+  } else {
+    Null();
+  }
+}
+
+void JsonWriter::DoubleOrNull(std::optional<double> value) {
+  if (value) {
+    Double(*value);
+  } else {
+    Null();
+  }
+}
+
 }  // namespace optischema::protocol

@@ -7,6 +7,7 @@
 // written as null. Not thread-safe; one writer per output string.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,10 @@ class JsonWriter {
   void Double(double value);
   void Bool(bool value);
   void Null();
+  // The value, or null when there is none.
+  void StringOrNull(const std::optional<std::string>& value);
+  void IntOrNull(std::optional<int64_t> value);
+  void DoubleOrNull(std::optional<double> value);
 
  private:
   void BeforeValue();

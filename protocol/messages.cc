@@ -117,11 +117,7 @@ std::string HeartbeatToJson(const Heartbeat& h) {
   w.Key("snapshots_lost");
   w.Int(h.snapshots_lost);
   w.Key("last_collect_at");
-  if (h.last_collect_at) {
-    w.String(*h.last_collect_at);
-  } else {
-    w.Null();
-  }
+  w.StringOrNull(h.last_collect_at);
   w.Key("recent_errors");
   w.BeginArray();
   for (const auto& e : h.recent_errors) w.String(e);

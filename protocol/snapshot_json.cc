@@ -33,8 +33,7 @@ constexpr double kMeasuredScale = 1e6;
 constexpr double kMeasuredMaxRounded = 1e9;  // above, scaling would lose precision: written as is
 
 void PutMeasured(JsonWriter& w, double v) {
-  w.Double(std::abs(v) < kMeasuredMaxRounded ? std::round(v * kMeasuredScale) / kMeasuredScale
-                                             : v);
+  w.Double(std::abs(v) < kMeasuredMaxRounded ? std::round(v * kMeasuredScale) / kMeasuredScale : v);
 }
 
 void Put(JsonWriter& w, int64_t v) { w.Int(v); }
@@ -50,14 +49,6 @@ void PutCounters(JsonWriter& w, const BasicWindowCounters<Count>& counters) {
       counters);
 }
 
-void PutOptionalString(JsonWriter& w, const std::optional<std::string>& v) {
-  if (v) {
-    w.String(*v);
-  } else {
-    w.Null();
-  }
-}
-
 void PutStatement(JsonWriter& w, const StatementMetrics& s) {
   w.BeginObject();
   w.Key("queryid");
@@ -70,7 +61,7 @@ void PutStatement(JsonWriter& w, const StatementMetrics& s) {
   w.String(s.fingerprint);
   if (s.include_text) {
     w.Key("text");
-    PutOptionalString(w, s.text);
+    w.StringOrNull(s.text);
   }
   PutCounters(w, s.window);
   w.Key("mean_exec_time_ms");
@@ -101,7 +92,7 @@ void PutServer(JsonWriter& w, const ServerInfo& s) {
   w.Key("pg_stat_statements_version");
   w.String(s.extension_version);
   w.Key("stats_reset");
-  PutOptionalString(w, s.stats_reset);
+  w.StringOrNull(s.stats_reset);
   w.Key("stats_reset_in_window");
   w.Bool(s.stats_reset_in_window);
   w.Key("dealloc_delta");
@@ -123,11 +114,7 @@ void PutKpis(JsonWriter& w, const Kpis& k) {
   w.Key("max_connections");
   w.Int(k.max_connections);
   w.Key("cache_hit_ratio");
-  if (k.cache_hit_ratio) {
-    w.Double(*k.cache_hit_ratio);
-  } else {
-    w.Null();
-  }
+  w.DoubleOrNull(k.cache_hit_ratio);
   w.Key("tps");
   w.Double(k.tps);
   w.EndObject();

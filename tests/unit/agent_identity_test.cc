@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/uuid.h"
+
 namespace optischema::agent {
 namespace {
 
