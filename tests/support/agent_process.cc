@@ -55,6 +55,9 @@ std::unique_ptr<AgentProcess> AgentProcess::Start(const std::string& dir, const 
   if (pid == 0) {
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
+    // The agent starts with SIGPIPE as a service manager gives it, whatever the test process
+    // ignores.
+    ::signal(SIGPIPE, SIG_DFL);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
