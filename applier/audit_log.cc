@@ -221,21 +221,6 @@ ParsedLog ParseLog(std::string_view text) {
   return parsed;
 }
 
-// The whole content of the open file `fd`.
-Result<std::string> ReadWholeFile(int fd, const std::string& path) {
-  std::string text;
-  std::array<char, 65536> buffer;
-  for (;;) {
-    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(text.size()));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoErrorFromErrno(path, "cannot read");
-    }
-    if (n == 0) return text;
-    text.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-}
-
 }  // namespace
 
 std::string_view AuditStepName(AuditStep step) {
@@ -287,7 +272,7 @@ AuditFileContents ReadAuditFile(const std::string& path) {
     return contents;
   }
   v.exists = true;
-  Result<std::string> text = ReadWholeFile(fd.get(), path);
+  Result<std::string> text = ReadWholeFd(fd.get(), path);
   if (!text.ok()) {
     v.reason = text.error().message;
     return contents;
@@ -341,7 +326,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, const 
 }
 
 Status AuditLog::Load() {
-  Result<std::string> text = ReadWholeFile(fd_.get(), path_);
+  Result<std::string> text = ReadWholeFd(fd_.get(), path_);
   RETURN_IF_ERROR(text);
   ParsedLog parsed = ParseLog(*text);
   if (parsed.bad_line > 0) {

@@ -58,25 +58,41 @@ Status ReplaceFile(Fs& fs, const std::string& path, std::string_view bytes, unsi
   return OkStatus();
 }
 
-Result<std::string> ReadWholeFd(int fd, const std::string& path) {
-  std::string content;
+namespace {
+
+// Appends the whole content of `fd`, read from its start, to `out`: 0, or the errno of the read
+// that failed.
+int ReadAllFrom(int fd, std::string* out) {
   char buffer[65536];
   for (;;) {
-    const ssize_t n = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(content.size()));
-    if (n == 0) return content;
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(out->size()));
+    if (n == 0) return 0;
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IoErrorFromErrno(path, "cannot read");
+      return errno;
     }
-    content.append(buffer, static_cast<std::size_t>(n));
+    out->append(buffer, static_cast<std::size_t>(n));
   }
+}
+
+}  // namespace
+
+Result<std::string> ReadWholeFd(int fd, const std::string& path) {
+  std::string content;
+  if (const int error = ReadAllFrom(fd, &content); error != 0) {
+    errno = error;
+    return IoErrorFromErrno(path, "cannot read");
+  }
+  return content;
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return MakeError(ErrorCode::kIo, std::generic_category().message(errno));
-  Result<std::string> content = ReadWholeFd(fd.get(), path);
-  if (!content.ok()) return MakeError(ErrorCode::kIo, std::generic_category().message(errno));
+  std::string content;
+  if (const int error = ReadAllFrom(fd.get(), &content); error != 0) {
+    return MakeError(ErrorCode::kIo, std::generic_category().message(error));
+  }
   return content;
 }
 
