@@ -44,7 +44,9 @@ bool HasControlCharacter(std::string_view text) {
 // Where each setting of one owner came from ("FILE:LINE: KEY" or "environment VARIABLE"), so that
 // problems found only after the file and the environment are merged (unreadable key or password
 // file, a DSN libpq cannot parse) still name their source.
-using Sources = std::map<std::string_view, std::string>;
+// Keyed by the setting's row in the settings table (keys repeat across sections: agent.interval,
+// advisor.interval).
+using Sources = std::map<const SettingInfo*, std::string>;
 
 struct DraftDatabase {
   DatabaseConfig config;
@@ -64,9 +66,16 @@ DraftDatabase* FindDatabase(Draft& draft, std::string_view name) {
   return nullptr;
 }
 
-std::string SourceOf(const Sources& where, std::string_view key) {
-  const auto found = where.find(key);
+std::string SourceOf(const Sources& where, const SettingInfo& setting) {
+  const auto found = where.find(&setting);
   return found == where.end() ? std::string() : found->second;
+}
+
+// The row of the [[database]] setting `key`.
+const SettingEntry<DatabaseConfig>& DatabaseSetting(std::string_view key) {
+  const auto& rows = DatabaseSettings();
+  return *std::find_if(rows.begin(), rows.end(),
+                       [&](const auto& row) { return row.info.key == key; });
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -98,8 +107,8 @@ class FileLoader {
                      const std::vector<SettingEntry<Owner>>& rows, Owner& owner,
                      Sources& where) const;
   Result<const toml::table*> AsTable(const toml::node& node, const std::string& key) const;
-  // At most one of api_key and api_key_file.
-  Status CheckApiKeySources(const toml::table& table, const std::string& key) const;
+  // At most one of the kApiKeySource settings of `section` holds a value.
+  Status CheckApiKeySources(const toml::table& table, const std::string& section) const;
   Status LoadDatabases(const toml::node& node, const std::string& key) const;
 
   std::string_view path_;
@@ -133,7 +142,7 @@ Status FileLoader::ReadSection(const toml::table& table, const std::string& pref
     if (row != rows.end()) {
       RawValue value{node, {}, Where(node->source(), qualified)};
       if (Status status = row->read(value, owner); !status.ok()) return status;
-      where[row->info.key] = std::move(value.where);
+      where[&row->info] = std::move(value.where);
       continue;
     }
     std::string known;
@@ -155,14 +164,26 @@ Result<const toml::table*> FileLoader::AsTable(const toml::node& node,
   return table;
 }
 
-Status FileLoader::CheckApiKeySources(const toml::table& table, const std::string& key) const {
-  const Config& config = draft_->config;
-  if (config.api_key.empty() || config.api_key_file.empty()) return OkStatus();
-  const toml::node& api_key = *table.get("api_key");
-  const toml::node& api_key_file = *table.get("api_key_file");
-  return ConfigError(Where(api_key_file.source(), key + ".api_key_file"),
-                     "cannot be combined with " + key + ".api_key (line " +
-                         std::to_string(api_key.source().begin.line) + "); set only one");
+Status FileLoader::CheckApiKeySources(const toml::table& table, const std::string& section) const {
+  const Config defaults;
+  const toml::node* first = nullptr;
+  std::string first_name;
+  for (const SettingEntry<Config>& row : AgentSettings()) {
+    if (row.special != Special::kApiKeySource || row.info.section != section ||
+        row.same(draft_->config, defaults)) {
+      continue;
+    }
+    const toml::node* node = table.get(row.info.key);
+    const std::string name = section + "." + std::string(row.info.key);
+    if (first != nullptr) {
+      return ConfigError(Where(node->source(), name),
+                         "cannot be combined with " + first_name + " (line " +
+                             std::to_string(first->source().begin.line) + "); set only one");
+    }
+    first = node;
+    first_name = name;
+  }
+  return OkStatus();
 }
 
 Status FileLoader::Load(const toml::table& root) const {
@@ -194,9 +215,7 @@ Status FileLoader::Load(const toml::table& root) const {
         !status.ok()) {
       return status;
     }
-    if (name == "control_plane") {
-      if (Status status = CheckApiKeySources(**table, name); !status.ok()) return status;
-    }
+    if (Status status = CheckApiKeySources(**table, name); !status.ok()) return status;
   }
   return OkStatus();
 }
@@ -290,7 +309,7 @@ Status OverrideApiKey(const EnvLookup& env, Draft* draft) {
     const RawValue raw{nullptr, &row == set ? std::string_view(*value) : std::string_view(),
                        EnvWhere(row.info.env)};
     if (Status status = row.read(raw, draft->config); !status.ok()) return status;
-    if (&row == set) draft->where[row.info.key] = raw.where;
+    if (&row == set) draft->where[&row.info] = raw.where;
   }
   return OkStatus();
 }
@@ -318,7 +337,7 @@ Status OverrideDefaultDatabase(const EnvLookup& env, Draft* draft) {
     }
     const RawValue raw{nullptr, *text, EnvWhere(row.info.env)};
     if (Status status = row.read(raw, database->config); !status.ok()) return status;
-    database->where[row.info.key] = raw.where;
+    database->where[&row.info] = raw.where;
   }
   return OkStatus();
 }
@@ -338,7 +357,7 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
     if (!text) continue;
     const RawValue raw{nullptr, *text, EnvWhere(row.info.env)};
     if (Status status = row.read(raw, draft->config); !status.ok()) return status;
-    draft->where[row.info.key] = raw.where;
+    draft->where[&row.info] = raw.where;
   }
   return OverrideDefaultDatabase(env, draft);
 }
@@ -350,8 +369,14 @@ Status ApplyEnvironment(const EnvLookup& env, Draft* draft) {
 // itself never appears in a message.
 Status ResolveApiKey(Draft* draft) {
   Config& config = draft->config;
-  const std::string api_key_where =
-      SourceOf(draft->where, config.api_key_file.empty() ? "api_key" : "api_key_file");
+  // At most one API key source holds a value now: its source names every problem below.
+  const Config defaults;
+  std::string api_key_where;
+  for (const SettingEntry<Config>& row : AgentSettings()) {
+    if (row.special == Special::kApiKeySource && !row.same(config, defaults)) {
+      api_key_where = SourceOf(draft->where, row.info);
+    }
+  }
   if (!config.api_key_file.empty()) {
     Result<std::string> content = ReadWholeFile(config.api_key_file);
     if (!content.ok()) {
@@ -382,14 +407,14 @@ Status FinishDatabases(const std::string& file, Draft* draft) {
   }
   for (const DraftDatabase& database : draft->databases) {
     if (!pg::DsnParses(database.config.dsn)) {
-      return ConfigError(SourceOf(database.where, "dsn"),
+      return ConfigError(SourceOf(database.where, DatabaseSetting("dsn").info),
                          "not a libpq connection string or URI (value not shown: it may hold a "
                          "password); check quoting of values with spaces and %-escapes in URIs");
     }
     const std::string& password_file = database.config.password_file;
     if (password_file.empty()) continue;
     if (Result<std::string> content = ReadWholeFile(password_file); !content.ok()) {
-      return ConfigError(SourceOf(database.where, "password_file"),
+      return ConfigError(SourceOf(database.where, DatabaseSetting("password_file").info),
                          "cannot read " + Quote(password_file) + ": " + content.error().message);
     }
   }
