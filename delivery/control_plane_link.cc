@@ -21,7 +21,7 @@ constexpr milliseconds kWaitSlice{1000};
 constexpr milliseconds kRegisterRetryCap{std::chrono::minutes(5)};
 constexpr milliseconds kIdlePoll{std::chrono::seconds(5)};
 
-std::string Describe(const Result<delivery::HttpResponse>& result) {
+std::string Describe(const Result<HttpResponse>& result) {
   if (!result.ok()) return result.error().message;
   return "HTTP " + std::to_string(result->status);
 }
@@ -76,20 +76,19 @@ void ControlPlaneLink::SendEventsAndAudit() {
       if (events_.empty()) break;
       event = events_.front();
     }
-    delivery::HttpRequest http;
+    HttpRequest http;
     http.method = "POST";
     http.path =
         "/v1/agents/" + agent_id_ + "/recommendations/" + event->recommendation_id + "/events";
     http.body = protocol::RecommendationEventToJson(*event);
     const auto result = http_->Send(http);
     Touch();
-    const delivery::RetryDecision decision = delivery::Classify(result);
-    if (decision != delivery::RetryDecision::kDone &&
-        decision != delivery::RetryDecision::kGiveUp) {
+    const RetryDecision decision = Classify(result);
+    if (decision != RetryDecision::kDone && decision != RetryDecision::kGiveUp) {
       NoteFailure("recommendation event: " + Describe(result), FailureOf(result, decision));
       return;
     }
-    if (decision == delivery::RetryDecision::kGiveUp) {
+    if (decision == RetryDecision::kGiveUp) {
       LogEvent(spdlog::level::warn, "control plane refused a recommendation event",
                {{"recommendation_id", event->recommendation_id}, {"error", Describe(result)}});
     }
@@ -106,14 +105,14 @@ void ControlPlaneLink::SendEventsAndAudit() {
     last = record.seq;
   }
   if (records.empty()) return;
-  delivery::HttpRequest http;
+  HttpRequest http;
   http.method = "POST";
   http.path = "/v1/agents/" + agent_id_ + "/audit";
   http.body = R"({"protocol":"1","records":[)" + records + "]}";
   const auto result = http_->Send(http);
   Touch();
-  const delivery::RetryDecision decision = delivery::Classify(result);
-  if (decision == delivery::RetryDecision::kDone || decision == delivery::RetryDecision::kGiveUp) {
+  const RetryDecision decision = Classify(result);
+  if (decision == RetryDecision::kDone || decision == RetryDecision::kGiveUp) {
     mirrored_seq_ = last;
   } else {
     NoteFailure("audit mirror: " + Describe(result), FailureOf(result, decision));
@@ -163,12 +162,12 @@ void ControlPlaneLink::ApplyPendingSettings() {
   }
   if (!pending && http_) return;
   if (pending) settings_ = std::move(*pending);
-  delivery::HttpClientOptions options = settings_.http;
+  HttpClientOptions options = settings_.http;
   options.cancelled = [this] { return Cancelled(); };
   sender_.reset();
   http_ = make_client_(options);
   sender_ = std::make_unique<SnapshotSender>(spool_, *http_, agent_id_,
-                                             delivery::Backoff(settings_.send_backoff_base));
+                                             Backoff(settings_.send_backoff_base));
   registered_ = false;
 }
 
@@ -180,9 +179,9 @@ void ControlPlaneLink::NoteReachable() {
            {{"spooled", std::to_string(spool_.Depth())}});
 }
 
-ControlPlaneLink::Failure ControlPlaneLink::FailureOf(const Result<delivery::HttpResponse>& result,
-                                                      delivery::RetryDecision decision) {
-  if (decision == delivery::RetryDecision::kConfigProblem) return Failure::kRefused;
+ControlPlaneLink::Failure ControlPlaneLink::FailureOf(const Result<HttpResponse>& result,
+                                                      RetryDecision decision) {
+  if (decision == RetryDecision::kConfigProblem) return Failure::kRefused;
   if (!result.ok()) {
     return result.error().code == ErrorCode::kParseFailed ? Failure::kBadReply
                                                           : Failure::kUnreachable;
@@ -225,17 +224,17 @@ bool ControlPlaneLink::Register() {
   request.version = kAgentVersion;
   const std::uint64_t generation = status_.RegistrationGeneration();
   request.databases = status_.Databases();
-  delivery::HttpRequest http;
+  HttpRequest http;
   http.method = "POST";
   http.path = "/v1/agents/register";
   http.body = protocol::RegisterRequestToJson(request);
   const auto result = http_->Send(http);
-  const delivery::RetryDecision decision = delivery::Classify(result);
-  if (decision != delivery::RetryDecision::kDone) {
+  const RetryDecision decision = Classify(result);
+  if (decision != RetryDecision::kDone) {
     // A registration refused for good (other 4xx) needs a person as much as a 401 does.
     const Failure failure = FailureOf(result, decision);
     NoteFailure("registration: " + Describe(result),
-                decision == delivery::RetryDecision::kGiveUp && failure != Failure::kBadReply
+                decision == RetryDecision::kGiveUp && failure != Failure::kBadReply
                     ? Failure::kRefused
                     : failure);
     return false;
@@ -271,20 +270,19 @@ bool ControlPlaneLink::SendHeartbeat() {
   heartbeat.snapshots_lost = static_cast<int64_t>(lost_unreported_);
   heartbeat.last_collect_at = status_.LastCollectAt();
   heartbeat.recent_errors = status_.TakeRecentErrors();
-  delivery::HttpRequest http;
+  HttpRequest http;
   http.method = "POST";
   http.path = "/v1/agents/" + agent_id_ + "/heartbeat";
   http.body = protocol::HeartbeatToJson(heartbeat);
   const auto result = http_->Send(http);
   if (result.ok() && result->status == 404) registered_ = false;
-  const delivery::RetryDecision decision = delivery::Classify(result);
+  const RetryDecision decision = Classify(result);
   // A 2xx that is not the control plane's acknowledgement does not count as reported: the drop
   // and loss counts and the errors it carried go out again with the next heartbeat.
-  const bool acknowledged =
-      decision == delivery::RetryDecision::kDone && IsAcknowledgement(result->body);
+  const bool acknowledged = decision == RetryDecision::kDone && IsAcknowledgement(result->body);
   if (!acknowledged) {
     status_.RestoreRecentErrors(std::move(heartbeat.recent_errors));
-    if (decision == delivery::RetryDecision::kDone) {
+    if (decision == RetryDecision::kDone) {
       NoteFailure("heartbeat: " + Describe(result) + " without the control plane's acknowledgement",
                   Failure::kBadReply);
     } else {
@@ -307,12 +305,12 @@ bool ControlPlaneLink::SendHeartbeat() {
 }
 
 void ControlPlaneLink::PullRecommendations() {
-  delivery::HttpRequest http;
+  HttpRequest http;
   http.method = "GET";
   http.path = "/v1/agents/" + agent_id_ + "/recommendations?status=approved";
   const auto result = http_->Send(http);
-  const delivery::RetryDecision decision = delivery::Classify(result);
-  if (decision != delivery::RetryDecision::kDone) {
+  const RetryDecision decision = Classify(result);
+  if (decision != RetryDecision::kDone) {
     NoteFailure("recommendations: " + Describe(result), FailureOf(result, decision));
     return;
   }
@@ -322,7 +320,7 @@ void ControlPlaneLink::PullRecommendations() {
     http.path = "/v1/agents/" + agent_id_ + "/recommendations?status=rollback_requested";
     const auto rollbacks = http_->Send(http);
     Touch();
-    if (delivery::Classify(rollbacks) == delivery::RetryDecision::kDone) {
+    if (Classify(rollbacks) == RetryDecision::kDone) {
       sink_(rollbacks->body, /*rollback_requests=*/true);
     }
   } else {
@@ -341,8 +339,8 @@ void ControlPlaneLink::WaitUntil(TimePoint until) {
 
 void ControlPlaneLink::Run() {
   const auto now = [this] { return clock_.Monotonic(); };
-  delivery::Backoff register_backoff(std::chrono::seconds(1), kRegisterRetryCap);
-  delivery::Backoff unknown_backoff(std::chrono::seconds(1), kRegisterRetryCap);
+  Backoff register_backoff(std::chrono::seconds(1), kRegisterRetryCap);
+  Backoff unknown_backoff(std::chrono::seconds(1), kRegisterRetryCap);
   TimePoint next_register = now();
   TimePoint next_heartbeat = now();
   TimePoint next_recommendations = now();

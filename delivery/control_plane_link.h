@@ -35,7 +35,7 @@
 namespace optischema::delivery {
 
 struct LinkSettings {
-  delivery::HttpClientOptions http;  // base_url, api_key, ca_file, proxy, timeouts
+  HttpClientOptions http;  // base_url, api_key, ca_file, proxy, timeouts
   std::chrono::milliseconds heartbeat_interval{60000};
   std::chrono::milliseconds recommendations_interval{300000};
   std::string recommendation_public_key;  // base64 Ed25519; empty: signatures not checked
@@ -43,8 +43,7 @@ struct LinkSettings {
   std::chrono::milliseconds send_backoff_base{1000};
 };
 
-using HttpClientFactory =
-    std::function<std::unique_ptr<delivery::HttpClient>(const delivery::HttpClientOptions&)>;
+using HttpClientFactory = std::function<std::unique_ptr<HttpClient>(const HttpClientOptions&)>;
 
 // Receives the body of each recommendations pull reply (on the link thread; must not block):
 // the approved ones, and with `rollback_requests` the applied ones whose rollback a person asked
@@ -104,8 +103,7 @@ class ControlPlaneLink {
   void NoteFailure(const std::string& what, Failure failure);
   // The Failure of an exchange that `decision` says did not succeed; kBadReply when the client
   // refused the reply itself.
-  static Failure FailureOf(const Result<delivery::HttpResponse>& result,
-                           delivery::RetryDecision decision);
+  static Failure FailureOf(const Result<HttpResponse>& result, RetryDecision decision);
   // Waits until `until`, a wake-up or a stop; applies pending settings.
   void WaitUntil(TimePoint until);
   void ApplyPendingSettings();
@@ -122,7 +120,7 @@ class ControlPlaneLink {
 
   // Owned by the link thread.
   LinkSettings settings_;
-  std::unique_ptr<delivery::HttpClient> http_;
+  std::unique_ptr<HttpClient> http_;
   std::unique_ptr<SnapshotSender> sender_;  // uses http_
   bool registered_ = false;
   std::uint64_t registered_generation_ = 0;

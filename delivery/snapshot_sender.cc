@@ -9,7 +9,7 @@ namespace optischema::delivery {
 
 namespace {
 
-std::string Describe(const Result<delivery::HttpResponse>& result) {
+std::string Describe(const Result<HttpResponse>& result) {
   if (!result.ok()) return result.error().message;
   return "HTTP " + std::to_string(result->status);
 }
@@ -21,8 +21,8 @@ bool IsAcknowledgement(std::string_view body) {
   return parsed.is_object();
 }
 
-SnapshotSender::SnapshotSender(Spool& spool, delivery::HttpClient& http, std::string agent_id,
-                               delivery::Backoff backoff)
+SnapshotSender::SnapshotSender(Spool& spool, HttpClient& http, std::string agent_id,
+                               Backoff backoff)
     : spool_(spool), http_(http), agent_id_(std::move(agent_id)), backoff_(std::move(backoff)) {}
 
 SendOutcome SnapshotSender::Quarantine(const SpoolEntry& entry, std::string why) {
@@ -58,7 +58,7 @@ SendOutcome SnapshotSender::DeliverOne() {
     return Quarantine(*entry, "unreadable: " + body.error().message);
   }
 
-  delivery::HttpRequest request;
+  HttpRequest request;
   request.method = "POST";
   request.path = "/v1/agents/" + agent_id_ + "/snapshots";
   request.body = std::move(body).value();
@@ -75,8 +75,8 @@ SendOutcome SnapshotSender::DeliverOne() {
     spdlog::warn("{}", out.detail);
     return out;
   }
-  switch (delivery::Classify(result)) {
-    case delivery::RetryDecision::kDone:
+  switch (Classify(result)) {
+    case RetryDecision::kDone:
       if (!IsAcknowledgement(result->body)) {
         // Something answered 2xx, but not the control plane's acknowledgement: keep the entry.
         out.kind = SendOutcome::Kind::kBadReply;
@@ -100,22 +100,22 @@ SendOutcome SnapshotSender::DeliverOne() {
       backoff_.Reset();
       return SendOutcome{SendOutcome::Kind::kDelivered, std::chrono::milliseconds(0),
                          "snapshot " + entry->id + " delivered (" + Describe(result) + ")"};
-    case delivery::RetryDecision::kRetry:
+    case RetryDecision::kRetry:
       if (!result.ok()) out.kind = SendOutcome::Kind::kUnreachable;
       out.wait = backoff_.Next();
       break;
-    case delivery::RetryDecision::kRetryAfter:
+    case RetryDecision::kRetryAfter:
       out.wait = std::max<std::chrono::milliseconds>(
-          backoff_.Next(), delivery::RetryAfter(*result).value_or(std::chrono::seconds(0)));
+          backoff_.Next(), RetryAfter(*result).value_or(std::chrono::seconds(0)));
       break;
-    case delivery::RetryDecision::kConfigProblem:
+    case RetryDecision::kConfigProblem:
       out.kind = SendOutcome::Kind::kConfigurationProblem;
       out.wait = std::max(backoff_.Next(), kConfigProblemWait);
       out.detail = "control plane refused the agent (" + Describe(result) +
                    "): check control_plane.url and the API key; snapshots stay in the spool";
       spdlog::error("{}", out.detail);
       return out;
-    case delivery::RetryDecision::kGiveUp:
+    case RetryDecision::kGiveUp:
       if (!result.ok()) {
         // A local failure (out of memory, a reply that would not decompress) says nothing about
         // the snapshot: keep it.

@@ -55,8 +55,7 @@ class SnapshotSender {
   // A configuration problem is retried no faster than this: a person must fix it first.
   static constexpr std::chrono::milliseconds kConfigProblemWait = std::chrono::minutes(1);
 
-  SnapshotSender(Spool& spool, delivery::HttpClient& http, std::string agent_id,
-                 delivery::Backoff backoff);
+  SnapshotSender(Spool& spool, HttpClient& http, std::string agent_id, Backoff backoff);
 
   SendOutcome DeliverOne();
 
@@ -67,9 +66,9 @@ class SnapshotSender {
   SendOutcome Quarantine(const SpoolEntry& entry, std::string why);
 
   Spool& spool_;
-  delivery::HttpClient& http_;
+  HttpClient& http_;
   std::string agent_id_;
-  delivery::Backoff backoff_;
+  Backoff backoff_;
   uint64_t delivered_ = 0;
   uint64_t quarantined_ = 0;
 };

@@ -8,7 +8,7 @@
 namespace optischema::pg {
 namespace {
 
-Status Run(pg::PgSession& session, const std::string& sql) {
+Status Run(PgSession& session, const std::string& sql) {
   auto result = session.Query(sql);
   RETURN_IF_ERROR(result);
   return OkStatus();
@@ -32,7 +32,7 @@ Error Planning(const Error& error) {
 
 }  // namespace
 
-Result<double> GenericPlanCost(pg::PgSession& session, const ProvenStatement& statement,
+Result<double> GenericPlanCost(PgSession& session, const ProvenStatement& statement,
                                std::chrono::milliseconds timeout) {
   std::string args;
   for (int i = 0; i < statement.parameters(); ++i) {
@@ -40,7 +40,7 @@ Result<double> GenericPlanCost(pg::PgSession& session, const ProvenStatement& st
   }
   if (!args.empty()) args += ")";
   Status status =
-      Run(session, "BEGIN READ ONLY; " + std::string(pg::kPinnedSearchPath) +
+      Run(session, "BEGIN READ ONLY; " + std::string(kPinnedSearchPath) +
                        "; SET LOCAL statement_timeout = " + std::to_string(timeout.count()) +
                        "; SET LOCAL plan_cache_mode = force_generic_plan");
   double cost = -1;
@@ -48,7 +48,7 @@ Result<double> GenericPlanCost(pg::PgSession& session, const ProvenStatement& st
     // Through the extended protocol, which refuses more than one statement in a text: whatever
     // the text holds, it can only become this one prepared statement.
     status = session.StreamWithParams("PREPARE optischema_plan_probe AS " + statement.text(), {},
-                                      [](pg::RowFields) { return true; });
+                                      [](RowFields) { return true; });
     if (!status.ok()) status = Planning(status.error());
   }
   if (status.ok()) {
@@ -75,8 +75,8 @@ Result<double> GenericPlanCost(pg::PgSession& session, const ProvenStatement& st
   return cost;
 }
 
-Result<std::optional<std::string>> HypopgSchema(pg::PgSession& session) {
-  auto rows = pg::QueryRows(
+Result<std::optional<std::string>> HypopgSchema(PgSession& session) {
+  auto rows = QueryRows(
       session,
       "SELECT n.nspname::text FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON "
       "n.oid = e.extnamespace WHERE e.extname = 'hypopg'");
@@ -85,13 +85,13 @@ Result<std::optional<std::string>> HypopgSchema(pg::PgSession& session) {
   return std::optional<std::string>(*(*rows)[0][0]);
 }
 
-Result<int64_t> CreateHypotheticalIndex(pg::PgSession& session, const std::string& hypopg_schema,
+Result<int64_t> CreateHypotheticalIndex(PgSession& session, const std::string& hypopg_schema,
                                         const std::string& create_index_sql) {
   const std::string schema = QuoteIdentifier(hypopg_schema);
-  auto rows = pg::QueryRows(session,
-                            "SELECT " + schema + ".hypopg_relation_size(h.indexrelid)::text FROM " +
-                                schema + ".hypopg_create_index($1::pg_catalog.text) h",
-                            {create_index_sql});
+  auto rows = QueryRows(session,
+                        "SELECT " + schema + ".hypopg_relation_size(h.indexrelid)::text FROM " +
+                            schema + ".hypopg_create_index($1::pg_catalog.text) h",
+                        {create_index_sql});
   RETURN_IF_ERROR(rows);
   int64_t size = 0;
   if (!rows->empty() && (*rows)[0][0]) {
@@ -101,7 +101,7 @@ Result<int64_t> CreateHypotheticalIndex(pg::PgSession& session, const std::strin
   return size;
 }
 
-Status ResetHypotheticalIndexes(pg::PgSession& session, const std::string& hypopg_schema) {
+Status ResetHypotheticalIndexes(PgSession& session, const std::string& hypopg_schema) {
   return Run(session, "SELECT " + QuoteIdentifier(hypopg_schema) + ".hypopg_reset()");
 }
 

@@ -31,20 +31,20 @@ inline constexpr std::chrono::milliseconds kDefaultPlanTimeout{5000};
 // PgSession; kQueryFailed with the SQLSTATE when the statement cannot be planned (an unknown
 // parameter type, a dropped table, the timeout: 57014), its message the agent's own; kQueryFailed
 // when EXPLAIN returned no cost.
-Result<double> GenericPlanCost(pg::PgSession& session, const ProvenStatement& statement,
+Result<double> GenericPlanCost(PgSession& session, const ProvenStatement& statement,
                                std::chrono::milliseconds timeout = kDefaultPlanTimeout);
 
 // The schema of the hypopg extension in the connected database; nullopt when it is not installed.
-Result<std::optional<std::string>> HypopgSchema(pg::PgSession& session);
+Result<std::optional<std::string>> HypopgSchema(PgSession& session);
 
 // Creates a hypothetical index from `create_index_sql` (CREATE INDEX without a name or
 // CONCURRENTLY, every name in it schema-qualified) with the functions of hypopg in `hypopg_schema`
 // and returns its estimated size in bytes (hypopg_relation_size). It is seen by the planner in
 // this session until ResetHypotheticalIndexes.
-Result<int64_t> CreateHypotheticalIndex(pg::PgSession& session, const std::string& hypopg_schema,
+Result<int64_t> CreateHypotheticalIndex(PgSession& session, const std::string& hypopg_schema,
                                         const std::string& create_index_sql);
 
 // Removes every hypothetical index of the session.
-Status ResetHypotheticalIndexes(pg::PgSession& session, const std::string& hypopg_schema);
+Status ResetHypotheticalIndexes(PgSession& session, const std::string& hypopg_schema);
 
 }  // namespace optischema::pg

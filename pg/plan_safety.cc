@@ -17,7 +17,6 @@ namespace optischema::pg {
 namespace {
 
 using json = nlohmann::json;
-using pg::QueryRows;
 
 // Bound on the walk's recursion; real statements stay far below it.
 constexpr int kMaxDepth = 1000;
@@ -193,7 +192,7 @@ struct Resolved {
 // the one relation of that name in a user schema, or public's when several user schemas hold one.
 // A system catalog, a missing name, a name in several user schemas but not in public, and anything
 // but a table are refused.
-Result<Resolved> Resolve(pg::PgSession& session, const RelationName& ref) {
+Result<Resolved> Resolve(PgSession& session, const RelationName& ref) {
   const std::string shown = (ref.schema.empty() ? "" : Shown(ref.schema) + ".") + Shown(ref.name);
   if (!ref.schema.empty() && IsSystemSchema(ref.schema)) {
     return Refuse("reads the system catalog " + shown);
@@ -206,25 +205,25 @@ Result<Resolved> Resolve(pg::PgSession& session, const RelationName& ref) {
       "n.nspname !~ '^pg_(toast_)?temp_'",
       {ref.name, ref.schema.empty() ? std::nullopt : std::optional<std::string>(ref.schema)});
   RETURN_IF_ERROR(rows);
-  for (const pg::Row& row : *rows) {
+  for (const Row& row : *rows) {
     if (IsSystemSchema(row[1].value_or(""))) {
       return Refuse("reads the system catalog " + Shown(row[1].value_or("")) + "." +
                     Shown(ref.name));
     }
   }
   if (rows->empty()) return Refuse("reads " + shown + ", which is not a table the agent can see");
-  const pg::Row* chosen = &rows->front();
+  const Row* chosen = &rows->front();
   if (rows->size() > 1) {
     // Several schemas hold the name: as the default search_path ("$user", public) finds it for
     // a role without a schema of its own, public's; in no other case can the agent tell.
     const auto in_public =
-        std::find_if(rows->begin(), rows->end(), [](const pg::Row& r) { return r[1] == "public"; });
+        std::find_if(rows->begin(), rows->end(), [](const Row& r) { return r[1] == "public"; });
     if (!ref.schema.empty() || in_public == rows->end()) {
       return Refuse("reads " + shown + ", a name found in several schemas");
     }
     chosen = &*in_public;
   }
-  const pg::Row& row = *chosen;
+  const Row& row = *chosen;
   const std::string relkind = row[2].value_or("");
   if (relkind != "r" && relkind != "p" && relkind != "m") {
     return Refuse("reads " + shown + ", which is " + KindName(relkind));
@@ -234,7 +233,7 @@ Result<Resolved> Resolve(pg::PgSession& session, const RelationName& ref) {
 
 // The first reason the relations `oids`, their partitions and inheritance children, and the
 // objects attached to them make planning unsafe, or "" when there is none.
-Result<std::string> RelationHazard(pg::PgSession& session, const std::vector<std::string>& oids) {
+Result<std::string> RelationHazard(PgSession& session, const std::vector<std::string>& oids) {
   std::string array = "{";
   for (const std::string& oid : oids) array += (array.size() > 1 ? "," : "") + oid;
   array += "}";
@@ -284,15 +283,14 @@ Result<std::string> RelationHazard(pg::PgSession& session, const std::vector<std
       {array});
   RETURN_IF_ERROR(rows);
   if (rows->empty()) return std::string();
-  const pg::Row& row = rows->front();
+  const Row& row = rows->front();
   return Shown(row[0].value_or("")) + "." + Shown(row[1].value_or("")) + ", " + row[2].value_or("");
 }
 
 // The first function, operator or type name of the statement that pg_catalog does not hold, or
 // that could resolve to a pg_catalog object outside the built-in range (or, for a rewrite, to a
 // function that is not immutable); "" when there is none.
-Result<std::string> NameHazard(pg::PgSession& session, const NameWalker& names,
-                               PlanPurpose purpose) {
+Result<std::string> NameHazard(PgSession& session, const NameWalker& names, PlanPurpose purpose) {
   auto rows = QueryRows(
       session,
       "SELECT 'function ' || p.proname::text || (CASE WHEN p.oid >= 16384 THEN ', which is not "
@@ -326,7 +324,7 @@ Result<std::string> NameHazard(pg::PgSession& session, const NameWalker& names,
   return (*rows)[0][0].value_or("a name that is not built in");
 }
 
-Result<bool> IsSuperuser(pg::PgSession& session) {
+Result<bool> IsSuperuser(PgSession& session) {
   auto rows = QueryRows(session,
                         "SELECT rolsuper::text FROM pg_catalog.pg_roles WHERE rolname = "
                         "current_user");
@@ -336,12 +334,12 @@ Result<bool> IsSuperuser(pg::PgSession& session) {
 
 }  // namespace
 
-Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view sql,
+Result<ProvenStatement> ProveSafeToPlan(PgSession& session, std::string_view sql,
                                         PlanPurpose purpose) {
   auto parameters = CheckPlainSelect(sql);
   RETURN_IF_ERROR(parameters);
   const std::string text(sql);
-  const pg::PgQueryParsed parsed(pg_query_parse(text.c_str()));
+  const PgQueryParsed parsed(pg_query_parse(text.c_str()));
   if (parsed->error != nullptr) return Refuse("the statement does not parse");
   const json tree = json::parse(parsed->parse_tree, nullptr, /*allow_exceptions=*/false);
   NameWalker names;
@@ -408,7 +406,7 @@ Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view
 
 std::string StatementFingerprint(std::string_view sql) {
   const std::string text(sql);
-  const pg::PgQueryFingerprinted fingerprint(pg_query_fingerprint(text.c_str()));
+  const PgQueryFingerprinted fingerprint(pg_query_fingerprint(text.c_str()));
   if (fingerprint->error != nullptr || fingerprint->fingerprint_str == nullptr) return {};
   return fingerprint->fingerprint_str;
 }

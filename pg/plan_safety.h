@@ -89,7 +89,7 @@ class ProvenStatement {
   const std::vector<std::string>& relation_oids() const { return relation_oids_; }
 
  private:
-  friend Result<ProvenStatement> ProveSafeToPlan(pg::PgSession&, std::string_view, PlanPurpose);
+  friend Result<ProvenStatement> ProveSafeToPlan(PgSession&, std::string_view, PlanPurpose);
   ProvenStatement() = default;
 
   std::string text_;
@@ -99,7 +99,7 @@ class ProvenStatement {
 
 // Proves `sql` safe to plan on `session` (see above) and returns it ready for planning.
 // kInvalidArgument: not exactly one plain SELECT, or refused (the message says why).
-Result<ProvenStatement> ProveSafeToPlan(pg::PgSession& session, std::string_view sql,
+Result<ProvenStatement> ProveSafeToPlan(PgSession& session, std::string_view sql,
                                         PlanPurpose purpose);
 
 // libpg_query's fingerprint of `sql` (hexadecimal): the same for texts that differ only in their

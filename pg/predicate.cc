@@ -202,7 +202,7 @@ Result<SafePredicate> CheckPredicate(std::string_view where) {
   if (where.empty()) return Refuse("is empty");
   if (where.find('\0') != std::string_view::npos) return Refuse("contains a NUL byte");
   const std::string probe = "SELECT 1 FROM t WHERE (" + std::string(where) + "\n)";
-  const pg::PgQueryParsed parsed(pg_query_parse(probe.c_str()));
+  const PgQueryParsed parsed(pg_query_parse(probe.c_str()));
   if (parsed->error != nullptr) return Refuse("does not parse as an SQL expression");
   const json tree = json::parse(parsed->parse_tree, nullptr, /*allow_exceptions=*/false);
   if (!tree.is_object() || !tree.contains("stmts") || tree["stmts"].size() != 1) {
@@ -251,7 +251,7 @@ Result<int> CheckPlainSelect(std::string_view sql) {
   const std::string text(sql);
   if (text.find('\0') != std::string::npos)
     return MakeError(ErrorCode::kInvalidArgument, "NUL byte");
-  const pg::PgQueryParsed parsed(pg_query_parse(text.c_str()));
+  const PgQueryParsed parsed(pg_query_parse(text.c_str()));
   if (parsed->error != nullptr) {
     return MakeError(ErrorCode::kInvalidArgument, "does not parse as SQL");
   }
