@@ -1,7 +1,6 @@
 #include "applier/audit_log.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 
 #include "core/time_format.h"
 #include "protocol/canonical_json.h"
+#include "protocol/sha256.h"
 
 namespace optischema::applier {
 
@@ -35,21 +35,6 @@ constexpr std::array<std::string_view, 12> kStepNames = {
 constexpr std::array<std::string_view, 11> kRecordKeys = {
     "database",     "detail", "extra", "hash", "prev_hash", "recommendation_id",
     "rollback_sql", "seq",    "sql",   "step", "ts"};
-
-// Lowercase hex SHA-256 of `bytes`.
-std::string Sha256Hex(std::string_view bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
-}
 
 bool IsHash(std::string_view s) {
   return s.size() == kZeroHash.size() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -171,7 +156,7 @@ std::variant<AuditRecord, std::string> CheckRecord(std::string_view line,
     return expected_seq == 1 ? std::string("prev_hash of the first record is not all zeros")
                              : "prev_hash is not the hash of seq " + std::to_string(r.seq - 1);
   }
-  if (Sha256Hex(*unsigned_part) != r.hash) {
+  if (protocol::Sha256Hex(*unsigned_part) != r.hash) {
     return std::string("hash does not match the record's content (the record was changed)");
   }
   return r;
@@ -373,7 +358,7 @@ Result<AuditRecord> AuditLog::Append(const AuditEntry& entry) {
                      .hash = {}};
   Result<std::string> unsigned_part = CanonicalRecordJson(record, /*with_hash=*/false);
   RETURN_IF_ERROR(unsigned_part);
-  record.hash = Sha256Hex(*unsigned_part);
+  record.hash = protocol::Sha256Hex(*unsigned_part);
   Result<std::string> line = CanonicalRecordJson(record, /*with_hash=*/true);
   RETURN_IF_ERROR(line);
   line->push_back('\n');

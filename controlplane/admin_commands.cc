@@ -29,11 +29,8 @@ int RunApiKeysCreate(const std::string& data_dir, const std::string& name, std::
   const SystemClock clock;
   auto store = Store::Open(data_dir, Store::OpenMode::kCreate, clock);
   if (!store.ok()) return ReportError(store.error(), err);
-  auto key = GenerateApiKey();
+  auto key = CreateApiKey(**store, name);
   if (!key.ok()) return ReportError(key.error(), err);
-  if (Status st = (*store)->AddApiKey(name, ApiKeySha256Hex(*key)); !st.ok()) {
-    return ReportError(st.error(), err);
-  }
   err << "created API key \"" << name
       << "\"; only its SHA-256 is stored, so keep the key printed now\n";
   out << *key << "\n" << std::flush;

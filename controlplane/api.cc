@@ -9,7 +9,9 @@
 #include "controlplane/agent_proposals.h"
 #include "controlplane/api_keys.h"
 #include "controlplane/message_validation.h"
+#include "controlplane/series_extraction.h"
 #include "controlplane/snapshot_validation.h"
+#include "core/time_format.h"
 #include "protocol/json_bounds.h"
 #include "protocol/recommendation.h"
 
@@ -294,11 +296,26 @@ ApiReply Api::Snapshot(const std::string& agent_id, const ApiRequest& request,
   if (const auto it = json->find(kProposalsKey); stored && it != json->end()) {
     proposals = StoreAgentProposals(store_, *record, *it, clock_.Now());
   }
+  if (stored) AddToHistory(*json, *record);
   nlohmann::json reply = ReplyObject();
   reply["stored"] = stored;
   reply["proposals_stored"] = proposals.stored;
   reply["proposals_refused"] = proposals.refused;
   return JsonReply(stored ? 202 : 200, reply);
+}
+
+void Api::AddToHistory(const nlohmann::json& snapshot, const SnapshotRecord& record) const {
+  const auto collected = ParseRfc3339(record.collected_at);
+  if (!collected) return;
+  const SnapshotSeries series = ExtractSeries(
+      snapshot, record.agent_id,
+      std::chrono::duration_cast<std::chrono::seconds>(collected->time_since_epoch()).count());
+  // The snapshot is stored: a history that misses it shows a gap, and the agent must not resend.
+  if (Status st = store_.AddSeriesSamples(series.database, series.statements, series.advice_json);
+      !st.ok()) {
+    spdlog::warn("snapshot {} stored, but not added to the console's history: {}",
+                 record.snapshot_id, st.error().message);
+  }
 }
 
 ApiReply Api::Recommendations(const std::string& agent_id, const ApiRequest& request) const {

@@ -37,6 +37,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "controlplane/input_limits.h"
 #include "controlplane/request_budget.h"
 #include "controlplane/store.h"
@@ -46,8 +48,9 @@ namespace optischema::controlplane {
 
 struct ApiReply {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;  // JSON unless content_type says otherwise (the console's pages)
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type = "application/json";
 };
 
 // Reads the request body (decompressed), refusing one larger than `max_bytes` (the route's
@@ -99,6 +102,9 @@ class Api {
   ApiReply Heartbeat(const std::string& agent_id, const std::string& body) const;
   ApiReply Snapshot(const std::string& agent_id, const ApiRequest& request, std::string body) const;
   ApiReply Recommendations(const std::string& agent_id, const ApiRequest& request) const;
+  // Adds a newly stored snapshot to the console's history (series_extraction.h); a failure is
+  // logged, as the snapshot itself is stored.
+  void AddToHistory(const nlohmann::json& snapshot, const SnapshotRecord& record) const;
   ApiReply Event(const std::string& agent_id, const std::string& recommendation_id,
                  const std::string& body) const;
   ApiReply Audit(const std::string& agent_id, const std::string& body) const;

@@ -1,11 +1,12 @@
 #include "controlplane/api_keys.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <strings.h>
 
 #include <array>
+
+#include "protocol/sha256.h"
 
 namespace optischema::controlplane {
 namespace {
@@ -42,23 +43,16 @@ Result<std::string> GenerateApiKey() {
   return key;
 }
 
-std::string ApiKeySha256Hex(std::string_view key) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  // A one-shot digest: no EVP_MD_CTX to own. SHA-256 on a memory buffer cannot fail short of
-  // memory exhaustion, where the empty result matches no stored hash.
-  if (EVP_Digest(key.data(), key.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    return {};
+Result<std::string> CreateApiKey(Store& store, const std::string& name) {
+  auto key = GenerateApiKey();
+  RETURN_IF_ERROR(key);
+  if (Status st = store.AddApiKey(name, ApiKeySha256Hex(*key)); !st.ok()) {
+    return std::move(st).error();
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return key;
 }
+
+std::string ApiKeySha256Hex(std::string_view key) { return protocol::Sha256Hex(key); }
 
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";

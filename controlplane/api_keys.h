@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "controlplane/store.h"
 #include "core/result.h"
 
 namespace optischema::controlplane {
@@ -17,6 +18,9 @@ inline constexpr char kApiKeyPrefix[] = "osk_";
 // A new key: kApiKeyPrefix and 32 bytes from OpenSSL's CSPRNG in unpadded base64url (47
 // characters in all). kInternal when the random generator fails.
 Result<std::string> GenerateApiKey();
+
+// Generates a key, stores its hash under `name` and returns the key (shown once, never stored).
+Result<std::string> CreateApiKey(Store& store, const std::string& name);
 
 // Lower-case hex SHA-256 of `key`: what the store keeps.
 std::string ApiKeySha256Hex(std::string_view key);

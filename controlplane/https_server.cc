@@ -108,7 +108,7 @@ void Send(const ApiReply& reply, httplib::Response& response) {
   response.status = reply.status;
   response.set_header("Date", HttpDateNow());
   for (const auto& [name, value] : reply.headers) response.set_header(name, value);
-  response.set_content(reply.body, "application/json");
+  response.set_content(reply.body, reply.content_type);
 }
 
 }  // namespace
@@ -117,6 +117,10 @@ struct HttpsServer::State {
   // Serves one request: `reader` is null for methods whose body the library has read already.
   void Handle(const httplib::Request& request, httplib::Response& response,
               const httplib::ContentReader* reader) const {
+    if (console != nullptr && request.path.rfind("/v1/", 0) != 0) {
+      HandleConsole(request, response, reader);
+      return;
+    }
     const ApiRequest api_request{request.method, request.path, request.get_param_value("status"),
                                  request.get_header_value("Authorization"),
                                  request.get_header_value("Idempotency-Key")};
@@ -146,6 +150,36 @@ struct HttpsServer::State {
       ReadBody(*reader, response, nullptr, api->MaxBodyBytes(request.path), nullptr);
     }
     Send(reply, response);
+  }
+
+  void HandleConsole(const httplib::Request& request, httplib::Response& response,
+                     const httplib::ContentReader* reader) const {
+    WebRequest web{request.method, request.path, {}, {}, request.get_header_value("Cookie"),
+                   request.get_header_value("Origin"), request.get_header_value("Host"),
+                   request.remote_addr};
+    for (const auto& [name, value] : request.params) web.query.emplace(name, value);
+    if (reader != nullptr) {
+      RequestBudget::Claim memory(budget.get());
+      std::string body;
+      switch (ReadBody(*reader, response, &body, kMaxConsoleBodyBytes, &memory)) {
+        case BodyOutcome::kComplete:
+          break;
+        case BodyOutcome::kTooLarge:
+          Send(TooLarge(kMaxConsoleBodyBytes), response);
+          return;
+        case BodyOutcome::kOverBudget:
+          Send(BusyReply(budget->capacity()), response);
+          return;
+        case BodyOutcome::kUnreadable:
+          Send(ErrorReply(400, "request body could not be read"), response);
+          return;
+      }
+      if (request.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded",
+                                                         0) == 0) {
+        web.form = ParseUrlEncoded(body);
+      }
+    }
+    Send(console->Handle(web), response);
   }
 
   enum class BodyOutcome { kComplete, kTooLarge, kOverBudget, kUnreadable };
@@ -230,6 +264,7 @@ struct HttpsServer::State {
 
   HttpsServerOptions options;
   const Api* api = nullptr;
+  const Console* console = nullptr;
   std::unique_ptr<RequestBudget> budget;
   std::unique_ptr<httplib::SSLServer> server;
   int port = 0;
@@ -238,7 +273,7 @@ struct HttpsServer::State {
 };
 
 Result<std::unique_ptr<HttpsServer>> HttpsServer::Bind(const HttpsServerOptions& options,
-                                                       const Api& api) {
+                                                       const Api& api, const Console* console) {
   if (Status st = CheckReadable(options.cert_file, "--tls-cert"); !st.ok()) {
     return std::move(st).error();
   }
@@ -248,6 +283,7 @@ Result<std::unique_ptr<HttpsServer>> HttpsServer::Bind(const HttpsServerOptions&
   auto state = std::make_unique<State>();
   state->options = options;
   state->api = &api;
+  state->console = console;
   state->budget = std::make_unique<RequestBudget>(options.max_inflight_bytes);
   std::string tls_error;
   state->server = std::make_unique<httplib::SSLServer>(

@@ -14,6 +14,9 @@
 // needed (unknown route, bad key) still reads and drops the body, within the same bounds.
 // One request per connection.
 //
+// Paths under /v1/ go to the Api; every other path to the console (console.h) when there is one,
+// its POST bodies bounded by kMaxConsoleBodyBytes; without a console they go to the Api (404).
+//
 // Thread safety: Serve runs the accept loop on the calling thread and requests on a pool of
 // worker threads; Stop may be called from any thread, before or during Serve.
 
@@ -22,6 +25,7 @@
 #include <string>
 
 #include "controlplane/api.h"
+#include "controlplane/console.h"
 #include "controlplane/input_limits.h"
 #include "core/result.h"
 
@@ -40,9 +44,10 @@ class HttpsServer {
   // Loads the certificate and key and binds the address; connections queue from then on.
   // Errors (kConfig, the message names the option): an unreadable or invalid certificate or key,
   // a key that does not match the certificate, an address that cannot be bound (in use, not
-  // local). `api` must outlive the server.
+  // local). `api` and `console` (may be null) must outlive the server.
   static Result<std::unique_ptr<HttpsServer>> Bind(const HttpsServerOptions& options,
-                                                   const Api& api);
+                                                   const Api& api,
+                                                   const Console* console = nullptr);
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;

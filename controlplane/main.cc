@@ -14,6 +14,7 @@
 #include "controlplane/admin_commands.h"
 #include "controlplane/recommendation_commands.h"
 #include "controlplane/serve_command.h"
+#include "controlplane/user_commands.h"
 
 namespace {
 
@@ -60,10 +61,22 @@ int main(int argc, char** argv) {
                    "Retry-After (default 256 MiB)")
       ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
   serve_cmd
-      ->add_option("--retention-days", serve.retention_days,
+      ->add_option("--retention-days", serve.retention.snapshots,
                    "delete heartbeats and snapshots received more than N days ago, at start and "
                    "hourly; 0 keeps them (default 30)")
       ->check(CLI::Range(0, kMaxRetentionDays));
+  serve_cmd
+      ->add_option("--history-days", serve.retention.history,
+                   "keep the console's hourly history of statements and databases for N days; "
+                   "0 keeps it (default 14)")
+      ->check(CLI::Range(0, kMaxRetentionDays));
+  serve_cmd->add_option("--require-second-approver", serve.console.approval.second_approver_kinds,
+                        "kinds (comma-separated, e.g. drop_index,set_config) signed only after "
+                        "a second, different approver confirms them in the console")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"create_index", "drop_index", "set_config", "rewrite"}));
+  serve_cmd->add_option("--chart-js", serve.chart_js_path,
+                        "Chart.js file the console serves (default: Debian's libjs-chart.js)");
   AddIntervalOption(*serve_cmd, "--snapshot-interval-s", serve.api.snapshot_interval_s,
                     "send a snapshot");
   AddIntervalOption(*serve_cmd, "--heartbeat-interval-s", serve.api.heartbeat_interval_s,
@@ -139,6 +152,30 @@ int main(int argc, char** argv) {
   recommendations_list->add_flag("--json", recommendations.json, "print a JSON array");
   recommendations_list->add_option("--agent", recommendations.agent_id, "only this agent id");
 
+  UserCommandOptions users;
+  auto* users_cmd = app.add_subcommand("users", "console users")->require_subcommand(1);
+  auto* users_create = users_cmd->add_subcommand(
+      "create", "create a user; prints a one-time password as the last line");
+  users_create->add_option("name", users.name, "user name")->required();
+  users_create->add_option("--role", users.role, "viewer, approver or admin")->required();
+  auto* users_list = users_cmd->add_subcommand("list", "list users");
+  users_list->add_flag("--json", users.json, "print a JSON array");
+  auto* users_disable = users_cmd->add_subcommand("disable", "disable a user; ends their sessions");
+  users_disable->add_option("name", users.name, "user name")->required();
+  auto* users_reset = users_cmd->add_subcommand(
+      "reset-password", "set a new password, lift a lockout; prints it as the last line");
+  users_reset->add_option("name", users.name, "user name")->required();
+  auto* users_totp = users_cmd->add_subcommand(
+      "enroll-totp", "give a user a TOTP second factor; prints the secret as the last line");
+  users_totp->add_option("name", users.name, "user name")->required();
+  for (CLI::App* command : {users_create, users_list, users_disable, users_reset, users_totp}) {
+    command->add_option("--data", users.data_dir, "data directory")->required();
+  }
+  for (CLI::App* command : {users_create, users_reset}) {
+    command->add_flag("--password-stdin", users.password_stdin,
+                      "read the password from standard input instead of making one");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -155,6 +192,11 @@ int main(int argc, char** argv) {
   if (audit_list->parsed()) return RunAuditList(audit, std::cout, std::cerr);
   if (keys_init->parsed()) return RunKeysInit(data_dir, force, std::cout, std::cerr);
   if (keys_show->parsed()) return RunKeysShow(data_dir, std::cout, std::cerr);
+  if (users_create->parsed()) return RunUsersCreate(users, std::cin, std::cout, std::cerr);
+  if (users_list->parsed()) return RunUsersList(users, std::cout, std::cerr);
+  if (users_disable->parsed()) return RunUsersDisable(users, std::cerr);
+  if (users_reset->parsed()) return RunUsersResetPassword(users, std::cin, std::cout, std::cerr);
+  if (users_totp->parsed()) return RunUsersEnrollTotp(users, std::cout, std::cerr);
   if (recommendations_list->parsed()) {
     return RunRecommendationsList(recommendations, std::cout, std::cerr);
   }

@@ -16,6 +16,7 @@
 
 #include "controlplane/agent_proposals.h"
 #include "controlplane/command_output.h"
+#include "controlplane/recommendation_actions.h"
 #include "controlplane/recommendation_workflow.h"
 #include "controlplane/signing_key.h"
 #include "controlplane/store.h"
@@ -27,8 +28,6 @@
 namespace optischema::controlplane {
 namespace {
 
-// Statuses in which the change is in place on the database, so there is something to undo.
-constexpr std::array<std::string_view, 3> kRollbackFrom = {"applied", "verified", "regressed"};
 // Characters of a reason shown in the text listing; the JSON listing has it whole.
 constexpr std::size_t kListedReasonChars = 60;
 
@@ -44,14 +43,6 @@ Result<std::string> ReadTextFile(const std::string& path) {
                      "cannot read " + path + ": " + text.error().message);
   }
   return text;
-}
-
-// The recommendation `id`, or the exit status after reporting why there is none.
-std::variant<RecommendationRow, int> Find(Store& store, const std::string& id, std::ostream& err) {
-  auto row = store.GetRecommendation(id);
-  if (!row.ok()) return ReportError(row.error(), err);
-  if (!*row) return Refuse("no recommendation with id " + id, err);
-  return std::move(**row);
 }
 
 // A string member of a stored body, or null.
@@ -178,35 +169,18 @@ int RunApprove(const std::string& data_dir, const std::string& id, const std::st
                const Clock& clock, std::ostream& err) {
   auto store = Store::Open(data_dir, Store::OpenMode::kExisting, clock);
   if (!store.ok()) return ReportError(store.error(), err);
-  auto found = Find(**store, id, err);
-  if (const int* exit_status = std::get_if<int>(&found)) return *exit_status;
-  const RecommendationRow& row = std::get<RecommendationRow>(found);
-  if (row.record.status != kStatusProposed) {
-    return Refuse("recommendation " + id + " is " + row.record.status +
-                      "; only a proposed recommendation can be approved",
-                  err);
+  // The command line is the operator's own way in (it holds the signing key): no two-person rule.
+  auto approved = ApproveRecommendation(**store, data_dir, id, approved_by, "", ApprovalPolicy{},
+                                        clock);
+  if (!approved.ok()) return ReportError(approved.error(), err);
+  auto row = (*store)->GetRecommendation(id);
+  if (!row.ok()) return ReportError(row.error(), err);
+  err << "approved recommendation " << id << " as " << approved_by;
+  if (*row) {
+    err << "; agent " << (*row)->record.agent_id << " is served it until "
+        << (*row)->record.expires_at.value_or("-");
   }
-  const auto now = clock.Now();
-  if (row.record.expires_at) {
-    const auto expires = ParseRfc3339(*row.record.expires_at);
-    if (!expires || *expires <= now) {
-      return Refuse("recommendation " + id + " expired at " + *row.record.expires_at +
-                        "; propose it again with a later expires_at",
-                    err);
-    }
-  }
-  auto private_key = ReadSigningKey(data_dir);
-  if (!private_key.ok()) return ReportError(private_key.error(), err);
-  auto signed_json =
-      SignApproval(row.record.body_json, approved_by, FormatRfc3339(now), *private_key);
-  if (!signed_json.ok()) return ReportError(signed_json.error(), err);
-  auto changed =
-      (*store)->TransitionRecommendation(id, {kStatusProposed}, kStatusApproved, *signed_json);
-  if (!changed.ok()) return ReportError(changed.error(), err);
-  if (!*changed) return Refuse("recommendation " + id + " changed meanwhile; look again", err);
-  err << "approved recommendation " << id << " as " << approved_by << "; agent "
-      << row.record.agent_id << " is served it until " << row.record.expires_at.value_or("-")
-      << "\n";
+  err << "\n";
   return 0;
 }
 
@@ -214,21 +188,11 @@ int RunRollback(const std::string& data_dir, const std::string& id, const Clock&
                 std::ostream& err) {
   auto store = Store::Open(data_dir, Store::OpenMode::kExisting, clock);
   if (!store.ok()) return ReportError(store.error(), err);
-  auto found = Find(**store, id, err);
-  if (const int* exit_status = std::get_if<int>(&found)) return *exit_status;
-  const std::string& status = std::get<RecommendationRow>(found).record.status;
-  if (status == kStatusRollbackRequested) {
+  auto already = RequestRollback(**store, id, DefaultApprover());
+  if (!already.ok()) return ReportError(already.error(), err);
+  if (*already) {
     err << "a rollback of recommendation " << id << " is requested already\n";
     return 0;
-  }
-  const std::vector<std::string> from(kRollbackFrom.begin(), kRollbackFrom.end());
-  auto changed =
-      (*store)->TransitionRecommendation(id, from, kStatusRollbackRequested, std::nullopt);
-  if (!changed.ok()) return ReportError(changed.error(), err);
-  if (!*changed) {
-    return Refuse("recommendation " + id + " is " + status +
-                      "; only an applied one (applied, verified or regressed) can be rolled back",
-                  err);
   }
   err << "requested a rollback of recommendation " << id
       << "; the agent is told when it next asks for recommendations\n";

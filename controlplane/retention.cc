@@ -4,22 +4,40 @@
 
 namespace optischema::controlplane {
 
-Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, int retention_days) {
-  const auto cutoff = clock.Now() - std::chrono::days(retention_days);
-  Result<PruneCounts> counts = store.PruneReceivedBefore(cutoff);
-  if (!counts.ok()) {
-    spdlog::error("retention: {}", counts.error().ToString());
-  } else if (counts->heartbeats > 0 || counts->snapshots > 0) {
-    spdlog::info("retention: deleted {} heartbeats and {} snapshots older than {} days",
-                 counts->heartbeats, counts->snapshots, retention_days);
+Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, RetentionDays days) {
+  const auto now = clock.Now();
+  PruneCounts counts;
+  if (days.snapshots > 0) {
+    Result<PruneCounts> pruned = store.PruneReceivedBefore(now - std::chrono::days(days.snapshots));
+    if (!pruned.ok()) {
+      spdlog::error("retention: {}", pruned.error().ToString());
+      return pruned;
+    }
+    counts = *pruned;
+    if (counts.heartbeats > 0 || counts.snapshots > 0) {
+      spdlog::info("retention: deleted {} heartbeats and {} snapshots older than {} days",
+                   counts.heartbeats, counts.snapshots, days.snapshots);
+    }
+  }
+  if (days.history > 0) {
+    const auto seconds = [](std::chrono::system_clock::time_point t) {
+      return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    };
+    Result<int64_t> rows = store.PruneSeries(seconds(now - kMinuteSeriesRetention),
+                                             seconds(now - std::chrono::days(days.history)));
+    if (!rows.ok()) {
+      spdlog::error("retention: {}", rows.error().ToString());
+      return std::move(rows).error();
+    }
+    counts.series_rows = *rows;
   }
   return counts;
 }
 
-RetentionSweeper::RetentionSweeper(Store& store, const Clock& clock, int retention_days,
+RetentionSweeper::RetentionSweeper(Store& store, const Clock& clock, RetentionDays days,
                                    std::chrono::milliseconds interval)
-    : store_(store), clock_(clock), retention_days_(retention_days), interval_(interval) {
-  if (retention_days_ > 0) thread_ = std::thread([this] { Run(); });
+    : store_(store), clock_(clock), days_(days), interval_(interval) {
+  if (days_.snapshots > 0 || days_.history > 0) thread_ = std::thread([this] { Run(); });
 }
 
 RetentionSweeper::~RetentionSweeper() { Stop(); }
@@ -37,7 +55,7 @@ void RetentionSweeper::Run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
-    (void)SweepRetention(store_, clock_, retention_days_);
+    (void)SweepRetention(store_, clock_, days_);
     lock.lock();
     wake_.wait_for(lock, interval_, [this] { return stopping_; });
   }

@@ -1,9 +1,10 @@
 #pragma once
 
 // Retention of what agents send over and over: heartbeats and snapshots received more than
-// `retention_days` ago are deleted (Store::PruneReceivedBefore) at start and then every
-// `interval`, on a thread of the sweeper's own. Each sweep logs what it deleted; a failed sweep
-// is logged and tried again at the next interval.
+// `snapshots` days ago are deleted (Store::PruneReceivedBefore), and so are the console's history
+// buckets older than `history` days (hour buckets) or kMinuteSeriesRetention (minute buckets;
+// Store::PruneSeries), at start and then every `interval`, on a thread of the sweeper's own.
+// Each sweep logs what it deleted; a failed sweep is logged and tried again at the next interval.
 //
 // Thread safety: construct, destroy and call Stop from one thread; the sweeping thread only uses
 // the store (thread-safe) and the clock.
@@ -13,20 +14,28 @@
 #include <mutex>
 #include <thread>
 
+#include "controlplane/input_limits.h"
+#include "controlplane/series_records.h"
 #include "controlplane/store.h"
 #include "core/clock.h"
 #include "core/result.h"
 
 namespace optischema::controlplane {
 
-// One sweep: deletes what was received before clock.Now() - retention_days, logs the counts.
-Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, int retention_days);
+// Days to keep each kind of data; 0 keeps it forever.
+struct RetentionDays {
+  int snapshots = kDefaultRetentionDays;  // heartbeats and snapshot bodies
+  int history = kDefaultHistoryDays;      // the console's hour buckets
+};
+
+// One sweep: deletes what is older than `days` allow, logs the counts.
+Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, RetentionDays days);
 
 class RetentionSweeper {
  public:
-  // Starts sweeping; retention_days 0 keeps everything (no thread). `store` and `clock` must
-  // outlive the sweeper.
-  RetentionSweeper(Store& store, const Clock& clock, int retention_days,
+  // Starts sweeping; both days 0 keep everything (no thread). `store` and `clock` must outlive
+  // the sweeper.
+  RetentionSweeper(Store& store, const Clock& clock, RetentionDays days,
                    std::chrono::milliseconds interval);
   ~RetentionSweeper();  // Stop()
   RetentionSweeper(const RetentionSweeper&) = delete;
@@ -40,7 +49,7 @@ class RetentionSweeper {
 
   Store& store_;
   const Clock& clock_;
-  const int retention_days_;
+  const RetentionDays days_;
   const std::chrono::milliseconds interval_;
   std::mutex mutex_;
   std::condition_variable wake_;

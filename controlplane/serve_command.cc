@@ -12,6 +12,7 @@
 #include "controlplane/retention.h"
 #include "controlplane/store.h"
 #include "core/clock.h"
+#include "core/file_io.h"
 
 namespace optischema::controlplane {
 namespace {
@@ -73,11 +74,20 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   const SystemClock clock;
   auto store = Store::Open(options.data_dir, Store::OpenMode::kCreate, clock);
   if (!store.ok()) return fail(store.error());
-  const RetentionSweeper sweeper(**store, clock, options.retention_days, kRetentionSweepInterval);
+  const RetentionSweeper sweeper(**store, clock, options.retention, kRetentionSweepInterval);
   const Api api(**store, options.api, clock);
+  ConsoleOptions console_options = options.console;
+  console_options.data_dir = options.data_dir;
+  if (auto chart_js = ReadWholeFile(options.chart_js_path); chart_js.ok()) {
+    console_options.chart_js = std::move(*chart_js);
+  } else {
+    spdlog::warn("--chart-js {}: {}; the console shows no charts (install libjs-chart.js)",
+                 options.chart_js_path, chart_js.error().message);
+  }
+  const Console console(**store, std::move(console_options), clock);
   HttpsServerOptions server_options{address->first, address->second, options.cert_file,
                                     options.key_file, options.max_inflight_bytes};
-  auto bound = HttpsServer::Bind(server_options, api);
+  auto bound = HttpsServer::Bind(server_options, api, &console);
   if (!bound.ok()) return fail(bound.error());
   HttpsServer& server = **bound;
   out << "listening on https://" << HostForUrl(address->first) << ":" << server.port() << "\n"

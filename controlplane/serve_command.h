@@ -1,7 +1,8 @@
 #pragma once
 
 // `optischema-controlplane serve`: opens the store, starts the retention sweeper (retention.h),
-// binds HTTPS, prints
+// reads Chart.js for the console (a missing file is a warning: the pages say charts are
+// unavailable), binds HTTPS for protocol v1 and the console (console.h), prints
 // "listening on https://HOST:PORT" to `out` once connections are accepted, and serves until
 // SIGTERM or SIGINT; then it stops accepting, lets requests in progress finish and returns 0.
 //
@@ -19,8 +20,10 @@
 #include <utility>
 
 #include "controlplane/api.h"
+#include "controlplane/console.h"
 #include "controlplane/https_server.h"
 #include "controlplane/input_limits.h"
+#include "controlplane/retention.h"
 #include "core/result.h"
 
 namespace optischema::controlplane {
@@ -31,8 +34,10 @@ struct ServeOptions {
   std::string cert_file;
   std::string key_file;
   std::size_t max_inflight_bytes = kDefaultMaxInflightBytes;
-  int retention_days = kDefaultRetentionDays;  // 0 keeps heartbeats and snapshots forever
-  ApiOptions api;                              // api.max_body_bytes is --max-body-bytes
+  RetentionDays retention;  // --retention-days, --history-days
+  ApiOptions api;           // api.max_body_bytes is --max-body-bytes
+  ConsoleOptions console;   // data_dir and chart_js are filled in by RunServe
+  std::string chart_js_path = kDefaultChartJsPath;
 };
 
 // Splits "HOST:PORT" / "[IPv6]:PORT" (port 0 to 65535). kConfig naming --listen otherwise.

@@ -61,6 +61,18 @@ void SqliteStatement::Bind(int index, int64_t value) {
 
 void SqliteStatement::BindNull(int index) { sqlite3_bind_null(stmt_.get(), index); }
 
+void SqliteStatement::BindDouble(int index, double value) {
+  sqlite3_bind_double(stmt_.get(), index, value);
+}
+
+void SqliteStatement::BindOptional(int index, const std::optional<std::string>& text) {
+  if (text) {
+    Bind(index, *text);
+  } else {
+    BindNull(index);
+  }
+}
+
 Result<bool> SqliteStatement::Step() {
   switch (sqlite3_step(stmt_.get())) {
     case SQLITE_ROW:
@@ -92,6 +104,25 @@ std::string SqliteStatement::ColumnText(int column) const {
 std::optional<std::string> SqliteStatement::ColumnOptionalText(int column) const {
   if (sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL) return std::nullopt;
   return ColumnText(column);
+}
+
+void SqliteStatement::Reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+std::optional<int64_t> SqliteStatement::ColumnOptionalInt(int column) const {
+  if (sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL) return std::nullopt;
+  return ColumnInt(column);
+}
+
+double SqliteStatement::ColumnDouble(int column) const {
+  return sqlite3_column_double(stmt_.get(), column);
+}
+
+std::optional<double> SqliteStatement::ColumnOptionalDouble(int column) const {
+  if (sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL) return std::nullopt;
+  return ColumnDouble(column);
 }
 
 Result<SqliteTransaction> SqliteTransaction::Begin(sqlite3* db) {

@@ -47,15 +47,22 @@ class SqliteStatement {
   void Bind(int index, std::string_view text);
   void Bind(int index, int64_t value);
   void BindNull(int index);
+  void BindDouble(int index, double value);
+  void BindOptional(int index, const std::optional<std::string>& text);
 
   // Advances: true when a row is available, false when done; an error otherwise.
   Result<bool> Step();
   // Runs a statement that returns no rows.
   Status Run();
+  // Makes the statement ready to run again, its parameters unbound.
+  void Reset();
 
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;
   std::optional<std::string> ColumnOptionalText(int column) const;
+  std::optional<int64_t> ColumnOptionalInt(int column) const;
+  double ColumnDouble(int column) const;
+  std::optional<double> ColumnOptionalDouble(int column) const;
 
  private:
   SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}

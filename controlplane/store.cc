@@ -14,7 +14,7 @@
 namespace optischema::controlplane {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -68,7 +68,85 @@ CREATE TABLE IF NOT EXISTS audit_records (
   received_at TEXT NOT NULL,
   body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_records_by_agent ON audit_records (agent_id, id);
-PRAGMA user_version = 2;
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  totp_secret TEXT,
+  disabled INTEGER NOT NULL,
+  failed_login_attempts INTEGER NOT NULL,
+  locked_until_s INTEGER,
+  created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS console_sessions (
+  id_sha256 TEXT PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES users (name),
+  csrf_token TEXT NOT NULL,
+  created_s INTEGER NOT NULL,
+  last_seen_s INTEGER NOT NULL,
+  address TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS console_audit (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  user TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  address TEXT NOT NULL,
+  detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recommendation_decisions (
+  id INTEGER PRIMARY KEY,
+  recommendation_id TEXT NOT NULL,
+  user TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  note TEXT NOT NULL,
+  at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recommendation_decisions_by_recommendation
+  ON recommendation_decisions (recommendation_id, id);
+CREATE TABLE IF NOT EXISTS databases (
+  agent_id TEXT NOT NULL,
+  database TEXT NOT NULL,
+  last_collected_s INTEGER NOT NULL,
+  advice TEXT,
+  advice_collected_s INTEGER,
+  PRIMARY KEY (agent_id, database));
+CREATE TABLE IF NOT EXISTS database_series (
+  agent_id TEXT NOT NULL,
+  database TEXT NOT NULL,
+  resolution INTEGER NOT NULL,
+  bucket_s INTEGER NOT NULL,
+  window_s REAL NOT NULL,
+  total_exec_ms REAL NOT NULL,
+  calls REAL NOT NULL,
+  connections_sum REAL NOT NULL,
+  cache_hit_ratio_sum REAL NOT NULL,
+  tps_sum REAL NOT NULL,
+  samples INTEGER NOT NULL,
+  cache_hit_samples INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, database, resolution, bucket_s)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS statements (
+  agent_id TEXT NOT NULL,
+  database TEXT NOT NULL,
+  queryid TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  text TEXT,
+  duration_class TEXT NOT NULL,
+  cumulative_min_ms REAL,
+  cumulative_max_ms REAL,
+  score REAL NOT NULL,
+  last_seen_s INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, database, queryid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS statement_series (
+  agent_id TEXT NOT NULL,
+  database TEXT NOT NULL,
+  queryid TEXT NOT NULL,
+  resolution INTEGER NOT NULL,
+  bucket_s INTEGER NOT NULL,
+  calls REAL NOT NULL,
+  total_exec_ms REAL NOT NULL,
+  rows REAL NOT NULL,
+  PRIMARY KEY (agent_id, database, queryid, resolution, bucket_s)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS statement_series_by_bucket
+  ON statement_series (agent_id, database, resolution, bucket_s);
+PRAGMA user_version = 3;
 )sql";
 
 // Schema 1 to 2: recommendations may name an agent that has not registered yet (no foreign key)

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/console_records.h"
+#include "controlplane/series_records.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -100,6 +102,7 @@ struct AuditRow {
 struct PruneCounts {
   int64_t heartbeats = 0;
   int64_t snapshots = 0;
+  int64_t series_rows = 0;  // the console's history buckets
 };
 
 // What happened to a request that needs a registered agent; anything but kStored changed nothing.
@@ -183,6 +186,63 @@ class Store {
       const std::optional<std::string>& agent_id);
   // Audit records (of one agent, when given) in order of arrival.
   Result<std::vector<AuditRow>> ListAuditRecords(const std::optional<std::string>& agent_id);
+  // The recommendation's events as received, oldest first.
+  Result<std::vector<std::string>> RecommendationEvents(const std::string& recommendation_id);
+
+  // ---- The console's users, sessions and records (store_console.cc) ----
+
+  // kInvalidArgument when a user with this name exists already.
+  Status AddUser(const ConsoleUser& user);
+  Result<std::optional<ConsoleUser>> GetUser(const std::string& name);
+  Result<std::vector<ConsoleUser>> ListUsers();  // by name
+  // Writes every member of the user `user.name` (kInvalidArgument when there is none).
+  Status UpdateUser(const ConsoleUser& user);
+
+  Status AddSession(const ConsoleSession& session);
+  Result<std::optional<ConsoleSession>> GetSession(const std::string& id_sha256);
+  Status TouchSession(const std::string& id_sha256, int64_t last_seen_s);
+  Status DeleteSession(const std::string& id_sha256);
+  // Ends every session of `user` (disabled, password reset).
+  Status DeleteUserSessions(const std::string& user);
+
+  // Sets `record.at` to now.
+  Status AddConsoleAudit(ConsoleAuditRecord record);
+  // Newest first, at most `limit`.
+  Result<std::vector<ConsoleAuditRecord>> ListConsoleAudit(int64_t limit);
+
+  // Sets `decision.at` to now.
+  Status AddDecision(RecommendationDecision decision);
+  // The recommendation's decisions, oldest first.
+  Result<std::vector<RecommendationDecision>> Decisions(const std::string& recommendation_id);
+
+  // ---- History for the console's charts (store_series.cc, series_records.h) ----
+
+  // Adds the snapshot's figures to the minute and hour buckets it falls in, and records the
+  // statements' fingerprints, texts (the first one sent is kept) and latest figures; one
+  // transaction. `advice_json`, when given, replaces the database's latest advice.
+  Status AddSeriesSamples(const DatabaseSample& database,
+                          const std::vector<StatementSample>& statements,
+                          const std::optional<std::string>& advice_json);
+  // Databases by agent and name.
+  Result<std::vector<DatabaseInfo>> ListDatabases();
+  // Buckets from `since_s` on, oldest first.
+  Result<std::vector<DatabasePoint>> DatabaseSeries(const std::string& agent_id,
+                                                    const std::string& database,
+                                                    Resolution resolution, int64_t since_s);
+  Result<std::vector<StatementPoint>> StatementSeries(const std::string& agent_id,
+                                                      const std::string& database,
+                                                      const std::string& queryid,
+                                                      Resolution resolution, int64_t since_s);
+  // The `limit` statements with the most time in the hour buckets from `since_s` on, most first.
+  Result<std::vector<StatementTotals>> TopStatements(const std::string& agent_id,
+                                                     const std::string& database,
+                                                     int64_t since_s, int64_t limit);
+  Result<std::optional<StatementInfo>> GetStatementInfo(const std::string& agent_id,
+                                                        const std::string& database,
+                                                        const std::string& queryid);
+  // Deletes minute buckets before `minute_cutoff_s` and hour buckets before `hour_cutoff_s`;
+  // returns how many rows went.
+  Result<int64_t> PruneSeries(int64_t minute_cutoff_s, int64_t hour_cutoff_s);
 
  private:
   struct DbClose {

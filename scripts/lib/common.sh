@@ -24,7 +24,9 @@ OPTISCHEMA_PG_BIN=/usr/lib/postgresql/15/bin
 # demo's certificates; file (with dpkg-dev from build-essential) lets CPack compute the .deb
 # dependencies; systemd provides systemd-analyze for the packaging test. clang and
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only recommended by clang) build the
-# fuzz targets.
+# fuzz targets. libargon2-dev (password hashes) and liboath-dev (TOTP) serve the console's logins;
+# libjs-chart.js is the charting library the console serves itself; chromium and chromium-driver
+# run the console's browser tests.
 OPTISCHEMA_PACKAGES=(
   build-essential cmake pkg-config g++
   libpq-dev nlohmann-json3-dev libroaring-dev libspdlog-dev libsystemd-dev
@@ -33,6 +35,7 @@ OPTISCHEMA_PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-15-hypopg postgresql-15-pg-qualstats
   procps iproute2 util-linux openssl file systemd
   clang libclang-rt-14-dev
+  libargon2-dev liboath-dev libjs-chart.js chromium chromium-driver
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -344,7 +344,7 @@ TEST_F(RetentionTest, SweepDeletesOldHeartbeatsAndSnapshotsButKeepsTheLatestHear
   clock_.Advance(std::chrono::days(31));
   Snapshot("new");
 
-  const Result<PruneCounts> counts = SweepRetention(*store_, clock_, 30);
+  const Result<PruneCounts> counts = SweepRetention(*store_, clock_, {30, 0});
 
   ASSERT_TRUE(counts.ok()) << counts.error().message;
   EXPECT_EQ(counts->heartbeats, 1);
@@ -359,7 +359,7 @@ TEST_F(RetentionTest, NothingYoungerThanTheRetentionIsDeleted) {
   Snapshot("s");
   clock_.Advance(std::chrono::days(29));
 
-  const Result<PruneCounts> counts = SweepRetention(*store_, clock_, 30);
+  const Result<PruneCounts> counts = SweepRetention(*store_, clock_, {30, 0});
 
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->heartbeats, 0);
@@ -370,7 +370,7 @@ TEST_F(RetentionTest, NothingYoungerThanTheRetentionIsDeleted) {
 TEST_F(RetentionTest, SweeperSweepsAtStart) {
   Snapshot("old");
   clock_.Advance(std::chrono::days(2));
-  const RetentionSweeper sweeper(*store_, clock_, 1, std::chrono::hours(1));
+  const RetentionSweeper sweeper(*store_, clock_, {1, 0}, std::chrono::hours(1));
 
   EXPECT_TRUE(testing::WaitFor([&] { return SnapshotIds().empty(); }, std::chrono::seconds(10),
                                std::chrono::milliseconds(10)));
@@ -379,7 +379,7 @@ TEST_F(RetentionTest, SweeperSweepsAtStart) {
 TEST_F(RetentionTest, ZeroDaysKeepsEverything) {
   Snapshot("old");
   clock_.Advance(std::chrono::days(3650));
-  RetentionSweeper sweeper(*store_, clock_, 0, std::chrono::milliseconds(1));
+  RetentionSweeper sweeper(*store_, clock_, {0, 0}, std::chrono::milliseconds(1));
   sweeper.Stop();
 
   EXPECT_EQ(SnapshotIds(), std::vector<std::string>{"old"});

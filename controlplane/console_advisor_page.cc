@@ -1,0 +1,73 @@
+// The index advisor: each database's findings and schema drift from the agent's last advice
+// (console_pages.h).
+
+#include "controlplane/command_output.h"
+#include "controlplane/console_pages.h"
+
+namespace optischema::controlplane {
+namespace {
+
+std::string Str(const nlohmann::json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
+  return object[key].get<std::string>();
+}
+
+std::string Num(const nlohmann::json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return "-";
+  return FormatNumber(object[key].get<double>());
+}
+
+const nlohmann::json& Array(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json kEmpty = nlohmann::json::array();
+  if (!object.is_object() || !object.contains(key) || !object[key].is_array()) return kEmpty;
+  return object[key];
+}
+
+std::string DatabaseAdvice(const DatabaseInfo& db, int64_t now_s) {
+  const nlohmann::json advice = StoredJson(*db.advice_json);
+  std::string html = "<h2>" + Escape(db.database) + " <small>on agent <code>" +
+                     Escape(db.agent_id) + "</code>, reported " +
+                     Escape(FormatAgo(db.advice_collected_s.value_or(0), now_s)) +
+                     "</small></h2>";
+  std::vector<std::vector<std::string>> findings;
+  for (const nlohmann::json& f : Array(advice, "index_findings")) {
+    std::string index = Str(f, "schema") + "." + Str(f, "index");
+    findings.push_back({Badge(Str(f, "kind")), Escape(Str(f, "schema") + "." + Str(f, "table")),
+                        Escape(index), Num(f, "bytes"), Num(f, "writes_per_s"),
+                        Escape(Str(f, "covered_by")), Escape(Str(f, "reason"))});
+  }
+  html += "<h3>Findings</h3>" + RenderTable({"Finding", "Table", "Index", "Bytes freed",
+                                             "Writes/s on the table", "Covered by", "Why"},
+                                            findings);
+  std::vector<std::vector<std::string>> drift;
+  for (const nlohmann::json& d : Array(advice, "drift")) {
+    drift.push_back({Escape(Str(d, "table")), Badge(Str(d, "change")), Escape(Str(d, "name")),
+                     Escape(Str(d, "detail"))});
+  }
+  html += "<h3>Schema drift</h3>" + RenderTable({"Table", "Change", "Name", "Detail"}, drift);
+  const nlohmann::json advisor = advice.value("advisor", nlohmann::json());
+  std::string notes;
+  for (const nlohmann::json& note : Array(advisor, "notes")) {
+    if (note.is_string()) notes += "<li>" + Escape(note.get<std::string>()) + "</li>";
+  }
+  if (!notes.empty()) html += "<h3>Advisor notes</h3><ul>" + notes + "</ul>";
+  return html;
+}
+
+}  // namespace
+
+Result<ApiReply> AdvisorPage(const PageContext& context) {
+  auto databases = context.store.ListDatabases();
+  RETURN_IF_ERROR(databases);
+  std::string body;
+  for (const DatabaseInfo& db : *databases) {
+    if (db.advice_json) body += DatabaseAdvice(db, context.now_s);
+  }
+  if (body.empty()) {
+    body = "<p class=\"notice\">No agent has sent advice yet: the advisor runs every "
+           "advisor.interval (docs/advisor.md).</p>";
+  }
+  return HtmlReply(200, RenderPage(context.Frame("Index advisor", "/advisor"), body));
+}
+
+}  // namespace optischema::controlplane
