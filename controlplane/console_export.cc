@@ -3,6 +3,8 @@
 // the bucket.
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 
 #include "controlplane/console_pages.h"
 #include "core/time_format.h"
@@ -21,6 +23,16 @@ nlohmann::json NumberOrNull(bool present, double value) {
 std::string CsvCell(const nlohmann::json& value) {
   if (value.is_null()) return "";
   if (value.is_string()) return value.get<std::string>();  // times only: no comma, no quote
+  if (value.is_number_float()) {
+    const double v = value.get<double>();
+    char text[40];
+    if (v == std::floor(v) && std::fabs(v) < 1e15) {
+      std::snprintf(text, sizeof text, "%.0f", v);
+    } else {
+      std::snprintf(text, sizeof text, "%.10g", v);
+    }
+    return text;
+  }
   return value.dump();
 }
 

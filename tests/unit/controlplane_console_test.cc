@@ -1,0 +1,323 @@
+// The console's router and pages (console.h) without HTTP: sessions, CSRF, roles, the two-person
+// rule, escaping and export, on a temporary data directory with a manual clock.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "controlplane/console.h"
+#include "controlplane/recommendation_commands.h"
+#include "controlplane/series_extraction.h"
+#include "controlplane/signing_key.h"
+#include "controlplane/store.h"
+#include "controlplane/user_management.h"
+#include "core/time_format.h"
+#include "protocol/sha256.h"
+#include "tests/support/manual_clock.h"
+
+namespace optischema::controlplane {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kAgent[] = "0b8a3c1e-1111-4222-8333-444455556666";
+constexpr char kPassword[] = "a long enough password";
+
+struct Browser {
+  std::string cookie;
+  std::string csrf;
+};
+
+std::string Header(const ApiReply& reply, const std::string& name) {
+  for (const auto& [key, value] : reply.headers) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+class ConsoleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = (fs::temp_directory_path() / "optischema-console-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir;
+    data_ = dir_ + "/data";
+    auto store = Store::Open(data_, Store::OpenMode::kCreate, clock_);
+    if (!store.ok()) throw std::runtime_error(store.error().message);
+    store_ = std::move(*store);
+    ASSERT_TRUE(CreateSigningKey(data_, false).ok());
+    ASSERT_TRUE(CreateUser(*store_, "alice", Role::kApprover, kPassword, "t", "cli").ok());
+    ASSERT_TRUE(CreateUser(*store_, "carol", Role::kApprover, kPassword, "t", "cli").ok());
+    ASSERT_TRUE(CreateUser(*store_, "bob", Role::kViewer, kPassword, "t", "cli").ok());
+    MakeConsole({});
+  }
+  void TearDown() override {
+    console_.reset();
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void MakeConsole(ApprovalPolicy policy) {
+    console_ = std::make_unique<Console>(*store_, ConsoleOptions{data_, policy, ""}, clock_);
+  }
+
+  ApiReply Get(const std::string& path, const Browser& browser,
+               std::map<std::string, std::string> query = {}) {
+    WebRequest request{"GET", path, std::move(query), {}, "", "", "cp.example:8443", "192.0.2.1"};
+    if (!browser.cookie.empty()) request.cookie = "optischema_session=" + browser.cookie;
+    return console_->Handle(request);
+  }
+
+  ApiReply Post(const std::string& path, const Browser& browser,
+                std::map<std::string, std::string> form, bool with_csrf = true,
+                const std::string& origin = "https://cp.example:8443") {
+    if (with_csrf) form["csrf"] = browser.csrf;
+    WebRequest request{"POST", path, {}, std::move(form), "", origin, "cp.example:8443",
+                       "192.0.2.1"};
+    if (!browser.cookie.empty()) request.cookie = "theme=dark; optischema_session=" + browser.cookie;
+    return console_->Handle(request);
+  }
+
+  Browser LogIn(const std::string& name) {
+    const ApiReply reply =
+        Post("/login", {}, {{"name", name}, {"password", kPassword}}, /*with_csrf=*/false);
+    const std::string cookie = Header(reply, "Set-Cookie");
+    if (reply.status != 303 || cookie.empty()) throw std::runtime_error("login failed");
+    Browser browser;
+    browser.cookie = cookie.substr(cookie.find('=') + 1, 64);
+    auto session = store_->GetSession(protocol::Sha256Hex(browser.cookie));
+    browser.csrf = (*session)->csrf_token;
+    return browser;
+  }
+
+  std::string Propose(const std::string& kind, const nlohmann::json& spec) {
+    const nlohmann::json proposal = {
+        {"agent_id", kAgent},
+        {"database", "orders"},
+        {"kind", kind},
+        {"spec", spec},
+        {"affected_queryids", nlohmann::json::array({42})},
+        {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 0}, {"auto_rollback", true}}},
+        {"expires_at", FormatRfc3339(clock_.Now() + std::chrono::hours(24))}};
+    const std::string file = dir_ + "/proposal.json";
+    std::ofstream(file) << proposal.dump();
+    std::ostringstream out, err;
+    if (RunRecommend(data_, file, clock_, out, err) != 0) throw std::runtime_error(err.str());
+    return out.str().substr(0, out.str().size() - 1);
+  }
+
+  std::string Status(const std::string& id) {
+    return (*store_->GetRecommendation(id))->record.status;
+  }
+
+  int Count(const std::string& action) {
+    int n = 0;
+    const auto records = store_->ListConsoleAudit(1000);
+    for (const ConsoleAuditRecord& r : *records) n += r.action == action;
+    return n;
+  }
+
+  std::string dir_;
+  std::string data_;
+  testing::ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Console> console_;
+};
+
+TEST_F(ConsoleTest, WithoutASessionPagesRedirectToLoginAndDataAndActionsAre401) {
+  const ApiReply page = Get("/overview", {});
+  EXPECT_EQ(page.status, 303);
+  EXPECT_EQ(Header(page, "Location"), "/login");
+  EXPECT_EQ(Get("/export", {}, {{"agent", kAgent}, {"database", "orders"}}).status, 401);
+  EXPECT_EQ(Post("/recommendation/approve", {}, {{"id", "x"}}, false).status, 401);
+  EXPECT_EQ(Get("/overview", Browser{std::string(64, 'a'), ""}).status, 303)
+      << "an unknown session id";
+}
+
+TEST_F(ConsoleTest, EveryReplyCarriesAStrictContentSecurityPolicy) {
+  const Browser alice = LogIn("alice");
+  for (const ApiReply& reply : {Get("/login", {}), Get("/overview", alice),
+                                Get("/static/console.js", {}), Get("/audit", alice)}) {
+    const std::string csp = Header(reply, "Content-Security-Policy");
+    EXPECT_NE(csp.find("script-src 'self'"), std::string::npos);
+    EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
+    EXPECT_EQ(csp.find("http"), std::string::npos) << "no other origin";
+    EXPECT_EQ(Header(reply, "X-Content-Type-Options"), "nosniff");
+  }
+  const std::string cookie = Header(Post("/login", {}, {{"name", "alice"},
+                                                        {"password", kPassword}},
+                                         false),
+                                    "Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("Secure"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+}
+
+TEST_F(ConsoleTest, ViewerSeesNoActionsAndAForgedApproveIsRefusedAndAudited) {
+  const std::string id = Propose("create_index", {{"schema", "public"},
+                                                  {"table", "orders"},
+                                                  {"columns", {"customer_id"}}});
+  const Browser bob = LogIn("bob");
+  const ApiReply page = Get("/recommendation", bob, {{"id", id}});
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.body.find("/recommendation/approve"), std::string::npos);
+  EXPECT_NE(page.body.find("create_index is low"), std::string::npos) << "the rule is written";
+  const ApiReply forged = Post("/recommendation/approve", bob, {{"id", id}});
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_EQ(Status(id), "proposed");
+  EXPECT_EQ(Count("forbidden"), 1);
+}
+
+TEST_F(ConsoleTest, PostsWithoutTheCsrfTokenOrFromAnotherOriginAreRefused) {
+  const std::string id = Propose("create_index", {{"schema", "public"},
+                                                  {"table", "orders"},
+                                                  {"columns", {"customer_id"}}});
+  const Browser alice = LogIn("alice");
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", id}}, /*with_csrf=*/false).status, 403);
+  EXPECT_EQ(
+      Post("/recommendation/approve", alice, {{"id", id}, {"csrf", std::string(64, '0')}}, false)
+          .status,
+      403);
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", id}}, true, "https://evil.example")
+                .status,
+            403);
+  EXPECT_EQ(Status(id), "proposed");
+  EXPECT_EQ(Count("csrf_refused"), 3);
+  EXPECT_EQ(Post("/login", {}, {{"name", "alice"}, {"password", kPassword}}, false,
+                 "https://evil.example")
+                .status,
+            403);
+}
+
+TEST_F(ConsoleTest, ApproverApprovesAndTheAgentIsServedItSignedWithTheirName) {
+  const std::string id = Propose("create_index", {{"schema", "public"},
+                                                  {"table", "orders"},
+                                                  {"columns", {"customer_id"}}});
+  const Browser alice = LogIn("alice");
+  const ApiReply reply = Post("/recommendation/approve", alice, {{"id", id}, {"note", "ok"}});
+  EXPECT_EQ(reply.status, 303);
+  EXPECT_EQ(Status(id), "approved");
+  const nlohmann::json body =
+      nlohmann::json::parse((*store_->GetRecommendation(id))->record.body_json);
+  EXPECT_EQ(body["approved_by"], "alice");
+  EXPECT_TRUE(body.contains("signature"));
+  EXPECT_EQ(Count("approve"), 1);
+  const ApiReply page = Get("/recommendation", alice, {{"id", id}});
+  EXPECT_NE(page.body.find(">approve<"), std::string::npos) << "the timeline shows it";
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", id}}).status, 409)
+      << "approving twice";
+}
+
+TEST_F(ConsoleTest, TwoPersonRuleSignsOnlyAfterASecondDifferentApprover) {
+  MakeConsole(ApprovalPolicy{{"drop_index"}});
+  const std::string id = Propose("drop_index", {{"schema", "public"}, {"index", "orders_old"}});
+  const Browser alice = LogIn("alice");
+  const Browser carol = LogIn("carol");
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", id}}).status, 303);
+  EXPECT_EQ(Status(id), "awaiting_second_approval");
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", id}}).status, 409);
+  EXPECT_EQ(Status(id), "awaiting_second_approval");
+  EXPECT_EQ(Post("/recommendation/approve", carol, {{"id", id}}).status, 303);
+  EXPECT_EQ(Status(id), "approved");
+  const nlohmann::json body =
+      nlohmann::json::parse((*store_->GetRecommendation(id))->record.body_json);
+  EXPECT_EQ(body["approved_by"], "alice, carol");
+
+  const std::string create = Propose("create_index", {{"schema", "public"},
+                                                      {"table", "orders"},
+                                                      {"columns", {"id"}}});
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", create}}).status, 303);
+  EXPECT_EQ(Status(create), "approved") << "kinds outside the rule need one approver";
+}
+
+TEST_F(ConsoleTest, RejectNeedsAReasonAndRollbackNeedsAnAppliedChange) {
+  const std::string id = Propose("create_index", {{"schema", "public"},
+                                                  {"table", "orders"},
+                                                  {"columns", {"customer_id"}}});
+  const Browser alice = LogIn("alice");
+  EXPECT_EQ(Post("/recommendation/rollback", alice, {{"id", id}}).status, 409);
+  EXPECT_EQ(Post("/recommendation/reject", alice, {{"id", id}}).status, 400);
+  EXPECT_EQ(Post("/recommendation/reject", alice, {{"id", id}, {"reason", "no"}}).status, 303);
+  EXPECT_EQ(Status(id), "rejected");
+  EXPECT_EQ(Post("/recommendation/approve", alice, {{"id", id}}).status, 409);
+}
+
+TEST_F(ConsoleTest, TextsFromAgentsAreEscaped) {
+  nlohmann::json snapshot = {
+      {"database", "orders"},
+      {"window_s", 30},
+      {"statements",
+       {{{"queryid", "42"},
+         {"fingerprint", "<b>fp</b>"},
+         {"text", "SELECT '</pre><script>alert(1)</script>'"},
+         {"calls", 1},
+         {"total_exec_time_ms", 1.0}}}}};
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  const SnapshotSeries series = ExtractSeries(snapshot, kAgent, now_s);
+  ASSERT_TRUE(store_->AddSeriesSamples(series.database, series.statements, std::nullopt).ok());
+  const Browser bob = LogIn("bob");
+  for (const ApiReply& page :
+       {Get("/statement", bob, {{"agent", kAgent}, {"database", "orders"}, {"queryid", "42"}}),
+        Get("/overview", bob)}) {
+    ASSERT_EQ(page.status, 200);
+    EXPECT_EQ(page.body.find("<script>alert"), std::string::npos);
+    EXPECT_EQ(page.body.find("<b>fp"), std::string::npos);
+  }
+  const ApiReply statement =
+      Get("/statement", bob, {{"agent", kAgent}, {"database", "orders"}, {"queryid", "42"}});
+  EXPECT_NE(statement.body.find("&lt;script&gt;alert(1)"), std::string::npos);
+}
+
+TEST_F(ConsoleTest, ExportsAStatementsHistoryAsCsvAndJson) {
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  nlohmann::json snapshot = {{"database", "orders"},
+                             {"window_s", 30},
+                             {"statements",
+                              {{{"queryid", "42"},
+                                {"fingerprint", "aa"},
+                                {"calls", 10},
+                                {"total_exec_time_ms", 25.0}}}}};
+  const SnapshotSeries series = ExtractSeries(snapshot, kAgent, now_s - 120);
+  ASSERT_TRUE(store_->AddSeriesSamples(series.database, series.statements, std::nullopt).ok());
+  const Browser bob = LogIn("bob");
+  const std::map<std::string, std::string> query = {
+      {"agent", kAgent}, {"database", "orders"}, {"queryid", "42"}, {"format", "csv"}};
+  const ApiReply csv = Get("/export", bob, query);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(csv.body.rfind("bucket,calls,total_exec_time_ms,rows,mean_exec_time_ms", 0), 0u);
+  EXPECT_NE(csv.body.find(",10,25,0,2.5,"), std::string::npos) << csv.body;
+  std::map<std::string, std::string> json_query = query;
+  json_query["format"] = "json";
+  const nlohmann::json json = nlohmann::json::parse(Get("/export", bob, json_query).body);
+  ASSERT_EQ(json["rows"].size(), 1u);
+  EXPECT_EQ(json["rows"][0]["mean_exec_time_ms"], 2.5);
+  EXPECT_EQ(json["queryid"], "42");
+}
+
+TEST_F(ConsoleTest, OnlyAdminsManageUsers) {
+  const Browser alice = LogIn("alice");
+  EXPECT_EQ(Get("/users", alice).status, 403);
+  EXPECT_EQ(Post("/users/create", alice, {{"name", "eve"}, {"role", "admin"}}).status, 403);
+  EXPECT_FALSE(store_->GetUser("eve")->has_value());
+  ASSERT_TRUE(CreateUser(*store_, "root", Role::kAdmin, kPassword, "t", "cli").ok());
+  const Browser root = LogIn("root");
+  const ApiReply created = Post("/users/create", root, {{"name", "eve"}, {"role", "viewer"}});
+  EXPECT_EQ(created.status, 200);
+  EXPECT_NE(created.body.find("id=\"secret\""), std::string::npos);
+  EXPECT_EQ((*store_->GetUser("eve"))->role, Role::kViewer);
+  EXPECT_EQ(Count("user_create"), 5) << "alice, carol, bob, root and eve";
+}
+
+}  // namespace
+}  // namespace optischema::controlplane
