@@ -7,8 +7,8 @@
 #include "pg/table_schema.h"
 
 namespace optischema::advisor {
-Advisor::Advisor(AdvisorOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock) {}
+Advisor::Advisor(AdvisorOptions options, const Clock& clock, const ChangesInProgress* changes)
+    : options_(std::move(options)), clock_(clock), changes_(changes) {}
 
 void Advisor::LoadHistory(IndexHistory history) {
   watching_ = true;
@@ -114,6 +114,12 @@ Result<protocol::Advice> Advisor::Run(pg::PgSession& session) {
       drop.reason = f.reason;
       advice.proposals.push_back(std::move(drop));
     }
+  }
+  if (changes_ != nullptr) {
+    // The catalog read above may predate a change the apply worker has taken or just finished.
+    std::erase_if(advice.proposals, [&](const protocol::IndexProposal& p) {
+      return changes_->Holds(options_.proposer.database, p);
+    });
   }
   for (collector::IndexReading& index : stats->indexes) advice.indexes.push_back(index.stat);
 

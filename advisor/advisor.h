@@ -6,6 +6,10 @@
 // run (schema_drift.h), and proposals: create_index from HypoPG-verified candidates
 // (index_proposer.h) and drop_index for unused and redundant indexes, each with the digest of its
 // table. Read-only: it runs over a session opened in SessionMode::kReadOnly and writes nothing.
+// No proposal repeats a change already under way: an index equal to one on the table in any state
+// (valid, being built, INVALID) is no candidate (index_candidates.h), and a proposal equal to a
+// change the agent's apply worker has in progress or just made (ChangesInProgress, when given) is
+// left out.
 //
 // The next run compares with the last *committed* run: call Commit() once its advice is safely
 // on its way (the daemon: written to the spool), so that a snapshot lost before that does not
@@ -23,6 +27,7 @@
 #include <optional>
 #include <vector>
 
+#include "advisor/changes_in_progress.h"
 #include "advisor/index_findings.h"
 #include "advisor/index_proposer.h"
 #include "core/clock.h"
@@ -52,8 +57,9 @@ using IndexHistory = std::map<uint32_t, IndexWatch>;  // by index oid
 
 class Advisor {
  public:
-  // `clock` must outlive the advisor.
-  Advisor(AdvisorOptions options, const Clock& clock);
+  // `clock` and `changes` (null: none) must outlive the advisor. `changes` is read for the
+  // database named options.proposer.database.
+  Advisor(AdvisorOptions options, const Clock& clock, const ChangesInProgress* changes = nullptr);
 
   // One run. Errors: those of PgSession reading the statistics or the schema (kConnectionLost:
   // reconnect). A failure of the proposals alone is a note in the advice, not an error, unless the
@@ -81,6 +87,7 @@ class Advisor {
 
   AdvisorOptions options_;
   const Clock& clock_;
+  const ChangesInProgress* changes_;
   bool watching_ = false;
   State committed_;
   std::optional<State> pending_;

@@ -56,16 +56,19 @@ const TableSchema* Owner(const ColumnUsage& usage, const std::vector<ScopedTable
   return owner;
 }
 
-// Whether a valid plain btree index on the table starts with exactly these columns.
+// Whether a plain btree index on the table starts with exactly these columns and either is valid
+// or is the candidate itself (same key columns, no INCLUDE) in another state: being built, or left
+// INVALID.
 bool Covered(const IndexCandidate& candidate, const std::vector<collector::IndexReading>& indexes) {
   for (const collector::IndexReading& index : indexes) {
     const protocol::IndexStat& s = index.stat;
-    if (s.schema != candidate.schema || s.table != candidate.table || !s.valid ||
-        s.method != "btree" || !index.predicate.empty() ||
-        s.columns.size() < candidate.columns.size()) {
+    if (s.schema != candidate.schema || s.table != candidate.table || s.method != "btree" ||
+        !index.predicate.empty() || s.columns.size() < candidate.columns.size()) {
       continue;
     }
-    if (std::equal(candidate.columns.begin(), candidate.columns.end(), s.columns.begin())) {
+    const bool equal = s.columns.size() == candidate.columns.size() && index.include_columns == 0;
+    if ((s.valid || equal) &&
+        std::equal(candidate.columns.begin(), candidate.columns.end(), s.columns.begin())) {
       return true;
     }
   }

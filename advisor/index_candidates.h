@@ -6,7 +6,9 @@
 // column followed by another filtered, joined or sorted column. Columns of types a btree serves
 // badly (json, jsonb, xml, arrays, geometric and text-search types...) are left out, and so is a
 // candidate an existing valid btree index already covers (its leading key columns are the
-// candidate's, without expressions or predicate). Pure; thread-safe.
+// candidate's, without expressions or predicate) or an existing index in any state equals (the
+// same key columns, no INCLUDE: one being built, or left INVALID, which its finding says to
+// rebuild or drop). Pure; thread-safe.
 
 #include <string>
 #include <tuple>

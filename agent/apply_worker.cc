@@ -53,11 +53,12 @@ std::optional<LifecycleEvent> EventOfOutcome(AuditStep step) {
 }  // namespace
 
 ApplyWorker::ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit,
-                         EventReporter report)
+                         EventReporter report, advisor::ChangesInProgress* changes)
     : config_(std::move(config)),
       agent_id_(std::move(agent_id)),
       audit_(audit),
       report_(std::move(report)),
+      changes_(changes),
       thread_([this] { Run(); }) {}
 
 ApplyWorker::~ApplyWorker() {
@@ -435,7 +436,11 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   }
   LogEvent(spdlog::level::info, "applying recommendation",
            {{"recommendation_id", id}, {"database", database}});
+  advisor::ChangesInProgress::InProgress in_progress;
+  if (changes_ != nullptr) in_progress = changes_->Begin(database, rec.spec);
   auto outcome = executor.Apply(*checked);
+  // Nothing changed (refused, or a failed build cleaned up): a new proposal may come at once.
+  if (!outcome.ok() || outcome->event != LifecycleEvent::kApplied) in_progress.Discard();
   if (!outcome.ok()) {
     LogEvent(spdlog::level::err, "recommendation not applied",
              {{"recommendation_id", id}, {"error", outcome.error().message}});

@@ -30,6 +30,9 @@
 // the worker reports that outcome again at that pull (the link holds one copy of an event at a
 // time), so the status shown there ends equal to the audit log's.
 //
+// While an index change runs, and for a while after it took effect, it is recorded in `changes`
+// (when given), so that the advisors do not propose it again (advisor/changes_in_progress.h).
+//
 // Thread safety: Submit(), RequestStop() and JoinUntil() may be called from any thread.
 
 #include <chrono>
@@ -43,6 +46,7 @@
 #include <thread>
 #include <utility>
 
+#include "advisor/changes_in_progress.h"
 #include "agent/config.h"
 #include "applier/audit_log.h"
 #include "applier/executor.h"
@@ -61,8 +65,9 @@ class ApplyWorker {
   static constexpr std::size_t kRememberedIds = 4096;  // capacity of each RecentIds below
   static constexpr std::chrono::minutes kReportOutcomeAgainEvery{5};
 
-  // `audit` must outlive the worker. The thread starts at once.
-  ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit, EventReporter report);
+  // `audit` and `changes` (null: none) must outlive the worker. The thread starts at once.
+  ApplyWorker(Config config, std::string agent_id, applier::AuditLog& audit, EventReporter report,
+              advisor::ChangesInProgress* changes = nullptr);
   ~ApplyWorker();
 
   ApplyWorker(const ApplyWorker&) = delete;
@@ -117,6 +122,7 @@ class ApplyWorker {
   const std::string agent_id_;
   applier::AuditLog& audit_;
   EventReporter report_;
+  advisor::ChangesInProgress* const changes_;
   // Worker thread only. handled_ and waiting_ hold verified recommendations only.
   std::set<std::string> handled_;
   std::set<std::string> cleaned_;  // databases whose interrupted builds were cleaned up

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "advisor/changes_in_progress.h"
 #include "agent/agent_identity.h"
 #include "agent/apply_worker.h"
 #include "agent/database_connector.h"
@@ -103,6 +104,8 @@ class Daemon {
   ServiceNotifier& notifier_;
   SystemClock clock_;
   delivery::AgentStatus status_{clock_};
+  // Written by the apply worker, read by the advisors; declared before both, so it outlives them.
+  advisor::ChangesInProgress changes_{clock_};
   std::string agent_id_;
   std::optional<pg::DigestKey> digest_key_;  // set by Start() before any worker
   std::unique_ptr<delivery::Spool> spool_;
@@ -133,6 +136,7 @@ void Daemon::StartWorker(const DatabaseConfig& database) {
   }
   options.advisor_interval = config_.advisor.interval;
   options.state_dir = config_.state_dir;
+  options.changes = &changes_;
   options.connect = MakeSessionFactory(database);
   delivery::ControlPlaneLink* link = link_.get();
   workers_[database.name] = std::make_unique<DatabaseWorker>(std::move(options), *spool_, status_,
@@ -200,7 +204,8 @@ int Daemon::Start() {
     delivery::ControlPlaneLink* link = link_.get();
     auto applier = std::make_unique<ApplyWorker>(
         config_, agent_id_, *audit_,
-        [link](protocol::RecommendationEvent event) { link->ReportEvent(std::move(event)); });
+        [link](protocol::RecommendationEvent event) { link->ReportEvent(std::move(event)); },
+        &changes_);
     std::lock_guard lock(wiring_mu_);
     applier_ = std::move(applier);
   }

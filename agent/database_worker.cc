@@ -43,7 +43,7 @@ DatabaseWorker::DatabaseWorker(DatabaseWorkerOptions options, delivery::Spool& s
       on_spooled_(std::move(on_spooled)),
       collector_(options_.collector, options_.connect, clock) {
   if (options_.advisor) {
-    advisor_ = std::make_unique<advisor::Advisor>(*options_.advisor, clock_);
+    advisor_ = std::make_unique<advisor::Advisor>(*options_.advisor, clock_, options_.changes);
     auto history = options_.state_dir.empty()
                        ? Result<advisor::IndexHistory>(advisor::IndexHistory())
                        : LoadAdvisorHistory(options_.state_dir, options_.database);

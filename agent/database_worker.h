@@ -43,6 +43,9 @@ struct DatabaseWorkerOptions {
   // Where the advisor's index watch history is kept across restarts (advisor_history.h); empty:
   // not kept.
   std::string state_dir;
+  // The apply worker's index changes, which the advisor does not propose again (null: none). Must
+  // outlive the worker.
+  const advisor::ChangesInProgress* changes = nullptr;
 };
 
 class DatabaseWorker {

@@ -1,12 +1,15 @@
 // The index advisor against a real PostgreSQL 15 with HypoPG: proposals for a workload on an
 // unindexed column (and none for one an index serves), unused/redundant/invalid findings, schema
-// drift, and the applier refusing a recommendation whose table drifted.
+// drift, the applier refusing a recommendation whose table drifted, and no second proposal for an
+// index an approved recommendation is building.
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "advisor/advisor.h"
 #include "applier/executor.h"
@@ -17,6 +20,7 @@
 #include "pg/table_schema.h"
 #include "protocol/advice_json.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/wait_for.h"
 
 namespace optischema::advisor {
 namespace {
@@ -444,6 +448,95 @@ TEST_F(AdvisorPgTest, TableDigestIsTheSameWhateverTheSessionSettings) {
   auto changed = pg::ReadTableDigest(*plain, TestDigestKey(), {"public", "s"});
   ASSERT_TRUE(changed.ok());
   EXPECT_NE(**changed, **a);
+}
+
+TEST_F(AdvisorPgTest, IndexAnApprovedProposalIsBuildingIsNotProposedAgainDuringOrAfterTheBuild) {
+  cluster_->Exec(
+      "CREATE TABLE events (id int PRIMARY KEY, kind int, payload text);"
+      "INSERT INTO events SELECT g, g % 20000, md5(g::text) FROM generate_series(1, 200000) g;"
+      "ANALYZE events");
+  for (int i = 0; i < 5; ++i) {
+    cluster_->Exec("SELECT * FROM events WHERE kind = " + std::to_string(i * 7));
+  }
+  const auto on_kind = [](const protocol::Advice& advice) {
+    std::vector<protocol::IndexProposal> out;
+    for (const auto& p : advice.proposals) {
+      if (p.kind == "create_index" && p.table == "events" &&
+          p.columns == std::vector<std::string>{"kind"}) {
+        out.push_back(p);
+      }
+    }
+    return out;
+  };
+  AdvisorOptions options = KeyedOptions();
+  options.proposer.database = "shop";
+  ChangesInProgress changes(clock_);
+  Advisor advisor(options, clock_, &changes);
+  const std::vector<protocol::IndexProposal> first = on_kind(Advise(advisor));
+  ASSERT_EQ(first.size(), 1u);
+
+  // Approved and taken by the apply worker, not in the catalog yet: held back by the worker's
+  // record of it.
+  protocol::CreateIndexSpec spec;
+  spec.schema = "public";
+  spec.table = "events";
+  spec.columns = {"kind"};
+  ChangesInProgress::InProgress taken = changes.Begin("shop", spec);
+  EXPECT_TRUE(on_kind(Advise(advisor)).empty());
+
+  std::string dir = (std::filesystem::temp_directory_path() / "advisor-XXXXXX").string();
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  auto audit = applier::AuditLog::Open(dir + "/audit.jsonl", clock_).value();
+  applier::ExecutorOptions executor_options;
+  executor_options.digest_key = TestDigestKey();
+  auto apply_session = Session(pg::SessionMode::kApply);
+  // The build is to wait for the writer below as long as it takes, not retry on a lock timeout.
+  ASSERT_TRUE(apply_session->Query("SET lock_timeout = 0").ok());
+  applier::Executor executor(std::move(apply_session), *audit, "shop", executor_options);
+  applier::CheckedRecommendation checked;
+  checked.recommendation.id = "rec-kind";
+  checked.recommendation.database = "shop";
+  checked.recommendation.spec = spec;
+  checked.recommendation.table_digest = first[0].table_digest;
+  Result<applier::ApplyOutcome> outcome = MakeError(ErrorCode::kInternal, "not run");
+  std::jthread build;  // declared before the writer: the writer goes first, then the build ends
+  // A transaction that writes to the table: CREATE INDEX CONCURRENTLY, once its index is in the
+  // catalog, waits for it.
+  std::unique_ptr<PGconn, decltype(&PQfinish)> writer(
+      PQconnectdb(cluster_->ConnectionString().c_str()), PQfinish);
+  PQclear(PQexec(writer.get(), "BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE"));
+  build = std::jthread([&] { outcome = executor.Apply(checked); });
+  const std::string name = applier::IndexNameForRecommendation("rec-kind");
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return cluster_->QueryValue(
+                   "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON "
+                   "c.oid = p.index_relid WHERE c.relname = '" +
+                   name + "'") == "1";
+      },
+      std::chrono::seconds(60)));
+
+  // An advisor without the worker's record: the catalog alone keeps the index out, though the
+  // table's digest (and so the id the control plane would give a proposal) changed.
+  Advisor fresh(options, clock_);
+  const protocol::Advice during = Advise(fresh);
+  EXPECT_NE(during.schema->digests.at("public.events"), first[0].table_digest);
+  const auto stat = std::find_if(during.indexes.begin(), during.indexes.end(),
+                                 [&](const protocol::IndexStat& s) { return s.name == name; });
+  ASSERT_NE(stat, during.indexes.end());
+  EXPECT_TRUE(stat->being_built);
+  EXPECT_FALSE(stat->valid);
+  EXPECT_TRUE(on_kind(during).empty());
+  EXPECT_TRUE(on_kind(Advise(advisor)).empty());
+
+  PQclear(PQexec(writer.get(), "COMMIT"));
+  build.join();
+  ASSERT_TRUE(outcome.ok()) << outcome.error().ToString();
+  EXPECT_EQ(outcome->event, protocol::LifecycleEvent::kApplied) << outcome->detail;
+  taken = ChangesInProgress::InProgress();
+  EXPECT_TRUE(on_kind(Advise(fresh)).empty());
+  EXPECT_TRUE(on_kind(Advise(advisor)).empty());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

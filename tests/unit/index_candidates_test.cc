@@ -73,10 +73,42 @@ TEST(IndexCandidatesTest, ColumnCoveredByAValidIndexPrefixIsLeftOut) {
   shape.columns = {{"", "customer", ColumnUse::kEquality}};
   EXPECT_TRUE(
       CandidatesFor(shape, Schema(), {ExistingIndex("orders", {"customer", "id"})}).empty());
-  EXPECT_EQ(CandidatesFor(shape, Schema(), {ExistingIndex("orders", {"customer"}, false)}).size(),
-            1u);
+  EXPECT_EQ(
+      CandidatesFor(shape, Schema(), {ExistingIndex("orders", {"customer", "id"}, false)}).size(),
+      1u);
   EXPECT_EQ(CandidatesFor(shape, Schema(), {ExistingIndex("orders", {"id", "customer"})}).size(),
             1u);
+}
+
+TEST(IndexCandidatesTest, IndexEqualToTheCandidateInAnyStateLeavesItOut) {
+  QueryShape shape;
+  shape.tables = {{"", "orders", ""}};
+  shape.columns = {{"", "customer", ColumnUse::kEquality}};
+  collector::IndexReading being_built = ExistingIndex("orders", {"customer"}, false);
+  being_built.stat.ready = false;
+  being_built.stat.being_built = true;
+  EXPECT_TRUE(CandidatesFor(shape, Schema(), {being_built}).empty());
+  // Left INVALID by a failed or interrupted build: its finding says to rebuild or drop it.
+  EXPECT_TRUE(
+      CandidatesFor(shape, Schema(), {ExistingIndex("orders", {"customer"}, false)}).empty());
+}
+
+TEST(IndexCandidatesTest, IndexNotEqualToTheCandidateLeavesItInUnlessValidAndCovering) {
+  QueryShape shape;
+  shape.tables = {{"", "orders", ""}};
+  shape.columns = {{"", "customer", ColumnUse::kEquality}};
+  collector::IndexReading covering = ExistingIndex("orders", {"customer"}, false);
+  covering.include_columns = 1;
+  collector::IndexReading partial = ExistingIndex("orders", {"customer"}, false);
+  partial.predicate = "(customer > 0)";
+  collector::IndexReading hash = ExistingIndex("orders", {"customer"}, false);
+  hash.stat.method = "hash";
+  collector::IndexReading elsewhere = ExistingIndex("customers", {"customer"}, false);
+  for (const auto& index : {covering, partial, hash, elsewhere}) {
+    EXPECT_EQ(CandidatesFor(shape, Schema(), {index}).size(), 1u) << index.stat.table;
+  }
+  covering.stat.valid = true;
+  EXPECT_TRUE(CandidatesFor(shape, Schema(), {covering}).empty());
 }
 
 TEST(IndexCandidatesTest, QualifiersResolveThroughAliasesAndBareColumnsThroughTheSchema) {
