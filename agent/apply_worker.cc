@@ -67,10 +67,18 @@ ApplyWorker::~ApplyWorker() {
 }
 
 void ApplyWorker::Submit(std::string body, bool rollback_requests) {
+  std::set<std::string> ids;
+  if (rollback_requests) {
+    if (auto list = protocol::ParseRecommendationList(body, kMaxRecommendationsPerPull);
+        list.ok()) {
+      for (const auto& envelope : list->envelopes) ids.insert(envelope.id);
+    }
+  }
   std::lock_guard lock(mu_);
   // While a change runs (an index build may take hours) pulls go on: keep only the latest.
   std::erase_if(bodies_, [&](const auto& queued) { return queued.second == rollback_requests; });
   bodies_.emplace_back(std::move(body), rollback_requests);
+  if (rollback_requests) rollback_requested_ = std::move(ids);
   cv_.notify_all();
 }
 
@@ -132,6 +140,7 @@ void ApplyWorker::Run() {
       if (stop_) break;
       std::tie(body, rollback_requests) = std::move(bodies_.front());
       bodies_.pop_front();
+      if (rollback_requests) rollback_requested_.clear();
     }
     auto list = protocol::ParseRecommendationList(body, kMaxRecommendationsPerPull);
     if (!list.ok()) {
@@ -460,9 +469,16 @@ void ApplyWorker::Handle(const protocol::RecommendationEnvelope& envelope) {
   }
 }
 
-bool ApplyWorker::WaitWindow(int64_t seconds) {
+bool ApplyWorker::WaitWindow(int64_t seconds, const std::string& recommendation_id) {
   std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, std::chrono::seconds(seconds), [this] { return stop_; });
+  const bool cut_short = cv_.wait_for(lock, std::chrono::seconds(seconds), [&] {
+    return stop_ || rollback_requested_.contains(recommendation_id);
+  });
+  if (cut_short && !stop_) {
+    LogEvent(spdlog::level::info, "guard stopped watching: a rollback was requested",
+             {{"recommendation_id", recommendation_id}});
+  }
+  return !cut_short;
 }
 
 void ApplyWorker::TrackRewrite(applier::Executor& executor, const protocol::Recommendation& rec) {
@@ -470,7 +486,7 @@ void ApplyWorker::TrackRewrite(applier::Executor& executor, const protocol::Reco
   auto original_before = executor.Measure(rec.affected_queryids);
   auto rewritten_before = executor.MeasureText(rewritten);
   if (!original_before.ok() || !rewritten_before.ok()) return;
-  if (!WaitWindow(rec.guard.verify_window_s)) return;
+  if (!WaitWindow(rec.guard.verify_window_s, rec.id)) return;
   auto original_after = executor.Measure(rec.affected_queryids);
   auto rewritten_after = executor.MeasureText(rewritten);
   if (!original_after.ok() || !rewritten_after.ok()) return;
@@ -493,7 +509,7 @@ void ApplyWorker::TrackRewrite(applier::Executor& executor, const protocol::Reco
 void ApplyWorker::Guard(applier::Executor& executor, const protocol::Recommendation& rec,
                         const applier::StatementFigures& baseline) {
   // Stopping: the change stays, unverified (the audit log shows no verdict).
-  if (!WaitWindow(rec.guard.verify_window_s)) return;
+  if (!WaitWindow(rec.guard.verify_window_s, rec.id)) return;
   auto after = executor.Measure(rec.affected_queryids);
   if (!after.ok()) {
     LogEvent(spdlog::level::warn, "guard could not measure the affected statements",

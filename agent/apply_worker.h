@@ -78,7 +78,8 @@ class ApplyWorker {
   // skipped.
   // With `rollback_requests`, the reply lists applied recommendations a person asked to roll
   // back: each is rolled back at once (not waiting for the maintenance window: a requested
-  // rollback is usually urgent), audited and reported.
+  // rollback is usually urgent), audited and reported. A guard watching one of them stops
+  // watching at once, so that the rollback does not wait for the end of its verify window.
   void Submit(std::string body, bool rollback_requests = false);
   void RequestStop();
   bool JoinUntil(std::chrono::steady_clock::time_point deadline);
@@ -103,7 +104,8 @@ class ApplyWorker {
   // Executor::CleanUpInterruptedBuilds for `database`, logged and reported; marks it done.
   void Recover(applier::Executor& executor, const std::string& database);
   // After the guard's verify window: compare, audit and report the verdict; roll back a
-  // regression when the guard says so. Returns early when the worker is stopping.
+  // regression when the guard says so. Returns early, without a verdict, when the worker is
+  // stopping or a person asked to roll the change back.
   void Guard(applier::Executor& executor, const protocol::Recommendation& rec,
              const applier::StatementFigures& baseline);
   // For a rewrite: over guard.verify_window_s, whether the original statements' calls fall and
@@ -115,8 +117,9 @@ class ApplyWorker {
   // never have reached it. A repeated event sets the same status; the control plane never lets an
   // outcome override a rollback a person requested.
   void ReportRecentOutcomes();
-  // Waits `seconds` unless the worker is asked to stop; false when stopping.
-  bool WaitWindow(int64_t seconds);
+  // Waits `seconds` unless the worker is asked to stop or a person asks to roll back
+  // `recommendation_id`; false when either cuts the wait short.
+  bool WaitWindow(int64_t seconds, const std::string& recommendation_id);
 
   const Config config_;
   const std::string agent_id_;
@@ -136,6 +139,8 @@ class ApplyWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<std::string, bool>> bodies_;  // guarded by mu_; body, rollback_requests
+  // Ids in the rollback-requests reply queued in bodies_; guarded by mu_.
+  std::set<std::string> rollback_requested_;
   bool stop_ = false;                                // guarded by mu_
   bool done_ = false;                                // guarded by mu_
   std::thread thread_;

@@ -388,6 +388,34 @@ namespace {
 
 // A misbehaving server: the stored columns say "serve it to this agent, it has not expired", the
 // signed body says otherwise. The agent goes by the signed body.
+TEST_F(AgentApplyTest, RollbackRequestedWhileTheGuardWatchesRunsAtOnce) {
+  // A guard watching for 15 minutes, as on the advisor's own proposals.
+  PQclear(PQexec(workload_.get(), "SELECT count(*) FROM orders WHERE customer_id = 7"));
+  const std::string queryid = cluster_->QueryValue(
+      "SELECT queryid FROM pg_stat_statements WHERE query LIKE "
+      "'SELECT count(*) FROM orders WHERE customer_id%' LIMIT 1");
+  ASSERT_FALSE(queryid.empty());
+  const json rec = {
+      {"agent_id", agent_id_},
+      {"database", "shop"},
+      {"kind", "create_index"},
+      {"spec", {{"schema", "public"}, {"table", "orders"}, {"columns", {"customer_id"}}}},
+      {"affected_queryids", json::array({std::stoll(queryid)})},
+      {"guard", {{"verify_window_s", 900}, {"max_regression_pct", 20}, {"auto_rollback", true}}}};
+  const std::string id = control_plane_->Recommend(rec);
+  control_plane_->Approve(id);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s)) << agent_->Log();
+  ASSERT_EQ(control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code,
+            0);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "rolled_back"; }, 60s))
+      << Status(id) << "\n"
+      << agent_->Log();
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname LIKE 'optischema%'"),
+            "0");
+  EXPECT_NE(agent_->Log().find("guard stopped watching: a rollback was requested"),
+            std::string::npos);
+}
+
 TEST_F(AgentApplyTest, ExpiredOrForeignRecommendationServedByMistakeIsRefused) {
   agent_->Signal(SIGTERM);
   ASSERT_EQ(agent_->WaitExit(10s), std::optional<int>(0));
