@@ -84,7 +84,7 @@ ApiReply ConsoleReply(int status, std::string content_type, std::string body) {
   reply.headers = {{"Content-Security-Policy", kContentSecurityPolicy},
                    {"X-Content-Type-Options", "nosniff"},
                    {"X-Frame-Options", "DENY"},
-                   {"Referrer-Policy", "no-referrer"},
+                   {"Referrer-Policy", "same-origin"},
                    {"Cache-Control", "no-store"}};
   return reply;
 }

@@ -46,7 +46,8 @@ inline constexpr char kContentSecurityPolicy[] =
     "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'";
 
-// A reply with the console's security headers (CSP, nosniff, no referrer, no caching of pages).
+// A reply with the console's security headers (CSP, nosniff, no framing, a referrer only to
+// itself (a browser then sends the Origin its forms need), no caching of pages).
 ApiReply ConsoleReply(int status, std::string content_type, std::string body);
 ApiReply HtmlReply(int status, std::string html);
 // 303 to `location` (a path of the console).

@@ -64,6 +64,7 @@ class ControlPlaneProcess {
   int port() const { return port_; }  // 0 before the first Start()
   std::string base_url() const;       // "https://127.0.0.1:<port>"
   const std::string& ca_file() const { return certificates_.ca_file; }
+  const std::string& cert_file() const { return certificates_.cert_file; }
   const std::string& wrong_ca_file() const { return certificates_.wrong_ca_file; }
   const std::string& data_dir() const { return data_dir_; }
 
