@@ -58,14 +58,16 @@ std::vector<std::string> Queryids(const nlohmann::json& body) {
   return ids;
 }
 
-// The latest advice of each (agent, database).
+// The latest advice by (agent, database).
 using AdviceMap = std::map<std::pair<std::string, std::string>, nlohmann::json>;
 
-Result<AdviceMap> LoadAdvice(Store& store) {
+// The latest advice of each database (of `agent_id` only, when given).
+Result<AdviceMap> LoadAdvice(Store& store, const std::optional<std::string>& agent_id) {
   auto databases = store.ListDatabases();
   RETURN_IF_ERROR(databases);
   AdviceMap advice;
   for (const DatabaseInfo& db : *databases) {
+    if (agent_id && db.agent_id != *agent_id) continue;
     if (db.advice_json) advice[{db.agent_id, db.database}] = StoredJson(*db.advice_json);
   }
   return advice;
@@ -125,7 +127,7 @@ Result<std::vector<RecommendationView>> LoadRecommendations(
     Store& store, const std::optional<std::string>& agent_id) {
   auto rows = store.ListRecommendations(agent_id);
   RETURN_IF_ERROR(rows);
-  auto advice = LoadAdvice(store);
+  auto advice = LoadAdvice(store, agent_id);
   RETURN_IF_ERROR(advice);
   std::vector<RecommendationView> views;
   views.reserve(rows->size());
@@ -137,7 +139,7 @@ Result<std::optional<RecommendationView>> LoadRecommendation(Store& store, const
   auto row = store.GetRecommendation(id);
   RETURN_IF_ERROR(row);
   if (!*row) return std::optional<RecommendationView>();
-  auto advice = LoadAdvice(store);
+  auto advice = LoadAdvice(store, (*row)->record.agent_id);
   RETURN_IF_ERROR(advice);
   return std::optional<RecommendationView>(ViewOf(std::move(**row), *advice));
 }

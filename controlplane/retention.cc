@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controlplane/console_auth.h"
+
 namespace optischema::controlplane {
 
 Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, RetentionDays days) {
@@ -19,10 +21,18 @@ Result<PruneCounts> SweepRetention(Store& store, const Clock& clock, RetentionDa
                    counts.heartbeats, counts.snapshots, days.snapshots);
     }
   }
+  const auto seconds = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  // Sessions that can no longer be used (console_auth.h), whatever the retention.
+  Result<int64_t> sessions =
+      store.PruneSessions(seconds(now - kSessionIdleTimeout), seconds(now - kSessionLifetime));
+  if (!sessions.ok()) {
+    spdlog::error("retention: {}", sessions.error().ToString());
+    return std::move(sessions).error();
+  }
+  counts.sessions = *sessions;
   if (days.history > 0) {
-    const auto seconds = [](std::chrono::system_clock::time_point t) {
-      return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-    };
     Result<int64_t> rows = store.PruneSeries(seconds(now - kMinuteSeriesRetention),
                                              seconds(now - std::chrono::days(days.history)));
     if (!rows.ok()) {

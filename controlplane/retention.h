@@ -3,7 +3,8 @@
 // Retention of what agents send over and over: heartbeats and snapshots received more than
 // `snapshots` days ago are deleted (Store::PruneReceivedBefore), and so are the console's history
 // buckets older than `history` days (hour buckets) or kMinuteSeriesRetention (minute buckets;
-// Store::PruneSeries), at start and then every `interval`, on a thread of the sweeper's own.
+// Store::PruneSeries), and console sessions past their idle timeout or lifetime, at start and
+// then every `interval`, on a thread of the sweeper's own.
 // Each sweep logs what it deleted; a failed sweep is logged and tried again at the next interval.
 //
 // Thread safety: construct, destroy and call Stop from one thread; the sweeping thread only uses

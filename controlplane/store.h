@@ -103,6 +103,7 @@ struct PruneCounts {
   int64_t heartbeats = 0;
   int64_t snapshots = 0;
   int64_t series_rows = 0;  // the console's history buckets
+  int64_t sessions = 0;     // console sessions past their idle timeout or lifetime
 };
 
 // What happened to a request that needs a registered agent; anything but kStored changed nothing.
@@ -204,6 +205,9 @@ class Store {
   Status DeleteSession(const std::string& id_sha256);
   // Ends every session of `user` (disabled, password reset).
   Status DeleteUserSessions(const std::string& user);
+  // Deletes sessions idle since before `idle_before_s` or made before `created_before_s`;
+  // returns how many.
+  Result<int64_t> PruneSessions(int64_t idle_before_s, int64_t created_before_s);
 
   // Sets `record.at` to now.
   Status AddConsoleAudit(ConsoleAuditRecord record);

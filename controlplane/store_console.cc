@@ -180,6 +180,17 @@ Status Store::DeleteUserSessions(const std::string& user) {
   return remove->Run();
 }
 
+Result<int64_t> Store::PruneSessions(int64_t idle_before_s, int64_t created_before_s) {
+  std::lock_guard lock(mutex_);
+  auto remove = SqliteStatement::Prepare(
+      db_.get(), "DELETE FROM console_sessions WHERE last_seen_s < ?1 OR created_s < ?2");
+  RETURN_IF_ERROR(remove);
+  remove->Bind(1, idle_before_s);
+  remove->Bind(2, created_before_s);
+  if (Status st = remove->Run(); !st.ok()) return std::move(st).error();
+  return int64_t{sqlite3_changes(db_.get())};
+}
+
 Status Store::AddConsoleAudit(ConsoleAuditRecord record) {
   std::lock_guard lock(mutex_);
   auto insert = SqliteStatement::Prepare(db_.get(), R"sql(

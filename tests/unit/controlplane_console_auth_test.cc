@@ -11,6 +11,7 @@
 
 #include "controlplane/console_auth.h"
 #include "controlplane/password_hash.h"
+#include "controlplane/retention.h"
 #include "controlplane/store.h"
 #include "controlplane/totp.h"
 #include "controlplane/user_management.h"
@@ -228,6 +229,18 @@ TEST_F(ConsoleAuthTest, SessionEndsAfterIdleTimeoutLifetimeLogoutOrDisable) {
   const std::string disabled = Login(kPassword).session_id;
   ASSERT_TRUE(DisableUser(*store_, "alice", "admin", "cli").ok());
   EXPECT_FALSE(auth_->Authenticate(disabled)->has_value());
+}
+
+TEST_F(ConsoleAuthTest, RetentionSweepDeletesSessionsThatCanNoLongerBeUsed) {
+  const std::string idle = Login(kPassword).session_id;
+  clock_.Advance(kSessionIdleTimeout - minutes(5));
+  const std::string fresh = Login(kPassword).session_id;
+  clock_.Advance(minutes(10));
+  auto counts = SweepRetention(*store_, clock_, {0, 0});
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->sessions, 1);
+  EXPECT_FALSE(store_->GetSession(protocol::Sha256Hex(idle))->has_value());
+  EXPECT_TRUE(store_->GetSession(protocol::Sha256Hex(fresh))->has_value());
 }
 
 TEST_F(ConsoleAuthTest, SecondFactorIsRequiredOnceEnrolled) {
