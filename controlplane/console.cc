@@ -30,6 +30,8 @@ constexpr std::array kRoutes = {
     Route{"GET", "/before-after", Role::kViewer, &BeforeAfterPage},
     Route{"GET", "/export", Role::kViewer, &ExportData},
     Route{"GET", "/users", Role::kAdmin, &UsersPage},
+    Route{"GET", "/password", Role::kViewer, &PasswordPage},
+    Route{"POST", "/password", Role::kViewer, &ChangePasswordAction},
     Route{"POST", "/recommendation/approve", Role::kApprover, &ApproveAction},
     Route{"POST", "/recommendation/reject", Role::kApprover, &RejectAction},
     Route{"POST", "/recommendation/rollback", Role::kApprover, &RollbackAction},
@@ -153,6 +155,12 @@ struct Console::Impl {
         reply.headers.emplace_back("Set-Cookie", SessionCookie("", true));
         return reply;
       }
+    }
+    // A password someone else chose is changed before anything else.
+    if ((*session)->user.must_change_password && request.path != "/password") {
+      if (request.method == "GET") return RedirectReply("/password");
+      return MessagePage(context, 403, "Choose your password",
+                         "Choose your own password first (page Password).");
     }
     if (request.method == "GET" && request.path == "/") return RedirectReply("/overview");
     for (const Route& route : kRoutes) {

@@ -16,6 +16,8 @@
 //   GET  /before-after                           guarded changes: statements before and after
 //   GET  /export?agent=&database=[&queryid=]&format=csv|json
 //   GET  /users, POST /users/create|disable|reset-password, POST /api-keys/create   admin
+//   GET  /password, POST /password               the user's own password; a user whose password
+//        someone else chose (one-time) is sent here first, and every other request is refused
 //   GET  /static/console.css|console.js|chart.js (no session needed; no data)
 // Every POST must carry the session's CSRF token (form field csrf) and, when the browser sends
 // an Origin header, come from the console's own origin; a refused POST is 403 and audited, as is

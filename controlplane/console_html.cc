@@ -90,7 +90,7 @@ std::string RenderPage(const PageFrame& frame, const std::string& body) {
       html += std::string("<a href=\"") + entry.path + "\"" +
               (frame.active == entry.path ? " class=\"active\"" : "") + ">" + entry.label + "</a>";
     }
-    html += "</nav><span class=\"who\">" + Escape(frame.user) + " (" +
+    html += "</nav><span class=\"who\"><a href=\"/password\">" + Escape(frame.user) + "</a> (" +
             std::string(RoleName(frame.role)) + ")</span>" +
             RenderPostForm("/logout", frame.csrf_token, {}, "", "Log out", "logout");
   }

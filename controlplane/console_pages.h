@@ -72,6 +72,7 @@ Result<ApiReply> AuditPage(const PageContext& context);
 Result<ApiReply> BeforeAfterPage(const PageContext& context);
 Result<ApiReply> ExportData(const PageContext& context);
 Result<ApiReply> UsersPage(const PageContext& context);
+Result<ApiReply> PasswordPage(const PageContext& context);
 
 Result<ApiReply> ApproveAction(const PageContext& context);
 Result<ApiReply> RejectAction(const PageContext& context);
@@ -80,5 +81,6 @@ Result<ApiReply> CreateUserAction(const PageContext& context);
 Result<ApiReply> DisableUserAction(const PageContext& context);
 Result<ApiReply> ResetPasswordAction(const PageContext& context);
 Result<ApiReply> CreateApiKeyAction(const PageContext& context);
+Result<ApiReply> ChangePasswordAction(const PageContext& context);
 
 }  // namespace optischema::controlplane

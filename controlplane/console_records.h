@@ -30,6 +30,9 @@ struct ConsoleUser {
   // Base32 TOTP secret (totp.h) when the user has a second factor.
   std::optional<std::string> totp_secret;
   bool disabled = false;
+  // A password someone else chose (made by `users create` or a reset): the console asks for a
+  // new one before anything else.
+  bool must_change_password = false;
   int64_t failed_login_attempts = 0;  // since the last successful login
   std::optional<int64_t> locked_until_s;  // Unix seconds; logins refused before then
   std::string created_at;                 // RFC 3339

@@ -64,7 +64,8 @@ Result<ApiReply> CreateUserAction(const PageContext& context) {
   auto password = NewRandomPassword();
   RETURN_IF_ERROR(password);
   if (Status st = CreateUser(context.store, context.Param("name"), *role, *password,
-                             context.session.user.name, context.request.address);
+                             context.session.user.name, context.request.address,
+                             /*one_time=*/true);
       !st.ok()) {
     return Refused(context, st.error());
   }
@@ -85,7 +86,8 @@ Result<ApiReply> ResetPasswordAction(const PageContext& context) {
   auto password = NewRandomPassword();
   RETURN_IF_ERROR(password);
   if (Status st = ResetPassword(context.store, context.Param("name"), *password,
-                                context.session.user.name, context.request.address);
+                                context.session.user.name, context.request.address,
+                                /*one_time=*/true);
       !st.ok()) {
     return Refused(context, st.error());
   }

@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS users (
   disabled INTEGER NOT NULL,
   failed_login_attempts INTEGER NOT NULL,
   locked_until_s INTEGER,
-  created_at TEXT NOT NULL);
+  created_at TEXT NOT NULL,
+  must_change_password INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS console_sessions (
   id_sha256 TEXT PRIMARY KEY,
   user TEXT NOT NULL REFERENCES users (name),

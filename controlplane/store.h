@@ -205,6 +205,8 @@ class Store {
   Status DeleteSession(const std::string& id_sha256);
   // Ends every session of `user` (disabled, password reset).
   Status DeleteUserSessions(const std::string& user);
+  // Ends every session of `user` but the one with `keep_sha256` (a password changed from it).
+  Status DeleteUserSessionsExcept(const std::string& user, const std::string& keep_sha256);
   // Deletes sessions idle since before `idle_before_s` or made before `created_before_s`;
   // returns how many.
   Result<int64_t> PruneSessions(int64_t idle_before_s, int64_t created_before_s);

@@ -11,7 +11,7 @@ namespace {
 
 constexpr char kUserColumns[] =
     "name, role, password_hash, totp_secret, disabled, failed_login_attempts, locked_until_s, "
-    "created_at";
+    "created_at, must_change_password";
 
 ConsoleUser UserFrom(const SqliteStatement& row) {
   ConsoleUser user;
@@ -23,10 +23,11 @@ ConsoleUser UserFrom(const SqliteStatement& row) {
   user.failed_login_attempts = row.ColumnInt(5);
   user.locked_until_s = row.ColumnOptionalInt(6);
   user.created_at = row.ColumnText(7);
+  user.must_change_password = row.ColumnInt(8) != 0;
   return user;
 }
 
-// Binds the user's members as ?1..?8 in kUserColumns order.
+// Binds the user's members as ?1..?9 in kUserColumns order.
 void BindUser(SqliteStatement& statement, const ConsoleUser& user) {
   statement.Bind(1, user.name);
   statement.Bind(2, RoleName(user.role));
@@ -40,6 +41,7 @@ void BindUser(SqliteStatement& statement, const ConsoleUser& user) {
     statement.BindNull(7);
   }
   statement.Bind(8, user.created_at);
+  statement.Bind(9, int64_t{user.must_change_password ? 1 : 0});
 }
 
 ConsoleSession SessionFrom(const SqliteStatement& row) {
@@ -72,7 +74,7 @@ Status Store::AddUser(const ConsoleUser& user) {
   std::lock_guard lock(mutex_);
   auto insert = SqliteStatement::Prepare(
       db_.get(), std::string("INSERT INTO users (") + kUserColumns +
-                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (name) DO NOTHING");
+                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (name) DO NOTHING");
   RETURN_IF_ERROR(insert);
   ConsoleUser stored = user;
   stored.created_at = Now();
@@ -114,7 +116,7 @@ Status Store::UpdateUser(const ConsoleUser& user) {
   std::lock_guard lock(mutex_);
   auto update = SqliteStatement::Prepare(db_.get(), R"sql(
 UPDATE users SET role = ?2, password_hash = ?3, totp_secret = ?4, disabled = ?5,
-  failed_login_attempts = ?6, locked_until_s = ?7
+  failed_login_attempts = ?6, locked_until_s = ?7, must_change_password = ?9
 WHERE name = ?1)sql");
   RETURN_IF_ERROR(update);
   BindUser(*update, user);
@@ -177,6 +179,16 @@ Status Store::DeleteUserSessions(const std::string& user) {
   auto remove = SqliteStatement::Prepare(db_.get(), "DELETE FROM console_sessions WHERE user = ?1");
   RETURN_IF_ERROR(remove);
   remove->Bind(1, user);
+  return remove->Run();
+}
+
+Status Store::DeleteUserSessionsExcept(const std::string& user, const std::string& keep_sha256) {
+  std::lock_guard lock(mutex_);
+  auto remove = SqliteStatement::Prepare(
+      db_.get(), "DELETE FROM console_sessions WHERE user = ?1 AND id_sha256 <> ?2");
+  RETURN_IF_ERROR(remove);
+  remove->Bind(1, user);
+  remove->Bind(2, keep_sha256);
   return remove->Run();
 }
 

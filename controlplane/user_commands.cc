@@ -44,7 +44,7 @@ int RunUsersCreate(const UserCommandOptions& options, std::istream& in, std::ost
   auto password = PasswordFor(options, in);
   if (!password.ok()) return ReportError(password.error(), err);
   if (Status st = CreateUser(**store, options.name, *role, *password, DefaultApprover(),
-                             kCliAddress);
+                             kCliAddress, /*one_time=*/!options.password_stdin);
       !st.ok()) {
     return ReportError(st.error(), err);
   }
@@ -107,7 +107,8 @@ int RunUsersResetPassword(const UserCommandOptions& options, std::istream& in, s
   auto password = PasswordFor(options, in);
   if (!password.ok()) return ReportError(password.error(), err);
   if (Status st =
-          ResetPassword(**store, options.name, *password, DefaultApprover(), kCliAddress);
+          ResetPassword(**store, options.name, *password, DefaultApprover(), kCliAddress,
+                        /*one_time=*/!options.password_stdin);
       !st.ok()) {
     return ReportError(st.error(), err);
   }

@@ -2,8 +2,9 @@
 
 // `optischema-controlplane users ...`: console users from the command line (user_management.h).
 //   users create NAME --role viewer|approver|admin [--password-stdin]
-//        prints a one-time password as the last line of `out`, or reads the password from `in`
-//        (one line) with --password-stdin and prints nothing there
+//        prints a one-time password as the last line of `out` (the console asks the user for a
+//        new one at the first login), or reads the password from `in` (one line) with
+//        --password-stdin and prints nothing there
 //   users list [--json]
 //   users disable NAME
 //   users reset-password NAME [--password-stdin]   likewise prints or reads the password

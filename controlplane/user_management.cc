@@ -36,7 +36,7 @@ Status CheckUserName(const std::string& name) {
 }
 
 Status CreateUser(Store& store, const std::string& name, Role role, const std::string& password,
-                  const std::string& actor, const std::string& address) {
+                  const std::string& actor, const std::string& address, bool one_time) {
   if (Status st = CheckUserName(name); !st.ok()) return st;
   if (Status st = CheckNewPassword(password); !st.ok()) return st;
   auto hash = HashPassword(password);
@@ -45,6 +45,7 @@ Status CreateUser(Store& store, const std::string& name, Role role, const std::s
   user.name = name;
   user.role = role;
   user.password_hash = *hash;
+  user.must_change_password = one_time;
   if (Status st = store.AddUser(user); !st.ok()) return st;
   return Audit(store, actor, "user_create", name, address,
                "role " + std::string(RoleName(role)));
@@ -61,7 +62,7 @@ Status DisableUser(Store& store, const std::string& name, const std::string& act
 }
 
 Status ResetPassword(Store& store, const std::string& name, const std::string& password,
-                     const std::string& actor, const std::string& address) {
+                     const std::string& actor, const std::string& address, bool one_time) {
   if (Status st = CheckNewPassword(password); !st.ok()) return st;
   auto user = Existing(store, name);
   RETURN_IF_ERROR(user);
@@ -71,9 +72,40 @@ Status ResetPassword(Store& store, const std::string& name, const std::string& p
   user->disabled = false;
   user->failed_login_attempts = 0;
   user->locked_until_s.reset();
+  user->must_change_password = one_time;
   if (Status st = store.UpdateUser(*user); !st.ok()) return st;
   if (Status st = store.DeleteUserSessions(name); !st.ok()) return st;
   return Audit(store, actor, "user_reset_password", name, address, "");
+}
+
+Status ChangeOwnPassword(Store& store, const std::string& name, const std::string& current,
+                         const std::string& next, const std::string& keep_session_sha256,
+                         const std::string& address) {
+  auto user = Existing(store, name);
+  RETURN_IF_ERROR(user);
+  if (!VerifyPassword(user->password_hash, current)) {
+    // Guessing through this form would bypass the login's lockout: the session ends instead,
+    // and the next guess goes through the login.
+    if (Status st = store.DeleteSession(keep_session_sha256); !st.ok()) return st;
+    if (Status st = Audit(store, name, "password_change_refused", name, address,
+                          "the current password was wrong; session ended");
+        !st.ok()) {
+      return st;
+    }
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the current password is wrong; log in again to retry");
+  }
+  if (next == current) {
+    return MakeError(ErrorCode::kInvalidArgument, "choose a password different from the current one");
+  }
+  if (Status st = CheckNewPassword(next); !st.ok()) return st;
+  auto hash = HashPassword(next);
+  RETURN_IF_ERROR(hash);
+  user->password_hash = *hash;
+  user->must_change_password = false;
+  if (Status st = store.UpdateUser(*user); !st.ok()) return st;
+  if (Status st = store.DeleteUserSessionsExcept(name, keep_session_sha256); !st.ok()) return st;
+  return Audit(store, name, "password_change", name, address, "");
 }
 
 Result<std::string> EnrollTotp(Store& store, const std::string& name, const std::string& actor,

@@ -19,8 +19,10 @@ namespace optischema::controlplane {
 // Names: 1 to 64 of A-Z a-z 0-9 . _ - @.
 Status CheckUserName(const std::string& name);
 
+// With `one_time`, the password was made for the user, who must choose a new one at the first
+// login (ChangeOwnPassword).
 Status CreateUser(Store& store, const std::string& name, Role role, const std::string& password,
-                  const std::string& actor, const std::string& address);
+                  const std::string& actor, const std::string& address, bool one_time = false);
 
 // The user can no longer log in; their sessions end at once.
 Status DisableUser(Store& store, const std::string& name, const std::string& actor,
@@ -28,7 +30,14 @@ Status DisableUser(Store& store, const std::string& name, const std::string& act
 
 // Sets a new password, lifts a lockout and enables the account; the user's sessions end.
 Status ResetPassword(Store& store, const std::string& name, const std::string& password,
-                     const std::string& actor, const std::string& address);
+                     const std::string& actor, const std::string& address, bool one_time = false);
+
+// The user sets their own new password (after proving the current one); clears
+// must_change_password. The session the change is made from stays; others end. A wrong current
+// password ends that session too (guesses then meet the login's lockout).
+Status ChangeOwnPassword(Store& store, const std::string& name, const std::string& current,
+                         const std::string& next, const std::string& keep_session_sha256,
+                         const std::string& address);
 
 // Gives the user a new TOTP secret (totp.h) and returns it, base32, to be typed into an
 // authenticator; from then on the user's logins need a code.

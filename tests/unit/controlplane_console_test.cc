@@ -319,5 +319,44 @@ TEST_F(ConsoleTest, OnlyAdminsManageUsers) {
   EXPECT_EQ(Count("user_create"), 5) << "alice, carol, bob, root and eve";
 }
 
+TEST_F(ConsoleTest, AOneTimePasswordMustBeReplacedBeforeAnythingElse) {
+  ASSERT_TRUE(CreateUser(*store_, "dave", Role::kApprover, kPassword, "t", "cli",
+                         /*one_time=*/true)
+                  .ok());
+  const Browser dave = LogIn("dave");
+  const ApiReply page = Get("/overview", dave);
+  EXPECT_EQ(page.status, 303);
+  EXPECT_EQ(Header(page, "Location"), "/password");
+  const std::string id = Propose("create_index", {{"schema", "public"},
+                                                  {"table", "orders"},
+                                                  {"columns", {"customer_id"}}});
+  EXPECT_EQ(Post("/recommendation/approve", dave, {{"id", id}}).status, 403);
+  EXPECT_EQ(Status(id), "proposed");
+  EXPECT_EQ(Post("/password", dave,
+                 {{"current", kPassword}, {"next", "dave's own password"}, {"again", "typo"}})
+                .status,
+            400);
+  EXPECT_EQ(Post("/password", dave,
+                 {{"current", kPassword},
+                  {"next", "dave's own password"},
+                  {"again", "dave's own password"}})
+                .status,
+            303);
+  EXPECT_EQ(Get("/overview", dave).status, 200) << "the same session goes on";
+  EXPECT_FALSE((*store_->GetUser("dave"))->must_change_password);
+  EXPECT_EQ(Count("password_change"), 1);
+}
+
+TEST_F(ConsoleTest, AWrongCurrentPasswordEndsTheSession) {
+  const Browser alice = LogIn("alice");
+  EXPECT_EQ(Post("/password", alice,
+                 {{"current", "a guess of mallory"}, {"next", "new password here"},
+                  {"again", "new password here"}})
+                .status,
+            400);
+  EXPECT_EQ(Get("/overview", alice).status, 303) << "sent to log in again";
+  EXPECT_EQ(Count("password_change_refused"), 1);
+}
+
 }  // namespace
 }  // namespace optischema::controlplane
