@@ -74,7 +74,7 @@ std::string Shorten(const std::string& text) {
 }
 
 Result<std::string> AgentsSection(const PageContext& context) {
-  auto agents = context.store.ListAgents();
+  auto agents = context.store.ListAgents(/*count_heartbeats=*/false);
   RETURN_IF_ERROR(agents);
   std::vector<std::vector<std::string>> rows;
   for (const AgentRow& agent : *agents) {

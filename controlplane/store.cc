@@ -14,7 +14,7 @@
 namespace optischema::controlplane {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -147,7 +147,7 @@ CREATE TABLE IF NOT EXISTS statement_series (
   PRIMARY KEY (agent_id, database, queryid, resolution, bucket_s)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS statement_series_by_bucket
   ON statement_series (agent_id, database, resolution, bucket_s);
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 )sql";
 
 // Schema 1 to 2: recommendations may name an agent that has not registered yet (no foreign key)
@@ -166,6 +166,11 @@ INSERT INTO recommendations_2 (id, agent_id, status, expires_at, body, created_a
   ORDER BY rowid;
 DROP TABLE recommendations;
 ALTER TABLE recommendations_2 RENAME TO recommendations;
+)sql";
+
+// Schema 3 to 4: a user whose password someone else chose must choose their own.
+constexpr char kMigrateFrom3[] = R"sql(
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 // Creates `dir` with mode 0700 unless it exists.
@@ -197,6 +202,16 @@ Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
   }
   if (found == 1) {
     if (Status st = ExecSql(db, kMigrateFrom1); !st.ok()) return st;
+  }
+  if (found == 3) {
+    auto has_column = SqliteStatement::Prepare(
+        db, "SELECT 1 FROM pragma_table_info('users') WHERE name = 'must_change_password'");
+    RETURN_IF_ERROR(has_column);
+    auto present = has_column->Step();
+    RETURN_IF_ERROR(present);
+    if (!*present) {
+      if (Status st = ExecSql(db, kMigrateFrom3); !st.ok()) return st;
+    }
   }
   if (Status st = ExecSql(db, kSchema); !st.ok()) return st;
   return tx->Commit();
@@ -428,14 +443,15 @@ Result<bool> Store::AgentExists(const std::string& agent_id) {
   return AgentRegistered(db_.get(), agent_id);
 }
 
-Result<std::vector<AgentRow>> Store::ListAgents() {
+Result<std::vector<AgentRow>> Store::ListAgents(bool count_heartbeats) {
   std::lock_guard lock(mutex_);
   auto query = SqliteStatement::Prepare(db_.get(), R"sql(
 SELECT a.agent_id, a.hostname, a.version, a.databases, a.registered_at, a.last_seen_at,
-  (SELECT COUNT(*) FROM heartbeats h WHERE h.agent_id = a.agent_id),
+  CASE WHEN ?1 THEN (SELECT COUNT(*) FROM heartbeats h WHERE h.agent_id = a.agent_id) ELSE 0 END,
   (SELECT h.body FROM heartbeats h WHERE h.agent_id = a.agent_id ORDER BY h.id DESC LIMIT 1)
 FROM agents a ORDER BY a.registered_at, a.agent_id)sql");
   RETURN_IF_ERROR(query);
+  query->Bind(1, int64_t{count_heartbeats ? 1 : 0});
   std::vector<AgentRow> agents;
   for (;;) {
     auto row = query->Step();

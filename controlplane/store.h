@@ -178,8 +178,9 @@ class Store {
   // stored again.
   Result<PruneCounts> PruneReceivedBefore(std::chrono::system_clock::time_point cutoff);
 
-  // Agents in order of registration.
-  Result<std::vector<AgentRow>> ListAgents();
+  // Agents in order of registration; AgentRow::heartbeats is counted only when asked for (it
+  // reads every stored heartbeat).
+  Result<std::vector<AgentRow>> ListAgents(bool count_heartbeats = true);
   // Snapshots in order of arrival.
   Result<std::vector<SnapshotRow>> ListSnapshots(const SnapshotFilter& filter);
   // Recommendations (of one agent, when given) oldest first.

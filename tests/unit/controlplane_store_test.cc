@@ -34,6 +34,16 @@ INSERT INTO recommendations VALUES ('r-old', '0b8a3c1e-1111-4222-8333-4444555566
 PRAGMA user_version = 1;
 )sql";
 
+// The users table as schema 3 created it, with one user.
+constexpr char kSchema3Users[] = R"sql(
+CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+  totp_secret TEXT, disabled INTEGER NOT NULL, failed_login_attempts INTEGER NOT NULL,
+  locked_until_s INTEGER, created_at TEXT NOT NULL);
+INSERT INTO users VALUES ('alice', 'approver', '$argon2id$x', NULL, 0, 2, NULL,
+  '2026-01-01T00:00:00.000Z');
+PRAGMA user_version = 3;
+)sql";
+
 class ControlPlaneStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -76,6 +86,26 @@ TEST_F(ControlPlaneStoreTest, Schema1DatabaseIsUpgradedKeepingItsRecommendations
   auto served = store->Recommendations(kAgent, kStatusApproved, /*include_expired=*/false);
   ASSERT_TRUE(served.ok());
   EXPECT_EQ(served->size(), 1U);
+}
+
+TEST_F(ControlPlaneStoreTest, Schema3DatabaseIsUpgradedKeepingItsUsers) {
+  {
+    auto db = OpenSqlite(dir_ + "/" + kDatabaseFileName, /*create=*/true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(ExecSql(db->get(), kSchema3Users).ok());
+  }
+  std::unique_ptr<Store> store = Open();
+  auto alice = store->GetUser("alice");
+  ASSERT_TRUE(alice.ok()) << alice.error().message;
+  ASSERT_TRUE(alice->has_value());
+  EXPECT_EQ((*alice)->failed_login_attempts, 2);
+  EXPECT_FALSE((*alice)->must_change_password);
+  ConsoleUser bob;
+  bob.name = "bob";
+  bob.password_hash = "$argon2id$y";
+  bob.must_change_password = true;
+  ASSERT_TRUE(store->AddUser(bob).ok());
+  EXPECT_TRUE((*store->GetUser("bob"))->must_change_password);
 }
 
 TEST_F(ControlPlaneStoreTest, RecommendationIdIsNeverReused) {
