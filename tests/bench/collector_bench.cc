@@ -6,9 +6,6 @@
 // Exits 0 when every size was measured, whatever the targets' verdicts; 1 on failure (including a
 // workload that did not produce N distinct entries); 2 on a bad command line.
 
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -29,6 +26,7 @@
 #include "tests/bench/child_process.h"
 #include "tests/bench/exporter.h"
 #include "tests/bench/idle.h"
+#include "tests/bench/machine.h"
 #include "tests/bench/measure.h"
 #include "tests/bench/report.h"
 #include "tests/bench/workload.h"
@@ -96,27 +94,6 @@ WorkloadInfo PrepareWorkload(PgCluster& cluster, std::size_t n) {
   return info;
 }
 
-// "<n> CPUs, <model>, <memory> GiB RAM, Linux <release>".
-std::string DescribeMachine() {
-  std::string model = "unknown CPU";
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      if (const auto colon = line.find(':'); colon != std::string::npos) {
-        model = line.substr(std::min(line.size(), colon + 2));
-      }
-      break;
-    }
-  }
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGESIZE);
-  const double gib = static_cast<double>(pages) * static_cast<double>(page_size) / (1 << 30);
-  utsname uts{};
-  uname(&uts);
-  return std::to_string(sysconf(_SC_NPROCESSORS_ONLN)) + " CPUs, " + model + ", " +
-         std::to_string(static_cast<int>(gib + 0.5)) + " GiB RAM, Linux " + uts.release;
-}
-
 // `arg` quoted for a POSIX shell when it holds anything but plain characters.
 std::string ShellWord(const std::string& arg) {
   const bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
@@ -139,13 +116,6 @@ std::string ExporterVersion() {
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " / " + five + " / " + fifteen;
 }
 
 // The text after kHandWrittenMarker in `path`, "" when the file or the marker is missing.
