@@ -3,25 +3,10 @@
 
 #include "controlplane/command_output.h"
 #include "controlplane/console_pages.h"
+#include "controlplane/json_members.h"
 
 namespace optischema::controlplane {
 namespace {
-
-std::string Str(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
-  return object[key].get<std::string>();
-}
-
-std::string Num(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return "-";
-  return FormatNumber(object[key].get<double>());
-}
-
-const nlohmann::json& Array(const nlohmann::json& object, const char* key) {
-  static const nlohmann::json kEmpty = nlohmann::json::array();
-  if (!object.is_object() || !object.contains(key) || !object[key].is_array()) return kEmpty;
-  return object[key];
-}
 
 std::string DatabaseAdvice(const DatabaseInfo& db, int64_t now_s) {
   const nlohmann::json advice = StoredJson(*db.advice_json);
@@ -30,24 +15,24 @@ std::string DatabaseAdvice(const DatabaseInfo& db, int64_t now_s) {
                      Escape(FormatAgo(db.advice_collected_s.value_or(0), now_s)) +
                      "</small></h2>";
   std::vector<std::vector<std::string>> findings;
-  for (const nlohmann::json& f : Array(advice, "index_findings")) {
-    std::string index = Str(f, "schema") + "." + Str(f, "index");
-    findings.push_back({Badge(Str(f, "kind")), Escape(Str(f, "schema") + "." + Str(f, "table")),
-                        Escape(index), Num(f, "bytes"), Num(f, "writes_per_s"),
-                        Escape(Str(f, "covered_by")), Escape(Str(f, "reason"))});
+  for (const nlohmann::json& f : ArrayMember(advice, "index_findings")) {
+    std::string index = StringMember(f, "schema") + "." + StringMember(f, "index");
+    findings.push_back({Badge(StringMember(f, "kind")), Escape(StringMember(f, "schema") + "." + StringMember(f, "table")),
+                        Escape(index), NumberCell(f, "bytes"), NumberCell(f, "writes_per_s"),
+                        Escape(StringMember(f, "covered_by")), Escape(StringMember(f, "reason"))});
   }
   html += "<h3>Findings</h3>" + RenderTable({"Finding", "Table", "Index", "Bytes freed",
                                              "Writes/s on the table", "Covered by", "Why"},
                                             findings);
   std::vector<std::vector<std::string>> drift;
-  for (const nlohmann::json& d : Array(advice, "drift")) {
-    drift.push_back({Escape(Str(d, "table")), Badge(Str(d, "change")), Escape(Str(d, "name")),
-                     Escape(Str(d, "detail"))});
+  for (const nlohmann::json& d : ArrayMember(advice, "drift")) {
+    drift.push_back({Escape(StringMember(d, "table")), Badge(StringMember(d, "change")), Escape(StringMember(d, "name")),
+                     Escape(StringMember(d, "detail"))});
   }
   html += "<h3>Schema drift</h3>" + RenderTable({"Table", "Change", "Name", "Detail"}, drift);
-  const nlohmann::json advisor = advice.value("advisor", nlohmann::json());
+  const nlohmann::json& advisor = AnyMember(advice, "advisor");
   std::string notes;
-  for (const nlohmann::json& note : Array(advisor, "notes")) {
+  for (const nlohmann::json& note : ArrayMember(advisor, "notes")) {
     if (note.is_string()) notes += "<li>" + Escape(note.get<std::string>()) + "</li>";
   }
   if (!notes.empty()) html += "<h3>Advisor notes</h3><ul>" + notes + "</ul>";

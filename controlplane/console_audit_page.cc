@@ -6,17 +6,13 @@
 #include "controlplane/audit_chain.h"
 #include "controlplane/command_output.h"
 #include "controlplane/console_pages.h"
+#include "controlplane/json_members.h"
 
 namespace optischema::controlplane {
 namespace {
 
 constexpr int64_t kShownConsoleRecords = 300;
 constexpr std::size_t kShownAgentRecords = 300;
-
-std::string Str(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
-  return object[key].get<std::string>();
-}
 
 std::string AgentSection(const std::string& agent_id, const std::vector<std::string>& bodies) {
   const ChainCheck check = CheckAuditChain(bodies);
@@ -41,9 +37,9 @@ std::string AgentSection(const std::string& agent_id, const std::vector<std::str
   std::vector<std::vector<std::string>> rows;
   for (const auto& [seq, r] : by_seq) {
     if (rows.size() == kShownAgentRecords) break;
-    rows.push_back({std::to_string(seq), Escape(Str(r, "ts")), Escape(Str(r, "database")),
-                    Escape(Str(r, "recommendation_id")), Badge(Str(r, "step")),
-                    Escape(Str(r, "detail")), "<code>" + Escape(Str(r, "sql")) + "</code>"});
+    rows.push_back({std::to_string(seq), Escape(StringMember(r, "ts")), Escape(StringMember(r, "database")),
+                    Escape(StringMember(r, "recommendation_id")), Badge(StringMember(r, "step")),
+                    Escape(StringMember(r, "detail")), "<code>" + Escape(StringMember(r, "sql")) + "</code>"});
   }
   return html + RenderTable({"Seq", "When", "Database", "Recommendation", "Step", "Detail", "SQL"},
                             rows);

@@ -4,6 +4,7 @@
 
 #include "controlplane/console_pages.h"
 #include "controlplane/console_recommendation_view.h"
+#include "controlplane/json_members.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::controlplane {
@@ -44,7 +45,7 @@ Result<Verdict> VerdictOf(Store& store, const std::string& id) {
 
 Result<std::string> ChangeSection(const PageContext& context, const RecommendationView& r,
                                   std::size_t index) {
-  const nlohmann::json guard = r.body.value("guard", nlohmann::json());
+  const nlohmann::json& guard = AnyMember(r.body, "guard");
   if (!guard.is_object() || !guard.contains("verify_window_s") ||
       !guard["verify_window_s"].is_number_integer() || r.affected_queryids.empty()) {
     return std::string();

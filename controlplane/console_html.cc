@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "controlplane/console_http.h"
+#include "controlplane/json_members.h"
 #include "core/utf8.h"
 
 namespace optischema::controlplane {
@@ -172,6 +173,11 @@ std::string FormatNumber(double value) {
   if (a >= 1e4) return Fixed(value / 1e3, 1) + " k";
   if (a == std::floor(a)) return Fixed(value, 0);
   return Fixed(value, 2);
+}
+
+std::string NumberCell(const nlohmann::json& object, const char* key) {
+  const std::optional<double> value = NumberMember(object, key);
+  return value ? FormatNumber(*value) : "-";
 }
 
 std::string FormatPercent(double fraction) { return Fixed(fraction * 100, 1) + " %"; }

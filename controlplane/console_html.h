@@ -61,6 +61,8 @@ std::string Badge(std::string_view text);
 std::string FormatMs(double ms);
 std::string FormatNumber(double value);
 std::string FormatPercent(double fraction);  // 0.125 → "12.5 %"
+// FormatNumber of the number member `key` of `object`, or "-" when there is none.
+std::string NumberCell(const nlohmann::json& object, const char* key);
 // "14:05" or "12-06 14:00" (UTC) for a bucket label.
 std::string FormatBucket(int64_t bucket_s, bool with_date);
 // "3 min ago", "2 h ago" between `then_s` and `now_s`.

@@ -5,6 +5,7 @@
 
 #include "controlplane/command_output.h"
 #include "controlplane/console_pages.h"
+#include "controlplane/json_members.h"
 
 namespace optischema::controlplane {
 namespace {
@@ -12,11 +13,6 @@ namespace {
 constexpr int64_t kTopStatements = 15;
 constexpr std::size_t kShownTextChars = 140;
 constexpr int64_t kKpiWindowSeconds = 3600;
-
-std::string Num(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return "-";
-  return FormatNumber(object[key].get<double>());
-}
 
 std::string LastError(const nlohmann::json& heartbeat) {
   if (!heartbeat.is_object() || !heartbeat.contains("recent_errors") ||
@@ -88,8 +84,8 @@ Result<std::string> AgentsSection(const PageContext& context) {
                         Escape(agent.registration.agent_id) + "</code>",
                     Escape(agent.registration.version), Badge(status),
                     Escape(FormatAgo(UnixSeconds(agent.last_seen_at), context.now_s)),
-                    Num(heartbeat, "spool_depth"), Num(heartbeat, "snapshots_lost"),
-                    Num(heartbeat, "spool_dropped"), LastError(heartbeat)});
+                    NumberCell(heartbeat, "spool_depth"), NumberCell(heartbeat, "snapshots_lost"),
+                    NumberCell(heartbeat, "spool_dropped"), LastError(heartbeat)});
   }
   return "<h2>Agents</h2>" + RenderTable({"Agent", "Version", "Health", "Last seen",
                                           "Spool depth", "Snapshots lost", "Spool dropped",
@@ -115,12 +111,14 @@ Result<ApiReply> OverviewPage(const PageContext& context) {
     database = databases->front().database;
   }
   std::vector<std::vector<std::string>> rows;
+  Kpis chosen_kpis;  // the chosen database's, for its banner
   for (const DatabaseInfo& db : *databases) {
     auto points = context.store.DatabaseSeries(db.agent_id, db.database, Resolution::kMinute,
                                                context.now_s - kKpiWindowSeconds);
     RETURN_IF_ERROR(points);
     const Kpis kpis = KpisOf(*points);
     const bool chosen = db.agent_id == agent_id && db.database == database;
+    if (chosen) chosen_kpis = kpis;
     rows.push_back({"<a href=\"" + Escape("/overview" + DatabaseQuery(db.agent_id, db.database)) +
                         "\">" + Escape(db.database) + "</a>" + (chosen ? " ◀" : ""),
                     "<code>" + Escape(db.agent_id) + "</code>",
@@ -143,10 +141,7 @@ Result<ApiReply> OverviewPage(const PageContext& context) {
   const int64_t since = context.now_s - range.seconds;
   auto series = context.store.DatabaseSeries(agent_id, database, range.resolution, since);
   RETURN_IF_ERROR(series);
-  auto last_hour = context.store.DatabaseSeries(agent_id, database, Resolution::kMinute,
-                                                context.now_s - kKpiWindowSeconds);
-  RETURN_IF_ERROR(last_hour);
-  const Kpis kpis = KpisOf(*last_hour);
+  const Kpis& kpis = chosen_kpis;
   body += "<h2 id=\"database\">" + Escape(database) + " <small>on agent <code>" +
           Escape(agent_id) + "</code></small></h2>";
   body += RenderRanges("/overview", query, range);

@@ -6,6 +6,7 @@
 
 #include "controlplane/console_pages.h"
 #include "controlplane/console_recommendation_view.h"
+#include "controlplane/json_members.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::controlplane {
@@ -15,23 +16,13 @@ constexpr const char* kStatusFilters[] = {"proposed", "awaiting_second_approval"
                                           "applied",  "verified",                 "regressed",
                                           "rejected", "failed",                   "rolled_back"};
 
-std::string Str(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
-  return object[key].get<std::string>();
-}
-
-std::string Num(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return "-";
-  return FormatNumber(object[key].get<double>());
-}
-
 std::string Fact(const std::string& name, const std::string& html) {
   return "<dt>" + Escape(name) + "</dt><dd>" + html + "</dd>";
 }
 
 std::string Saving(const nlohmann::json& evidence) {
   if (!evidence.is_object()) return "no estimate in the agent's last report";
-  std::string text = "cost " + Num(evidence, "cost_before") + " → " + Num(evidence, "cost_after");
+  std::string text = "cost " + NumberCell(evidence, "cost_before") + " → " + NumberCell(evidence, "cost_after");
   if (evidence.contains("saving_pct") && evidence["saving_pct"].is_number()) {
     text += " (" + FormatNumber(evidence["saving_pct"].get<double>()) + " % less)";
   }
@@ -120,7 +111,7 @@ Result<ApiReply> RecommendationsPage(const PageContext& context) {
     if (!filter.empty() && r.row.record.status != filter) continue;
     rows.push_back({RecommendationLink(r.row.record.id), Escape(r.kind), Escape(r.target),
                     Escape(r.database), Badge(r.row.record.status),
-                    Badge(RiskLevelName(r.risk.level)), Escape(Str(r.body, "reason")),
+                    Badge(RiskLevelName(r.risk.level)), Escape(StringMember(r.body, "reason")),
                     Escape(r.row.record.expires_at.value_or("-"))});
   }
   body += RenderTable(
@@ -149,12 +140,12 @@ Result<ApiReply> RecommendationPage(const PageContext& context) {
           Fact("Risk", "<span id=\"risk\">" + Badge(RiskLevelName(r.risk.level)) +
                            "</span> <span class=\"rule\" id=\"risk-rule\">" +
                            Escape(r.risk.rule) + "</span>") +
-          Fact("Reason", Escape(Str(r.body, "reason"))) +
+          Fact("Reason", Escape(StringMember(r.body, "reason"))) +
           Fact("Estimated saving", Saving(r.evidence)) + Fact("Estimated size", Size(r.evidence)) +
           Fact("Statements affected", affected.empty() ? "none named" : affected) +
           Fact("Database", Escape(r.database)) +
           Fact("Agent", "<code>" + Escape(r.row.record.agent_id) + "</code>") +
-          Fact("Approved by", Escape(Str(r.body, "approved_by"))) +
+          Fact("Approved by", Escape(StringMember(r.body, "approved_by"))) +
           Fact("Expires", Escape(r.row.record.expires_at.value_or("never"))) + "</dl>";
   body += Actions(context, r);
   auto timeline = Timeline(context, r);

@@ -1,4 +1,5 @@
 #include "controlplane/console_recommendation_view.h"
+#include "controlplane/json_members.h"
 
 #include <map>
 #include <utility>
@@ -9,11 +10,6 @@
 
 namespace optischema::controlplane {
 namespace {
-
-std::string Str(const nlohmann::json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key) || !object[key].is_string()) return {};
-  return object[key].get<std::string>();
-}
 
 std::string Join(const nlohmann::json& array) {
   std::string out;
@@ -28,19 +24,19 @@ std::string Join(const nlohmann::json& array) {
 
 std::string TargetOf(const std::string& kind, const nlohmann::json& spec) {
   if (kind == "create_index") {
-    std::string target = Str(spec, "schema") + "." + Str(spec, "table") + " (" +
-                         Join(spec.value("columns", nlohmann::json())) + ")";
+    std::string target = StringMember(spec, "schema") + "." + StringMember(spec, "table") + " (" +
+                         Join(AnyMember(spec, "columns")) + ")";
     if (spec.contains("include") && !Join(spec["include"]).empty()) {
       target += " INCLUDE (" + Join(spec["include"]) + ")";
     }
-    if (!Str(spec, "method").empty() && Str(spec, "method") != "btree") {
-      target += " USING " + Str(spec, "method");
+    if (!StringMember(spec, "method").empty() && StringMember(spec, "method") != "btree") {
+      target += " USING " + StringMember(spec, "method");
     }
-    if (!Str(spec, "where").empty()) target += " WHERE " + Str(spec, "where");
+    if (!StringMember(spec, "where").empty()) target += " WHERE " + StringMember(spec, "where");
     return target;
   }
-  if (kind == "drop_index") return Str(spec, "schema") + "." + Str(spec, "index");
-  if (kind == "set_config") return Str(spec, "name") + " = '" + Str(spec, "value") + "'";
+  if (kind == "drop_index") return StringMember(spec, "schema") + "." + StringMember(spec, "index");
+  if (kind == "set_config") return StringMember(spec, "name") + " = '" + StringMember(spec, "value") + "'";
   if (kind == "rewrite") return "statement rewrite";
   return "-";
 }
@@ -83,8 +79,8 @@ nlohmann::json EvidenceFor(const nlohmann::json& advice, const std::string& agen
     if (!proposal.is_object() || !proposal.contains("spec")) continue;
     auto spec = protocol::CanonicalJson(proposal["spec"].dump());
     if (!spec.ok()) continue;
-    auto proposal_id = AgentProposalId(agent_id, database, Str(proposal, "kind"), *spec,
-                                       Str(proposal, "table_digest"));
+    auto proposal_id = AgentProposalId(agent_id, database, StringMember(proposal, "kind"), *spec,
+                                       StringMember(proposal, "table_digest"));
     if (proposal_id.ok() && *proposal_id == id) return proposal;
   }
   return nullptr;
@@ -96,7 +92,7 @@ nlohmann::json IndexReport(const nlohmann::json& advice, const nlohmann::json& s
     return nullptr;
   }
   for (const nlohmann::json& index : advice["indexes"]) {
-    if (Str(index, "schema") == Str(spec, "schema") && Str(index, "name") == Str(spec, "index")) {
+    if (StringMember(index, "schema") == StringMember(spec, "schema") && StringMember(index, "name") == StringMember(spec, "index")) {
       return index;
     }
   }
@@ -106,10 +102,9 @@ nlohmann::json IndexReport(const nlohmann::json& advice, const nlohmann::json& s
 RecommendationView ViewOf(RecommendationRow row, const AdviceMap& advice) {
   RecommendationView view;
   view.body = StoredJson(row.record.body_json);
-  view.kind = Str(view.body, "kind");
-  view.database = Str(view.body, "database");
-  const nlohmann::json spec =
-      view.body.is_object() && view.body.contains("spec") ? view.body["spec"] : nlohmann::json();
+  view.kind = StringMember(view.body, "kind");
+  view.database = StringMember(view.body, "database");
+  const nlohmann::json& spec = AnyMember(view.body, "spec");
   view.target = TargetOf(view.kind, spec);
   view.affected_queryids = Queryids(view.body);
   const auto it = advice.find({row.record.agent_id, view.database});

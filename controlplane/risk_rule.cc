@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "controlplane/json_members.h"
+
 namespace optischema::controlplane {
 namespace {
 
@@ -18,19 +20,6 @@ std::string Lower(std::string_view text) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-std::string StringMember(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) return {};
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<double> NumberMember(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) return std::nullopt;
-  const auto it = object.find(key);
-  if (it == object.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
 }
 
 std::string Figure(double value) {
@@ -83,9 +72,7 @@ bool SettingNeedsRestart(std::string_view name) {
 
 Risk RiskOf(const nlohmann::json& recommendation, const nlohmann::json& index) {
   const std::string kind = StringMember(recommendation, "kind");
-  const nlohmann::json spec =
-      recommendation.is_object() && recommendation.contains("spec") ? recommendation["spec"]
-                                                                    : nlohmann::json();
+  const nlohmann::json& spec = AnyMember(recommendation, "spec");
   if (kind == "create_index") {
     return {RiskLevel::kLow,
             "create_index is low: built CONCURRENTLY without blocking writes, and a rollback "
