@@ -23,6 +23,15 @@ bool Changed(const protocol::WindowCounters& d) {
   return d.calls > 0 || d.total_exec_time_ms > 0 || d.total_plan_time_ms > 0;
 }
 
+constexpr protocol::ExtraCounters kNoExtra{};
+
+bool AllZero(const protocol::ExtraCounters& values) { return values == kNoExtra; }
+
+// out += weight × in.
+void AddScaled(protocol::ExtraCounters& out, const protocol::ExtraCounters& in, double weight) {
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] += weight * in[i];
+}
+
 }  // namespace
 
 Collector::Collector(CollectorOptions options, SessionFactory connect, const Clock& clock)
@@ -127,6 +136,7 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
   // The change list can hold every entry (12 MiB at 100,000): released, not kept, while the
   // snapshot is serialised and sent; the next reading allocates it once again.
   std::vector<Change>().swap(changes_);
+  decltype(extra_delta_)().swap(extra_delta_);
   previous_info_ = std::move(info);
   previous_kpis_ = std::move(kpis).value();
   previous_at_ = now;
@@ -135,15 +145,21 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
 Status Collector::ReadStats(bool all_reset) {
   changes_.clear();
+  extra_delta_.clear();
   changed_now_ = SlotSet();
   // Sized once from the previous reading, so a reading where everything changed never doubles it.
   changes_.reserve(slots_.live());
   ++reading_no_;
   SlotSet present_now;
   StatReading row;
+  protocol::ExtraCounters extra{};
+  const auto previous_extra = [this](uint32_t slot) -> const protocol::ExtraCounters& {
+    const auto it = previous_extra_.find(slot);
+    return it == previous_extra_.end() ? kNoExtra : it->second;
+  };
   uint32_t hint = 0;
   Status st = session_->Stream(reader_->StatsSql(), [&](pg::RowFields fields) {
-    if (!StatReader::ParseRow(fields, &row)) {
+    if (!reader_->ParseRow(fields, &row, &extra)) {
       ++counters_.malformed_rows;
       return true;
     }
@@ -153,13 +169,22 @@ Status Collector::ReadStats(bool all_reset) {
     if (have_baseline_) {
       const bool continued = !created && present_.contains(slot);
       protocol::WindowCounters delta;
-      ComputeDelta(continued ? &previous_[slot] : nullptr, row, all_reset, &delta);
+      const DeltaKind kind =
+          ComputeDelta(continued ? &previous_[slot] : nullptr, row, all_reset, &delta);
       if (Changed(delta)) {
         changes_.push_back({slot, delta});
         changed_now_.add(slot);
+        protocol::ExtraCounters extra_delta;
+        ComputeExtraDelta(previous_extra(slot), extra, kind, &extra_delta);
+        if (!AllZero(extra_delta)) extra_delta_[slot] = extra_delta;
       }
     }
     previous_[slot] = row;
+    if (!AllZero(extra)) {
+      previous_extra_[slot] = extra;
+    } else if (!previous_extra_.empty()) {
+      previous_extra_.erase(slot);
+    }
     last_seen_[slot] = reading_no_;
     present_now.add(slot);
     return true;
@@ -195,6 +220,7 @@ void Collector::RecycleAbsentSlots(const SlotSet& present_now) {
     if (reading_no_ - last_seen_[slot] <= options_.slot_grace_readings) continue;
     slots_.Release(slot);
     live_.remove(slot);
+    previous_extra_.erase(slot);
     classified_.remove(slot);
     excluded_.remove(slot);
     text_sent_.remove(slot);
@@ -333,6 +359,7 @@ protocol::StatementMetrics Collector::MakeStatement(uint32_t slot,
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fingerprint_[slot]));
   s.fingerprint = hex;
   s.window = delta;
+  if (auto it = extra_delta_.find(slot); it != extra_delta_.end()) s.extra = it->second;
   s.mean_exec_time_ms =
       delta.calls > 0 ? delta.total_exec_time_ms / static_cast<double>(delta.calls) : 0.0;
   s.cumulative_min_exec_time_ms = cumulative.min_exec_time_ms;
@@ -366,6 +393,7 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   snap.server.server_version_num = session_->ServerVersionNum();
   snap.server.server_version = server_version_;
   snap.server.extension_version = reader_->extension().version;
+  snap.server.extra_counters = reader_->extra_counters();
   snap.server.stats_reset = info.stats_reset;
   snap.server.stats_reset_in_window = info.stats_reset != previous_info_.stats_reset;
   snap.server.dealloc_delta = CounterGrowth(previous_info_.dealloc, info.dealloc);
@@ -376,6 +404,7 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   std::vector<SampleCandidate> candidates;
   candidates.reserve(changes_.size());
   protocol::WeightedCounters truth;
+  protocol::ExtraCounters truth_extra{};
   int64_t unclassified = 0;
   for (uint32_t i = 0; i < changes_.size(); ++i) {
     const Change& c = changes_[i];
@@ -384,6 +413,9 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
       continue;
     }
     protocol::AddWeighted(truth, c.delta, 1.0);
+    if (auto it = extra_delta_.find(c.slot); it != extra_delta_.end()) {
+      AddScaled(truth_extra, it->second, 1.0);
+    }
     if (!classified_.contains(c.slot)) {
       ++unclassified;
       continue;
@@ -394,11 +426,16 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
 
   const SamplePlan plan = PlanSample(candidates, options_.max_statements_per_snapshot, rng_());
   protocol::WeightedCounters sent;
+  protocol::ExtraCounters sent_extra{};
   snap.statements.reserve(plan.chosen.size());
   for (const SampleChoice& choice : plan.chosen) {
     const Change& c = changes_[choice.index];
     snap.statements.push_back(MakeStatement(c.slot, c.delta, total_time, choice.weight));
     protocol::AddWeighted(sent, c.delta, choice.weight);
+    AddScaled(sent_extra, snap.statements.back().extra, choice.weight);
+  }
+  for (std::size_t i = 0; i < truth_extra.size(); ++i) {
+    snap.remainder.extra[i] = truth_extra[i] - sent_extra[i];
   }
 
   protocol::ForEachCounter([](const char*, double& r, double t, double s) { r = t - s; },

@@ -23,4 +23,11 @@ DeltaKind ComputeDelta(const StatReading* prev, const StatReading& cur, bool all
   return DeltaKind::kContinued;
 }
 
+void ComputeExtraDelta(const protocol::ExtraCounters& prev, const protocol::ExtraCounters& cur,
+                       DeltaKind kind, protocol::ExtraCounters* out) {
+  for (std::size_t i = 0; i < cur.size(); ++i) {
+    (*out)[i] = kind == DeltaKind::kContinued && cur[i] >= prev[i] ? cur[i] - prev[i] : cur[i];
+  }
+}
+
 }  // namespace optischema::collector

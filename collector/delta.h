@@ -27,4 +27,9 @@ inline int64_t CounterGrowth(int64_t previous, int64_t current) {
 DeltaKind ComputeDelta(const StatReading* prev, const StatReading& cur, bool all_reset,
                        protocol::WindowCounters* out);
 
+// The extra counters' growth for the same entry: `kind` is what ComputeDelta returned for it; a
+// new or reset entry's delta is its current values, and each counter grows by CounterGrowth.
+void ComputeExtraDelta(const protocol::ExtraCounters& prev, const protocol::ExtraCounters& cur,
+                       DeltaKind kind, protocol::ExtraCounters* out);
+
 }  // namespace optischema::collector

@@ -54,7 +54,12 @@ Status CheckStatsPrivilege(pg::PgSession& session) {
   return OkStatus();
 }
 
-StatReader::StatReader(pg::ExtensionInfo extension) : extension_(std::move(extension)) {
+// Columns of StatsSql before the extra counters.
+constexpr std::size_t kBaseColumns = 22;
+
+StatReader::StatReader(pg::ExtensionInfo extension)
+    : extension_(std::move(extension)),
+      extra_counters_(protocol::ExtraCountersOfVersion(extension_.major, extension_.minor)) {
   const bool v19 = extension_.AtLeast(1, 9);
   const bool v111 = extension_.AtLeast(1, 11);
   const std::string schema = pg::QuoteIdentifier(extension_.schema);
@@ -75,6 +80,13 @@ StatReader::StatReader(pg::ExtensionInfo extension) : extension_(std::move(exten
       "wal_records::int8, wal_bytes::float8, min_exec_time::float8, max_exec_time::float8, "
       "stddev_exec_time::float8, ";
   sql += v111 ? "extract(epoch FROM stats_since)::float8" : "0::float8";
+  for (std::size_t i = 0; i < protocol::kExtraCounterCount; ++i) {
+    if (!protocol::HasExtraCounter(extra_counters_, i)) continue;
+    const protocol::ExtraCounterSpec& c = protocol::kExtraCounters[i];
+    sql += ", ";
+    sql += c.column;
+    sql += c.integer ? "::int8" : "::float8";
+  }
   sql += " FROM " + from_ + "(false)";
   sql += kCurrentDbFilter;
   stats_sql_ = std::move(sql);
@@ -154,9 +166,25 @@ bool ReadFloat8(const std::optional<std::string_view>& f, double* out) {
 
 }  // namespace
 
-bool StatReader::ParseRow(pg::RowFields f, StatReading* out) {
-  constexpr std::size_t kColumns = 22;
-  if (f.size() != kColumns || !f[3]) return false;  // queryid NULL: insufficient privilege
+bool StatReader::ParseRow(pg::RowFields f, StatReading* out,
+                          protocol::ExtraCounters* extra) const {
+  const std::size_t columns = kBaseColumns + static_cast<std::size_t>(std::popcount(extra_counters_));
+  if (f.size() != columns || !f[3]) return false;  // queryid NULL: insufficient privilege
+  std::size_t column = kBaseColumns;
+  for (std::size_t i = 0; i < protocol::kExtraCounterCount; ++i) {
+    if (!protocol::HasExtraCounter(extra_counters_, i)) {
+      (*extra)[i] = 0;
+      continue;
+    }
+    if (protocol::kExtraCounters[i].integer) {
+      int64_t count = 0;
+      if (!ReadInt8(f[column], &count)) return false;
+      (*extra)[i] = static_cast<double>(count);
+    } else if (!ReadFloat8(f[column], &(*extra)[i])) {
+      return false;
+    }
+    ++column;
+  }
   auto& t = out->totals;
   auto& k = out->key;
   return ReadOid(f[0], &k.userid) && ReadOid(f[1], &k.dbid) && ReadBool(f[2], &k.toplevel) &&

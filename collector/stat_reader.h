@@ -43,7 +43,8 @@ class StatReader {
  public:
   explicit StatReader(pg::ExtensionInfo extension);
 
-  // SELECT of the current database's entries, without text, in the column order ParseRow expects.
+  // SELECT of the current database's entries, without text, in the column order ParseRow expects:
+  // the counters every version has, then the extension version's extra counters.
   const std::string& StatsSql() const { return stats_sql_; }
   // SELECT userid, dbid, toplevel, queryid, query, self_queryid for the queryids in parameter $1
   // (see QueryIdArray). Reads the server's whole query-text file. The text is constant, so the
@@ -55,16 +56,20 @@ class StatReader {
   // SELECT dealloc, stats_reset; nullopt-returning query ("") before 1.9, which has no info view.
   const std::string& InfoSql() const { return info_sql_; }
 
-  // Parses one row of StatsSql in binary send format. false when a field is missing, NULL where a
-  // value is required, or of the wrong size.
-  static bool ParseRow(pg::RowFields fields, StatReading* out);
+  // Parses one row of StatsSql in binary send format, the extra counters into *extra (those the
+  // version lacks are left zero). false when a field is missing, NULL where a value is required,
+  // or of the wrong size.
+  bool ParseRow(pg::RowFields fields, StatReading* out, protocol::ExtraCounters* extra) const;
   // Parses the key columns (first four, text format) of a TextSql row; the text is field 4.
   static bool ParseKey(pg::RowFields fields, StatementKey* out);
 
   const pg::ExtensionInfo& extension() const { return extension_; }
+  // The extra counters StatsSql reads: those of the extension version.
+  protocol::ExtraCounterMask extra_counters() const { return extra_counters_; }
 
  private:
   pg::ExtensionInfo extension_;
+  protocol::ExtraCounterMask extra_counters_ = 0;
   std::string from_;  // schema-qualified function name
   std::string stats_sql_;
   std::string text_sql_;

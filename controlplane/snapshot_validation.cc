@@ -45,6 +45,13 @@ Status CheckStatementCounters(const FieldChecker& fields) {
         }
       },
       counters);
+  if (!result.ok()) return result;
+  // The extra counters are optional: a snapshot has those of its server's extension version.
+  for (const protocol::ExtraCounterSpec& c : protocol::kExtraCounters) {
+    result = c.integer ? fields.NonNegativeInteger(c.name, false)
+                       : fields.NonNegativeNumber(c.name, false);
+    if (!result.ok()) return result;
+  }
   return result;
 }
 
@@ -56,6 +63,12 @@ Status CheckStatement(const nlohmann::json& statement, const std::string& where)
     return fields.Invalid("queryid", "expected a decimal 64-bit integer in a string");
   }
   if (Status st = fields.OptionalStringOrNull("text"); !st.ok()) return st;
+  auto source = fields.Get("text_source", false);
+  RETURN_IF_ERROR(source);
+  if (*source != nullptr && **source != protocol::TextSourceName(protocol::TextSource::kParser) &&
+      **source != protocol::TextSourceName(protocol::TextSource::kScanner)) {
+    return fields.Invalid("text_source", "expected \"parser\" or \"scanner\"");
+  }
   if (Status st = fields.NonNegativeInteger("userid", false); !st.ok()) return st;
   if (Status st = fields.Boolean("toplevel", false); !st.ok()) return st;
   if (Status st = CheckStatementCounters(fields); !st.ok()) return st;
@@ -80,6 +93,9 @@ Status CheckRemainder(const nlohmann::json& remainder) {
         if (result.ok()) result = fields.Number(name, false);
       },
       counters);
+  for (const protocol::ExtraCounterSpec& c : protocol::kExtraCounters) {
+    if (result.ok()) result = fields.Number(c.name, false);
+  }
   return result;
 }
 

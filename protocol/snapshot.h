@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocol/advice.h"
+#include "protocol/extra_counters.h"
 
 namespace optischema::protocol {
 
@@ -20,6 +21,11 @@ std::string ProtocolVersionString();
 
 enum class DurationClass { kStandard, kLong, kHeavy };
 const char* DurationClassName(DurationClass c);
+
+// How a statement's text was anonymized: from the parse tree, or, for a text the parser does not
+// read (newer syntax than its grammar), from the scanner's tokens alone.
+enum class TextSource { kParser, kScanner };
+const char* TextSourceName(TextSource s);  // "parser", "scanner": the wire values
 
 // Counters summed over the window. Integer counts per statement; fractional in the remainder,
 // which corrects weighted sums.
@@ -76,7 +82,9 @@ struct StatementMetrics {
   std::string fingerprint;          // hex; never empty for a sent statement
   bool include_text = false;        // text is sent only the first time; absent otherwise
   std::optional<std::string> text;  // anonymized; nullopt with include_text = unparsable
+  TextSource text_source = TextSource::kParser;  // sent beside a text that is not null
   WindowCounters window;
+  ExtraCounters extra{};  // the window's extra counters; only those of ServerInfo::extra_counters
   double mean_exec_time_ms = 0;  // window mean = Δtotal / Δcalls
   // Cumulative since the entry was created (pg_stat_statements cannot window these).
   double cumulative_min_exec_time_ms = 0;
@@ -93,6 +101,7 @@ struct Remainder {
   int64_t statements = 0;               // changed statements not sent
   int64_t unclassified_statements = 0;  // of those: text not read yet, so not filterable yet
   WeightedCounters window;              // may be negative for a counter: it is a correction
+  ExtraCounters extra{};                // the same correction for the extra counters
   double time_pct = 0;
 };
 
@@ -114,6 +123,9 @@ struct ServerInfo {
   std::optional<std::string> stats_reset;  // pg_stat_statements_info.stats_reset (RFC 3339)
   int64_t dealloc_delta = 0;               // entries evicted during the window
   bool stats_reset_in_window = false;
+  // The extra counters the extension version has, and so the snapshot carries (not itself a wire
+  // field: the counters' presence says it).
+  ExtraCounterMask extra_counters = 0;
 };
 
 struct Kpis {

@@ -24,6 +24,10 @@ const char* DurationClassName(DurationClass c) {
   return "standard";
 }
 
+const char* TextSourceName(TextSource s) {
+  return s == TextSource::kScanner ? "scanner" : "parser";
+}
+
 namespace {
 
 // Measured values (milliseconds, blocks, shares) are written to 6 decimals: a nanosecond for
@@ -49,7 +53,22 @@ void PutCounters(JsonWriter& w, const BasicWindowCounters<Count>& counters) {
       counters);
 }
 
-void PutStatement(JsonWriter& w, const StatementMetrics& s) {
+// The extra counters `mask` has, in kExtraCounters order: counts as integers when `whole` (a
+// statement's own figures), otherwise as measured values (the remainder's weighted corrections).
+void PutExtraCounters(JsonWriter& w, const ExtraCounters& values, ExtraCounterMask mask,
+                      bool whole) {
+  for (std::size_t i = 0; i < kExtraCounterCount; ++i) {
+    if (!HasExtraCounter(mask, i)) continue;
+    w.Key(kExtraCounters[i].name);
+    if (whole && kExtraCounters[i].integer) {
+      w.Int(static_cast<int64_t>(values[i]));
+    } else {
+      PutMeasured(w, values[i]);
+    }
+  }
+}
+
+void PutStatement(JsonWriter& w, const StatementMetrics& s, ExtraCounterMask extra) {
   w.BeginObject();
   w.Key("queryid");
   w.String(std::to_string(s.queryid));
@@ -62,8 +81,13 @@ void PutStatement(JsonWriter& w, const StatementMetrics& s) {
   if (s.include_text) {
     w.Key("text");
     w.StringOrNull(s.text);
+    if (s.text) {
+      w.Key("text_source");
+      w.String(TextSourceName(s.text_source));
+    }
   }
   PutCounters(w, s.window);
+  PutExtraCounters(w, s.extra, extra, /*whole=*/true);
   w.Key("mean_exec_time_ms");
   PutMeasured(w, s.mean_exec_time_ms);
   w.Key("cumulative_min_exec_time_ms");
@@ -120,13 +144,14 @@ void PutKpis(JsonWriter& w, const Kpis& k) {
   w.EndObject();
 }
 
-void PutRemainder(JsonWriter& w, const Remainder& r) {
+void PutRemainder(JsonWriter& w, const Remainder& r, ExtraCounterMask extra) {
   w.BeginObject();
   w.Key("statements");
   w.Int(r.statements);
   w.Key("unclassified_statements");
   w.Int(r.unclassified_statements);
   PutCounters(w, r.window);
+  PutExtraCounters(w, r.extra, extra, /*whole=*/false);
   w.Key("time_pct");
   w.Double(r.time_pct);
   w.EndObject();
@@ -182,10 +207,10 @@ std::string SnapshotToJson(const Snapshot& snap) {
   PutKpis(w, snap.kpis);
   w.Key("statements");
   w.BeginArray();
-  for (const auto& s : snap.statements) PutStatement(w, s);
+  for (const auto& s : snap.statements) PutStatement(w, s, snap.server.extra_counters);
   w.EndArray();
   w.Key("remainder");
-  PutRemainder(w, snap.remainder);
+  PutRemainder(w, snap.remainder, snap.server.extra_counters);
   w.Key("sampling");
   PutSampling(w, snap.sampling);
   w.Key("excluded_statements");

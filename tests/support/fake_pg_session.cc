@@ -5,6 +5,8 @@
 #include <set>
 #include <string_view>
 
+#include "pg/stat_statements_extension.h"
+
 namespace optischema::testing {
 
 namespace {
@@ -66,6 +68,10 @@ class FakePgSession final : public pg::PgSession {
     if (server_.fail_stream) return Take(server_.fail_stream);
     std::vector<std::string> values;
     std::vector<std::optional<std::string_view>> fields;
+    int major = 0;
+    int minor = 0;
+    pg::ParseExtensionVersion(server_.extension_version, &major, &minor);
+    const protocol::ExtraCounterMask extra = protocol::ExtraCountersOfVersion(major, minor);
     for (const FakeEntry& e : server_.entries) {
       values = {Binary(e.userid, 4),
                 Binary(e.dbid, 4),
@@ -89,6 +95,12 @@ class FakePgSession final : public pg::PgSession {
                 Binary(9.5),
                 Binary(1.25),
                 Binary(e.stats_since)};
+      for (std::size_t i = 0; i < protocol::kExtraCounterCount; ++i) {
+        if (!protocol::HasExtraCounter(extra, i)) continue;
+        values.push_back(protocol::kExtraCounters[i].integer
+                             ? Binary(static_cast<uint64_t>(e.extra[i]), 8)
+                             : Binary(e.extra[i]));
+      }
       fields.assign(values.begin(), values.end());
       if (!on_row(RowFields(fields.data(), fields.size()))) break;
     }

@@ -13,6 +13,7 @@
 
 #include "collector/collector.h"
 #include "pg/pg_session.h"
+#include "protocol/extra_counters.h"
 
 namespace optischema::testing {
 
@@ -28,6 +29,8 @@ struct FakeEntry {
   int64_t shared_blks_read = 0;
   int64_t temp_blks_written = 0;
   double stats_since = 0;
+  // Extra counters, in protocol::kExtraCounters order; the fake sends those of its version.
+  protocol::ExtraCounters extra{};
   std::string text;
 };
 

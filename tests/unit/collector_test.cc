@@ -263,6 +263,38 @@ TEST_F(CollectorTest, UnparsableTextIsSentAsNullWithFingerprint) {
   EXPECT_EQ(snap.statements[0].fingerprint.size(), 16u);
 }
 
+TEST_F(CollectorTest, ExtraCountersAreWindowedAndStayExactUnderSampling) {
+  server_.extension_version = "1.12";
+  constexpr std::size_t kLaunched = protocol::kExtraCounterCount - 1;  // parallel_workers_launched
+  ASSERT_STREQ(protocol::kExtraCounters[kLaunched].name, "parallel_workers_launched");
+  for (int64_t i = 1; i <= 300; ++i) {
+    server_.entries.push_back(Entry(i, 1, 1));
+    server_.entries.back().extra[kLaunched] = 100;  // before the window: not counted
+  }
+  CollectorOptions options;
+  options.max_statements_per_snapshot = 50;
+  Collector c = Make(options);
+  ASSERT_TRUE(c.Collect().ok());
+  double truth = 0;
+  for (auto& e : server_.entries) {
+    e.calls += 1;
+    e.total_exec_time_ms += static_cast<double>(e.queryid % 7 + 1);
+    if (e.queryid % 3 == 0) {
+      e.extra[kLaunched] += static_cast<double>(e.queryid % 5);
+      truth += static_cast<double>(e.queryid % 5);
+    }
+  }
+  auto snap = Next(c);
+  ASSERT_TRUE(snap.sampling.applied);
+  EXPECT_EQ(snap.server.extra_counters, protocol::ExtraCountersOfVersion(1, 12));
+  double estimate = snap.remainder.extra[kLaunched];
+  for (const auto& s : snap.statements) {
+    EXPECT_DOUBLE_EQ(s.extra[kLaunched], s.queryid % 3 == 0 ? s.queryid % 5 : 0) << s.queryid;
+    estimate += s.sample_weight * s.extra[kLaunched];
+  }
+  EXPECT_NEAR(estimate, truth, 1e-6);
+}
+
 TEST_F(CollectorTest, SamplingKeepsWeightedTotalsExact) {
   // 10,000 changed statements with skewed times, at most 1,000 per snapshot.
   for (int64_t i = 1; i <= 10000; ++i) server_.entries.push_back(Entry(i, 1, 1));
@@ -400,7 +432,7 @@ TEST_F(CollectorTest, RoleWithoutReadAllStatsIsToldToGrantPgMonitor) {
 }
 
 TEST_F(CollectorTest, ColumnsFollowTheExtensionVersion) {
-  for (const char* version : {"1.8", "1.9", "1.10", "1.11"}) {
+  for (const char* version : {"1.8", "1.9", "1.10", "1.11", "1.12"}) {
     server_.extension_version = version;
     server_.statements.clear();
     Collector c = Make();
@@ -411,9 +443,11 @@ TEST_F(CollectorTest, ColumnsFollowTheExtensionVersion) {
     }
     const std::string v = version;
     EXPECT_EQ(stats_sql.find("toplevel") != std::string::npos, v != "1.8") << v;
-    EXPECT_EQ(stats_sql.find("shared_blk_read_time") != std::string::npos, v == "1.11") << v;
-    EXPECT_EQ(stats_sql.find("stats_since") != std::string::npos, v == "1.11") << v;
-    EXPECT_EQ(stats_sql.find(" blk_read_time") != std::string::npos, v != "1.11") << v;
+    const bool v111 = v == "1.11" || v == "1.12";
+    EXPECT_EQ(stats_sql.find("shared_blk_read_time") != std::string::npos, v111) << v;
+    EXPECT_EQ(stats_sql.find("stats_since") != std::string::npos, v111) << v;
+    EXPECT_EQ(stats_sql.find(" blk_read_time") != std::string::npos, !v111) << v;
+    EXPECT_EQ(stats_sql.find("wal_buffers_full") != std::string::npos, v == "1.12") << v;
   }
 }
 

@@ -45,6 +45,7 @@ nlohmann::json AgentSnapshot() {
   snapshot.remainder.window.calls = -0.5;
   snapshot.remainder.window.total_exec_time_ms = -1e-9;
   snapshot.sampling.applied = true;
+  snapshot.server.extra_counters = protocol::ExtraCountersOfVersion(1, 12);
   return nlohmann::json::parse(protocol::SnapshotToJson(snapshot));
 }
 
@@ -80,6 +81,27 @@ TEST(SnapshotValidation, NegativeOrFractionalStatementCounterIsRefusedNamingTheF
     EXPECT_TRUE(Contains(SnapshotError(snapshot), std::string("statements[1].") + c.field))
         << c.field << " = " << c.value.dump();
   }
+}
+
+TEST(SnapshotValidation, ExtraCountersAreOptionalButCheckedAndTextSourceIsParserOrScanner) {
+  nlohmann::json snapshot = AgentSnapshot();
+  ASSERT_TRUE(snapshot["statements"][0].contains("parallel_workers_launched"));
+  snapshot["statements"][0].erase("parallel_workers_launched");  // an older extension version
+  ASSERT_EQ(SnapshotError(snapshot), "");
+
+  snapshot["statements"][1]["jit_functions"] = 2.5;
+  EXPECT_TRUE(Contains(SnapshotError(snapshot), "statements[1].jit_functions"));
+  snapshot["statements"][1]["jit_functions"] = 2;
+  snapshot["remainder"]["wal_buffers_full"] = "1";
+  EXPECT_TRUE(Contains(SnapshotError(snapshot), "remainder.wal_buffers_full"));
+  snapshot["remainder"]["wal_buffers_full"] = -1.5;
+  ASSERT_EQ(SnapshotError(snapshot), "");
+
+  snapshot["statements"][0]["text"] = "SELECT $1";
+  snapshot["statements"][0]["text_source"] = "scanner";
+  ASSERT_EQ(SnapshotError(snapshot), "");
+  snapshot["statements"][0]["text_source"] = "raw";
+  EXPECT_TRUE(Contains(SnapshotError(snapshot), "statements[0].text_source"));
 }
 
 TEST(SnapshotValidation, MissingStatementCounterIsRefused) {

@@ -104,6 +104,36 @@ TEST(SnapshotJson, CarriesEveryProtocolField) {
   EXPECT_EQ(j["protocol"], "1.0");
 }
 
+TEST(SnapshotJson, CarriesTheExtraCountersOfTheExtensionVersionAndNoOthers) {
+  Snapshot s;
+  StatementMetrics m;
+  m.include_text = true;
+  m.text = "SELECT $1";
+  m.text_source = TextSource::kScanner;
+  m.extra.fill(2);
+  s.statements.push_back(m);
+  s.remainder.extra.fill(-0.5);
+  s.server.extra_counters = ExtraCountersOfVersion(1, 12);
+  auto v112 = nlohmann::json::parse(SnapshotToJson(s));
+  for (const ExtraCounterSpec& c : kExtraCounters) {
+    EXPECT_TRUE(v112["statements"][0].contains(c.name)) << c.name;
+    EXPECT_TRUE(v112["remainder"].contains(c.name)) << c.name;
+  }
+  EXPECT_TRUE(v112["statements"][0]["parallel_workers_launched"].is_number_integer());
+  EXPECT_EQ(v112["statements"][0]["wal_buffers_full"], 2);
+  EXPECT_EQ(v112["remainder"]["jit_deform_time_ms"], -0.5);
+  EXPECT_EQ(v112["statements"][0]["text_source"], "scanner");
+
+  s.server.extra_counters = ExtraCountersOfVersion(1, 8);
+  auto v18 = nlohmann::json::parse(SnapshotToJson(s));
+  EXPECT_TRUE(v18["statements"][0].contains("wal_fpi"));
+  for (const char* absent : {"temp_blk_read_time_ms", "jit_functions", "shared_blk_read_time_ms",
+                             "jit_deform_count", "wal_buffers_full", "parallel_workers_launched"}) {
+    EXPECT_FALSE(v18["statements"][0].contains(absent)) << absent;
+    EXPECT_FALSE(v18["remainder"].contains(absent)) << absent;
+  }
+}
+
 TEST(SnapshotJson, WritesMeasuredValuesToSixDecimalsAndSampleWeightsExactly) {
   Snapshot s;
   StatementMetrics m;

@@ -146,32 +146,74 @@ std::string BigEndian(uint64_t v, std::size_t size) {
   return out;
 }
 
+StatReader ReaderOfVersion(int major, int minor) {
+  pg::ExtensionInfo extension;
+  extension.version = std::to_string(major) + "." + std::to_string(minor);
+  extension.major = major;
+  extension.minor = minor;
+  extension.schema = "public";
+  return StatReader(extension);
+}
+
 TEST(StatReader, ParsesBinaryRowsAndRejectsWrongSizesAndNullKeys) {
-  std::vector<std::string> values(22, BigEndian(std::bit_cast<uint64_t>(2.5), 8));
+  const StatReader reader = ReaderOfVersion(1, 8);
+  // 22 counters every version has, then 1.8's 6 extra counters.
+  std::vector<std::string> values(28, BigEndian(std::bit_cast<uint64_t>(2.5), 8));
   values[0] = BigEndian(10, 4);
   values[1] = BigEndian(5, 4);
   values[2] = BigEndian(1, 1);
   values[3] = BigEndian(static_cast<uint64_t>(int64_t{-42}), 8);
   values[4] = BigEndian(7, 8);
+  values[22] = BigEndian(3, 8);  // plans
   std::vector<std::optional<std::string_view>> fields(values.begin(), values.end());
   StatReading r;
-  ASSERT_TRUE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
+  protocol::ExtraCounters extra{};
+  extra.fill(99);
+  ASSERT_TRUE(reader.ParseRow(pg::RowFields(fields.data(), fields.size()), &r, &extra));
   EXPECT_EQ(r.key.userid, 10u);
   EXPECT_EQ(r.key.dbid, 5u);
   EXPECT_TRUE(r.key.toplevel);
   EXPECT_EQ(r.key.queryid, -42);
   EXPECT_EQ(r.totals.calls, 7);
   EXPECT_DOUBLE_EQ(r.totals.total_exec_time_ms, 2.5);
+  EXPECT_DOUBLE_EQ(extra[0], 3);  // plans
+  EXPECT_DOUBLE_EQ(extra[protocol::kExtraCounterCount - 1], 0) << "a counter 1.8 lacks is zero";
   fields[6] = std::nullopt;  // NULL counter counts as zero
-  ASSERT_TRUE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
+  ASSERT_TRUE(reader.ParseRow(pg::RowFields(fields.data(), fields.size()), &r, &extra));
   EXPECT_DOUBLE_EQ(r.totals.total_plan_time_ms, 0);
   const std::string short_int = BigEndian(7, 4);
   fields[4] = std::string_view(short_int);  // int4 where int8 is expected
-  EXPECT_FALSE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
+  EXPECT_FALSE(reader.ParseRow(pg::RowFields(fields.data(), fields.size()), &r, &extra));
   fields[4] = std::string_view(values[4]);
-  EXPECT_FALSE(StatReader::ParseRow(pg::RowFields(fields.data(), 21), &r));
+  EXPECT_FALSE(reader.ParseRow(pg::RowFields(fields.data(), 27), &r, &extra));
   fields[3] = std::nullopt;  // queryid NULL: insufficient privilege
-  EXPECT_FALSE(StatReader::ParseRow(pg::RowFields(fields.data(), fields.size()), &r));
+  EXPECT_FALSE(reader.ParseRow(pg::RowFields(fields.data(), fields.size()), &r, &extra));
+}
+
+TEST(StatReader, EachExtensionVersionReadsExactlyTheExtraCountersItHas) {
+  EXPECT_EQ(std::popcount(ReaderOfVersion(1, 8).extra_counters()), 6);
+  EXPECT_EQ(std::popcount(ReaderOfVersion(1, 10).extra_counters()), 16);
+  EXPECT_EQ(std::popcount(ReaderOfVersion(1, 11).extra_counters()), 22);
+  EXPECT_EQ(std::popcount(ReaderOfVersion(1, 12).extra_counters()), 25);
+  const StatReader v112 = ReaderOfVersion(1, 12);
+  EXPECT_NE(v112.StatsSql().find("parallel_workers_launched::int8"), std::string::npos);
+  EXPECT_NE(v112.StatsSql().find("shared_blk_read_time::float8"), std::string::npos);
+  const StatReader v18 = ReaderOfVersion(1, 8);
+  EXPECT_EQ(v18.StatsSql().find("jit_functions"), std::string::npos);
+  EXPECT_EQ(v18.StatsSql().find("wal_buffers_full"), std::string::npos);
+}
+
+TEST(ExtraCounters, ContinuedEntryGrowsFieldByFieldAndAResetEntryStartsOver) {
+  protocol::ExtraCounters prev{}, cur{}, out{};
+  prev[0] = 5;
+  cur[0] = 8;
+  prev[1] = 4;
+  cur[1] = 1;  // went down: restarted, so its growth is its value
+  ComputeExtraDelta(prev, cur, DeltaKind::kContinued, &out);
+  EXPECT_DOUBLE_EQ(out[0], 3);
+  EXPECT_DOUBLE_EQ(out[1], 1);
+  ComputeExtraDelta(prev, cur, DeltaKind::kEntryReset, &out);
+  EXPECT_DOUBLE_EQ(out[0], 8);
 }
 
 }  // namespace
