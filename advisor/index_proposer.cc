@@ -47,7 +47,7 @@ Result<std::vector<TopStatement>> ReadTopStatements(pg::PgSession& session,
           " s WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
           "pg_catalog.current_database()) AND s.queryid IS NOT NULL AND s.calls > 0" +
           toplevel +
-          " AND s.query NOT LIKE '/* optischema-agent */%' GROUP BY s.queryid ORDER BY "
+          " AND NOT " + pg::MarkedStatementCondition("s.query") + " GROUP BY s.queryid ORDER BY "
           "sum(s.total_exec_time) DESC LIMIT $1",
       {std::to_string(options.max_statements)});
   RETURN_IF_ERROR(rows);

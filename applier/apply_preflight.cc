@@ -110,13 +110,15 @@ CheckItem PreflightSuperuser(pg::PgSession& session, const std::string& subject,
 
 std::vector<CheckItem> PreflightApply(pg::PgSession& session, const std::string& subject) {
   std::vector<CheckItem> items;
-  // Role, superuser, standby, PostgreSQL 15's per-setting ALTER SYSTEM privilege (work_mem as the
-  // example), user tables, and up to kTablesNamed of those the role cannot index.
+  // Role, superuser, standby, whether the server has per-setting ALTER SYSTEM privileges
+  // (PostgreSQL 15 or newer: non-NULL), user tables, and up to kTablesNamed of those the role
+  // cannot index. has_parameter_privilege() itself cannot appear here: it does not exist before
+  // 15, and the whole statement would fail there.
   auto rows = pg::QueryRows(
       session,
       "SELECT current_user, r.rolsuper::text, pg_catalog.pg_is_in_recovery()::text, "
-      "CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 150000 THEN "
-      "pg_catalog.has_parameter_privilege('work_mem', 'ALTER SYSTEM')::text END, "
+      "CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 150000 THEN 'true' "
+      "END, "
       "(SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
       "c.relnamespace WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', "
       "'information_schema') AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_')::text, "

@@ -104,14 +104,18 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
   // can be judged and cleaned up now rather than change the database later behind the audit log.
   const std::string orphans =
       "FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() AND "
-      "application_name = 'optischema-agent' AND (pg_catalog.strpos(query, 'CREATE INDEX "
-      "CONCURRENTLY \"' || $1) > 0 OR pg_catalog.strpos(query, 'DROP INDEX CONCURRENTLY ') > 0)";
+      "application_name = 'optischema-agent' AND (pg_catalog.strpos(query, $1) > 0 OR "
+      "pg_catalog.strpos(query, $2) > 0)";
+  // The texts as the session sent them, marked (pg/agent_marker.h).
+  const std::vector<std::optional<std::string>> params = {
+      pg::MarkStatement("CREATE INDEX CONCURRENTLY \"" + std::string(kIndexNamePrefix)),
+      pg::MarkStatement("DROP INDEX CONCURRENTLY ")};
   auto terminated =
       pg::QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
-                    {std::string(kIndexNamePrefix)});
+                    params);
   RETURN_IF_ERROR(terminated);
   for (int waited = 0; !terminated->empty() && waited < 100; ++waited) {
-    auto left = pg::QueryRows(*session_, "SELECT pid " + orphans, {std::string(kIndexNamePrefix)});
+    auto left = pg::QueryRows(*session_, "SELECT pid " + orphans, params);
     RETURN_IF_ERROR(left);
     if (left->empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // termination is asynchronous

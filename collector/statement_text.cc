@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "pg/pg_query_owned.h"
-#include "pg/pg_session.h"
+#include "pg/agent_marker.h"
 
 namespace optischema::collector {
 namespace {
@@ -46,9 +46,6 @@ std::string_view TrimSpace(std::string_view text) {
   return text;
 }
 
-bool StartsWithAgentMarker(std::string_view raw) {
-  return TrimSpace(raw).starts_with(pg::kAgentMarker);
-}
 
 bool IsLiteralToken(PgQuery__Token kind) {
   switch (kind) {
@@ -610,7 +607,7 @@ std::optional<std::string> AnonymizedText(const std::string& original) {
 // Exclusion and fingerprint of `raw`, plus its anonymized text when `with_text`.
 AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text) {
   const std::string raw(raw_text);
-  const bool agent_own = StartsWithAgentMarker(raw_text);
+  const bool agent_own = pg::IsMarkedStatement(raw_text);
   AnalyzedText result;
 
   if (!agent_own && WithoutSettingOrOptionValues(raw_text)) {
@@ -645,7 +642,7 @@ AnalyzedText AnalyzeOrFallBack(std::string_view raw_text, int64_t queryid, bool 
   } catch (const std::exception&) {
     AnalyzedText fallback;
     fallback.fingerprint = QueryidFingerprint(queryid);
-    fallback.exclusion = StartsWithAgentMarker(raw_text) ? Exclusion::kAgentOwn : Exclusion::kNone;
+    fallback.exclusion = pg::IsMarkedStatement(raw_text) ? Exclusion::kAgentOwn : Exclusion::kNone;
     return fallback;
   }
 }

@@ -13,7 +13,7 @@ namespace optischema::collector {
 // Why a statement is left out of snapshots. Decided once per statement, from the parse tree.
 enum class Exclusion {
   kNone,                // user workload: sent
-  kAgentOwn,            // starts with pg::kAgentMarker
+  kAgentOwn,            // marked by the agent (pg::IsMarkedStatement)
   kTransactionControl,  // BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION...
   kSessionUtility,      // SET, RESET, SHOW, DISCARD, DEALLOCATE, LISTEN, UNLISTEN
   kCatalogOnly,         // every relation it reads is in pg_catalog / information_schema
@@ -31,7 +31,7 @@ struct AnalyzedText {
   // tokens, or of the queryid alone when even scanning fails. Never a function of a literal's
   // value, nor of a setting or option value in a text that parses.
   std::string fingerprint;
-  // Text that does not parse is kNone unless it starts with kAgentMarker.
+  // Text that does not parse is kNone unless the agent marked it.
   Exclusion exclusion = Exclusion::kNone;
 };
 

@@ -40,16 +40,6 @@ std::string TrimMessage(const char* msg) {
   return s;
 }
 
-// Prefix every statement with the agent marker so the collector can drop its own work.
-std::string Marked(std::string_view sql) {
-  std::string out;
-  out.reserve(kAgentMarker.size() + 1 + sql.size());
-  out.append(kAgentMarker);
-  out.push_back(' ');
-  out.append(sql);
-  return out;
-}
-
 bool IsConnectionClass(std::string_view sqlstate) {
   // 08: connection exception; 57P01-57P03: server shutting down / cannot connect now.
   return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
@@ -138,7 +128,7 @@ class LibpqSession final : public PgSession {
   explicit LibpqSession(ConnPtr conn) : conn_(std::move(conn)) {}
 
   Result<QueryResult> Query(std::string_view sql) override {
-    const std::string text = Marked(sql);
+    const std::string text = MarkStatement(sql);
     ResultPtr res(PQexec(conn_.get(), text.c_str()));
     const ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -166,7 +156,7 @@ class LibpqSession final : public PgSession {
   }
 
   Status Stream(std::string_view select_sql, const RowCallback& on_row) override {
-    std::string text = Marked("COPY (");
+    std::string text = MarkStatement("COPY (");
     text.append(select_sql);
     text.append(") TO STDOUT (FORMAT binary)");
     {
@@ -207,7 +197,7 @@ class LibpqSession final : public PgSession {
   Status StreamWithParams(std::string_view sql,
                           const std::vector<std::optional<std::string>>& params,
                           const RowCallback& on_row) override {
-    const std::string text = Marked(sql);
+    const std::string text = MarkStatement(sql);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);

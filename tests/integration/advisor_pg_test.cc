@@ -19,25 +19,17 @@
 #include "pg/plan_safety.h"
 #include "pg/table_schema.h"
 #include "protocol/advice_json.h"
+#include "tests/support/advisor_fixtures.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/wait_for.h"
 
 namespace optischema::advisor {
 namespace {
 
+using testing::FindingFor;
+using testing::KeyedAdvisorOptions;
 using testing::PgCluster;
-
-const pg::DigestKey& TestDigestKey() {
-  static const pg::DigestKey key = *pg::DigestKey::FromBytes("0123456789abcdef0123456789abcdef");
-  return key;
-}
-
-// Options as the daemon builds them: with a digest key, so tables get digests.
-AdvisorOptions KeyedOptions() {
-  AdvisorOptions options;
-  options.digest_key = TestDigestKey();
-  return options;
-}
+using testing::TestDigestKey;
 
 class AdvisorPgTest : public ::testing::Test {
  protected:
@@ -50,35 +42,18 @@ class AdvisorPgTest : public ::testing::Test {
   // A session of the documented monitoring role (the agent plans nothing as a superuser); with
   // kApply, of postgres.
   std::unique_ptr<pg::PgSession> Session(pg::SessionMode mode = pg::SessionMode::kReadOnly) {
-    pg::ConnectOptions connect;
-    connect.dsn =
-        mode == pg::SessionMode::kReadOnly ? monitoring_dsn_ : cluster_->ConnectionString();
-    connect.mode = mode;
-    auto session = pg::ConnectLibpq(connect);
-    if (!session.ok()) throw std::runtime_error(session.error().ToString());
-    return std::move(session).value();
+    return testing::ConnectSession(
+        mode == pg::SessionMode::kReadOnly ? monitoring_dsn_ : cluster_->ConnectionString(), mode);
   }
 
   protocol::Advice Advise(Advisor& advisor) {
-    auto session = Session();
-    auto advice = advisor.Run(*session);
-    if (!advice.ok()) throw std::runtime_error(advice.error().ToString());
-    advisor.Commit();
-    return std::move(advice).value();
+    return testing::AdviseOnce(advisor, monitoring_dsn_);
   }
 
   // The queryid of the statement whose text matches the LIKE `pattern`.
   std::string QueryId(const std::string& pattern) {
     return cluster_->QueryValue("SELECT queryid FROM pg_stat_statements WHERE query LIKE '" +
                                 pattern + "' AND query NOT LIKE '%pg_stat_statements%' LIMIT 1");
-  }
-
-  static const protocol::IndexFinding* FindingFor(const protocol::Advice& advice,
-                                                  const std::string& index) {
-    for (const auto& f : advice.findings) {
-      if (f.index == index) return &f;
-    }
-    return nullptr;
   }
 
   SystemClock clock_;
@@ -102,7 +77,7 @@ TEST_F(AdvisorPgTest, ProposesAnIndexForAFilterOnAnUnindexedColumnAndNoneForAnIn
   const std::string indexed = QueryId("%WHERE account = $1");
   const std::string unplannable = QueryId("%IS NULL");
 
-  AdvisorOptions options = KeyedOptions();
+  AdvisorOptions options = KeyedAdvisorOptions();
   Advisor advisor(options, clock_);
   const protocol::Advice advice = Advise(advisor);
   EXPECT_TRUE(advice.hypopg);
@@ -138,7 +113,7 @@ TEST_F(AdvisorPgTest, WithoutHypopgThereAreNoProposalsAndANoteSaysHowToEnableIt)
   cluster_->Exec(
       "DROP EXTENSION hypopg; CREATE TABLE t (a int); INSERT INTO t SELECT "
       "generate_series(1, 50000); ANALYZE t; SELECT * FROM t WHERE a = 5");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   EXPECT_FALSE(advice.hypopg);
   EXPECT_TRUE(advice.proposals.empty());
@@ -150,7 +125,7 @@ TEST_F(AdvisorPgTest, PlanningStopsAtTheTimeBudgetWithANote) {
   cluster_->Exec(
       "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 50000); "
       "ANALYZE t; SELECT * FROM t WHERE a = 5");
-  AdvisorOptions options = KeyedOptions();
+  AdvisorOptions options = KeyedAdvisorOptions();
   options.proposer.budget = std::chrono::milliseconds(0);
   Advisor advisor(options, clock_);
   const protocol::Advice advice = Advise(advisor);
@@ -158,7 +133,7 @@ TEST_F(AdvisorPgTest, PlanningStopsAtTheTimeBudgetWithANote) {
   ASSERT_EQ(advice.notes.size(), 1u);
   EXPECT_NE(advice.notes[0].find("time budget"), std::string::npos) << advice.notes[0];
 
-  Advisor unhurried(KeyedOptions(), clock_);
+  Advisor unhurried(KeyedAdvisorOptions(), clock_);
   EXPECT_EQ(Advise(unhurried).proposals.size(), 1u);
 }
 
@@ -168,7 +143,7 @@ TEST_F(AdvisorPgTest, RoleThatMayNotReadTheTableGetsTheGrantToRunAndProposalsOnc
       "SELECT * FROM t WHERE a = 5; CREATE ROLE watcher LOGIN; GRANT pg_monitor TO watcher");
   pg::ConnectOptions connect;
   connect.dsn = cluster_->ConnectionString("postgres", "watcher");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   {
     auto session = pg::ConnectLibpq(connect).value();
     auto advice = advisor.Run(*session);
@@ -192,7 +167,7 @@ TEST_F(AdvisorPgTest, PrefixIndexIsRedundantButAUniqueIndexNeverIs) {
       "CREATE TABLE pairs (a int, b int, c int);"
       "CREATE INDEX pairs_a ON pairs (a); CREATE INDEX pairs_a_b ON pairs (a, b);"
       "CREATE UNIQUE INDEX pairs_a_unique ON pairs (a); CREATE INDEX pairs_b ON pairs (b)");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   const protocol::IndexFinding* redundant = FindingFor(advice, "pairs_a");
   ASSERT_NE(redundant, nullptr);
@@ -217,7 +192,7 @@ TEST_F(AdvisorPgTest, LargeUnusedIndexIsReportedOnlyOnceTheStatisticsAreOldEnoug
       "CREATE INDEX wide_token ON wide (token)");
   ASSERT_GE(std::stoll(cluster_->QueryValue("SELECT pg_relation_size('wide_token')")), 10ll << 20);
 
-  AdvisorOptions young = KeyedOptions();
+  AdvisorOptions young = KeyedAdvisorOptions();
   young.findings.unused_min_stats_age_s = 3600;  // statistics began at server start, seconds ago
   Advisor strict(young, clock_);
   const protocol::Advice first = Advise(strict);
@@ -226,7 +201,7 @@ TEST_F(AdvisorPgTest, LargeUnusedIndexIsReportedOnlyOnceTheStatisticsAreOldEnoug
   EXPECT_EQ(early->kind, protocol::FindingKind::kInsufficientHistory);
   EXPECT_EQ(first.stats.stats_since_source, "server_start");
 
-  AdvisorOptions old_enough = KeyedOptions();
+  AdvisorOptions old_enough = KeyedAdvisorOptions();
   old_enough.findings.unused_min_stats_age_s = 0;
   Advisor lenient(old_enough, clock_);
   const protocol::Advice second = Advise(lenient);
@@ -252,7 +227,7 @@ TEST_F(AdvisorPgTest, IndexLeftInvalidByAFailedConcurrentUniqueBuildIsReported) 
   ASSERT_EQ(cluster_->QueryValue(
                 "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'dup_x'::regclass"),
             "false");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   const protocol::IndexFinding* invalid = FindingFor(advice, "dup_x");
   ASSERT_NE(invalid, nullptr);
@@ -264,7 +239,7 @@ TEST_F(AdvisorPgTest, AddedColumnIsReportedAsDriftAndTheApplierRefusesTheOldDige
   cluster_->Exec(
       "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL DEFAULT 'nobody@x.org');"
       "CREATE TABLE other (id int)");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   const protocol::Advice first = Advise(advisor);
   ASSERT_TRUE(first.schema.has_value());
   EXPECT_TRUE(first.schema->full);
@@ -358,7 +333,7 @@ TEST_F(AdvisorPgTest, LiteralsInIndexExpressionsAndSkipReasonsNeverLeaveTheAgent
       "jsonb_build_object('k', g), 't' || g FROM generate_series(1, 20000) g; ANALYZE docs;"
       "CREATE INDEX docs_secret ON docs ((body ->> 'ssn_secret_key'));"
       "SELECT * FROM docs WHERE tag = 'x' AND NULL IS NULL /* mail: someone@example.com */");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   const std::string json = protocol::AdviceToJson("db", advice);
   EXPECT_EQ(json.find("ssn_secret_key"), std::string::npos) << json;
@@ -376,7 +351,7 @@ TEST_F(AdvisorPgTest, StatementCallingAUserDefinedFunctionIsNeverPlanned) {
       "CREATE FUNCTION noisy(int) RETURNS int STABLE LANGUAGE plpgsql AS "
       "$$BEGIN RAISE WARNING 'noisy ran'; RETURN $1; END$$;"
       "SELECT * FROM t WHERE a = 5 AND noisy(1) = 1");
-  Advisor advisor(KeyedOptions(), clock_);
+  Advisor advisor(KeyedAdvisorOptions(), clock_);
   const protocol::Advice advice = Advise(advisor);
   EXPECT_TRUE(advice.proposals.empty());
   ASSERT_EQ(advice.skipped.size(), 1u);
@@ -414,7 +389,7 @@ TEST_F(AdvisorPgTest, PartitionedTablesGetNoUnappliableProposals) {
       "CREATE INDEX p_k ON p (k); CREATE INDEX p1_k_v ON p1 (k, v);"
       "INSERT INTO p SELECT g, g FROM generate_series(1, 90000) g; ANALYZE p;"
       "SELECT * FROM p WHERE v = 5");
-  AdvisorOptions options = KeyedOptions();
+  AdvisorOptions options = KeyedAdvisorOptions();
   options.findings.unused_min_bytes = 0;
   options.findings.unused_min_stats_age_s = 0;
   Advisor advisor(options, clock_);
@@ -468,7 +443,7 @@ TEST_F(AdvisorPgTest, IndexAnApprovedProposalIsBuildingIsNotProposedAgainDuringO
     }
     return out;
   };
-  AdvisorOptions options = KeyedOptions();
+  AdvisorOptions options = KeyedAdvisorOptions();
   options.proposer.database = "shop";
   ChangesInProgress changes(clock_);
   Advisor advisor(options, clock_, &changes);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/support/agent_check.h"
 #include "tests/support/agent_command.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/pg_cluster.h"
@@ -19,11 +20,6 @@ namespace optischema::testing {
 namespace {
 
 using nlohmann::json;
-
-struct CheckRun {
-  int status = -1;
-  json items;
-};
 
 class CheckTest : public ::testing::Test {
  protected:
@@ -38,20 +34,15 @@ class CheckTest : public ::testing::Test {
     cluster_ = PgCluster::Start(options);
   }
 
-  // Writes the configuration and runs `check --format json`.
+  // Writes the configuration and runs `check --format json` (tests/support/agent_check.h).
   CheckRun Check(const std::string& dsn, const std::string& control_plane_url,
                  const std::string& api_key, const std::string& ca_file, bool apply = false) {
-    std::ofstream(dir_ + "/api-key") << api_key << "\n";
-    std::ofstream(dir_ + "/agent.toml")
-        << "[agent]\nstate_dir = \"" << dir_ << "/state\"\n[control_plane]\nurl = \""
-        << control_plane_url << "\"\napi_key_file = \"" << dir_ << "/api-key\"\nca_file = \""
-        << ca_file << "\"\n[[database]]\nname = \"shop\"\ndsn = \"" << dsn
-        << "\"\napply = " << (apply ? "true" : "false") << "\n";
-    const AgentRun agent = RunAgent("", "--config " + dir_ + "/agent.toml check --format json");
-    CheckRun run;
-    run.status = agent.status;
-    run.items = json::parse(agent.out, nullptr, /*allow_exceptions=*/false);
-    return run;
+    return RunCheck({.dir = dir_,
+                     .dsn = dsn,
+                     .control_plane_url = control_plane_url,
+                     .api_key = api_key,
+                     .ca_file = ca_file,
+                     .apply = apply});
   }
 
   CheckRun CheckWithControlPlane(const std::string& dsn, bool apply = false) {
@@ -64,22 +55,8 @@ class CheckTest : public ::testing::Test {
     api_key_ = control_plane_->CreateApiKey();
   }
 
-  // The item `check` of `subject`, or null.
-  static json Item(const CheckRun& run, const std::string& check) {
-    for (const json& item : run.items) {
-      if (item["check"] == check) return item;
-    }
-    return json();
-  }
-
-  static std::string Statuses(const CheckRun& run) {
-    std::string out;
-    for (const json& item : run.items) {
-      out += item["status"].get<std::string>() + " " + item["subject"].get<std::string>() + ": " +
-             item["message"].get<std::string>() + "\n";
-    }
-    return out;
-  }
+  static json Item(const CheckRun& run, const std::string& check) { return CheckItem(run, check); }
+  static std::string Statuses(const CheckRun& run) { return CheckStatuses(run); }
 
   std::string dir_;
   std::unique_ptr<PgCluster> cluster_;

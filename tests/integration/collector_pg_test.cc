@@ -10,48 +10,17 @@
 #include "collector/collector.h"
 #include "core/clock.h"
 #include "protocol/snapshot_json.h"
+#include "tests/support/collector_readings.h"
 #include "tests/support/pg_cluster.h"
 
 namespace optischema::collector {
 namespace {
 
+using optischema::testing::ExpectNoNegativeCounter;
 using optischema::testing::PgCluster;
-
-SessionFactory FactoryFor(const std::string& dsn) {
-  return [dsn]() {
-    pg::ConnectOptions options;
-    options.dsn = dsn;
-    return pg::ConnectLibpq(options);
-  };
-}
-
-// Repeats `sql_with_n` (with "{}" replaced by 1..n) as one multi-statement string.
-std::string Repeat(const std::string& sql_with_n, int n) {
-  std::string out;
-  for (int i = 1; i <= n; ++i) {
-    std::string s = sql_with_n;
-    if (auto pos = s.find("{}"); pos != std::string::npos) s.replace(pos, 2, std::to_string(i));
-    out += s + ";\n";
-  }
-  return out;
-}
-
-void ExpectNoNegativeCounter(const protocol::Snapshot& snap) {
-  for (const auto& s : snap.statements) {
-    protocol::ForEachCounter(
-        [&](const char* name, const auto& v) {
-          EXPECT_GE(v, 0) << name << " of queryid " << s.queryid;
-        },
-        s.window);
-    EXPECT_GE(s.time_pct, 0);
-    EXPECT_GE(s.mean_exec_time_ms, 0);
-  }
-  if (!snap.sampling.applied) {
-    protocol::ForEachCounter(
-        [&](const char* name, const auto& v) { EXPECT_GE(v, -1e-6) << "remainder " << name; },
-        snap.remainder.window);
-  }
-}
+using optischema::testing::RepeatStatement;
+using optischema::testing::SessionFactoryFor;
+using optischema::testing::SnapshotTexts;
 
 class CollectorPgTest : public ::testing::Test {
  protected:
@@ -68,44 +37,21 @@ class CollectorPgTest : public ::testing::Test {
 
   std::unique_ptr<Collector> Make(CollectorOptions options = {}) {
     options.database_name = "main";
-    return std::make_unique<Collector>(options, FactoryFor(cluster_->ConnectionString()), clock_);
+    return std::make_unique<Collector>(options, SessionFactoryFor(cluster_->ConnectionString()),
+                                       clock_);
   }
 
-  protocol::Snapshot Snapshot(Collector& c) {
-    auto r = c.Collect();
-    if (!r.ok()) {
-      ADD_FAILURE() << r.error().ToString();
-      return {};
-    }
-    if (!r->has_value()) {
-      ADD_FAILURE() << "expected a snapshot, got a baseline";
-      return {};
-    }
-    for (const auto& s : (*r)->statements) {
-      if (s.include_text && s.text) texts_[s.queryid] = *s.text;
-    }
-    return **r;
-  }
-
-  // The statement of the snapshot whose anonymized text is `text`, or null.
+  // A snapshot of `c`, its texts kept in texts_ (tests/support/collector_readings.h).
+  protocol::Snapshot Snapshot(Collector& c) { return texts_.Take(c); }
   const protocol::StatementMetrics* ByText(const protocol::Snapshot& snap,
                                            const std::string& text) {
-    for (const auto& s : snap.statements) {
-      auto it = texts_.find(s.queryid);
-      if (it != texts_.end() && it->second == text) return &s;
-    }
-    return nullptr;
+    return texts_.ByText(snap, text);
   }
-
-  std::string DescribeTexts() const {
-    std::string out;
-    for (const auto& [id, text] : texts_) out += "  " + std::to_string(id) + ": " + text + "\n";
-    return out;
-  }
+  std::string DescribeTexts() const { return texts_.Describe(); }
 
   std::unique_ptr<PgCluster> cluster_;
   SystemClock clock_;
-  std::map<int64_t, std::string> texts_;
+  SnapshotTexts texts_;
 };
 
 TEST_F(CollectorPgTest, KnownWorkloadIsCountedExactly) {
@@ -115,8 +61,8 @@ TEST_F(CollectorPgTest, KnownWorkloadIsCountedExactly) {
   ASSERT_TRUE(baseline.ok()) << baseline.error().ToString();
   ASSERT_FALSE(baseline->has_value());
 
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 17));
-  cluster_->Exec(Repeat("UPDATE t SET v = 'x{}' WHERE id = 5", 4));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 17));
+  cluster_->Exec(RepeatStatement("UPDATE t SET v = 'x{}' WHERE id = 5", 4));
   cluster_->Pgbench({"-n", "-c", "1", "-t", "40"});  // TPC-B-like: 5 statements per transaction
   cluster_->Pgbench({"-n", "-c", "1", "-t", "25", "-S"});  // select-only
 
@@ -144,7 +90,7 @@ TEST_F(CollectorPgTest, KnownWorkloadIsCountedExactly) {
     EXPECT_EQ(s->sample_weight, 1.0);
   }
   // Transaction control, session utilities and the agent's own statements are filtered out.
-  for (const auto& [id, text] : texts_) {
+  for (const auto& [id, text] : texts_.texts()) {
     EXPECT_EQ(text.find("BEGIN"), std::string::npos) << text;
     EXPECT_EQ(text.find("END"), std::string::npos) << text;
     EXPECT_EQ(text.find("pg_stat_statements"), std::string::npos) << text;
@@ -162,11 +108,11 @@ TEST_F(CollectorPgTest, KnownWorkloadIsCountedExactly) {
 }
 
 TEST_F(CollectorPgTest, ResetBetweenReadingsProducesNoNegativeNumbers) {
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 30));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 30));
   auto c = Make();
   ASSERT_TRUE(c->Collect().ok());
   cluster_->Exec("SELECT pg_stat_statements_reset()");
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 3));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 3));
   protocol::Snapshot snap = Snapshot(*c);
   EXPECT_TRUE(snap.server.stats_reset_in_window);
   ExpectNoNegativeCounter(snap);
@@ -176,14 +122,14 @@ TEST_F(CollectorPgTest, ResetBetweenReadingsProducesNoNegativeNumbers) {
 }
 
 TEST_F(CollectorPgTest, EntryRemovedAndRecreatedProducesNoNegativeNumbers) {
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 20));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 20));
   auto c = Make();
   ASSERT_TRUE(c->Collect().ok());
   // Remove just this entry, as eviction would; the global stats_reset does not change.
   cluster_->Exec(
       "SELECT pg_stat_statements_reset(0, 0, queryid) FROM pg_stat_statements "
       "WHERE query = 'SELECT v FROM t WHERE id = $1'");
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 3));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 3));
   protocol::Snapshot snap = Snapshot(*c);
   EXPECT_FALSE(snap.server.stats_reset_in_window);
   ExpectNoNegativeCounter(snap);
@@ -213,11 +159,11 @@ TEST_F(CollectorPgTest, EvictionUnderSmallMaxIsReportedAndNeverNegative) {
 TEST_F(CollectorPgTest, SteadyStateCyclePerformsZeroTextReads) {
   auto c = Make();
   ASSERT_TRUE(c->Collect().ok());
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 5));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 5));
   Snapshot(*c);
   EXPECT_EQ(c->counters().text_reads, 1u);
   // Nothing new: known statements run again, and the agent's own statements repeat.
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 5));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 5));
   protocol::Snapshot busy = Snapshot(*c);
   EXPECT_EQ(c->counters().text_reads, 1u);
   EXPECT_EQ(busy.remainder.unclassified_statements, 0);
@@ -250,7 +196,7 @@ TEST_F(CollectorPgTest, SendQueryTextNoneSendsNoTextAtAll) {
   options.send_text = false;
   auto c = Make(options);
   ASSERT_TRUE(c->Collect().ok());
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 5));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 5));
   protocol::Snapshot snap = Snapshot(*c);
   ASSERT_FALSE(snap.statements.empty());
   const auto json = nlohmann::json::parse(protocol::SnapshotToJson(snap));
@@ -283,7 +229,8 @@ TEST_F(CollectorPgTest, RoleWithoutPgMonitorIsToldWhatToGrant) {
   cluster_->Exec("CREATE ROLE watcher LOGIN");
   CollectorOptions options;
   options.database_name = "main";
-  Collector c(options, FactoryFor(cluster_->ConnectionString("postgres", "watcher")), clock_);
+  Collector c(options, SessionFactoryFor(cluster_->ConnectionString("postgres", "watcher")),
+              clock_);
   auto r = c.Collect();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
@@ -298,7 +245,7 @@ TEST_F(CollectorPgTest, ConnectionRefusedIsARetryableError) {
   cluster_.reset();  // server gone
   CollectorOptions options;
   options.database_name = "main";
-  Collector c(options, FactoryFor(dsn), clock_);
+  Collector c(options, SessionFactoryFor(dsn), clock_);
   auto r = c.Collect();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kConnectionFailed);
@@ -320,12 +267,12 @@ TEST_F(CollectorPgTest, BadPasswordIsAnAuthenticationError) {
       "host=127.0.0.1 port=" + std::to_string(cluster_->port()) + " dbname=postgres user=pwuser";
   CollectorOptions options;
   options.database_name = "main";
-  Collector bad(options, FactoryFor(base + " password=wrong-password"), clock_);
+  Collector bad(options, SessionFactoryFor(base + " password=wrong-password"), clock_);
   auto r = bad.Collect();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kAuthFailed) << r.error().message;
   EXPECT_EQ(r.error().message.find("wrong-password"), std::string::npos);
-  Collector good(options, FactoryFor(base + " password=right-password"), clock_);
+  Collector good(options, SessionFactoryFor(base + " password=right-password"), clock_);
   auto ok = good.Collect();
   EXPECT_TRUE(ok.ok()) << ok.error().message;
 }
@@ -340,7 +287,7 @@ TEST_F(CollectorPgTest, RestartedServerIsReconnectedWithANewBaseline) {
   auto baseline = c->Collect();
   ASSERT_TRUE(baseline.ok()) << baseline.error().message;
   EXPECT_FALSE(baseline->has_value());
-  cluster_->Exec(Repeat("SELECT v FROM t WHERE id = {}", 2));
+  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 2));
   protocol::Snapshot snap = Snapshot(*c);
   ExpectNoNegativeCounter(snap);
 }

@@ -10,6 +10,7 @@
 #include "applier/executor.h"
 #include "applier/index_name.h"
 #include "core/clock.h"
+#include "tests/support/applier_fixtures.h"
 #include "tests/support/pg_cluster.h"
 
 namespace optischema::applier {
@@ -47,32 +48,16 @@ class ExecutorPgTest : public ::testing::Test {
     return *executor_;
   }
 
+  // Built and read back with tests/support/applier_fixtures.h.
   static CheckedRecommendation CreateIndex(const std::string& id, const std::string& table,
                                            std::vector<std::string> columns) {
-    CheckedRecommendation checked;
-    checked.recommendation.id = id;
-    checked.recommendation.database = "shop";
-    protocol::CreateIndexSpec spec;
-    spec.schema = "public";
-    spec.table = table;
-    spec.columns = std::move(columns);
-    checked.recommendation.spec = spec;
-    return checked;
+    return testing::CreateIndexRecommendation(id, table, std::move(columns));
   }
-
   std::vector<std::string> Steps(const std::string& id) const {
-    std::vector<std::string> steps;
-    for (const auto& record : audit_->ForRecommendation(id)) {
-      steps.emplace_back(AuditStepName(record.step));
-    }
-    return steps;
+    return testing::AuditStepNames(*audit_, id);
   }
-
   std::string IndexState(const std::string& name) const {
-    return cluster_->QueryValue(
-        "SELECT coalesce((SELECT i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = "
-        "i.indexrelid WHERE c.relname = '" +
-        name + "'), 'absent')");
+    return testing::IndexState(*cluster_, name);
   }
 
   // Applies as a role that owns the table but is not a superuser (the agent plans nothing as
@@ -281,10 +266,7 @@ TEST_F(ExecutorPgTest, InterruptedSetConfigIsUndoneAtStartAndReportedFailed) {
 
 CheckedRecommendation SetConfig(const std::string& id, const std::string& name,
                                 const std::string& value) {
-  CheckedRecommendation checked;
-  checked.recommendation.id = id;
-  checked.recommendation.spec = protocol::SetConfigSpec{name, value};
-  return checked;
+  return testing::SetConfigRecommendation(id, name, value);
 }
 
 TEST_F(ExecutorPgTest, PostmasterSettingReportsPendingRestartAndRollbackRestoresTheOldValue) {

@@ -27,6 +27,7 @@
 #include "applier/index_name.h"
 #include "tests/reliability/reliability_support.h"
 #include "tests/support/agent_command.h"
+#include "tests/support/apply_observer.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/wait_for.h"
 
@@ -152,41 +153,18 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
     return "";
   }
 
-  // The audit steps of `id` written so far (a line being written is skipped).
+  // What the agent wrote to its audit log and runs on the server (tests/support/apply_observer.h).
   std::vector<std::string> Steps(const std::string& id) const {
-    std::vector<std::string> steps;
-    std::ifstream in(dir_ + "/state/audit.jsonl");
-    for (std::string line; std::getline(in, line);) {
-      const json record = json::parse(line, nullptr, false);
-      if (record.is_object() && record.value("recommendation_id", "") == id) {
-        steps.push_back(record.value("step", ""));
-      }
-    }
-    return steps;
+    return AuditSteps(dir_ + "/state", id);
   }
   bool HasStep(const std::string& id, const std::string& step) const {
-    const auto steps = Steps(id);
-    return std::find(steps.begin(), steps.end(), step) != steps.end();
+    return HasAuditStep(dir_ + "/state", id, step);
   }
-  // The last outcome the audit log holds for `id`.
   std::string LastOutcome(const std::string& id) const {
-    static const std::set<std::string> kOutcomes = {"applied", "failed", "rolled_back",
-                                                    "rollback_failed", "rejected"};
-    std::string last;
-    for (const std::string& step : Steps(id)) {
-      if (kOutcomes.contains(step)) last = step;
-    }
-    return last;
+    return LastAuditOutcome(dir_ + "/state", id);
   }
-
-  // Backends of the agent running DDL (an index build or drop, ALTER SYSTEM), with their state;
-  // with `idle_too`, also sessions whose last statement was such DDL.
   std::vector<std::vector<std::string>> AgentDdl(bool idle_too = false) const {
-    return servers_->cluster->Query(
-        "SELECT pid::text, state, coalesce(wait_event_type, ''), query FROM pg_stat_activity "
-        "WHERE application_name = 'optischema-agent' AND (query LIKE '%INDEX CONCURRENTLY%' OR "
-        "query LIKE '%ALTER SYSTEM%')" +
-        std::string(idle_too ? "" : " AND state = 'active'"));
+    return AgentDdlSessions(*servers_->cluster, idle_too);
   }
 
   PGconn* Hold(const std::string& sql) {
@@ -209,7 +187,7 @@ class ApplyKillTest : public ::testing::TestWithParam<KillPoint> {
         // session sits idle after that DROP INDEX CONCURRENTLY IF EXISTS.
         for (const auto& row : AgentDdl(/*idle_too=*/true)) {
           if (row[1] == "idle" &&
-              row[3].find("DROP INDEX CONCURRENTLY IF EXISTS") != std::string::npos) {
+              row[3].find("INDEX CONCURRENTLY IF EXISTS") != std::string::npos) {
             return true;
           }
         }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -25,7 +26,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kPgBinDir[] = "/usr/lib/postgresql/15/bin";
+// Debian's PostgreSQL 15, with HypoPG and pg_qualstats; its pgbench serves every major.
+constexpr int kDebianMajor = 15;
+constexpr char kDebianPgBinDir[] = "/usr/lib/postgresql/15/bin";
+// Where ensure_pg_versions (scripts/lib/common.sh) installed the other majors, and the variable
+// choosing the major of a cluster whose options do not.
+constexpr char kVersionsDirVariable[] = "OPTISCHEMA_PG_VERSIONS_DIR";
+constexpr char kMajorVariable[] = "OPTISCHEMA_TEST_PG_MAJOR";
 constexpr char kServerUser[] = "postgres";
 // Written into the data directory and included at the end of postgresql.conf.
 constexpr char kSettingsFile[] = "optischema.conf";
@@ -35,8 +42,6 @@ constexpr int kStartAttempts = 5;
 constexpr std::size_t kLogTailLines = 40;
 
 std::string ErrnoMessage(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-std::string PgBin(const std::string& program) { return std::string(kPgBinDir) + "/" + program; }
 
 bool RunningAsRoot() { return geteuid() == 0; }
 
@@ -241,15 +246,52 @@ ResultPtr RunSql(const std::string& conninfo, const std::string& sql) {
 
 }  // namespace
 
-PgCluster::PgCluster(std::string dir) : dir_(std::move(dir)) {}
+PgCluster::PgCluster(std::string dir, int major, std::string bin_dir)
+    : dir_(std::move(dir)), major_(major), bin_dir_(std::move(bin_dir)) {}
+
+int PgCluster::DefaultMajor() {
+  const char* value = std::getenv(kMajorVariable);
+  if (value == nullptr || *value == '\0') return kDebianMajor;
+  int major = 0;
+  const char* end = value + std::strlen(value);
+  const auto [ptr, error] = std::from_chars(value, end, major);
+  if (error != std::errc() || ptr != end || major <= 0) {
+    throw std::runtime_error(std::string(kMajorVariable) + "=" + value +
+                             " is not a PostgreSQL major version such as 13");
+  }
+  return major;
+}
+
+std::string PgCluster::BinDirFor(int major) {
+  if (major == kDebianMajor) return kDebianPgBinDir;
+  const std::string how =
+      "scripts/test installs the majors of scripts/lib/postgresql-versions there "
+      "(ensure_pg_versions in scripts/lib/common.sh) and exports the variable";
+  const char* root = std::getenv(kVersionsDirVariable);
+  if (root == nullptr || *root == '\0') {
+    throw std::runtime_error("PostgreSQL " + std::to_string(major) +
+                             " is not available: " + kVersionsDirVariable + " is not set; " + how);
+  }
+  const std::string bin_dir = std::string(root) + "/" + std::to_string(major) + "/bin";
+  std::error_code error;
+  if (!fs::is_regular_file(bin_dir + "/postgres", error)) {
+    throw std::runtime_error("PostgreSQL " + std::to_string(major) + " is not available: no " +
+                             bin_dir + "/postgres; " + how);
+  }
+  return bin_dir;
+}
+
+std::unique_ptr<PgCluster> PgCluster::Start() { return Start(Options{}); }
 
 std::unique_ptr<PgCluster> PgCluster::Start(const Options& options) {
+  const int major = options.major ? *options.major : DefaultMajor();
+  std::string bin_dir = BinDirFor(major);
   const char* tmpdir = std::getenv("TMPDIR");
   std::string path = std::string(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") + "/" +
                      kDirPrefix + "XXXXXX";
   if (mkdtemp(path.data()) == nullptr) throw std::runtime_error(ErrnoMessage("mkdtemp " + path));
   // From here on the cluster owns the directory: its destructor cleans up if starting fails.
-  std::unique_ptr<PgCluster> cluster(new PgCluster(std::move(path)));
+  std::unique_ptr<PgCluster> cluster(new PgCluster(std::move(path), major, std::move(bin_dir)));
   cluster->InitAndStart(options);
   return cluster;
 }
@@ -260,6 +302,8 @@ PgCluster::~PgCluster() {
   fs::remove_all(dir_, error);
   if (error) std::cerr << "PgCluster: cannot remove " << dir_ << ": " << error.message() << "\n";
 }
+
+std::string PgCluster::PgBin(const std::string& program) const { return bin_dir_ + "/" + program; }
 
 std::string PgCluster::DataDir() const { return dir_ + "/data"; }
 
@@ -398,13 +442,24 @@ std::string PgCluster::MonitoringConnectionString(const std::string& dbname) {
   return ConnectionString(dbname, kMonitoringRole);
 }
 
+bool PgCluster::has_hypopg() const {
+  const ResultPtr result = RunSql(
+      ConnectionString(), "SELECT count(*) FROM pg_available_extensions WHERE name = 'hypopg'");
+  return std::string(PQgetvalue(result.get(), 0, 0)) != "0";
+}
+
 void PgCluster::CreateDatabase(const std::string& name) {
   Exec("CREATE DATABASE " + QuoteIdentifier(name));
 }
 
 std::string PgCluster::Pgbench(const std::vector<std::string>& args, const std::string& dbname) {
-  std::vector<std::string> argv = {PgBin("pgbench"),      "-h", dir_,      "-p",
-                                   std::to_string(port_), "-U", "postgres"};
+  std::vector<std::string> argv = {std::string(kDebianPgBinDir) + "/pgbench",
+                                   "-h",
+                                   dir_,
+                                   "-p",
+                                   std::to_string(port_),
+                                   "-U",
+                                   "postgres"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(dbname);
   ProcessResult result = RunProcess(argv);

@@ -1,6 +1,7 @@
 #pragma once
 
-// Throwaway PostgreSQL 15 cluster for integration tests.
+// Throwaway PostgreSQL cluster for integration tests: PostgreSQL 15 from Debian unless another
+// major is asked for (Options::major, OPTISCHEMA_TEST_PG_MAJOR).
 //
 // Start() creates a private directory with mkdtemp ("$TMPDIR/optischema-pg-XXXXXX", /tmp when
 // TMPDIR is unset), runs initdb into "<dir>/data" (trust auth, UTF8, C locale) and starts the
@@ -16,8 +17,14 @@
 // of TMPDIR must be searchable by it.
 //
 // A cluster is meant to be used from one thread at a time; separate clusters are independent.
+//
+// Majors: 15 runs Debian's server (/usr/lib/postgresql/15/bin), which has HypoPG and pg_qualstats.
+// Any other major runs the server binaries that scripts/test installs with ensure_pg_versions
+// (scripts/lib/common.sh) into $OPTISCHEMA_PG_VERSIONS_DIR/<major>/bin: contrib with
+// pg_stat_statements, no HypoPG.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,12 +38,24 @@ class PgCluster {
     // take precedence, e.g. {"pg_stat_statements.max", "100"}. Values are quoted as
     // postgresql.conf string literals; any setting type accepts that form.
     std::vector<std::pair<std::string, std::string>> settings;
+    // The PostgreSQL major version; unset: DefaultMajor().
+    std::optional<int> major = std::nullopt;
   };
 
-  // Creates, initializes and starts a cluster. Retries on another port when the chosen one was
-  // taken in the meantime. Throws std::runtime_error naming the failed step, with the command
-  // output and the tail of the server log; nothing is left behind on failure.
-  static std::unique_ptr<PgCluster> Start(const Options& options = {});
+  // The major of the environment variable OPTISCHEMA_TEST_PG_MAJOR when it is set, else 15. Throws
+  // std::runtime_error when the variable is not a number.
+  static int DefaultMajor();
+
+  // The directory of the server programs of `major` (see above). Throws std::runtime_error naming
+  // scripts/test when OPTISCHEMA_PG_VERSIONS_DIR is unset or holds no server of that major.
+  static std::string BinDirFor(int major);
+
+  // Creates, initializes and starts a cluster of options.major. Retries on another port when the
+  // chosen one was taken in the meantime. Throws std::runtime_error naming the failed step, with
+  // the command output and the tail of the server log; nothing is left behind on failure.
+  static std::unique_ptr<PgCluster> Start(const Options& options);
+  // Start with the default options.
+  static std::unique_ptr<PgCluster> Start();
 
   // Stops the server (fast, then immediate shutdown) and removes the directory. Never throws;
   // problems are reported on stderr.
@@ -48,6 +67,11 @@ class PgCluster {
   // Directory holding the Unix socket, the data directory and the server log.
   const std::string& socket_dir() const { return dir_; }
   int port() const { return port_; }
+  // The PostgreSQL major version the server runs.
+  int major() const { return major_; }
+  // Whether the server can CREATE EXTENSION hypopg (asks pg_available_extensions). Throws
+  // std::runtime_error when the query fails.
+  bool has_hypopg() const;
 
   // libpq keyword/value string "host=<socket dir> port=<port> dbname=<dbname> user=<user>";
   // values are quoted when libpq requires it.
@@ -80,16 +104,20 @@ class PgCluster {
   // CREATE DATABASE with `name` quoted as an identifier.
   void CreateDatabase(const std::string& name);
 
-  // Runs the PostgreSQL 15 pgbench with `args` against `dbname`, adding -h <socket dir> -p <port>
-  // -U postgres, as the invoking user (pgbench is only a client). Returns its combined stdout and
-  // stderr; throws std::runtime_error with that output on a non-zero exit.
+  // Runs the PostgreSQL 15 pgbench (whatever the server's major: the other majors' packages have
+  // none) with `args` against `dbname`, adding -h <socket dir> -p <port> -U postgres, as the
+  // invoking user (pgbench is only a client). Returns its combined stdout and stderr; throws
+  // std::runtime_error with that output on a non-zero exit.
   std::string Pgbench(const std::vector<std::string>& args, const std::string& dbname = "postgres");
 
   // The last lines of the server log, "" when there is no log yet.
   std::string LogTail() const;
 
  private:
-  explicit PgCluster(std::string dir);
+  PgCluster(std::string dir, int major, std::string bin_dir);
+
+  // The path of server program `program` of this cluster's major.
+  std::string PgBin(const std::string& program) const;
 
   std::string DataDir() const;
   std::string LogPath() const;
@@ -101,6 +129,8 @@ class PgCluster {
   void Stop() noexcept;
 
   std::string dir_;
+  int major_;
+  std::string bin_dir_;
   int port_ = 0;
 };
 
