@@ -133,9 +133,9 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
   const double window_s = std::chrono::duration<double>(now - previous_at_).count();
   protocol::Snapshot snap = BuildSnapshot(window_s, info, *kpis);
-  // The change list can hold every entry (12 MiB at 100,000): released, not kept, while the
+  // The change list can hold every entry (~4 MiB at 100,000): released, not kept, while the
   // snapshot is serialised and sent; the next reading allocates it once again.
-  std::vector<Change>().swap(changes_);
+  changes_.Clear();
   decltype(extra_delta_)().swap(extra_delta_);
   previous_info_ = std::move(info);
   previous_kpis_ = std::move(kpis).value();
@@ -144,14 +144,13 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 }
 
 Status Collector::ReadStats(bool all_reset) {
-  changes_.clear();
+  changes_.Clear();
   extra_delta_.clear();
   changed_now_ = SlotSet();
-  // Sized once from the previous reading, so a reading where everything changed never doubles it.
-  changes_.reserve(slots_.live());
   ++reading_no_;
   SlotSet present_now;
   StatReading row;
+  StatReading previous;
   protocol::ExtraCounters extra{};
   const auto previous_extra = [this](uint32_t slot) -> const protocol::ExtraCounters& {
     const auto it = previous_extra_.find(slot);
@@ -169,17 +168,18 @@ Status Collector::ReadStats(bool all_reset) {
     if (have_baseline_) {
       const bool continued = !created && present_.contains(slot);
       protocol::WindowCounters delta;
-      const DeltaKind kind =
-          ComputeDelta(continued ? &previous_[slot] : nullptr, row, all_reset, &delta);
+      if (continued) previous_.Get(slot, &previous);
+      const DeltaKind kind = ComputeDelta(continued ? &previous : nullptr, row, all_reset, &delta);
       if (Changed(delta)) {
-        changes_.push_back({slot, delta});
+        changes_.Append({slot, delta, row.min_exec_time_ms, row.max_exec_time_ms,
+                         row.stddev_exec_time_ms});
         changed_now_.add(slot);
         protocol::ExtraCounters extra_delta;
         ComputeExtraDelta(previous_extra(slot), extra, kind, &extra_delta);
         if (!AllZero(extra_delta)) extra_delta_[slot] = extra_delta;
       }
     }
-    previous_[slot] = row;
+    previous_.Put(slot, row);
     if (!AllZero(extra)) {
       previous_extra_[slot] = extra;
     } else if (!previous_extra_.empty()) {
@@ -206,7 +206,7 @@ uint32_t Collector::InternSlot(const StatementKey& key, uint32_t hint, bool* cre
   }
   if (*created) {
     live_.add(slot);
-    previous_[slot] = StatReading{};
+    previous_.Clear(slot);
     last_seen_[slot] = reading_no_;
     exclusion_[slot] = Exclusion::kNone;
     fingerprint_[slot] = 0;
@@ -219,12 +219,14 @@ void Collector::RecycleAbsentSlots(const SlotSet& present_now) {
   for (uint32_t slot : absent) {
     if (reading_no_ - last_seen_[slot] <= options_.slot_grace_readings) continue;
     slots_.Release(slot);
+    previous_.Clear(slot);
     live_.remove(slot);
     previous_extra_.erase(slot);
     classified_.remove(slot);
     excluded_.remove(slot);
     text_sent_.remove(slot);
     text_wanted_.remove(slot);
+    scanner_text_.remove(slot);
     if (auto it = pending_text_.find(slot); it != pending_text_.end()) {
       pending_text_bytes_ -= it->second ? it->second->size() : 0;
       pending_text_.erase(it);
@@ -309,6 +311,7 @@ void Collector::AnalyzeText(uint32_t slot, int64_t queryid, std::string_view raw
       options_.send_text && !text_sent_.contains(slot) && !pending_text_.contains(slot);
   const bool room = pending_text_bytes_ + raw.size() <= options_.text_cache_bytes;
   std::optional<std::string> text;
+  TextSource source = TextSource::kParser;
   if (!classified_.contains(slot)) {
     AnalyzedText analyzed =
         owed && room ? AnalyzeStatementText(raw, queryid) : ClassifyStatementText(raw, queryid);
@@ -316,13 +319,16 @@ void Collector::AnalyzeText(uint32_t slot, int64_t queryid, std::string_view raw
     Classify(slot, analyzed.exclusion, std::move(analyzed.fingerprint));
     if (analyzed.exclusion != Exclusion::kNone || !owed || !room) return;
     text = std::move(analyzed.text);
+    source = analyzed.text_source;
   } else {
     if (excluded_.contains(slot) || !owed) {
       text_wanted_.remove(slot);
       return;
     }
     if (!room) return;  // still owed: read again at a later text read
-    text = AnonymizeStatementText(raw);
+    AnalyzedText anonymized = AnonymizeStatementText(raw);
+    text = std::move(anonymized.text);
+    source = anonymized.text_source;
     ++counters_.texts_analyzed;
   }
   const std::size_t size = text ? text->size() : 0;
@@ -330,6 +336,11 @@ void Collector::AnalyzeText(uint32_t slot, int64_t queryid, std::string_view raw
     text_wanted_.remove(slot);
     pending_text_bytes_ += size;
     pending_text_[slot] = std::move(text);
+    if (source == TextSource::kScanner) {
+      scanner_text_.add(slot);
+    } else {
+      scanner_text_.remove(slot);
+    }
   }
 }
 
@@ -346,25 +357,26 @@ void Collector::Classify(uint32_t slot, Exclusion exclusion, std::string fingerp
   }
 }
 
-protocol::StatementMetrics Collector::MakeStatement(uint32_t slot,
-                                                    const protocol::WindowCounters& delta,
-                                                    double total_time_ms, double weight) {
+protocol::StatementMetrics Collector::MakeStatement(const Change& change, double total_time_ms,
+                                                    double weight) {
+  const uint32_t slot = change.slot;
+  const protocol::WindowCounters& delta = change.delta;
   const StatementKey& key = slots_.key(slot);
-  const StatReading& cumulative = previous_[slot];
   protocol::StatementMetrics s;
   s.queryid = key.queryid;
   s.userid = key.userid;
   s.toplevel = key.toplevel;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fingerprint_[slot]));
-  s.fingerprint = hex;
+  static constexpr char kHex[] = "0123456789abcdef";
+  char hex[16];
+  for (int i = 0; i < 16; ++i) hex[i] = kHex[fingerprint_[slot] >> (60 - 4 * i) & 0xF];
+  s.fingerprint.assign(hex, sizeof hex);
   s.window = delta;
   if (auto it = extra_delta_.find(slot); it != extra_delta_.end()) s.extra = it->second;
   s.mean_exec_time_ms =
       delta.calls > 0 ? delta.total_exec_time_ms / static_cast<double>(delta.calls) : 0.0;
-  s.cumulative_min_exec_time_ms = cumulative.min_exec_time_ms;
-  s.cumulative_max_exec_time_ms = cumulative.max_exec_time_ms;
-  s.cumulative_stddev_exec_time_ms = cumulative.stddev_exec_time_ms;
+  s.cumulative_min_exec_time_ms = change.min_exec_time_ms;
+  s.cumulative_max_exec_time_ms = change.max_exec_time_ms;
+  s.cumulative_stddev_exec_time_ms = change.stddev_exec_time_ms;
   s.time_pct = total_time_ms > 0 ? 100.0 * delta.total_exec_time_ms / total_time_ms : 0.0;
   s.duration_class = ClassifyDuration(s.mean_exec_time_ms);
   s.score = ScoreStatement(delta, s.mean_exec_time_ms, s.time_pct);
@@ -376,6 +388,7 @@ protocol::StatementMetrics Collector::MakeStatement(uint32_t slot,
       pending_text_bytes_ -= s.text ? s.text->size() : 0;
       pending_text_.erase(it);
       text_sent_.add(slot);
+      s.text_source = scanner_text_.contains(slot) ? TextSource::kScanner : TextSource::kParser;
     } else {
       text_wanted_.add(slot);  // evicted from the cache: fetch again at the next text read
     }
@@ -406,31 +419,35 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   protocol::WeightedCounters truth;
   protocol::ExtraCounters truth_extra{};
   int64_t unclassified = 0;
-  for (uint32_t i = 0; i < changes_.size(); ++i) {
-    const Change& c = changes_[i];
+  changes_.ForEach([&](ChangeLog::Id id, const Change& c) {
     if (excluded_.contains(c.slot)) {
       ++snap.excluded_statements;
-      continue;
+      return;
     }
     protocol::AddWeighted(truth, c.delta, 1.0);
-    if (auto it = extra_delta_.find(c.slot); it != extra_delta_.end()) {
-      AddScaled(truth_extra, it->second, 1.0);
+    if (!extra_delta_.empty()) {
+      if (auto it = extra_delta_.find(c.slot); it != extra_delta_.end()) {
+        AddScaled(truth_extra, it->second, 1.0);
+      }
     }
     if (!classified_.contains(c.slot)) {
       ++unclassified;
-      continue;
+      return;
     }
-    candidates.push_back({i, c.delta.total_exec_time_ms});
-  }
+    candidates.push_back({id, c.delta.total_exec_time_ms});
+  });
   const double total_time = truth.total_exec_time_ms;
+  const std::size_t candidate_count = candidates.size();
 
-  const SamplePlan plan = PlanSample(candidates, options_.max_statements_per_snapshot, rng_());
+  // Sampling sorts the candidates in place: no second copy of them.
+  const SamplePlan plan =
+      PlanSample(std::move(candidates), options_.max_statements_per_snapshot, rng_());
   protocol::WeightedCounters sent;
   protocol::ExtraCounters sent_extra{};
   snap.statements.reserve(plan.chosen.size());
   for (const SampleChoice& choice : plan.chosen) {
-    const Change& c = changes_[choice.index];
-    snap.statements.push_back(MakeStatement(c.slot, c.delta, total_time, choice.weight));
+    const Change c = changes_.Get(choice.index);
+    snap.statements.push_back(MakeStatement(c, total_time, choice.weight));
     protocol::AddWeighted(sent, c.delta, choice.weight);
     AddScaled(sent_extra, snap.statements.back().extra, choice.weight);
   }
@@ -441,14 +458,14 @@ protocol::Snapshot Collector::BuildSnapshot(double window_s, const InfoReading& 
   protocol::ForEachCounter([](const char*, double& r, double t, double s) { r = t - s; },
                            snap.remainder.window, truth, sent);
   snap.remainder.statements =
-      static_cast<int64_t>(candidates.size() - plan.chosen.size()) + unclassified;
+      static_cast<int64_t>(candidate_count - plan.chosen.size()) + unclassified;
   snap.remainder.unclassified_statements = unclassified;
   snap.remainder.time_pct =
       total_time > 0 ? 100.0 * snap.remainder.window.total_exec_time_ms / total_time : 0.0;
 
   snap.sampling.applied = plan.applied;
   snap.sampling.max_statements = static_cast<int64_t>(options_.max_statements_per_snapshot);
-  snap.sampling.changed_statements = static_cast<int64_t>(candidates.size()) + unclassified;
+  snap.sampling.changed_statements = static_cast<int64_t>(candidate_count) + unclassified;
   snap.sampling.sent_statements = static_cast<int64_t>(plan.chosen.size());
   snap.sampling.head_statements = static_cast<int64_t>(plan.head);
   snap.sampling.tail_statements = static_cast<int64_t>(plan.tail);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "collector/chunked_array.h"
+#include "collector/delta.h"
 #include "collector/kpi_reader.h"
 #include "collector/stat_reader.h"
 #include "collector/statement_slots.h"
@@ -75,10 +76,6 @@ class Collector {
   const std::optional<Error>& last_text_read_error() const { return last_text_read_error_; }
 
  private:
-  struct Change {
-    uint32_t slot;
-    protocol::WindowCounters delta;
-  };
   struct InfoReading {
     int64_t dealloc = 0;
     std::optional<std::string> stats_reset;
@@ -97,8 +94,8 @@ class Collector {
   Status ReadTexts(const SlotSet& wanted);
   protocol::Snapshot BuildSnapshot(double window_s, const InfoReading& info,
                                    const KpiReading& kpis);
-  protocol::StatementMetrics MakeStatement(uint32_t slot, const protocol::WindowCounters& delta,
-                                           double total_time_ms, double weight);
+  protocol::StatementMetrics MakeStatement(const Change& change, double total_time_ms,
+                                           double weight);
 
   CollectorOptions options_;
   SessionFactory connect_;
@@ -114,7 +111,7 @@ class Collector {
 
   // Per-slot state, indexed by slot.
   StatementSlots slots_;
-  ChunkedArray<StatReading> previous_;
+  PreviousReadings previous_;
   // The extra counters, kept only for entries where one is not zero (most workloads touch no
   // local blocks and run no JIT): at 100,000 entries a dense copy would cost 20 MiB.
   std::unordered_map<uint32_t, protocol::ExtraCounters> previous_extra_;
@@ -128,13 +125,14 @@ class Collector {
   SlotSet excluded_;     // filtered out of snapshots
   SlotSet text_sent_;    // text already carried by a snapshot (or not to be sent)
   SlotSet text_wanted_;  // text owed (sent without it, or dropped from pending_text_)
+  SlotSet scanner_text_;  // of pending_text_: anonymized from the scanner's tokens alone
   SlotSet changed_now_;  // changed in the last reading
   // Anonymized texts read but not sent yet (their statements were sampled out), at most
   // text_cache_bytes; a text read first drops those of statements that did not change.
   std::unordered_map<uint32_t, std::optional<std::string>> pending_text_;
   std::size_t pending_text_bytes_ = 0;
 
-  std::vector<Change> changes_;  // this reading's changed entries
+  ChangeLog changes_;  // this reading's changed entries
   // Their extra counters' deltas, for those where one is not zero.
   std::unordered_map<uint32_t, protocol::ExtraCounters> extra_delta_;
   bool have_baseline_ = false;

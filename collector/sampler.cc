@@ -7,8 +7,14 @@ namespace optischema::collector {
 
 SamplePlan PlanSample(std::span<const SampleCandidate> candidates, std::size_t max_statements,
                       uint64_t seed) {
+  return PlanSample(std::vector<SampleCandidate>(candidates.begin(), candidates.end()),
+                    max_statements, seed);
+}
+
+SamplePlan PlanSample(std::vector<SampleCandidate>&& candidates, std::size_t max_statements,
+                      uint64_t seed) {
   SamplePlan plan;
-  std::vector<SampleCandidate> sorted(candidates.begin(), candidates.end());
+  std::vector<SampleCandidate>& sorted = candidates;
   std::sort(sorted.begin(), sorted.end(), [](const SampleCandidate& a, const SampleCandidate& b) {
     return a.time_ms != b.time_ms ? a.time_ms > b.time_ms : a.index < b.index;
   });

@@ -34,5 +34,8 @@ struct SamplePlan {
 // replacement of the tail (seeded, so a run is reproducible). max_statements ≥ 2.
 SamplePlan PlanSample(std::span<const SampleCandidate> candidates, std::size_t max_statements,
                       uint64_t seed);
+// The same plan, sorting `candidates` in place instead of a copy of them.
+SamplePlan PlanSample(std::vector<SampleCandidate>&& candidates, std::size_t max_statements,
+                      uint64_t seed);
 
 }  // namespace optischema::collector

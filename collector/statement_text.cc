@@ -5,34 +5,49 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iterator>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "collector/scanner_anonymizer.h"
 #include "pg/pg_query_owned.h"
 #include "pg/agent_marker.h"
+
+// libpg_query's own steps below pg_query.h, exported by libpg_query 15-4 (Debian 12's
+// libpg-query 15-4.0.0), so that one parse serves the fingerprint and the JSON tree:
+// pg_query_raw_parse and the memory context functions are declared in its installed
+// pg_query/pg_query_internal.h, which needs PostgreSQL's server headers, so they are declared
+// again here with plain pointers for PostgreSQL's List* and MemoryContext; pg_query_fingerprint
+// and pg_query_parse apply pg_query_fingerprint_node and pg_query_nodes_to_json to that tree.
+// Unit tests pin that the fingerprint and the JSON taken this way are pg_query_fingerprint's and
+// pg_query_parse's.
+extern "C" {
+struct PgQueryRawParseResult {
+  void* tree;  // List* of RawStmt, in the memory context entered before the parse
+  char* stderr_buffer;
+  PgQueryError* error;
+};
+PgQueryRawParseResult pg_query_raw_parse(const char* input);
+void* pg_query_enter_memory_context();
+void pg_query_exit_memory_context(void* context);
+void pg_query_free_error(PgQueryError* error);
+uint64_t pg_query_fingerprint_node(const void* node);
+char* pg_query_nodes_to_json(const void* node);
+}
 
 namespace optischema::collector {
 namespace {
 
 using Json = nlohmann::json;
+using Token = SqlToken;
 
-using ParseResult = pg::PgQueryParsed;
 using NormalizeResult = pg::PgQueryNormalized;
-using ScanResult = pg::PgQueryScanned;
-using FingerprintResult = pg::PgQueryFingerprinted;
-
-struct UnpackedScanDeleter {
-  void operator()(PgQuery__ScanResult* result) const {
-    pg_query__scan_result__free_unpacked(result, nullptr);
-  }
-};
-using UnpackedScan = std::unique_ptr<PgQuery__ScanResult, UnpackedScanDeleter>;
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -47,54 +62,7 @@ std::string_view TrimSpace(std::string_view text) {
 }
 
 
-bool IsLiteralToken(PgQuery__Token kind) {
-  switch (kind) {
-    case PG_QUERY__TOKEN__SCONST:
-    case PG_QUERY__TOKEN__USCONST:
-    case PG_QUERY__TOKEN__ICONST:
-    case PG_QUERY__TOKEN__FCONST:
-    case PG_QUERY__TOKEN__BCONST:
-    case PG_QUERY__TOKEN__XCONST:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsCommentToken(PgQuery__Token kind) {
-  return kind == PG_QUERY__TOKEN__SQL_COMMENT || kind == PG_QUERY__TOKEN__C_COMMENT;
-}
-
-struct Token {
-  std::size_t start;
-  std::size_t end;  // one past the last byte
-  PgQuery__Token kind;
-};
-
-// Tokens of `sql` in text order. nullopt when the scanner rejects the text or reports positions
-// that are out of range, overlapping or out of order: callers cut literals out by position, so
-// positions that cannot be trusted must not be used.
-std::optional<std::vector<Token>> Scan(const std::string& sql) {
-  const ScanResult scan(pg_query_scan(sql.c_str()));
-  if (scan->error != nullptr) return std::nullopt;
-  const UnpackedScan unpacked(pg_query__scan_result__unpack(
-      nullptr, scan->pbuf.len, reinterpret_cast<const uint8_t*>(scan->pbuf.data)));
-  if (unpacked == nullptr) return std::nullopt;
-
-  std::vector<Token> tokens;
-  tokens.reserve(unpacked->n_tokens);
-  std::size_t previous_end = 0;
-  for (std::size_t i = 0; i < unpacked->n_tokens; ++i) {
-    const PgQuery__ScanToken* token = unpacked->tokens[i];
-    if (token == nullptr || token->start < 0 || token->end < token->start) return std::nullopt;
-    const auto start = static_cast<std::size_t>(token->start);
-    const auto end = static_cast<std::size_t>(token->end);
-    if (start < previous_end || end > sql.size()) return std::nullopt;
-    tokens.push_back({start, end, token->token});
-    previous_end = end;
-  }
-  return tokens;
-}
+std::optional<std::vector<Token>> Scan(const std::string& sql) { return ScanSqlTokens(sql); }
 
 // 64-bit FNV-1a.
 class Fnv1a {
@@ -121,23 +89,63 @@ std::string Hex16(std::uint64_t value) {
   return out;
 }
 
-bool IsHex16(const char* text) {
-  if (text == nullptr) return false;
-  const std::string_view view(text);
-  return view.size() == 16 && std::all_of(view.begin(), view.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
+// One parse of a text by libpg_query, in a memory context of its own that holds the tree until
+// the object is destroyed. No other libpg_query function may run on the same thread meanwhile:
+// each one leaves its own memory context for libpg_query's top context, not for this one.
+class RawParse {
+ public:
+  explicit RawParse(const std::string& sql)
+      : context_(pg_query_enter_memory_context()), result_(pg_query_raw_parse(sql.c_str())) {}
+  ~RawParse() {
+    if (result_.error != nullptr) pg_query_free_error(result_.error);
+    std::free(result_.stderr_buffer);
+    pg_query_exit_memory_context(context_);
+  }
+  RawParse(const RawParse&) = delete;
+  RawParse& operator=(const RawParse&) = delete;
+
+  bool ok() const { return result_.error == nullptr; }
+  // pg_query_fingerprint's fingerprint_str of the text.
+  std::string Fingerprint() const { return Hex16(pg_query_fingerprint_node(result_.tree)); }
+  // pg_query_parse's parse_tree of the text.
+  std::string Tree() const {
+    const char* json = pg_query_nodes_to_json(result_.tree);
+    return json != nullptr ? std::string(json) : std::string();
+  }
+
+ private:
+  void* context_;
+  PgQueryRawParseResult result_;
+};
+
+// What one parse of a text yields.
+struct ParsedText {
+  bool ok = false;          // the text parses
+  std::string fingerprint;  // when ok and asked for
+  std::string tree;         // JSON, when ok and asked for
+};
+
+ParsedText Parse(const std::string& sql, bool with_fingerprint, bool with_tree) {
+  const RawParse parse(sql);
+  ParsedText out;
+  out.ok = parse.ok();
+  if (out.ok && with_fingerprint) out.fingerprint = parse.Fingerprint();
+  if (out.ok && with_tree) out.tree = parse.Tree();
+  return out;
 }
 
-// Hash of the token stream in which every literal and every comment is reduced to a fixed tag, so
-// it depends on keywords, identifiers, operators and parameters only. Each token is encoded as a
-// tag byte plus, for kept tokens, a length-prefixed text, which keeps the encoding unambiguous.
+// Hash of the token stream in which every literal, every comment and every setting or option
+// value is reduced to a fixed tag, so it depends on keywords, identifiers, operators and
+// parameters only. Each token is encoded as a tag byte plus, for kept tokens, a length-prefixed
+// text, which keeps the encoding unambiguous.
 std::optional<std::string> TokenFingerprint(const std::string& raw) {
   const std::optional<std::vector<Token>> tokens = Scan(raw);
   if (!tokens) return std::nullopt;
+  const std::vector<bool> values = SettingAndOptionValues(*tokens);
   Fnv1a hash;
-  for (const Token& token : *tokens) {
-    if (IsLiteralToken(token.kind)) {
+  for (std::size_t i = 0; i < tokens->size(); ++i) {
+    const Token& token = (*tokens)[i];
+    if (IsLiteralToken(token.kind) || values[i]) {
       hash.Add("L");
     } else if (IsCommentToken(token.kind)) {
       hash.Add("C");
@@ -175,11 +183,204 @@ std::uint64_t HighestParam(const std::string& sql, const std::vector<Token>& tok
   return highest;
 }
 
+bool IsIdentifierStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool IsIdentifierByte(char c) { return IsIdentifierStart(c) || (c >= '0' && c <= '9') || c == '$'; }
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsOperatorByte(char c) {
+  return c != '\0' && std::string_view("+-*/<>=~!@#%^&|`?").find(c) != std::string_view::npos;
+}
+
+// Whether `word` is `lower` (lowercase letters) in any case.
+bool IsWord(std::string_view word, std::string_view lower) {
+  if (word.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    if ((static_cast<unsigned char>(word[i]) | 0x20U) != static_cast<unsigned char>(lower[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The words that decide whether PostgreSQL 15's grammar makes a constant of a keyword.
+enum class WordKind {
+  kNone,           // no word right before (something else than whitespace came after it)
+  kOther,          // any other word, identifier or keyword
+  kIs,             // IS
+  kNot,            // NOT
+  kSetOperation,   // UNION, INTERSECT, EXCEPT, SELECT: ALL after them is no constant
+  kMaybeConstant,  // TRUE, FALSE, NULL: a constant unless after IS or IS NOT
+  kAll,            // ALL: a constant after LIMIT
+  kConstant,       // EXTRACT (its field), NORMALIZE, NORMALIZED, NFC, NFD, NFKC, NFKD (the form)
+};
+
+WordKind KindOfWord(std::string_view w) {
+  switch (w.size()) {
+    case 2:
+      return IsWord(w, "is") ? WordKind::kIs : WordKind::kOther;
+    case 3:
+      if (IsWord(w, "not")) return WordKind::kNot;
+      if (IsWord(w, "all")) return WordKind::kAll;
+      if (IsWord(w, "nfc") || IsWord(w, "nfd")) return WordKind::kConstant;
+      return WordKind::kOther;
+    case 4:
+      if (IsWord(w, "true") || IsWord(w, "null")) return WordKind::kMaybeConstant;
+      if (IsWord(w, "nfkc") || IsWord(w, "nfkd")) return WordKind::kConstant;
+      return WordKind::kOther;
+    case 5:
+      if (IsWord(w, "false")) return WordKind::kMaybeConstant;
+      return IsWord(w, "union") ? WordKind::kSetOperation : WordKind::kOther;
+    case 6:
+      return IsWord(w, "except") || IsWord(w, "select") ? WordKind::kSetOperation
+                                                        : WordKind::kOther;
+    case 7:
+      return IsWord(w, "extract") ? WordKind::kConstant : WordKind::kOther;
+    case 9:
+      if (IsWord(w, "intersect")) return WordKind::kSetOperation;
+      return IsWord(w, "normalize") ? WordKind::kConstant : WordKind::kOther;
+    case 10:
+      return IsWord(w, "normalized") ? WordKind::kConstant : WordKind::kOther;
+    default:
+      return WordKind::kOther;
+  }
+}
+
+// A byte-level reading of a text, for the common case of a text without constants: what it rules
+// out, PostgreSQL 15's scanner and grammar rule out too (it errs towards "may hold"). Quoted
+// identifiers and comments are skipped as the scanner skips them.
+class TextReading {
+ public:
+  explicit TextReading(std::string_view text) { Read(text); }
+
+  // Neither literal tokens, nor comments, nor anything the scanner rejects or reports at a wrong
+  // position (U&'...', U&"..."), nor a NUL byte: the scanner's tokens cover every byte but
+  // whitespace, and none of them is a literal or a comment.
+  bool plain_tokens() const { return literal_free_ && comment_free_; }
+  // No literal token, no NUL byte, and no keyword that PostgreSQL 15's grammar turns into a
+  // constant in a SELECT, INSERT, UPDATE, DELETE, MERGE or VALUES statement: TRUE, FALSE and NULL
+  // other than after IS or IS NOT, ALL after LIMIT (any ALL that does not follow UNION,
+  // INTERSECT, EXCEPT, SELECT or an operator), EXTRACT's field, NORMALIZE's and IS NORMALIZED's
+  // form. libpg_query's normalization of such a statement replaces nothing.
+  bool constant_free_plain_statement() const { return literal_free_ && keywords_plain_; }
+
+ private:
+  void Read(std::string_view s) {
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+      const char c = s[i];
+      const char next = i + 1 < n ? s[i + 1] : '\0';
+      if (c == '\0' || c == '\'' || ((c == 'u' || c == 'U') && next == '&') || IsDigit(c)) {
+        literal_free_ = false;  // a literal, a NUL byte, a U& token, a number
+        return;
+      }
+      if (IsSpace(c)) {
+        ++i;
+      } else if (c == '"') {
+        // A quoted identifier: "" inside it is a quote; an empty or unterminated one is rejected.
+        std::size_t j = i + 1;
+        while (j < n && !(s[j] == '"' && (j + 1 >= n || s[j + 1] != '"'))) j += s[j] == '"' ? 2 : 1;
+        if (j >= n || j == i + 1) {
+          literal_free_ = false;
+          return;
+        }
+        Word(WordKind::kOther);
+        i = j + 1;
+      } else if (c == '-' && next == '-') {
+        comment_free_ = false;
+        while (i < n && s[i] != '\n' && s[i] != '\r') ++i;
+        Separator('\0');
+      } else if (c == '/' && next == '*') {
+        comment_free_ = false;
+        int depth = 0;
+        for (; i < n; ++i) {
+          if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+            ++depth;
+            ++i;
+          } else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+            ++i;
+            if (--depth == 0) break;
+          }
+        }
+        if (i >= n) {
+          literal_free_ = false;  // unterminated
+          return;
+        }
+        ++i;
+        Separator('\0');
+      } else if (c == '$') {
+        // Only a parameter, $ and digits, may start with $; a dollar quote or junk may not.
+        std::size_t j = i + 1;
+        while (j < n && IsDigit(s[j])) ++j;
+        if (j == i + 1 || (j < n && IsIdentifierByte(s[j]))) {
+          literal_free_ = false;
+          return;
+        }
+        Word(WordKind::kOther);
+        i = j;
+      } else if (IsIdentifierStart(c)) {
+        std::size_t j = i;
+        while (j < n && IsIdentifierByte(s[j])) ++j;
+        Word(KindOfWord(s.substr(i, j - i)));
+        i = j;
+      } else {
+        Separator(c);
+        ++i;
+      }
+    }
+  }
+
+  // Something other than whitespace or a word: the byte `c`, or '\0' for a comment.
+  void Separator(char c) {
+    previous_ = WordKind::kNone;
+    before_ = WordKind::kNone;
+    previous_symbol_ = c;
+  }
+
+  void Word(WordKind kind) {
+    if (keywords_plain_ && !ConstantFree(kind)) keywords_plain_ = false;
+    before_ = previous_;
+    previous_ = kind;
+    previous_symbol_ = '\0';
+  }
+
+  // Whether a word of `kind` after previous_ and before_ is never made a constant.
+  bool ConstantFree(WordKind kind) const {
+    switch (kind) {
+      case WordKind::kConstant:
+        return false;
+      case WordKind::kMaybeConstant:
+        return previous_ == WordKind::kIs ||
+               (previous_ == WordKind::kNot && before_ == WordKind::kIs);
+      case WordKind::kAll:
+        return previous_ == WordKind::kSetOperation || IsOperatorByte(previous_symbol_);
+      default:
+        return true;
+    }
+  }
+
+  bool literal_free_ = true;
+  bool comment_free_ = true;
+  bool keywords_plain_ = true;
+  WordKind previous_ = WordKind::kNone;  // the word right before, whitespace aside
+  WordKind before_ = WordKind::kNone;    // the word right before that one, whitespace aside
+  char previous_symbol_ = '\0';          // the byte right before, whitespace aside, if no word
+};
+
 // Rebuilds `normalized` from its tokens: a comment and the whitespace around it become one space,
 // every literal token becomes the next unused $k, whitespace between other tokens is kept, and the
 // result is trimmed. nullopt when the text does not scan or the scanner leaves anything but
-// whitespace between tokens (nothing unscanned may reach the output).
-std::optional<std::string> StripCommentsAndLiterals(const std::string& normalized) {
+// whitespace between tokens (nothing unscanned may reach the output). A text that holds neither
+// literals nor comments (`reading` of it) is its tokens and whitespace: it is trimmed without a
+// scan.
+std::optional<std::string> StripCommentsAndLiterals(const std::string& normalized,
+                                                    const TextReading& reading) {
+  if (reading.plain_tokens()) return std::string(TrimSpace(normalized));
   const std::optional<std::vector<Token>> tokens = Scan(normalized);
   if (!tokens) return std::nullopt;
   const std::string_view source(normalized);
@@ -309,7 +510,7 @@ std::optional<Exclusion> ClassifyFast(std::string_view tree) {
 
 // Classification of a statement that parsed, from pg_query_parse's JSON tree. A tree that cannot be
 // read is user workload.
-Exclusion Classify(const char* parse_tree) {
+Exclusion Classify(const std::string& parse_tree) {
   if (auto fast = ClassifyFast(parse_tree)) return *fast;
   try {
     const Json tree = Json::parse(parse_tree, nullptr, /*allow_exceptions=*/false);
@@ -334,16 +535,6 @@ Exclusion Classify(const char* parse_tree) {
   } catch (const Json::exception&) {
     return Exclusion::kNone;
   }
-}
-
-// libpg_query's fingerprint, or the token fingerprint when libpg_query cannot compute one.
-std::string ParsedFingerprint(const std::string& raw, int64_t queryid) {
-  const FingerprintResult fingerprint(pg_query_fingerprint(raw.c_str()));
-  if (fingerprint->error == nullptr) {
-    return IsHex16(fingerprint->fingerprint_str) ? std::string(fingerprint->fingerprint_str)
-                                                 : Hex16(fingerprint->fingerprint);
-  }
-  return TokenFingerprint(raw).value_or(QueryidFingerprint(queryid));
 }
 
 // Setting and option values. Normalization replaces literal tokens only, but a setting value
@@ -371,15 +562,16 @@ enum class MaskScope {
 
 struct ValueRange {
   std::size_t start;
-  std::size_t end;  // one past the last byte
+  std::size_t end;      // one past the last byte
+  bool single_literal;  // one literal token, optionally preceded by a sign
 };
 
-bool IsWordToken(PgQuery__Token kind) {
+bool IsWordToken(int kind) {
   return kind == PG_QUERY__TOKEN__IDENT || kind == PG_QUERY__TOKEN__UIDENT ||
-         static_cast<int>(kind) >= static_cast<int>(PG_QUERY__TOKEN__ABORT_P);
+         kind >= PG_QUERY__TOKEN__ABORT_P;
 }
 
-bool IsSign(PgQuery__Token kind) {
+bool IsSign(int kind) {
   return kind == PG_QUERY__TOKEN__ASCII_45 || kind == PG_QUERY__TOKEN__ASCII_43;
 }
 
@@ -404,7 +596,7 @@ std::optional<std::size_t> Location(const Json& node) {
 }
 
 // Adds the value of the A_Const at `location`; false when no token starts there.
-bool AddConstValue(const std::vector<Token>& tokens, std::size_t location, MaskScope scope,
+bool AddConstValue(const std::vector<Token>& tokens, std::size_t location,
                    std::vector<ValueRange>& out) {
   const std::optional<std::size_t> at = TokenAt(tokens, location);
   if (!at) return false;
@@ -413,15 +605,13 @@ bool AddConstValue(const std::vector<Token>& tokens, std::size_t location, MaskS
     if (last >= tokens.size()) return false;
     ++last;
   }
-  if (scope == MaskScope::kEvery || !IsSingleLiteral(tokens, *at, last)) {
-    out.push_back({tokens[*at].start, tokens[last - 1].end});
-  }
+  out.push_back({tokens[*at].start, tokens[last - 1].end, IsSingleLiteral(tokens, *at, last)});
   return true;
 }
 
 // Adds the value of the list element DefElem at token `at`, if it has one; false when the tokens
 // there do not read as `name [. name] [=] value`.
-bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at, MaskScope scope,
+bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at,
                         std::vector<ValueRange>& out) {
   if (!IsWordToken(tokens[at].kind)) return false;
   std::size_t first = at + 1;
@@ -433,7 +623,7 @@ bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at, MaskSc
   std::size_t last = first;
   int depth = 0;
   for (; last < tokens.size(); ++last) {
-    const PgQuery__Token kind = tokens[last].kind;
+    const int kind = tokens[last].kind;
     if (kind == PG_QUERY__TOKEN__ASCII_40 || kind == PG_QUERY__TOKEN__ASCII_91) {
       ++depth;
     } else if (kind == PG_QUERY__TOKEN__ASCII_41 || kind == PG_QUERY__TOKEN__ASCII_93) {
@@ -445,18 +635,17 @@ bool AddListOptionValue(const std::vector<Token>& tokens, std::size_t at, MaskSc
     }
   }
   if (last == tokens.size() || depth != 0) return false;  // a list element ends at `,` or `)`
-  if (first < last && (scope == MaskScope::kEvery || !IsSingleLiteral(tokens, first, last))) {
-    out.push_back({tokens[first].start, tokens[last - 1].end});
+  if (first < last) {
+    out.push_back(
+        {tokens[first].start, tokens[last - 1].end, IsSingleLiteral(tokens, first, last)});
   }
   return true;
 }
 
-// The value ranges of `raw` in `scope`, ordered and disjoint; nullopt when the text does not
-// parse or scan, or a value cannot be located with certainty.
-std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw, MaskScope scope) {
-  const ParseResult parsed(pg_query_parse(raw.c_str()));
-  if (parsed->error != nullptr || parsed->parse_tree == nullptr) return std::nullopt;
-  const std::string_view tree_text(parsed->parse_tree);
+// The value ranges of `raw`, a text that parses, from its JSON tree `tree_text`, in no particular
+// order; nullopt when the text does not scan or a value cannot be located with certainty.
+std::optional<std::vector<ValueRange>> ValueRanges(const std::string& raw,
+                                                   std::string_view tree_text) {
   // The keys the walk below acts on; a tree without any of them has no value to mask.
   if (!HasJsonPattern(tree_text, "\"VariableSetStmt\"") &&
       !HasJsonPattern(tree_text, "\"setstmt\"") && !HasJsonPattern(tree_text, "\"DefElem\"")) {
@@ -500,7 +689,7 @@ std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw, Mask
             const auto a_const = constant->find("A_Const");
             if (a_const == constant->end()) return std::nullopt;
             const std::optional<std::size_t> location = Location(*a_const);
-            if (!location || !AddConstValue(tokens, *location, scope, ranges)) {
+            if (!location || !AddConstValue(tokens, *location, ranges)) {
               return std::nullopt;
             }
           }
@@ -517,13 +706,23 @@ std::optional<std::vector<ValueRange>> ValuesToMask(const std::string& raw, Mask
         const bool in_list = at && before > 0 &&
                              (tokens[before - 1].kind == PG_QUERY__TOKEN__ASCII_40 ||
                               tokens[before - 1].kind == PG_QUERY__TOKEN__ASCII_44);
-        if (in_list && value.contains("arg") && !AddListOptionValue(tokens, *at, scope, ranges)) {
+        if (in_list && value.contains("arg") && !AddListOptionValue(tokens, *at, ranges)) {
           return std::nullopt;
         }
       }
       pending.push_back(&value);
     }
   }
+  return ranges;
+}
+
+// The ranges of `all` in `scope`, ordered; nullopt when two of them overlap.
+std::optional<std::vector<ValueRange>> InScope(const std::vector<ValueRange>& all,
+                                               MaskScope scope) {
+  std::vector<ValueRange> ranges;
+  std::copy_if(all.begin(), all.end(), std::back_inserter(ranges), [scope](const ValueRange& r) {
+    return scope == MaskScope::kEvery || !r.single_literal;
+  });
   std::sort(ranges.begin(), ranges.end(),
             [](const ValueRange& a, const ValueRange& b) { return a.start < b.start; });
   for (std::size_t i = 1; i < ranges.size(); ++i) {
@@ -537,16 +736,23 @@ bool IsWordByte(char c) {
          c == '$' || c == '&' || c == '\'' || c == '"' || static_cast<unsigned char>(c) >= 0x80;
 }
 
-// `raw` with the setting and option values in `scope` replaced by one placeholder literal each;
-// nullopt when the result cannot be certain to hold single literals only.
-std::optional<std::string> MaskValues(const std::string& raw, MaskScope scope) {
-  const std::optional<std::vector<ValueRange>> ranges = ValuesToMask(raw, scope);
-  if (!ranges) return std::nullopt;
-  if (ranges->empty()) return raw;
+// A text with setting and option values replaced, and its fingerprint when asked for.
+struct MaskedText {
+  std::string text;
+  std::string fingerprint;
+};
+
+// `raw` with the value `ranges` (ordered, disjoint) replaced by one placeholder literal each,
+// with the fingerprint of the result when `with_fingerprint` (`raw_fingerprint` when nothing is
+// replaced); nullopt when the result cannot be certain to hold single literals only. The result is
+// parsed once, for that check and the fingerprint.
+std::optional<MaskedText> MaskValues(const std::string& raw, const std::vector<ValueRange>& ranges,
+                                     bool with_fingerprint, const std::string& raw_fingerprint) {
+  if (ranges.empty()) return MaskedText{raw, raw_fingerprint};
   std::string masked;
   masked.reserve(raw.size());
   std::size_t position = 0;
-  for (const ValueRange& range : *ranges) {
+  for (const ValueRange& range : ranges) {
     masked.append(raw, position, range.start - position);
     // Spaces keep the placeholder one token: `x'..'` would be a bit string, `'..''..'` one string.
     if (range.start > 0 && IsWordByte(raw[range.start - 1])) masked.push_back(' ');
@@ -555,9 +761,13 @@ std::optional<std::string> MaskValues(const std::string& raw, MaskScope scope) {
     position = range.end;
   }
   masked.append(raw, position);
-  const std::optional<std::vector<ValueRange>> again = ValuesToMask(masked, MaskScope::kNonLiteral);
-  if (!again || !again->empty()) return std::nullopt;
-  return masked;
+  const ParsedText parsed = Parse(masked, with_fingerprint, /*with_tree=*/true);
+  if (!parsed.ok) return std::nullopt;
+  const std::optional<std::vector<ValueRange>> again = ValueRanges(masked, parsed.tree);
+  if (!again) return std::nullopt;
+  const std::optional<std::vector<ValueRange>> left = InScope(*again, MaskScope::kNonLiteral);
+  if (!left || !left->empty()) return std::nullopt;
+  return MaskedText{std::move(masked), parsed.fingerprint};
 }
 
 std::string AsciiLower(std::string_view text) {
@@ -593,52 +803,107 @@ bool WithoutSettingOrOptionValues(std::string_view raw) {
   return PlainUserStatement(raw) && raw.find(';') == std::string_view::npos;
 }
 
-std::optional<std::string> AnonymizedText(const std::string& original) {
-  const std::optional<std::string> masked = WithoutSettingOrOptionValues(original)
-                                                ? std::optional<std::string>(original)
-                                                : MaskValues(original, MaskScope::kNonLiteral);
-  if (!masked) return std::nullopt;
-  const std::string& raw = *masked;
-  const NormalizeResult normalized(pg_query_normalize(raw.c_str()));
-  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
-  return StripCommentsAndLiterals(normalized->normalized_query);
+// Whether libpg_query's normalization would return `tree`'s text as it is: it replaces only A_Const
+// nodes, arguments of DefElem nodes and subscriptions' connection strings, and the tree has none.
+bool NormalizationKeepsTree(std::string_view tree) {
+  return !HasJsonPattern(tree, "\"A_Const\"") && !HasJsonPattern(tree, "\"DefElem\"") &&
+         !HasJsonPattern(tree, "\"defname\"") && !HasJsonPattern(tree, "SubscriptionStmt\"");
 }
 
-// Exclusion and fingerprint of `raw`, plus its anonymized text when `with_text`.
-AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, bool with_text) {
+// The anonymized text of `sql`, a text that parses and whose setting and option values are single
+// literals: libpg_query's normalization, then every literal and comment it leaves stripped.
+// Normalization, which parses the text again, is skipped where it would return the text as it is:
+// a plain statement without constants (TextReading), or a text whose JSON tree `tree` (when not
+// null) shows nothing it replaces.
+std::optional<std::string> NormalizedText(const std::string& sql, const std::string* tree,
+                                          bool plain) {
+  // libpg_query reads up to the first NUL byte; normalization returns that part.
+  const bool whole = sql.find('\0') == std::string::npos;
+  const TextReading reading(sql);
+  const bool unchanged =
+      whole && (tree != nullptr ? NormalizationKeepsTree(*tree)
+                                : plain && reading.constant_free_plain_statement());
+  if (unchanged) return StripCommentsAndLiterals(sql, reading);
+  const NormalizeResult normalized(pg_query_normalize(sql.c_str()));
+  if (normalized->error != nullptr || normalized->normalized_query == nullptr) return std::nullopt;
+  const std::string text(normalized->normalized_query);
+  return StripCommentsAndLiterals(text, TextReading(text));
+}
+
+// What a caller asks of Analyze.
+struct Wanted {
+  bool fingerprint = true;
+  bool exclusion = true;
+  bool text = true;
+  bool scanner_fallback = true;  // text for a text that does not parse, from the scanner
+};
+
+// Exclusion, fingerprint and anonymized text of `raw`, as `wanted`. The text is parsed once
+// (RawParse): the fingerprint and, for a statement that is not plain, the JSON tree
+// (classification, setting and option values) come from that parse. What parses again: a text
+// with constants, in pg_query_normalize (it takes text, not a tree); a text with setting or
+// option values, with them replaced (the check that the result holds single literals only, and
+// its fingerprint), once more when some values are single literals (the text keeps those).
+AnalyzedText Analyze(std::string_view raw_text, int64_t queryid, const Wanted& wanted) {
   const std::string raw(raw_text);
   const bool agent_own = pg::IsMarkedStatement(raw_text);
+  const bool plain = !agent_own && WithoutSettingOrOptionValues(raw_text);
   AnalyzedText result;
 
-  if (!agent_own && WithoutSettingOrOptionValues(raw_text)) {
-    // The same results as below without building the tree: when the text does not parse, the
-    // fingerprint falls back the same way and normalization fails, leaving no text.
-    result.fingerprint = ParsedFingerprint(raw, queryid);
-    if (with_text) result.text = AnonymizedText(raw);
+  const ParsedText parsed = Parse(raw, wanted.fingerprint, /*with_tree=*/!plain);
+  if (!parsed.ok) {
+    if (wanted.fingerprint) {
+      result.fingerprint = TokenFingerprint(raw).value_or(QueryidFingerprint(queryid));
+    }
+    result.exclusion = agent_own ? Exclusion::kAgentOwn : Exclusion::kNone;
+    if (wanted.text && wanted.scanner_fallback) {
+      result.text = AnonymizeWithScanner(raw);
+      result.text_source = TextSource::kScanner;
+    }
+    return result;
+  }
+  if (plain) {
+    // Classify would find user workload; there is no setting or option value to mask.
+    result.fingerprint = parsed.fingerprint;
+    if (wanted.text) result.text = NormalizedText(raw, nullptr, /*plain=*/true);
     return result;
   }
 
-  const ParseResult parsed(pg_query_parse(raw.c_str()));
-  if (parsed->error != nullptr || parsed->parse_tree == nullptr) {
-    result.fingerprint = TokenFingerprint(raw).value_or(QueryidFingerprint(queryid));
-    result.exclusion = agent_own ? Exclusion::kAgentOwn : Exclusion::kNone;
-    return result;
+  if (wanted.exclusion) {
+    result.exclusion = agent_own ? Exclusion::kAgentOwn : Classify(parsed.tree);
   }
-  // Statements with setting or option values: the fingerprint of the text without them, or, when
-  // they cannot be located with certainty, of the queryid.
-  const std::optional<std::string> value_free = MaskValues(raw, MaskScope::kEvery);
-  result.fingerprint =
-      value_free ? ParsedFingerprint(*value_free, queryid) : QueryidFingerprint(queryid);
-  if (with_text) result.text = AnonymizedText(raw);
-  result.exclusion = agent_own ? Exclusion::kAgentOwn : Classify(parsed->parse_tree);
+  const std::optional<std::vector<ValueRange>> values = ValueRanges(raw, parsed.tree);
+  std::optional<std::vector<ValueRange>> every;
+  std::optional<std::vector<ValueRange>> non_literal;
+  if (values) {
+    every = InScope(*values, MaskScope::kEvery);
+    non_literal = InScope(*values, MaskScope::kNonLiteral);
+  }
+  // The text without its setting and option values, for the fingerprint: when they cannot be
+  // located with certainty, the fingerprint is the queryid's.
+  std::optional<MaskedText> value_free;
+  if (wanted.fingerprint && every) value_free = MaskValues(raw, *every, true, parsed.fingerprint);
+  if (wanted.fingerprint) {
+    result.fingerprint = value_free ? value_free->fingerprint : QueryidFingerprint(queryid);
+  }
+  if (wanted.text && non_literal) {
+    // Every value is not a single literal: the same replacements as for the fingerprint.
+    const bool same = value_free && every->size() == non_literal->size();
+    const std::optional<MaskedText> masked =
+        same ? value_free : MaskValues(raw, *non_literal, false, parsed.fingerprint);
+    if (masked) {
+      const bool as_parsed = masked->text == raw;
+      result.text = NormalizedText(masked->text, as_parsed ? &parsed.tree : nullptr, false);
+    }
+  }
   return result;
 }
 
 // Analyze that never throws: only resource exhaustion (std::bad_alloc and the like) can make it
 // throw, and then it fails closed, with no text.
-AnalyzedText AnalyzeOrFallBack(std::string_view raw_text, int64_t queryid, bool with_text) {
+AnalyzedText AnalyzeOrFallBack(std::string_view raw_text, int64_t queryid, const Wanted& wanted) {
   try {
-    return Analyze(raw_text, queryid, with_text);
+    return Analyze(raw_text, queryid, wanted);
   } catch (const std::exception&) {
     AnalyzedText fallback;
     fallback.fingerprint = QueryidFingerprint(queryid);
@@ -666,27 +931,23 @@ const char* ExclusionName(Exclusion e) {
 }
 
 AnalyzedText AnalyzeStatementText(std::string_view raw_text, int64_t queryid) {
-  return AnalyzeOrFallBack(raw_text, queryid, /*with_text=*/true);
+  return AnalyzeOrFallBack(raw_text, queryid, Wanted{});
 }
 
 AnalyzedText ClassifyStatementText(std::string_view raw_text, int64_t queryid) {
-  return AnalyzeOrFallBack(raw_text, queryid, /*with_text=*/false);
+  return AnalyzeOrFallBack(raw_text, queryid, Wanted{.text = false});
 }
 
-std::optional<std::string> AnonymizeStatementText(std::string_view raw_text) {
-  try {
-    return AnonymizedText(std::string(raw_text));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+AnalyzedText AnonymizeStatementText(std::string_view raw_text) {
+  return AnalyzeOrFallBack(raw_text, 0, Wanted{.fingerprint = false, .exclusion = false});
 }
 
 std::optional<std::string> AnonymizeFragment(std::string_view prefix, std::string_view fragment) {
   try {
     const std::string raw = std::string(prefix) + std::string(fragment);
-    const ParseResult parsed(pg_query_parse(raw.c_str()));
-    if (parsed->error != nullptr || parsed->parse_tree == nullptr) return std::nullopt;
-    std::optional<std::string> text = AnonymizedText(raw);
+    const Wanted wanted{
+        .fingerprint = false, .exclusion = false, .text = true, .scanner_fallback = false};
+    std::optional<std::string> text = Analyze(raw, 0, wanted).text;
     const std::string_view kept = TrimSpace(prefix);
     if (!text || !text->starts_with(kept)) return std::nullopt;
     return std::string(TrimSpace(std::string_view(*text).substr(kept.size())));

@@ -13,15 +13,15 @@ void JsonWriter::BeforeValue() {
     return;
   }
   if (!has_member_.empty()) {
-    if (has_member_.back()) out_.push_back(',');
-    has_member_.back() = true;
+    if (has_member_.back() != 0) out_.push_back(',');
+    has_member_.back() = 1;
   }
 }
 
 void JsonWriter::Open(char c) {
   BeforeValue();
   out_.push_back(c);
-  has_member_.push_back(false);
+  has_member_.push_back(0);
 }
 
 void JsonWriter::Close(char c) {
@@ -33,6 +33,14 @@ void JsonWriter::Key(std::string_view key) {
   BeforeValue();
   WriteEscaped(key);
   out_.push_back(':');
+  after_key_ = true;
+}
+
+void JsonWriter::PlainKey(std::string_view key) {
+  BeforeValue();
+  out_.push_back('"');
+  out_.append(key);
+  out_.append("\":", 2);
   after_key_ = true;
 }
 

@@ -23,6 +23,9 @@ class JsonWriter {
   void BeginArray() { Open('['); }
   void EndArray() { Close(']'); }
   void Key(std::string_view key);
+  // Key() for a key known to need no escaping: printable ASCII (0x20-0x7e) without '"' or '\',
+  // such as the protocol's field names. Writes the same bytes as Key() without inspecting them.
+  void PlainKey(std::string_view key);
 
   void String(std::string_view value);
   void Int(int64_t value);
@@ -42,7 +45,7 @@ class JsonWriter {
   void Close(char c);
 
   std::string& out_;
-  std::vector<bool> has_member_;  // per open container: a comma is due before the next member
+  std::vector<uint8_t> has_member_;  // per open container: 1 when a comma is due before the next member
   bool after_key_ = false;
 };
 

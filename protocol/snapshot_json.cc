@@ -1,5 +1,6 @@
 #include "protocol/snapshot_json.h"
 
+#include <charconv>
 #include <cmath>
 #include <string>
 
@@ -47,7 +48,7 @@ template <class Count>
 void PutCounters(JsonWriter& w, const BasicWindowCounters<Count>& counters) {
   ForEachCounter(
       [&w](const char* name, const auto& v) {
-        w.Key(name);
+        w.PlainKey(name);
         Put(w, v);
       },
       counters);
@@ -59,7 +60,7 @@ void PutExtraCounters(JsonWriter& w, const ExtraCounters& values, ExtraCounterMa
                       bool whole) {
   for (std::size_t i = 0; i < kExtraCounterCount; ++i) {
     if (!HasExtraCounter(mask, i)) continue;
-    w.Key(kExtraCounters[i].name);
+    w.PlainKey(kExtraCounters[i].name);
     if (whole && kExtraCounters[i].integer) {
       w.Int(static_cast<int64_t>(values[i]));
     } else {
@@ -70,110 +71,112 @@ void PutExtraCounters(JsonWriter& w, const ExtraCounters& values, ExtraCounterMa
 
 void PutStatement(JsonWriter& w, const StatementMetrics& s, ExtraCounterMask extra) {
   w.BeginObject();
-  w.Key("queryid");
-  w.String(std::to_string(s.queryid));
-  w.Key("userid");
+  w.PlainKey("queryid");
+  char queryid[24];
+  const auto queryid_end = std::to_chars(queryid, queryid + sizeof queryid, s.queryid).ptr;
+  w.String(std::string_view(queryid, static_cast<std::size_t>(queryid_end - queryid)));
+  w.PlainKey("userid");
   w.Uint(s.userid);
-  w.Key("toplevel");
+  w.PlainKey("toplevel");
   w.Bool(s.toplevel);
-  w.Key("fingerprint");
+  w.PlainKey("fingerprint");
   w.String(s.fingerprint);
   if (s.include_text) {
-    w.Key("text");
+    w.PlainKey("text");
     w.StringOrNull(s.text);
     if (s.text) {
-      w.Key("text_source");
+      w.PlainKey("text_source");
       w.String(TextSourceName(s.text_source));
     }
   }
   PutCounters(w, s.window);
   PutExtraCounters(w, s.extra, extra, /*whole=*/true);
-  w.Key("mean_exec_time_ms");
+  w.PlainKey("mean_exec_time_ms");
   PutMeasured(w, s.mean_exec_time_ms);
-  w.Key("cumulative_min_exec_time_ms");
+  w.PlainKey("cumulative_min_exec_time_ms");
   PutMeasured(w, s.cumulative_min_exec_time_ms);
-  w.Key("cumulative_max_exec_time_ms");
+  w.PlainKey("cumulative_max_exec_time_ms");
   PutMeasured(w, s.cumulative_max_exec_time_ms);
-  w.Key("cumulative_stddev_exec_time_ms");
+  w.PlainKey("cumulative_stddev_exec_time_ms");
   PutMeasured(w, s.cumulative_stddev_exec_time_ms);
-  w.Key("time_pct");
+  w.PlainKey("time_pct");
   PutMeasured(w, s.time_pct);
-  w.Key("score");
+  w.PlainKey("score");
   w.Double(s.score);
-  w.Key("duration_class");
+  w.PlainKey("duration_class");
   w.String(DurationClassName(s.duration_class));
-  w.Key("sample_weight");
+  w.PlainKey("sample_weight");
   w.Double(s.sample_weight);
   w.EndObject();
 }
 
 void PutServer(JsonWriter& w, const ServerInfo& s) {
   w.BeginObject();
-  w.Key("version_num");
+  w.PlainKey("version_num");
   w.Int(s.server_version_num);
-  w.Key("version");
+  w.PlainKey("version");
   w.String(s.server_version);
-  w.Key("pg_stat_statements_version");
+  w.PlainKey("pg_stat_statements_version");
   w.String(s.extension_version);
-  w.Key("stats_reset");
+  w.PlainKey("stats_reset");
   w.StringOrNull(s.stats_reset);
-  w.Key("stats_reset_in_window");
+  w.PlainKey("stats_reset_in_window");
   w.Bool(s.stats_reset_in_window);
-  w.Key("dealloc_delta");
+  w.PlainKey("dealloc_delta");
   w.Int(s.dealloc_delta);
   w.EndObject();
 }
 
 void PutKpis(JsonWriter& w, const Kpis& k) {
   w.BeginObject();
-  w.Key("connections_by_state");
+  w.PlainKey("connections_by_state");
   w.BeginObject();
   for (const auto& [state, n] : k.connections_by_state) {
     w.Key(state);
     w.Int(n);
   }
   w.EndObject();
-  w.Key("connections_total");
+  w.PlainKey("connections_total");
   w.Int(k.connections_total);
-  w.Key("max_connections");
+  w.PlainKey("max_connections");
   w.Int(k.max_connections);
-  w.Key("cache_hit_ratio");
+  w.PlainKey("cache_hit_ratio");
   w.DoubleOrNull(k.cache_hit_ratio);
-  w.Key("tps");
+  w.PlainKey("tps");
   w.Double(k.tps);
   w.EndObject();
 }
 
 void PutRemainder(JsonWriter& w, const Remainder& r, ExtraCounterMask extra) {
   w.BeginObject();
-  w.Key("statements");
+  w.PlainKey("statements");
   w.Int(r.statements);
-  w.Key("unclassified_statements");
+  w.PlainKey("unclassified_statements");
   w.Int(r.unclassified_statements);
   PutCounters(w, r.window);
   PutExtraCounters(w, r.extra, extra, /*whole=*/false);
-  w.Key("time_pct");
+  w.PlainKey("time_pct");
   w.Double(r.time_pct);
   w.EndObject();
 }
 
 void PutSampling(JsonWriter& w, const Sampling& s) {
   w.BeginObject();
-  w.Key("applied");
+  w.PlainKey("applied");
   w.Bool(s.applied);
-  w.Key("max_statements");
+  w.PlainKey("max_statements");
   w.Int(s.max_statements);
-  w.Key("changed_statements");
+  w.PlainKey("changed_statements");
   w.Int(s.changed_statements);
-  w.Key("sent_statements");
+  w.PlainKey("sent_statements");
   w.Int(s.sent_statements);
-  w.Key("head_statements");
+  w.PlainKey("head_statements");
   w.Int(s.head_statements);
-  w.Key("tail_statements");
+  w.PlainKey("tail_statements");
   w.Int(s.tail_statements);
-  w.Key("sampled_statements");
+  w.PlainKey("sampled_statements");
   w.Int(s.sampled_statements);
-  w.Key("tail_probability");
+  w.PlainKey("tail_probability");
   w.Double(s.tail_probability);
   w.EndObject();
 }
@@ -184,36 +187,44 @@ std::string SnapshotToJson(const Snapshot& snap) {
   std::string out;
   std::size_t text_bytes = 0;
   for (const auto& s : snap.statements) text_bytes += s.text ? s.text->size() : 0;
-  out.reserve(1024 + snap.statements.size() * 900 + text_bytes);
+  // An upper estimate, so the buffer is never copied into a larger one: a statement takes ~650
+  // bytes plus its extra counters; pages reserved but never written are not resident.
+  std::size_t per_statement = 900;
+  for (std::size_t i = 0; i < kExtraCounterCount; ++i) {
+    if (HasExtraCounter(snap.server.extra_counters, i)) {
+      per_statement += std::char_traits<char>::length(kExtraCounters[i].name) + 24;
+    }
+  }
+  out.reserve(4096 + snap.statements.size() * per_statement + text_bytes + text_bytes / 8);
   JsonWriter w(out);
   w.BeginObject();
-  w.Key("protocol");
+  w.PlainKey("protocol");
   w.String(ProtocolVersionString());
-  w.Key("snapshot_id");
+  w.PlainKey("snapshot_id");
   w.String(snap.snapshot_id);
   if (!snap.agent_id.empty()) {
-    w.Key("agent_id");
+    w.PlainKey("agent_id");
     w.String(snap.agent_id);
   }
-  w.Key("database");
+  w.PlainKey("database");
   w.String(snap.database);
-  w.Key("collected_at");
+  w.PlainKey("collected_at");
   w.String(snap.collected_at);
-  w.Key("window_s");
+  w.PlainKey("window_s");
   w.Double(snap.window_s);
-  w.Key("server");
+  w.PlainKey("server");
   PutServer(w, snap.server);
-  w.Key("kpis");
+  w.PlainKey("kpis");
   PutKpis(w, snap.kpis);
-  w.Key("statements");
+  w.PlainKey("statements");
   w.BeginArray();
   for (const auto& s : snap.statements) PutStatement(w, s, snap.server.extra_counters);
   w.EndArray();
-  w.Key("remainder");
+  w.PlainKey("remainder");
   PutRemainder(w, snap.remainder, snap.server.extra_counters);
-  w.Key("sampling");
+  w.PlainKey("sampling");
   PutSampling(w, snap.sampling);
-  w.Key("excluded_statements");
+  w.PlainKey("excluded_statements");
   w.Int(snap.excluded_statements);
   if (snap.advice) WriteAdviceMembers(w, *snap.advice);
   w.EndObject();

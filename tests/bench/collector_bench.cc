@@ -165,6 +165,10 @@ int Run(const Options& options, const std::string& command) {
     Progress(std::to_string(n) + " statements: floor, " + std::to_string(repeat) + " runs");
     result.floor = MeasureFloor(cluster->ConnectionString("postgres", kFloorRole), admin_dsn,
                                 repeat);
+    Progress(std::to_string(n) + " statements: floor with texts, " + std::to_string(repeat) +
+             " runs");
+    result.floor_text = MeasureFloor(cluster->ConnectionString("postgres", kFloorRole), admin_dsn,
+                                     repeat, kFloorTextSql);
     Endpoints endpoints;
     endpoints.agent_dsn = cluster->ConnectionString("postgres", kAgentRole);
     endpoints.admin_dsn = admin_dsn;

@@ -266,8 +266,9 @@ ScenarioResult RunScenario(collector::Collector& agent, PGconn* admin, const End
 
 }  // namespace
 
-FloorResult MeasureFloor(const std::string& dsn, const std::string& admin_dsn, int repeat) {
-  return RunInChild<FloorResult>("floor", [&dsn, &admin_dsn, repeat] {
+FloorResult MeasureFloor(const std::string& dsn, const std::string& admin_dsn, int repeat,
+                         const char* sql) {
+  return RunInChild<FloorResult>("floor", [&dsn, &admin_dsn, repeat, sql] {
     FloorResult floor;
     floor.start_rss_mib = PeakRssMib();
     const Connection conn = Connect(dsn);
@@ -279,7 +280,7 @@ FloorResult MeasureFloor(const std::string& dsn, const std::string& admin_dsn, i
     for (int r = 0; r < repeat; ++r) {
       const DbTime before = db.Read();
       const Stopwatch watch;
-      const ResultPtr res(PQexec(conn.get(), kFloorSql));
+      const ResultPtr res(PQexec(conn.get(), sql));
       runs.push_back(watch.Elapsed());
       if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
         throw std::runtime_error("floor query failed: " + std::string(PQerrorMessage(conn.get())));

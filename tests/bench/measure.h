@@ -89,12 +89,16 @@ struct AgentResult {
 
 // The floor's statement: a plain fetch of every pg_stat_statements entry without its text.
 inline constexpr char kFloorSql[] = "SELECT * FROM pg_stat_statements(false)";
+// The second floor's statement: the same with every entry's text, as a reader of texts would
+// fetch them.
+inline constexpr char kFloorTextSql[] = "SELECT * FROM pg_stat_statements(true)";
 
 // Reads pg_stat_statements `repeat` times the way the plainest exporter would: a libpq PQexec of
-// kFloorSql on a connection of its own as `dsn`'s role, materialising the whole result and
-// iterating nothing. `admin_dsn` (a superuser) reads the database time of that role's statements.
-// Throws std::runtime_error on failure.
-FloorResult MeasureFloor(const std::string& dsn, const std::string& admin_dsn, int repeat);
+// `sql` (kFloorSql or kFloorTextSql) on a connection of its own as `dsn`'s role, materialising the
+// whole result and iterating nothing. `admin_dsn` (a superuser) reads the database time of that
+// role's statements. Throws std::runtime_error on failure.
+FloorResult MeasureFloor(const std::string& dsn, const std::string& admin_dsn, int repeat,
+                         const char* sql = kFloorSql);
 
 // Where the agent and its peer connect, each as a role of its own whose entries in
 // pg_stat_statements give its database time; `admin` runs the workload and reads those entries.

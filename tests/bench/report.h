@@ -25,7 +25,8 @@ struct WorkloadInfo {
 
 struct SizeResult {
   WorkloadInfo workload;
-  FloorResult floor;
+  FloorResult floor;       // kFloorSql: no texts
+  FloorResult floor_text;  // kFloorTextSql: with every entry's text
   AgentResult agent;
 };
 

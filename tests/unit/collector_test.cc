@@ -251,16 +251,28 @@ TEST_F(CollectorTest, SendQueryTextNoneSendsFingerprintsOnly) {
   EXPECT_EQ(snap.statements[0].fingerprint.size(), 16u);
 }
 
-TEST_F(CollectorTest, UnparsableTextIsSentAsNullWithFingerprint) {
-  server_.entries = {Entry(1, 1, 1, "SELEC 'token-123' FROM t")};
+TEST_F(CollectorTest, TextInNewerSyntaxIsSentFromTheScannerAndUnscannableTextAsNull) {
+  server_.entries = {Entry(1, 1, 1, "SELECT id FROM t WHERE id = 0x5EC7 AND v = 'token-123'"),
+                     Entry(2, 1, 1, "SELEC 'unterminated"), Entry(3, 1, 1)};
   Collector c = Make();
   ASSERT_TRUE(c.Collect().ok());
-  server_.entries[0].calls++;
+  for (auto& e : server_.entries) e.calls++;
   auto snap = Next(c);
-  ASSERT_EQ(snap.statements.size(), 1u);
-  EXPECT_TRUE(snap.statements[0].include_text);
-  EXPECT_FALSE(snap.statements[0].text.has_value());
-  EXPECT_EQ(snap.statements[0].fingerprint.size(), 16u);
+  ASSERT_EQ(snap.statements.size(), 3u);
+  const protocol::StatementMetrics* newer = Find(snap, 1);
+  ASSERT_NE(newer, nullptr);
+  ASSERT_TRUE(newer->include_text);
+  EXPECT_EQ(newer->text, "SELECT id FROM t WHERE id = $1 AND v = $2");
+  EXPECT_EQ(newer->text_source, protocol::TextSource::kScanner);
+  const protocol::StatementMetrics* unscannable = Find(snap, 2);
+  ASSERT_NE(unscannable, nullptr);
+  EXPECT_TRUE(unscannable->include_text);
+  EXPECT_FALSE(unscannable->text.has_value());
+  EXPECT_EQ(unscannable->fingerprint.size(), 16u);
+  const protocol::StatementMetrics* plain = Find(snap, 3);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_TRUE(plain->text.has_value());
+  EXPECT_EQ(plain->text_source, protocol::TextSource::kParser);
 }
 
 TEST_F(CollectorTest, ExtraCountersAreWindowedAndStayExactUnderSampling) {

@@ -70,6 +70,35 @@ TEST(JsonWriter, WritesNonFiniteDoublesAsNullAndFiniteOnesExactly) {
   EXPECT_EQ(j[3].get<int64_t>(), -9007199254740993);
 }
 
+TEST(JsonWriter, PlainKeyWritesWhatKeyWrites) {
+  std::string a;
+  std::string b;
+  JsonWriter wa(a);
+  JsonWriter wb(b);
+  wa.BeginObject();
+  wb.BeginObject();
+  for (const char* key : {"calls", "total_exec_time_ms", "", "a b-c.d_e!~"}) {
+    wa.Key(key);
+    wa.Int(1);
+    wb.PlainKey(key);
+    wb.Int(1);
+  }
+  wa.Key("nested");
+  wb.PlainKey("nested");
+  wa.BeginObject();
+  wb.BeginObject();
+  wa.Key("x");
+  wb.PlainKey("x");
+  wa.Null();
+  wb.Null();
+  wa.EndObject();
+  wb.EndObject();
+  wa.EndObject();
+  wb.EndObject();
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(b, R"({"calls":1,"total_exec_time_ms":1,"":1,"a b-c.d_e!~":1,"nested":{"x":null}})");
+}
+
 TEST(SnapshotJson, CarriesEveryProtocolField) {
   Snapshot s;
   s.snapshot_id = "id-1";

@@ -1,12 +1,19 @@
 #include "collector/statement_text.h"
 
 #include <gtest/gtest.h>
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "collector/scanner_anonymizer.h"
 #include "pg/pg_session.h"
 
 namespace optischema::collector {
@@ -119,13 +126,44 @@ TEST(StatementText, TrimsSurroundingWhitespace) {
   EXPECT_EQ(TextOf("  \n\tSELECT a\nFROM t  \n"), "SELECT a\nFROM t");
 }
 
-TEST(StatementText, UnparsableTextHasNoTextAndALiteralIndependentFingerprint) {
+TEST(StatementText, UnparsableTextIsAnonymizedByTheScannerWithALiteralIndependentFingerprint) {
   const AnalyzedText first = AnalyzeStatementText("SELEC 'secret-token' FROM t", 7);
   const AnalyzedText second = AnalyzeStatementText("SELEC 'other' FROM t", 8);
-  EXPECT_FALSE(first.text.has_value());
+  EXPECT_EQ(first.text, "SELEC $1 FROM t");
+  EXPECT_EQ(first.text_source, TextSource::kScanner);
   EXPECT_TRUE(IsHex16(first.fingerprint)) << first.fingerprint;
   EXPECT_EQ(first.fingerprint, second.fingerprint);
   EXPECT_EQ(first.exclusion, Exclusion::kNone);
+}
+
+TEST(StatementText, TextThatNeitherParsesNorScansHasNoText) {
+  for (const char* sql : {"SELECT JSON_OBJECT('k': 'unterminated secret", "SELEC /* open comment",
+                          "SELECT \"unterminated identifier"}) {
+    const AnalyzedText result = AnalyzeStatementText(sql, 3);
+    EXPECT_FALSE(result.text.has_value()) << sql << " -> " << result.text.value_or("");
+    EXPECT_TRUE(IsHex16(result.fingerprint)) << sql;
+  }
+}
+
+TEST(StatementText, TextThatParsesComesFromTheParserAsBefore) {
+  const AnalyzedText result = AnalyzeStatementText("SELECT a FROM t WHERE b = 'x' -- c", 1);
+  EXPECT_EQ(result.text, "SELECT a FROM t WHERE b = $1");
+  EXPECT_EQ(result.text_source, TextSource::kParser);
+}
+
+// Bare-word setting values in a text that does not parse count as literals in the token
+// fingerprint: it would otherwise be a 64-bit hash of the value, open to guessing offline.
+TEST(StatementText, UnparsableFingerprintDoesNotDependOnSettingOrOptionValues) {
+  const auto fingerprint = [](const std::string& value) {
+    return AnalyzeStatementText("ALTER ROLE r SET app.key = " + value +
+                                    "; SELECT JSON_OBJECT('a': 1); COPY t TO STDOUT (FORMAT " +
+                                    value + ")",
+                                1)
+        .fingerprint;
+  };
+  EXPECT_EQ(fingerprint("secret_a"), fingerprint("secret_b"));
+  EXPECT_NE(AnalyzeStatementText("SELECT JSON_OBJECT('a': 1) FROM t", 1).fingerprint,
+            AnalyzeStatementText("SELECT JSON_OBJECT('a': 1) FROM u", 1).fingerprint);
 }
 
 TEST(StatementText, UnparsableFingerprintIgnoresCommentContentAndNumbers) {
@@ -228,7 +266,7 @@ TEST(StatementText, ClassifyAndAnonymizeSplitTheAnalysis) {
     EXPECT_EQ(classified.exclusion, full.exclusion);
     EXPECT_EQ(classified.fingerprint, full.fingerprint);
     EXPECT_FALSE(classified.text.has_value());
-    EXPECT_EQ(AnonymizeStatementText(sql), full.text);
+    EXPECT_EQ(AnonymizeStatementText(sql).text, full.text);
   }
 }
 
@@ -263,7 +301,7 @@ TEST(StatementText, AgentMarkerOnUnparsableTextStillExcludes) {
   const AnalyzedText result =
       AnalyzeStatementText(std::string(pg::kAgentMarker) + " SELEC 'x' FROM t", 1);
   EXPECT_EQ(result.exclusion, Exclusion::kAgentOwn);
-  EXPECT_FALSE(result.text.has_value());
+  EXPECT_EQ(result.text, "SELEC $1 FROM t");
 }
 
 TEST(StatementText, AgentMarkerLaterInTheTextDoesNotExclude) {
@@ -335,8 +373,8 @@ TEST(StatementText, OptionValuesInListsLeaveAsPlaceholders) {
        "CREATE USER MAPPING FOR u SERVER s OPTIONS (user $1, password $2)"},
       {"ALTER SERVER s OPTIONS (SET host 'h', ADD port '1', DROP dbname)",
        "ALTER SERVER s OPTIONS (SET host $1, ADD port $2, DROP dbname)"},
-      // A placeholder right after a name stays a separate token (x'..' would be a bit string).
-      {"ALTER TABLE t SET (x\"Secret\")", "<nullopt>"},
+      // Does not parse; from the scanner, the placeholder apart from the name before it.
+      {"ALTER TABLE t SET (x\"Secret\")", "ALTER TABLE t SET (x $1)"},
       {"CREATE TABLE t (a int) WITH (fillfactor = /* c */ secret_word)",
        "CREATE TABLE t (a int) WITH (fillfactor = $1)"},
   };
@@ -378,11 +416,24 @@ TEST(StatementText, SettingValueThatCannotBeMaskedWithCertaintyGivesNoText) {
   // Keyword-only grammar positions do not accept a placeholder, and a value that is an
   // expression (an interval) has no single token: no text rather than a guess.
   for (const char* sql : {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-                          "SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE", "SET x = 0x1F",
-                          "ALTER TABLE t SET (fillfactor = 0x1F)"}) {
+                          "SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE"}) {
     const AnalyzedText result = AnalyzeStatementText(sql, 1);
     EXPECT_FALSE(result.text.has_value()) << sql << " -> " << result.text.value_or("");
     EXPECT_TRUE(IsHex16(result.fingerprint));
+  }
+}
+
+// PostgreSQL 15 rejects 0x1F (PostgreSQL 16 syntax): the scanner's reading replaces the value.
+TEST(StatementText, SettingValuesInNewerNumberSyntaxLeaveAsPlaceholdersFromTheScanner) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"SET x = 0x1F", "SET x = $1"},
+      {"ALTER TABLE t SET (fillfactor = 0x1F)", "ALTER TABLE t SET (fillfactor = $1)"},
+      {"SET app.k = 1_000, secret_word", "SET app.k = $1, $2"},
+  };
+  for (const auto& [sql, expected] : cases) {
+    const AnalyzedText result = AnalyzeStatementText(sql, 1);
+    EXPECT_EQ(result.text.value_or("<nullopt>"), expected) << sql;
+    EXPECT_EQ(result.text_source, TextSource::kScanner) << sql;
   }
 }
 
@@ -392,6 +443,229 @@ TEST(StatementText, ColumnDefaultsAndIndexOptionsAsFragmentsHideOptionValues) {
                               "(fillfactor='70', deduplicate_items=secretword)"),
             "CREATE INDEX i ON public.t USING btree (a) WITH (fillfactor=$1, "
             "deduplicate_items=$2)");
+}
+
+// The analysis before it parsed each text once, for texts without setting or option values:
+// libpg_query's normalization, then a rescan that replaces every literal it left by the next $k
+// after the highest parameter and drops comments (nullopt where that rescan fails or leaves
+// anything but whitespace between tokens); libpg_query's fingerprint of the text.
+std::optional<std::string> ReferenceText(const std::string& sql) {
+  PgQueryNormalizeResult normalize = pg_query_normalize(sql.c_str());
+  std::optional<std::string> normalized;
+  if (normalize.error == nullptr && normalize.normalized_query != nullptr) {
+    normalized = normalize.normalized_query;
+  }
+  pg_query_free_normalize_result(normalize);
+  if (!normalized) return std::nullopt;
+  const std::optional<std::vector<SqlToken>> tokens = ScanSqlTokens(*normalized);
+  if (!tokens) return std::nullopt;
+  const auto is_space = [](char c) {
+    return std::string_view(" \t\n\r\f\v").find(c) != std::string_view::npos;
+  };
+  const auto all_space = [&](std::string_view text) {
+    return std::all_of(text.begin(), text.end(), is_space);
+  };
+  std::uint64_t next = 1;
+  for (const SqlToken& token : *tokens) {
+    if (token.kind != PG_QUERY__TOKEN__PARAM) continue;
+    next = std::max<std::uint64_t>(
+        next, std::stoull(normalized->substr(token.start + 1, token.end - token.start - 1)) + 1);
+  }
+  std::string out;
+  std::size_t position = 0;
+  bool after_comment = false;
+  for (const SqlToken& token : *tokens) {
+    const std::string gap = normalized->substr(position, token.start - position);
+    if (!all_space(gap)) return std::nullopt;
+    position = token.end;
+    if (IsCommentToken(token.kind)) {
+      after_comment = true;
+      continue;
+    }
+    if (after_comment) {
+      while (!out.empty() && is_space(out.back())) out.pop_back();
+      if (!out.empty()) out.push_back(' ');
+      after_comment = false;
+    } else {
+      out += gap;
+    }
+    out += IsLiteralToken(token.kind) ? "$" + std::to_string(next++)
+                                      : normalized->substr(token.start, token.end - token.start);
+  }
+  if (!all_space(std::string_view(*normalized).substr(position))) return std::nullopt;
+  const std::size_t first = out.find_first_not_of(" \t\n\r\f\v");
+  if (first == std::string::npos) return std::string();
+  return out.substr(first, out.find_last_not_of(" \t\n\r\f\v") + 1 - first);
+}
+
+std::optional<std::string> ReferenceFingerprint(const std::string& sql) {
+  PgQueryFingerprintResult result = pg_query_fingerprint(sql.c_str());
+  std::optional<std::string> out;
+  if (result.error == nullptr && result.fingerprint_str != nullptr) out = result.fingerprint_str;
+  pg_query_free_fingerprint_result(result);
+  return out;
+}
+
+// Statements without setting or option values, in the forms that decide whether normalization
+// is needed at all: constants of every kind and keywords the grammar turns into constants, next
+// to the same keywords where it does not; comments, quoted identifiers, parameters, typmods,
+// ORDER BY and GROUP BY positions, negative numbers, utility and catalog statements, several
+// statements, NUL bytes.
+std::vector<std::string> DifferentialCorpus() {
+  std::vector<std::string> corpus = {
+      "SELECT a FROM t WHERE b = $1",
+      "SELECT a FROM t WHERE b IS NULL",
+      "SELECT a FROM t WHERE b IS NOT NULL AND c = NULL",
+      "SELECT a FROM t WHERE b = true",
+      "SELECT a FROM t WHERE b IS TRUE AND c IS NOT FALSE",
+      "SELECT a FROM t LIMIT ALL",
+      "SELECT a FROM t LIMIT /* c */ ALL",
+      "SELECT a FROM t WHERE b IS /* c */ NULL",
+      "SELECT a FROM t UNION ALL SELECT b FROM u",
+      "SELECT count(ALL a) FROM t",
+      "SELECT a FROM t WHERE a = ALL($1)",
+      "SELECT ALL a FROM t INTERSECT ALL SELECT b FROM u",
+      "SELECT EXTRACT(epoch FROM d) FROM t",
+      "SELECT x IS NFC NORMALIZED, NORMALIZE(x, NFKC) FROM t",
+      "SELECT \"Weird\"\"Col\", \"select\", \"null\" FROM \"T\" WHERE \"x\" = $1",
+      "SELECT a -- c\nFROM t",
+      "/* app:x */ SELECT a FROM t WHERE b = $1 /* nested /* c */ d */",
+      "SELECT U&\"\\0061\" FROM t",
+      "SELECT * FROM U&\"\\0070g_class\"",
+      "SELECT U&'\\0061' FROM t",
+      "SELECT a::varchar(10), b::numeric(10,2) FROM t",
+      "SELECT a FROM t ORDER BY 1",
+      "SELECT a + 1 FROM t GROUP BY a + 1",
+      "SELECT a, count(*) FROM t GROUP BY 1 ORDER BY 2 DESC",
+      "SELECT -5, - 5, -(5), - - 5, -'x'",
+      "SELECT a FROM t WHERE b = -$1",
+      "SELECT d + interval $1 FROM t",
+      "SELECT $1::int, $2 FROM t WHERE $3 = a",
+      "WITH x AS (SELECT 9) SELECT * FROM x WHERE a = 1 LIMIT 10 OFFSET 20",
+      "UPDATE t SET a = 1 FROM (SELECT 2) s WHERE b = 3",
+      "INSERT INTO t (a) VALUES ($1) ON CONFLICT (a) DO UPDATE SET a = EXCLUDED.a RETURNING *",
+      "DELETE FROM t USING u WHERE t.a = u.a AND u.b = $1",
+      "VALUES ($1, $2), (DEFAULT, NULL)",
+      "SELECT * FROM pg_stat_activity WHERE state = $1",
+      "SELECT relname FROM pg_class WHERE oid = 5",
+      "SELECT a FROM t FETCH FIRST ROW ONLY",
+      "SELECT a FROM t FOR UPDATE SKIP LOCKED",
+      "SELECT CASE WHEN a THEN NULL ELSE b END, COALESCE(a, NULL) FROM t",
+      "SELECT a FROM t WHERE a IS DISTINCT FROM NULL",
+      "BEGIN",
+      "COMMIT",
+      "SHOW work_mem",
+      "RESET ALL",
+      "DISCARD ALL",
+      "LISTEN ch",
+      "UNLISTEN *",
+      "DROP TABLE t",
+      "TRUNCATE t",
+      "CREATE TABLE t (a int DEFAULT 5, b text DEFAULT 'x', c varchar(20))",
+      "CREATE INDEX i ON t (a) WHERE b IS NULL",
+      "ALTER TABLE t ADD COLUMN c int",
+      "DO $$BEGIN PERFORM 1; END$$",
+      "DO LANGUAGE plpgsql $$BEGIN END$$",
+      "CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS $$ SELECT $1 $$",
+      "CREATE FUNCTION f(int) RETURNS int LANGUAGE sql RETURN $1 + 1",
+      "CREATE SUBSCRIPTION s CONNECTION 'host=x password=y' PUBLICATION p",
+      "CREATE ROLE r LOGIN PASSWORD 'pw' VALID UNTIL 'infinity' CONNECTION LIMIT 5",
+      "EXPLAIN SELECT a FROM t WHERE b = 1",
+      "COPY t TO STDOUT",
+      "PREPARE p AS SELECT $1",
+      "EXECUTE p(1)",
+      "DECLARE c CURSOR FOR SELECT a FROM t WHERE b = 5",
+      "FETCH 10 FROM c",
+      "CALL p(1, 'x')",
+      "GRANT SELECT ON t TO r",
+      "SELECT 1; SELECT 2",
+      "BEGIN; SELECT a FROM t WHERE b = $1; COMMIT",
+      "select 1 ;",
+      "",
+      "   ",
+      "SELECT 'a'\n'b'",
+      "SELECT E'\\\\x', B'101', X'ff', 1e5, .5, 5., 1.5e-3",
+      "SELECT a FROM t WHERE b ~~ $1 AND c @> ARRAY[$2]::text[]",
+      "SELECT * FROM ROWS FROM (f($1)) WITH ORDINALITY AS x(a, n)",
+      "SELECT $$x$$, $q$y$q$",
+      "SELECT a FROM t WHERE b = 'it''s'",
+      "SELECT 'x'abc",
+      "SELECT a$1 FROM t",
+      "select * from users where email = $1 and deleted_at is null order by id limit $2",
+      "SELECT \"users\".\"id\" FROM \"users\" WHERE \"users\".\"email\" = $1 LIMIT $2",
+      "SELECT 'é', \"é\", é FROM t",
+      "SELECT a FROM t WHERE \"--\" = $1 AND \"/*\" = $2",
+      "SELECT a FROM t WHERE b = $1\r\n  AND c = $2\t",
+      "\n\tSELECT a FROM t\n",
+      "MERGE INTO t USING u ON t.a = u.a WHEN MATCHED THEN UPDATE SET b = u.b",
+      "WITH s AS (SELECT 1) MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE",
+      std::string("SELECT a FROM t\0 WHERE b = 'x'", 30),
+      std::string("SELECT 1\0", 9),
+      std::string("SHOW x\0 -- y", 12),
+  };
+  // Expressions mixing the pieces above, in the statement kinds that skip normalization.
+  const std::vector<std::string> pieces = {"a",           "b",
+                                           "$1",          "$2",
+                                           "NULL",        "TRUE",
+                                           "1",           "'x'",
+                                           "-1",          "- $1",
+                                           "(a)",         "f(a)",
+                                           "a::int",      "a::varchar(3)",
+                                           "\"Q\"",       "EXTRACT(year FROM a)",
+                                           "interval $1", "interval '1 day'",
+                                           "ARRAY[$1]",   "CASE WHEN a THEN b ELSE NULL END",
+                                           "a IS NULL",   "a IS NOT NULL",
+                                           "$1 /* c */",  "/* c */ a",
+                                           "-- c\n a",    "ALL ($1)"};
+  const std::vector<std::string> operators = {" = ", " + ", " AND ", " OR ", ", ", " || "};
+  const std::vector<std::string> shapes = {
+      "SELECT %s FROM t",
+      "SELECT a FROM t WHERE %s",
+      "SELECT a FROM t WHERE x = %s GROUP BY a ORDER BY 1 LIMIT ALL",
+      "UPDATE t SET a = %s WHERE b = $9",
+      "INSERT INTO t VALUES (%s)",
+      "SELECT %s FROM pg_class",
+      "WITH q AS (SELECT %s) SELECT * FROM q",
+      "DELETE FROM t WHERE %s RETURNING a"};
+  std::mt19937 random(20240607);
+  const auto pick = [&random](const std::vector<std::string>& from) {
+    return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];
+  };
+  for (int i = 0; i < 600; ++i) {
+    std::string expression = pick(pieces);
+    for (int n = std::uniform_int_distribution<int>(0, 4)(random); n > 0; --n) {
+      expression += pick(operators) + pick(pieces);
+    }
+    std::string sql = pick(shapes);
+    sql.replace(sql.find("%s"), 2, expression);
+    corpus.push_back(sql);
+  }
+  return corpus;
+}
+
+// The analysis parses each text once and skips normalization where it would change nothing; it
+// must give the very text and fingerprint of the analysis that normalized and rescanned.
+TEST(StatementText, OneParseAnalysisGivesTheTextAndFingerprintOfNormalizationAndRescan) {
+  std::size_t parsed = 0;
+  for (const std::string& sql : DifferentialCorpus()) {
+    SCOPED_TRACE(sql);
+    const std::optional<std::string> fingerprint = ReferenceFingerprint(sql);
+    if (!fingerprint) continue;  // does not parse: the scanner's reading, tested on its own
+    ++parsed;
+    const AnalyzedText analyzed = AnalyzeStatementText(sql, 1);
+    EXPECT_EQ(analyzed.text, ReferenceText(sql));
+    EXPECT_EQ(analyzed.text_source, TextSource::kParser);
+    EXPECT_EQ(analyzed.fingerprint, *fingerprint);
+    EXPECT_EQ(ClassifyStatementText(sql, 1).fingerprint, *fingerprint);
+    EXPECT_EQ(AnonymizeStatementText(sql).text, analyzed.text);
+    EXPECT_EQ(AnonymizeStatementText(sql).text_source, analyzed.text_source);
+  }
+  EXPECT_GT(parsed, 500u);
+}
+
+TEST(StatementText, NamesEveryTextSource) {
+  EXPECT_STREQ(TextSourceName(TextSource::kParser), "parser");
+  EXPECT_STREQ(TextSourceName(TextSource::kScanner), "scanner");
 }
 
 TEST(StatementText, NamesEveryExclusion) {

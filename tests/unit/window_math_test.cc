@@ -4,8 +4,12 @@
 
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <random>
 #include <set>
+#include <type_traits>
+#include <vector>
 
 #include "collector/delta.h"
 #include "collector/sampler.h"
@@ -214,6 +218,149 @@ TEST(ExtraCounters, ContinuedEntryGrowsFieldByFieldAndAResetEntryStartsOver) {
   EXPECT_DOUBLE_EQ(out[1], 1);
   ComputeExtraDelta(prev, cur, DeltaKind::kEntryReset, &out);
   EXPECT_DOUBLE_EQ(out[0], 8);
+}
+
+// Every counter of `w` bit for bit (so -0.0 and 0.0 differ).
+std::vector<uint64_t> CounterBits(const protocol::WindowCounters& w) {
+  std::vector<uint64_t> bits;
+  protocol::ForEachCounter(
+      [&bits](const char*, const auto& v) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>) {
+          bits.push_back(std::bit_cast<uint64_t>(v));
+        } else {
+          bits.push_back(static_cast<uint64_t>(v));
+        }
+      },
+      w);
+  return bits;
+}
+
+// A change whose fields are zero, small, large, negative or -0.0 at random.
+Change RandomChange(std::mt19937_64& rng, uint32_t slot) {
+  const auto pick_int = [&rng]() -> int64_t {
+    switch (rng() % 5) {
+      case 0:
+        return 0;
+      case 1:
+        return static_cast<int64_t>(rng() % 100);
+      case 2:
+        return static_cast<int64_t>(rng());
+      case 3:
+        return std::numeric_limits<int64_t>::min();
+      default:
+        return -static_cast<int64_t>(rng() % 1000);
+    }
+  };
+  const auto pick_double = [&rng]() -> double {
+    switch (rng() % 5) {
+      case 0:
+        return 0.0;
+      case 1:
+        return -0.0;
+      case 2:
+        return std::bit_cast<double>(rng() & 0x7FEFFFFFFFFFFFFFull);
+      case 3:
+        return static_cast<double>(rng() % 1000) / 7.0;
+      default:
+        return std::numeric_limits<double>::infinity();
+    }
+  };
+  Change c;
+  c.slot = slot;
+  protocol::ForEachCounter(
+      [&](const char*, auto& v) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>) {
+          v = pick_double();
+        } else {
+          v = pick_int();
+        }
+      },
+      c.delta);
+  c.min_exec_time_ms = pick_double();
+  c.max_exec_time_ms = pick_double();
+  c.stddev_exec_time_ms = pick_double();
+  return c;
+}
+
+void ExpectSameChange(const Change& got, const Change& want) {
+  EXPECT_EQ(got.slot, want.slot);
+  EXPECT_EQ(CounterBits(got.delta), CounterBits(want.delta));
+  EXPECT_EQ(std::bit_cast<uint64_t>(got.min_exec_time_ms),
+            std::bit_cast<uint64_t>(want.min_exec_time_ms));
+  EXPECT_EQ(std::bit_cast<uint64_t>(got.max_exec_time_ms),
+            std::bit_cast<uint64_t>(want.max_exec_time_ms));
+  EXPECT_EQ(std::bit_cast<uint64_t>(got.stddev_exec_time_ms),
+            std::bit_cast<uint64_t>(want.stddev_exec_time_ms));
+}
+
+TEST(ChangeLog, GivesBackEveryChangeBitForBitInAppendOrderAcrossChunks) {
+  std::mt19937_64 rng(7);
+  ChangeLog log;
+  std::vector<Change> want;
+  std::vector<ChangeLog::Id> ids;
+  for (uint32_t i = 0; i < 5000; ++i) {  // well over one 64 KiB chunk
+    want.push_back(RandomChange(rng, i * 3 + 1));
+    ids.push_back(log.Append(want.back()));
+  }
+  ASSERT_EQ(log.size(), want.size());
+  std::size_t n = 0;
+  log.ForEach([&](ChangeLog::Id id, const Change& c) {
+    ASSERT_LT(n, want.size());
+    EXPECT_EQ(id, ids[n]);
+    if (n > 0) {
+      EXPECT_GT(id, ids[n - 1]);  // sampling breaks ties by id: append order
+    }
+    ExpectSameChange(c, want[n]);
+    ++n;
+  });
+  EXPECT_EQ(n, want.size());
+  for (std::size_t i = 0; i < want.size(); i += 97) ExpectSameChange(log.Get(ids[i]), want[i]);
+  log.Clear();
+  EXPECT_TRUE(log.empty());
+  log.ForEach([](ChangeLog::Id, const Change&) { ADD_FAILURE() << "record after Clear"; });
+  const Change again = RandomChange(rng, 5);
+  ExpectSameChange(log.Get(log.Append(again)), again);
+}
+
+TEST(PreviousReadings, KeepsCountersAndStatsSinceBitForBitAndFreesRareCounters) {
+  std::mt19937_64 rng(11);
+  PreviousReadings store;
+  store.EnsureSize(300);
+  std::vector<StatReading> want(300);
+  for (int round = 0; round < 4; ++round) {
+    for (uint32_t slot = 0; slot < 300; ++slot) {
+      const Change c = RandomChange(rng, slot);
+      StatReading r;
+      // Round 2 leaves the counters kept apart at zero, so their records are released and
+      // handed out again in round 3.
+      r.totals = c.delta;
+      if (round == 2) {
+        r.totals.total_plan_time_ms = 0;
+        r.totals.shared_blks_dirtied = r.totals.shared_blks_written = 0;
+        r.totals.temp_blks_read = r.totals.temp_blks_written = 0;
+        r.totals.blk_read_time_ms = r.totals.blk_write_time_ms = 0;
+        r.totals.wal_records = 0;
+        r.totals.wal_bytes = 0;
+      }
+      r.stats_since = c.min_exec_time_ms;
+      r.min_exec_time_ms = 1;  // not kept
+      store.Put(slot, r);
+      want[slot] = r;
+    }
+    for (uint32_t slot = 0; slot < 300; ++slot) {
+      StatReading got;
+      got.min_exec_time_ms = 5;
+      store.Get(slot, &got);
+      EXPECT_EQ(CounterBits(got.totals), CounterBits(want[slot].totals));
+      EXPECT_EQ(std::bit_cast<uint64_t>(got.stats_since),
+                std::bit_cast<uint64_t>(want[slot].stats_since));
+      EXPECT_EQ(got.min_exec_time_ms, 0);
+    }
+  }
+  store.Clear(7);
+  StatReading got;
+  store.Get(7, &got);
+  EXPECT_EQ(CounterBits(got.totals), CounterBits(protocol::WindowCounters{}));
 }
 
 }  // namespace
