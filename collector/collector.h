@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "collector/chunked_array.h"
+#include "collector/change_log.h"
 #include "collector/delta.h"
+#include "collector/previous_readings.h"
 #include "collector/kpi_reader.h"
 #include "collector/stat_reader.h"
 #include "collector/statement_slots.h"

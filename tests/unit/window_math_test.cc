@@ -11,7 +11,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "collector/change_log.h"
 #include "collector/delta.h"
+#include "collector/previous_readings.h"
 #include "collector/sampler.h"
 #include "collector/scorer.h"
 #include "collector/stat_reader.h"
