@@ -196,7 +196,8 @@ class ValueMarker {
 
   // A setting's values: words and literals, each after an optional sign, separated by commas.
   void MarkSettingValue(std::size_t first, std::size_t end) {
-    for (std::size_t k = first; k < end; ++k) {
+    std::size_t k = first;
+    while (k < end) {
       if (Kind(k) == PG_QUERY__TOKEN__ASCII_45 || Kind(k) == PG_QUERY__TOKEN__ASCII_43) ++k;
       if (k >= end) return;
       const SqlToken& token = At(k);
@@ -207,7 +208,7 @@ class ValueMarker {
         return;
       }
       if (k + 1 >= end || Kind(k + 1) != PG_QUERY__TOKEN__ASCII_44) return;
-      ++k;  // the comma
+      k += 2;  // past the comma, to the next value
     }
   }
 
