@@ -54,59 +54,6 @@ class CollectorPgTest : public ::testing::Test {
   SnapshotTexts texts_;
 };
 
-TEST_F(CollectorPgTest, KnownWorkloadIsCountedExactly) {
-  cluster_->Pgbench({"-i", "-s", "1", "-q"});
-  auto c = Make();
-  auto baseline = c->Collect();
-  ASSERT_TRUE(baseline.ok()) << baseline.error().ToString();
-  ASSERT_FALSE(baseline->has_value());
-
-  cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 17));
-  cluster_->Exec(RepeatStatement("UPDATE t SET v = 'x{}' WHERE id = 5", 4));
-  cluster_->Pgbench({"-n", "-c", "1", "-t", "40"});  // TPC-B-like: 5 statements per transaction
-  cluster_->Pgbench({"-n", "-c", "1", "-t", "25", "-S"});  // select-only
-
-  protocol::Snapshot snap = Snapshot(*c);
-  ExpectNoNegativeCounter(snap);
-  struct Expected {
-    const char* text;
-    int64_t calls;
-  };
-  for (const Expected& e : {
-           Expected{"SELECT v FROM t WHERE id = $1", 17},
-           Expected{"UPDATE t SET v = $1 WHERE id = $2", 4},
-           Expected{"UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2", 40},
-           Expected{"UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2", 40},
-           Expected{"UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2", 40},
-           Expected{"INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, "
-                    "$4, CURRENT_TIMESTAMP)",
-                    40},
-           Expected{"SELECT abalance FROM pgbench_accounts WHERE aid = $1", 65},
-       }) {
-    const auto* s = ByText(snap, e.text);
-    ASSERT_NE(s, nullptr) << e.text << "\nseen:\n" << DescribeTexts();
-    EXPECT_EQ(s->window.calls, e.calls) << e.text;
-    EXPECT_GT(s->window.total_exec_time_ms, 0) << e.text;
-    EXPECT_EQ(s->sample_weight, 1.0);
-  }
-  // Transaction control, session utilities and the agent's own statements are filtered out.
-  for (const auto& [id, text] : texts_.texts()) {
-    EXPECT_EQ(text.find("BEGIN"), std::string::npos) << text;
-    EXPECT_EQ(text.find("END"), std::string::npos) << text;
-    EXPECT_EQ(text.find("pg_stat_statements"), std::string::npos) << text;
-    EXPECT_EQ(text.find("pg_stat_activity"), std::string::npos) << text;
-  }
-  EXPECT_GT(snap.excluded_statements, 0);
-  EXPECT_GT(snap.kpis.tps, 0);
-  ASSERT_TRUE(snap.kpis.cache_hit_ratio.has_value());
-  EXPECT_GT(*snap.kpis.cache_hit_ratio, 0.5);
-  EXPECT_EQ(snap.server.server_version_num / 10000, 15);
-  EXPECT_EQ(snap.server.extension_version, "1.10");
-  double pct = snap.remainder.time_pct;
-  for (const auto& s : snap.statements) pct += s.time_pct * s.sample_weight;
-  EXPECT_NEAR(pct, 100.0, 1e-6);
-}
-
 TEST_F(CollectorPgTest, ResetBetweenReadingsProducesNoNegativeNumbers) {
   cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 30));
   auto c = Make();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -15,6 +16,7 @@
 #include "pg/pg_session.h"
 #include "tests/support/collector_readings.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/wait_for.h"
 
 namespace optischema::testing {
 namespace {
@@ -65,11 +67,20 @@ TEST_F(CollectorVersionsTest, KnownWorkloadIsCountedExactlyWithoutTheAgentsOwnSt
   auto baseline = c->Collect();
   ASSERT_TRUE(baseline.ok()) << baseline.error().ToString();
   ASSERT_FALSE(baseline->has_value());
+  const auto commits = [this] {
+    return std::stoll(cluster_->QueryValue(
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"));
+  };
+  const long long commits_before = commits();
 
   cluster_->Exec(RepeatStatement("SELECT v FROM t WHERE id = {}", 17));
   cluster_->Exec(RepeatStatement("UPDATE t SET v = 'x{}' WHERE id = 5", 4));
   cluster_->Pgbench({"-n", "-c", "1", "-t", "40"});        // TPC-B-like: 5 statements a transaction
   cluster_->Pgbench({"-n", "-c", "1", "-t", "25", "-S"});  // select-only
+  // PostgreSQL 13 and 14 send database statistics through the statistics collector, a moment
+  // after each backend ends: the window's KPIs are read once the pgbench transactions show.
+  ASSERT_TRUE(WaitFor([&] { return commits() >= commits_before + 65; }, std::chrono::seconds(30),
+                      std::chrono::milliseconds(50)));
 
   const protocol::Snapshot snap = texts_.Take(*c);
   ExpectNoNegativeCounter(snap);
@@ -95,6 +106,7 @@ TEST_F(CollectorVersionsTest, KnownWorkloadIsCountedExactlyWithoutTheAgentsOwnSt
     EXPECT_EQ(s->window.calls, e.calls) << e.text;
     EXPECT_EQ(s->window.rows, e.calls) << e.text;  // each call reads or writes one row
     EXPECT_GT(s->window.total_exec_time_ms, 0) << e.text;
+    EXPECT_EQ(s->sample_weight, 1.0);
   }
   double pct = snap.remainder.time_pct;
   for (const auto& s : snap.statements) pct += s.time_pct * s.sample_weight;
@@ -109,10 +121,14 @@ TEST_F(CollectorVersionsTest, KnownWorkloadIsCountedExactlyWithoutTheAgentsOwnSt
   }
   for (const auto& [id, text] : texts_.texts()) {
     EXPECT_EQ(text.find("BEGIN"), std::string::npos) << text;
+    EXPECT_EQ(text.find("END"), std::string::npos) << text;
     EXPECT_EQ(text.find("pg_stat_statements"), std::string::npos) << text;
     EXPECT_EQ(text.find("pg_stat_activity"), std::string::npos) << text;
   }
   EXPECT_GT(snap.excluded_statements, 0);
+  EXPECT_GT(snap.kpis.tps, 0);
+  ASSERT_TRUE(snap.kpis.cache_hit_ratio.has_value());
+  EXPECT_GT(*snap.kpis.cache_hit_ratio, 0.5);
 }
 
 TEST_F(CollectorVersionsTest, ResetBetweenReadingsGivesTheCountsSinceTheResetAndNoNegativeNumber) {
