@@ -80,6 +80,10 @@ struct Config {
   int max_statements_per_snapshot = 5000;  // 10 to 1000000
   SendQueryText send_query_text = SendQueryText::kNormalized;
   std::chrono::milliseconds text_refresh_interval = std::chrono::minutes(5);
+  // pg_stat_activity is sampled this often between readings; 0: not at all.
+  std::chrono::milliseconds activity_sample_interval = std::chrono::seconds(1);
+  // Sessions idle in a transaction for longer, holding locks or blocking, are reported.
+  std::chrono::milliseconds idle_in_transaction_warn = std::chrono::seconds(60);
   // [advisor]
   AdvisorConfig advisor;
   // [[database]]

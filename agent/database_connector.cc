@@ -62,6 +62,8 @@ collector::CollectorOptions MakeCollectorOptions(const Config& config,
   o.max_statements_per_snapshot = static_cast<std::size_t>(config.max_statements_per_snapshot);
   o.send_text = config.send_query_text == SendQueryText::kNormalized;
   o.text_refresh_interval = config.text_refresh_interval;
+  o.activity_sample_interval = config.activity_sample_interval;
+  o.idle_in_transaction_warn = config.idle_in_transaction_warn;
   return o;
 }
 

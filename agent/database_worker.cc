@@ -89,6 +89,9 @@ void DatabaseWorker::Run() {
   int failures = 0;
   steady_clock::time_point last_failure_log{};
   steady_clock::time_point next = steady_clock::now();
+  const milliseconds sample_every = options_.collector.activity_sample_interval;
+  steady_clock::time_point next_sample = next + sample_every;
+  steady_clock::time_point last_sample_failure_log{};
   for (;;) {
     Touch();
     TakeReading(&failures, &last_failure_log);
@@ -97,10 +100,20 @@ void DatabaseWorker::Run() {
         failures == 0 ? options_.interval : RetryDelay(options_.interval, failures);
     // Fixed rate (no drift); after an overrun, the next reading starts at once.
     next = std::max(next + delay, steady_clock::now());
+    // Activity samples between readings, while the database answers.
+    const bool sampling = failures == 0 && sample_every.count() > 0;
     std::unique_lock lock(mu_);
     while (!stop_ && steady_clock::now() < next) {
-      wake_.wait_until(lock, std::min(next, steady_clock::now() + kWaitSlice));
+      steady_clock::time_point until = std::min(next, steady_clock::now() + kWaitSlice);
+      if (sampling) until = std::min(until, next_sample);
+      wake_.wait_until(lock, until);
       Touch();
+      if (sampling && !stop_ && steady_clock::now() >= next_sample) {
+        lock.unlock();
+        SampleActivity(&last_sample_failure_log);
+        lock.lock();
+        next_sample = std::max(next_sample + sample_every, steady_clock::now());
+      }
     }
     if (stop_) break;
   }
@@ -172,6 +185,21 @@ void DatabaseWorker::TakeReading(int* failures, steady_clock::time_point* last_f
             {"statements", std::to_string(snapshot.statements.size())},
             {"window_s", std::to_string(snapshot.window_s)}});
   if (on_spooled_) on_spooled_();
+}
+
+void DatabaseWorker::SampleActivity(steady_clock::time_point* last_failure_log) {
+  const Status sampled = collector_.SampleActivity();
+  if (sampled.ok()) return;
+  const auto now = steady_clock::now();
+  if (*last_failure_log != steady_clock::time_point{} &&
+      now - *last_failure_log < kRepeatLogEvery) {
+    return;
+  }
+  *last_failure_log = now;
+  LogEvent(spdlog::level::warn, "activity sample failed; the window reports the samples taken",
+           {{"database", options_.database},
+            {"error", sampled.error().ToString()},
+            {"code", std::string(ErrorCodeName(sampled.error().code))}});
 }
 
 bool DatabaseWorker::MaybeAdvise(protocol::Snapshot& snapshot) {

@@ -4,8 +4,10 @@
 // own Collector and writes the window's snapshot to the spool; it never talks to the control
 // plane. A failing database only affects its own worker: failures are logged when the state
 // changes (and at most every kRepeatLogEvery while it lasts), recorded in AgentStatus, and retried
-// with backoff (RetryDelay). After a lost connection the collector reconnects and takes a new
-// baseline, so no window spans the outage.
+// with backoff (RetryDelay). Between readings it samples pg_stat_activity every
+// collector.activity_sample_interval on the same session (Collector::SampleActivity). After a
+// lost connection the collector reconnects and takes a new baseline, so no window spans the
+// outage.
 
 #include <atomic>
 #include <chrono>
@@ -74,6 +76,9 @@ class DatabaseWorker {
  private:
   void Run();
   void TakeReading(int* failures, std::chrono::steady_clock::time_point* last_failure_log);
+  // One activity sample (collector.activity_sample_interval); a failure is logged at most every
+  // kRepeatLogEvery and costs only that sample.
+  void SampleActivity(std::chrono::steady_clock::time_point* last_failure_log);
   // Runs the advisor when it is due and attaches its advice to `snapshot`; true when it did (the
   // caller commits the advice once the snapshot is spooled).
   bool MaybeAdvise(protocol::Snapshot& snapshot);

@@ -123,6 +123,24 @@ std::optional<milliseconds> ParseExchangeTimeout(std::string_view text) {
   }
   return value;
 }
+// The activity sampler's period: 0 (off), or from 100 ms to 1 min.
+std::optional<milliseconds> ParseSampleInterval(std::string_view text) {
+  if (text == "0") return milliseconds(0);
+  const std::optional<milliseconds> value = ParseDuration(text);
+  if (!value || *value < milliseconds(100) || *value > std::chrono::minutes(1)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// How long a session may sit idle in a transaction before it is reported: 1 s to 24 h.
+std::optional<milliseconds> ParseIdleWarn(std::string_view text) {
+  const std::optional<milliseconds> value = ParseDuration(text);
+  if (!value || *value < std::chrono::seconds(1) || *value > std::chrono::hours(24)) {
+    return std::nullopt;
+  }
+  return value;
+}
 Status CheckMaintenanceWindow(std::string_view text) {
   const Result<applier::MaintenanceWindow> window =
       applier::ParseMaintenanceWindow(std::string(text));
@@ -138,6 +156,9 @@ constexpr TextType<std::string> kPath = {"a non-empty path", NonEmpty};
 constexpr TextType<milliseconds> kDuration = {R"(a duration like "30s" or "5m")", ParseDuration};
 constexpr TextType<milliseconds> kExchangeTimeout = {R"(a duration from "1s" to "2m")",
                                                      ParseExchangeTimeout};
+constexpr TextType<milliseconds> kSampleInterval = {
+    R"("0" (off) or a duration from "100ms" to "1m")", ParseSampleInterval};
+constexpr TextType<milliseconds> kIdleWarn = {R"(a duration from "1s" to "24h")", ParseIdleWarn};
 constexpr TextType<LogFormat> kLogFormat = {R"("text" or "json")", ParseLogFormat};
 constexpr TextType<LogOutput> kLogOutput = {R"("stderr" or "stdout")", ParseLogOutput};
 constexpr TextType<std::string> kLogLevel = {
@@ -232,6 +253,11 @@ std::vector<SettingEntry<Config>> MakeAgentSettings() {
                   OPTISCHEMA_AT(send_query_text), kSendQueryText),
       Row<Config>({"collector", "text_refresh_interval", "", R"("5m")", L::kDatabaseWorker},
                   OPTISCHEMA_AT(text_refresh_interval), kDuration),
+      Row<Config>({"collector", "activity_sample_interval", "OPTISCHEMA_ACTIVITY_SAMPLE_INTERVAL",
+                   R"("1s")", L::kDatabaseWorker},
+                  OPTISCHEMA_AT(activity_sample_interval), kSampleInterval),
+      Row<Config>({"collector", "idle_in_transaction_warn", "", R"("60s")", L::kDatabaseWorker},
+                  OPTISCHEMA_AT(idle_in_transaction_warn), kIdleWarn),
       // [advisor]
       Row<Config>({"advisor", "enabled", "", "true", L::kDatabaseWorker},
                   OPTISCHEMA_AT(advisor.enabled), kBool),

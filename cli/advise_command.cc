@@ -6,8 +6,11 @@
 #include "agent/advisor_history.h"
 #include "agent/database_connector.h"
 #include "agent/state_dir.h"
+#include "cli/activity_table.h"
 #include "cli/advice_table.h"
+#include "collector/activity_window.h"
 #include "core/clock.h"
+#include "protocol/activity_json.h"
 #include "protocol/advice_json.h"
 
 namespace optischema::cli {
@@ -47,10 +50,29 @@ int RunAdvise(const agent::Config& config, const AdviseCommandOptions& options, 
       status = 1;
       continue;
     }
+    // Blocking chains and long idle transactions right now, from one sample of the sessions.
+    auto activity = collector::ActivityNow(
+        **session,
+        std::chrono::duration_cast<std::chrono::seconds>(config.idle_in_transaction_warn).count());
+    if (!activity.ok()) {
+      err << "database \"" << db.name << "\": sessions not read: " << activity.error().ToString()
+          << "\n";
+    }
     if (options.format == OutputFormat::kJson) {
-      json += (json.size() > 1 ? "," : "") + protocol::AdviceToJson(db.name, *advice);
+      if (json.size() > 1) json += ",";
+      protocol::JsonWriter w(json);
+      w.BeginObject();
+      w.PlainKey("database");
+      w.String(db.name);
+      protocol::WriteAdviceMembers(w, *advice);
+      if (activity.ok()) {
+        w.PlainKey("sessions_now");
+        protocol::WriteActivity(w, *activity);
+      }
+      w.EndObject();
     } else {
       out << FormatAdviceTable(db.name, *advice) << "\n";
+      if (activity.ok()) out << FormatSessionFindings(*activity) << "\n";
     }
   }
   if (!matched) {

@@ -52,7 +52,20 @@ int RunCollectDryRun(const agent::Config& config, const CollectCommandOptions& o
       t.failed = true;
     }
   }
-  std::this_thread::sleep_for(options.window);
+  // The window, with activity samples at the configured pace.
+  const auto end = std::chrono::steady_clock::now() + options.window;
+  const auto sample_every = config.activity_sample_interval;
+  while (std::chrono::steady_clock::now() < end) {
+    auto pause = end - std::chrono::steady_clock::now();
+    if (sample_every.count() > 0) {
+      pause = std::min<std::chrono::steady_clock::duration>(pause, sample_every);
+    }
+    std::this_thread::sleep_for(pause);
+    if (sample_every.count() == 0) continue;
+    for (auto& t : targets) {
+      if (!t.failed) (void)t.collector->SampleActivity();  // a failed sample costs only itself
+    }
+  }
 
   nlohmann::json documents = nlohmann::json::array();
   int status = 0;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "cli/activity_table.h"
+
 namespace optischema::cli {
 
 namespace {
@@ -86,6 +88,7 @@ std::string FormatSnapshotTable(const protocol::Snapshot& s, std::size_t max_row
   }
   out += Format(", %lld filtered out (agent, utilities, catalog)\n",
                 static_cast<long long>(s.excluded_statements));
+  if (s.activity) out += "\n" + FormatActivityTable(*s.activity);
   return out;
 }
 

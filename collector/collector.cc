@@ -63,9 +63,39 @@ Status Collector::Connect() {
     std::from_chars(row[1]->data(), row[1]->data() + row[1]->size(), own_dbid_);
     server_version_ = row[2].value_or("");
   }
+  std::optional<ActivityWindow> activity;
+  if (options_.activity_sample_interval.count() > 0) {
+    auto query = ActivityQueryFor(
+        **session,
+        std::chrono::duration_cast<std::chrono::seconds>(options_.idle_in_transaction_warn).count());
+    RETURN_IF_ERROR(query);
+    activity_query_ = *query;
+    ActivityWindowOptions window;
+    window.sample_interval_s =
+        std::chrono::duration<double>(options_.activity_sample_interval).count();
+    window.idle_in_transaction_warn_s =
+        std::chrono::duration<double>(options_.idle_in_transaction_warn).count();
+    activity.emplace(ActivityWindowFor(*query, window));
+  }
+  activity_ = std::move(activity);
   reader_.emplace(std::move(ext).value());
   session_ = std::move(session).value();
   have_baseline_ = false;
+  return OkStatus();
+}
+
+Status Collector::SampleActivity() {
+  if (!session_ || !activity_) return OkStatus();
+  auto sample = ReadActivity(*session_, activity_query_);
+  if (!sample.ok()) {
+    if (sample.error().code == ErrorCode::kConnectionLost) {
+      session_.reset();
+      have_baseline_ = false;
+    }
+    return std::move(sample).error();
+  }
+  ++counters_.activity_samples;
+  activity_->Add(*sample);
   return OkStatus();
 }
 
@@ -109,6 +139,7 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
   if (!have_baseline_) {
     have_baseline_ = true;
     ++counters_.baselines;
+    if (activity_) activity_->Clear();  // the window starts now
     previous_info_ = std::move(info);
     previous_kpis_ = std::move(kpis).value();
     previous_at_ = now;
@@ -133,6 +164,10 @@ Result<std::optional<protocol::Snapshot>> Collector::CollectOnce() {
 
   const double window_s = std::chrono::duration<double>(now - previous_at_).count();
   protocol::Snapshot snap = BuildSnapshot(window_s, info, *kpis);
+  if (activity_) {
+    snap.activity = activity_->Summarize();
+    activity_->Clear();
+  }
   // The change list can hold every entry (~4 MiB at 100,000): released, not kept, while the
   // snapshot is serialised and sent; the next reading allocates it once again.
   changes_.Clear();

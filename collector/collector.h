@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "collector/activity_window.h"
 #include "collector/chunked_array.h"
 #include "collector/change_log.h"
 #include "collector/delta.h"
@@ -46,6 +47,11 @@ struct CollectorOptions {
   // Readings an entry may be absent (evicted) before its slot is recycled.
   uint32_t slot_grace_readings = 20;
   bool require_all_stats_privilege = true;  // refuse a role without pg_read_all_stats
+  // How often the caller samples pg_stat_activity (SampleActivity); 0: never. Carried in the
+  // snapshot's activity.
+  std::chrono::milliseconds activity_sample_interval = std::chrono::seconds(1);
+  // Sessions idle in a transaction for longer, holding table locks or blocking, are reported.
+  std::chrono::milliseconds idle_in_transaction_warn = std::chrono::seconds(60);
 };
 
 // Opens a fresh session; called at start and after a lost connection.
@@ -60,6 +66,7 @@ struct CollectorCounters {
   uint64_t texts_analyzed = 0;
   uint64_t malformed_rows = 0;  // rows that did not parse (skipped)
   uint64_t text_read_failures = 0;
+  uint64_t activity_samples = 0;
   uint32_t live_slots = 0;
 };
 
@@ -72,6 +79,12 @@ class Collector {
   // CheckStatsPrivilege and PgSession; after kConnectionLost the next call reconnects and takes a
   // new baseline. A failed call leaves the previous baseline intact unless the connection was lost.
   Result<std::optional<protocol::Snapshot>> Collect();
+
+  // One sample of the database's sessions (activity_reader.h), folded into the window the next
+  // Collect() reports as the snapshot's `activity`. Does nothing before the first Collect()
+  // connected, or when activity_sample_interval is 0. Errors: those of PgSession; after
+  // kConnectionLost the next Collect() reconnects and takes a new baseline.
+  Status SampleActivity();
 
   const CollectorCounters& counters() const { return counters_; }
   // Why the last failed text read failed (the reading itself went on), for logs and status.
@@ -139,6 +152,8 @@ class Collector {
   std::unordered_map<uint32_t, protocol::ExtraCounters> extra_delta_;
   bool have_baseline_ = false;
   uint32_t reading_no_ = 0;
+  ActivityQuery activity_query_;
+  std::optional<ActivityWindow> activity_;  // from Connect(), when sampling is on
   InfoReading previous_info_;
   KpiReading previous_kpis_;
   std::chrono::steady_clock::time_point previous_at_{};

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "controlplane/activity_validation.h"
 #include "controlplane/message_validation.h"
 #include "protocol/snapshot.h"
 
@@ -140,6 +141,10 @@ Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
   }
   if (Status st = fields.NonNegativeInteger("excluded_statements", false); !st.ok()) {
     return std::move(st).error();
+  }
+  if (Status st = fields.Object("activity", false); !st.ok()) return std::move(st).error();
+  if (const auto activity = snapshot.find("activity"); activity != snapshot.end()) {
+    if (Status st = CheckActivity(*activity); !st.ok()) return std::move(st).error();
   }
 
   auto statements = fields.Array("statements");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/activity.h"
 #include "protocol/advice.h"
 #include "protocol/extra_counters.h"
 
@@ -147,8 +148,9 @@ struct Snapshot {
   std::vector<StatementMetrics> statements;
   Remainder remainder;
   Sampling sampling;
-  int64_t excluded_statements = 0;  // changed but filtered (agent's own, utilities, catalog)
-  std::optional<Advice> advice;     // in the snapshot taken when the index advisor ran
+  int64_t excluded_statements = 0;   // changed but filtered (agent's own, utilities, catalog)
+  std::optional<Activity> activity;  // the sessions sampler's window; none when it is off
+  std::optional<Advice> advice;      // in the snapshot taken when the index advisor ran
 };
 
 }  // namespace optischema::protocol

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "protocol/activity_json.h"
 #include "protocol/advice_json.h"
 #include "protocol/json_writer.h"
 
@@ -226,6 +227,10 @@ std::string SnapshotToJson(const Snapshot& snap) {
   PutSampling(w, snap.sampling);
   w.PlainKey("excluded_statements");
   w.Int(snap.excluded_statements);
+  if (snap.activity) {
+    w.PlainKey("activity");
+    WriteActivity(w, *snap.activity);
+  }
   if (snap.advice) WriteAdviceMembers(w, *snap.advice);
   w.EndObject();
   return out;

@@ -723,6 +723,39 @@ TEST_F(LoadConfigTest, ControlPlaneTimeoutIsReadAndBoundedFrom1sTo2m) {
   }
 }
 
+TEST_F(LoadConfigTest, ActivitySamplingIsOnEverySecondOffWithZeroAndBoundedOtherwise) {
+  const Result<Config> defaults = LoadConfig(Write("a.toml", kOneDatabase), MapEnv({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->activity_sample_interval, std::chrono::seconds(1));
+  EXPECT_EQ(defaults->idle_in_transaction_warn, std::chrono::seconds(60));
+  const Result<Config> off =
+      LoadConfig(Write("b.toml", std::string("[collector]\nactivity_sample_interval = \"0\"\n"
+                                             "idle_in_transaction_warn = \"5m\"\n") +
+                                     kOneDatabase),
+                 MapEnv({}));
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->activity_sample_interval.count(), 0);
+  EXPECT_EQ(off->idle_in_transaction_warn, std::chrono::minutes(5));
+  const Result<Config> from_env = LoadConfig(
+      Write("c.toml", kOneDatabase), MapEnv({{"OPTISCHEMA_ACTIVITY_SAMPLE_INTERVAL", "250ms"}}));
+  ASSERT_TRUE(from_env.ok()) << from_env.error().message;
+  EXPECT_EQ(from_env->activity_sample_interval, std::chrono::milliseconds(250));
+  for (const char* bad : {"50ms", "2m", "often", "-1s"}) {
+    EXPECT_EQ(ErrorFor(std::string("[collector]\nactivity_sample_interval = \"") + bad + "\"\n"),
+              Path("agent.toml") +
+                  R"(:2: collector.activity_sample_interval: expected "0" (off) or a duration )"
+                  R"(from "100ms" to "1m", got ")" +
+                  bad + "\"")
+        << bad;
+  }
+  for (const char* bad : {"500ms", "2d"}) {
+    EXPECT_NE(ErrorFor(std::string("[collector]\nidle_in_transaction_warn = \"") + bad + "\"\n")
+                  .find(":2: collector.idle_in_transaction_warn: expected a duration from "),
+              std::string::npos)
+        << bad;
+  }
+}
+
 TEST_F(LoadConfigTest, BadProxyIsRefusedWithoutEchoingItsPassword) {
   const std::string message = ErrorFor(std::string(R"([control_plane]
 proxy = "ftp://user:pr0xyPass@proxy"
