@@ -29,14 +29,20 @@ Result<ActivityQuery> ActivityQueryFor(pg::PgSession& session, int64_t idle_in_t
 }
 
 std::string ActivitySql(const ActivityQuery& query) {
-  // pg_blocking_pids takes the lock manager's partition locks, and pg_locks reads the whole lock
-  // table: each runs only for the rows that need it (CASE evaluates lazily).
+  // pg_blocking_pids takes the lock manager's partition locks and walks the lock table, and
+  // pg_locks copies the whole lock table: each runs only for the rows that need it (CASE evaluates
+  // lazily). Brief lock waits, which a busy server has at every instant, count in the load but are
+  // not resolved into chains: only a statement that has run for kBlockingMinSeconds.
   std::string sql = "SELECT a.pid, a.backend_type, a.state, a.wait_event_type, a.wait_event, ";
   sql += query.has_query_id ? "a.query_id" : "NULL::pg_catalog.int8";
   sql +=
       ", pg_catalog.date_part('epoch', pg_catalog.statement_timestamp() - a.xact_start), "
       "pg_catalog.date_part('epoch', pg_catalog.statement_timestamp() - a.state_change), "
-      "CASE WHEN a.wait_event_type = 'Lock' THEN pg_catalog.pg_blocking_pids(a.pid) END, "
+      "CASE WHEN a.wait_event_type = 'Lock' AND a.state_change < "
+      "pg_catalog.statement_timestamp() - pg_catalog.make_interval(secs => ";
+  sql += std::to_string(kBlockingMinSeconds);
+  sql +=
+      ") THEN pg_catalog.pg_blocking_pids(a.pid) END, "
       "CASE WHEN a.state IN ('idle in transaction', 'idle in transaction (aborted)') AND "
       "a.state_change < pg_catalog.statement_timestamp() - pg_catalog.make_interval(secs => ";
   sql += std::to_string(query.idle_in_transaction_warn_s);

@@ -22,14 +22,21 @@ struct SessionSample {
   std::optional<int64_t> queryid;  // PostgreSQL 14+; none when 0 or not computed
   std::optional<double> xact_age_s;
   std::optional<double> state_age_s;
-  std::vector<int64_t> blocked_by;  // pg_blocking_pids, read only for sessions waiting on a lock
+  // pg_blocking_pids, read only for sessions waiting on a lock in a statement that has run for
+  // kBlockingMinSeconds or more.
+  std::vector<int64_t> blocked_by;
   // Table locks held, read only for sessions idle in a transaction for longer than the threshold.
   std::optional<int64_t> locks_held;
 
   bool active() const { return state && *state == "active"; }
+  bool waits_on_lock() const { return wait_event_type && *wait_event_type == "Lock"; }
   bool idle_in_transaction() const;
 };
 using ActivitySample = std::vector<SessionSample>;
+
+// Sessions waiting on a lock are resolved into blocking chains once their statement has run this
+// long: shorter waits are counted in the load (wait class Lock) only.
+inline constexpr int kBlockingMinSeconds = 1;
 
 struct ActivityQuery {
   uint32_t database_oid = 0;                // the connected database

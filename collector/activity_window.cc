@@ -112,7 +112,7 @@ void ActivityWindow::Add(const ActivitySample& sample) {
   int64_t active = 0;
   bool lock_wait = false;
   for (const SessionSample& s : sample) {
-    if (!s.blocked_by.empty()) lock_wait = true;
+    if (s.waits_on_lock()) lock_wait = true;
     if (!s.active()) continue;
     ++active;
     std::string wait_class = WaitClassOf(s);

@@ -86,13 +86,14 @@ TEST_F(ActivityPgTest, AnIdleTransactionBlockingTwoUpdatesIsAChainOfDepthTwoWith
 
   auto collector = Make(/*idle_warn=*/1s);
   ASSERT_TRUE(collector->Collect().ok());  // baseline
-  // Past the idle threshold, then a few samples.
+  // Past the idle threshold and the time a lock wait takes to be resolved into a chain, then a
+  // few samples.
   ASSERT_TRUE(WaitFor(
       [&] {
         return cluster_->QueryValue(
-                   "SELECT now() - state_change > interval '1.2 s' FROM "
-                   "pg_stat_activity WHERE pid = " +
-                   holder_pid) == "t";
+                   "SELECT bool_and(now() - state_change > interval '1.2 s') FROM "
+                   "pg_stat_activity WHERE query LIKE 'UPDATE accounts%' AND pid <> "
+                   "pg_backend_pid()") == "t";
       },
       10s));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(collector->SampleActivity().ok());
