@@ -22,6 +22,7 @@
 #include "tests/support/agent_command.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
+#include "tests/support/pg_client.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/wait_for.h"
 
@@ -485,6 +486,34 @@ TEST_F(AgentDaemonTest, ReloadAppliesAGoodConfigurationAndKeepsRunningOnABadOne)
       30s))
       << agent_->Log();
   StopAgent();
+}
+
+TEST_F(AgentDaemonTest, SessionsAreSampledBetweenReadingsAndTheLoadArrives) {
+  StartControlPlane();
+  PgClient sleeper(cluster_->ConnectionString());
+  sleeper.Send("SELECT pg_catalog.pg_sleep(120)");
+  StartAgent(Config(control_plane_->ca_file(), "2s") +
+             "[collector]\nactivity_sample_interval = \"200ms\"\n");
+  // A window of 2 s sampled every 200 ms: several samples, the sleeping session as Timeout load.
+  json activity;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const json& s : control_plane_->ListSnapshots()) {
+          const json& a = s["body"].value("activity", json());
+          if (a.is_object() && a.value("samples", 0) >= 5) activity = a;
+        }
+        return activity.is_object();
+      },
+      30s, 500ms))
+      << agent_->Log();
+  StopAgent();
+  EXPECT_DOUBLE_EQ(activity["sample_interval_s"].get<double>(), 0.2);
+  EXPECT_GE(activity["load"].get<double>(), 1.0);
+  ASSERT_FALSE(activity["top_waits"].empty());
+  EXPECT_EQ(activity["top_waits"][0]["wait_event"], "PgSleep");
+  EXPECT_TRUE(activity["statement_attribution"].get<bool>());
+  cluster_->Exec("SELECT pg_cancel_backend(" + std::to_string(sleeper.pid()) + ")");
+  sleeper.Finish();
 }
 
 TEST_F(AgentDaemonTest, HealthTurnsHealthyAfterAReadingAndUnhealthyOnceStopped) {

@@ -213,6 +213,32 @@ protocol::Advice SampleAdvice() {
   return advice;
 }
 
+// Two wait classes, a statement's load, one blocking chain of depth 2 rooted at a session idle in
+// its transaction.
+protocol::Activity SampleActivity() {
+  protocol::Activity a;
+  a.samples = 30;
+  a.sample_interval_s = 1;
+  a.statement_attribution = true;
+  a.load = 2.5;
+  a.max_active = 4;
+  a.by_wait_class = {{"CPU", 1.5}, {"Lock", 1.0}};
+  a.top_waits = {{"CPU", std::nullopt, 1.5}, {"Lock", "transactionid", 1.0}};
+  a.by_statement = {{-7216458237650184520, "Lock", 1.0}, {42, "CPU", 1.5}};
+  a.by_backend_type = {{"client backend", 2.5}};
+  a.lock_wait_samples = 30;
+  protocol::ChainSession root{4242, 0, 42, "idle in transaction", "client backend",
+                              "Client", "ClientRead", 95.5, 96.0};
+  protocol::ChainSession first{4243, 1, -7216458237650184520, "active", "client backend",
+                               "Lock", "transactionid", 31.2, 31.2};
+  protocol::ChainSession second{4244, 2, 17, "active", "client backend", "Lock", "tuple", 12.0,
+                                std::nullopt};
+  a.blocking = {{root, {first, second}, 2, 31.2, 30}};
+  a.idle_in_transaction_warn_s = 60;
+  a.idle_in_transaction = {{4242, 42, "idle in transaction", 95.5, 96.0, 3, 2}};
+  return a;
+}
+
 void WriteSnapshots(const std::filesystem::path& dir, std::vector<std::string>* bodies) {
   protocol::Snapshot plain = BaseSnapshot();
   protocol::Snapshot advised = BaseSnapshot();
@@ -225,8 +251,12 @@ void WriteSnapshots(const std::filesystem::path& dir, std::vector<std::string>* 
   empty.sampling = {};
   empty.kpis.cache_hit_ratio.reset();
   empty.server.stats_reset.reset();
+  protocol::Snapshot busy = BaseSnapshot();
+  busy.snapshot_id = "8e3f2c6b-5a7d-4b1e-8f4a-0d9c8b7a6f5e";
+  busy.activity = SampleActivity();
   for (const auto& [name, snapshot] :
-       {std::pair{"statements", plain}, std::pair{"advice", advised}, std::pair{"idle", empty}}) {
+       {std::pair{"statements", plain}, std::pair{"advice", advised}, std::pair{"idle", empty},
+        std::pair{"activity", busy}}) {
     bodies->push_back(protocol::SnapshotToJson(snapshot));
     Write(dir / (std::string(name) + ".json"), bodies->back());
   }
