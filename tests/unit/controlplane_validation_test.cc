@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "collector/activity_window.h"
 #include "controlplane/message_validation.h"
 #include "controlplane/snapshot_validation.h"
+#include "protocol/activity_json.h"
 #include "protocol/advice_json.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot_json.h"
@@ -161,6 +163,85 @@ TEST(SnapshotValidation, AdviceMembersAreCheckedByTypeOnly) {
     snapshot[key] = nlohmann::json::object();
     EXPECT_EQ(SnapshotError(snapshot), std::string(key) + ": expected an array");
   }
+}
+
+// The agent's snapshot with the activity of one sample: an idle transaction blocking two
+// sessions in a chain of depth 2.
+nlohmann::json SnapshotWithActivity() {
+  collector::ActivityWindowOptions options;
+  options.idle_in_transaction_warn_s = 60;
+  collector::ActivityWindow window(options);
+  collector::SessionSample idle;
+  idle.pid = 10;
+  idle.backend_type = "client backend";
+  idle.state = "idle in transaction";
+  idle.queryid = 7;
+  idle.xact_age_s = 100;
+  idle.state_age_s = 90;
+  idle.locks_held = 2;
+  collector::SessionSample first;
+  first.pid = 11;
+  first.backend_type = "client backend";
+  first.state = "active";
+  first.wait_event_type = "Lock";
+  first.wait_event = "transactionid";
+  first.queryid = INT64_MIN;
+  first.state_age_s = 5;
+  first.blocked_by = {10};
+  collector::SessionSample second = first;
+  second.pid = 12;
+  second.blocked_by = {11};
+  window.Add({idle, first, second});
+  nlohmann::json snapshot = AgentSnapshot();
+  snapshot["activity"] = nlohmann::json::parse(protocol::ActivityToJson(*window.Summarize()));
+  return snapshot;
+}
+
+TEST(SnapshotValidation, ActivityAsTheAgentSendsItPassesAndEachFieldIsChecked) {
+  nlohmann::json good = SnapshotWithActivity();
+  ASSERT_EQ(SnapshotError(good), "");
+  ASSERT_EQ(good["activity"]["blocking"][0]["depth"], 2);
+  struct Case {
+    std::string pointer;
+    nlohmann::json value;
+    std::string field;
+  };
+  const std::string secret = "SECRET-VALUE-0451";
+  const std::vector<Case> cases = {
+      {"/activity", "x", "activity"},
+      {"/activity/load", -1, "activity.load"},
+      {"/activity/samples", 1.5, "activity.samples"},
+      {"/activity/statement_attribution", secret, "activity.statement_attribution"},
+      {"/activity/by_wait_class/0/wait_class", std::string(200, 'w'),
+       "activity.by_wait_class[0].wait_class"},
+      {"/activity/by_statement/0/queryid", secret, "activity.by_statement[0].queryid"},
+      {"/activity/blocking/0/root", secret, "activity.blocking[0].root"},
+      {"/activity/blocking/0/blocked/1/queryid", 12, "activity.blocking[0].blocked[1].queryid"},
+      {"/activity/blocking/0/blocked/1/state_age_s", -2,
+       "activity.blocking[0].blocked[1].state_age_s"},
+      {"/activity/idle_in_transaction/0/locks_held", secret,
+       "activity.idle_in_transaction[0].locks_held"},
+      {"/activity/top_waits", nlohmann::json::array(), ""},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json bad = good;
+    bad[nlohmann::json::json_pointer(c.pointer)] = c.value;
+    const std::string error = SnapshotError(bad);
+    if (c.field.empty()) {
+      EXPECT_EQ(error, "") << c.pointer;
+      continue;
+    }
+    EXPECT_TRUE(Contains(error, c.field)) << c.pointer << ": " << error;
+    EXPECT_FALSE(Contains(error, secret)) << error;
+  }
+  // Lists longer than the agent ever sends are refused.
+  nlohmann::json long_waits = good;
+  for (int i = 0; i < 21; ++i)
+    long_waits["activity"]["top_waits"].push_back(good["activity"]["top_waits"][0]);
+  EXPECT_TRUE(Contains(SnapshotError(long_waits), "activity.top_waits: more than 20"));
+  nlohmann::json missing = good;
+  missing["activity"].erase("blocking");
+  EXPECT_TRUE(Contains(SnapshotError(missing), "activity.blocking"));
 }
 
 TEST(SnapshotValidation, AgentIdMustBeTheOneInThePath) {
