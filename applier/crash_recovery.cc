@@ -15,6 +15,10 @@ namespace {
 
 using executor_support::OneLine;
 using executor_support::Reload;
+using executor_support::WithStatementTimeout;
+
+constexpr std::string_view kAlterTable = "ALTER TABLE ";
+constexpr std::string_view kAnalyze = "ANALYZE ";
 
 // The event reporting the `applied` or `failed` record that settles an interrupted change.
 ApplyOutcome SettledOutcome(const AuditRecord& settled) {
@@ -31,9 +35,19 @@ Status Executor::Rollback(const std::string& recommendation_id) {
                      "recommendation " + recommendation_id + " has no applied change to undo");
   }
   std::string rollback;
+  bool analyzed = false;
   for (const AuditRecord& record : audit_.ForRecommendation(recommendation_id)) {
-    if (record.step == AuditStep::kApplied) rollback = record.rollback_sql;
+    if (record.step == AuditStep::kApplied) {
+      rollback = record.rollback_sql;
+      analyzed = record.sql.starts_with(kAnalyze);
+    }
     if (record.step == AuditStep::kNoop) rollback.clear();
+  }
+  if (analyzed) {
+    // New statistics replace the old ones, which are not kept; the next ANALYZE (autovacuum's
+    // included) replaces them again.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "analyze_table changes nothing that can be rolled back");
   }
   if (rollback.empty()) {
     auto audited =
@@ -41,7 +55,11 @@ Status Executor::Rollback(const std::string& recommendation_id) {
     RETURN_IF_ERROR(audited);
     return OkStatus();
   }
-  Status undone = RunWithLockRetries(rollback, "");
+  Status undone = RunWithLockRetries(
+      rollback.starts_with(kAlterTable)
+          ? WithStatementTimeout(rollback, executor_support::kTableOptionsTimeout)
+          : rollback,
+      "");
   if (undone.ok() && rollback.starts_with("ALTER SYSTEM")) {
     undone = Reload(*session_);
   }
@@ -80,6 +98,16 @@ Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
       applied = true;
       found = "the drop had begun (the index was INVALID) and was completed";
     }
+  } else if (started.sql.starts_with(kAnalyze)) {
+    // ANALYZE replaces the statistics as a whole when it commits, or not at all; either way
+    // there is nothing to undo, and it is not reported applied.
+    found = "ANALYZE may or may not have completed; statistics need no undoing";
+  } else if (started.sql.starts_with(kAlterTable)) {
+    // As for ALTER SYSTEM below: put the options back as they were.
+    Status restored = RunWithLockRetries(
+        WithStatementTimeout(started.rollback_sql, executor_support::kTableOptionsTimeout), "");
+    RETURN_IF_ERROR(restored);
+    found = "the previous table options were restored";
   } else {
     // Whether ALTER SYSTEM ran cannot be told from a value set by hand: restore the previous
     // state (the recorded rollback), so the setting is what it was and the change is not applied.
@@ -99,17 +127,21 @@ Result<ApplyOutcome> Executor::ReconcileInterrupted(const AuditRecord& started,
 
 Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
   Recovery recovery;
-  // A build or drop whose agent died goes on in its server session (blocked behind other
-  // transactions, possibly for long) until it fails or finishes; stop it, so that what it left
-  // can be judged and cleaned up now rather than change the database later behind the audit log.
+  // A build, drop, ALTER TABLE or ANALYZE whose agent died goes on in its server session
+  // (blocked behind other transactions, possibly for long) until it fails or finishes; stop it, so
+  // that what it left can be judged and cleaned up now rather than change the database later
+  // behind the audit log.
   const std::string orphans =
       "FROM pg_catalog.pg_stat_activity WHERE pid <> pg_catalog.pg_backend_pid() AND "
       "application_name = 'optischema-agent' AND (pg_catalog.strpos(query, $1) > 0 OR "
-      "pg_catalog.strpos(query, $2) > 0)";
+      "pg_catalog.strpos(query, $2) > 0 OR pg_catalog.strpos(query, $3) > 0 OR "
+      "pg_catalog.strpos(query, $4) > 0)";
   // The texts as the session sent them, marked (pg/agent_marker.h).
   const std::vector<std::optional<std::string>> params = {
       pg::MarkStatement("CREATE INDEX CONCURRENTLY \"" + std::string(kIndexNamePrefix)),
-      pg::MarkStatement("DROP INDEX CONCURRENTLY ")};
+      pg::MarkStatement("DROP INDEX CONCURRENTLY "),
+      pg::MarkStatement(WithStatementTimeout(kAlterTable, executor_support::kTableOptionsTimeout)),
+      pg::MarkStatement(WithStatementTimeout(kAnalyze, executor_support::kAnalyzeTimeout))};
   auto terminated =
       pg::QueryRows(*session_, "SELECT pg_catalog.pg_terminate_backend(pid)::text " + orphans,
                     params);
@@ -154,7 +186,8 @@ Result<Executor::Recovery> Executor::CleanUpInterruptedBuilds() {
     if (records.empty() || records.back().database != database_) continue;
     const AuditRecord& started = records.back();
     constexpr std::string_view kDropIndex = "DROP INDEX CONCURRENTLY ";
-    if (started.sql.starts_with(kDropIndex) || started.sql.starts_with("ALTER SYSTEM")) {
+    if (started.sql.starts_with(kDropIndex) || started.sql.starts_with("ALTER SYSTEM") ||
+        started.sql.starts_with(kAlterTable) || started.sql.starts_with(kAnalyze)) {
       auto outcome = ReconcileInterrupted(started, started.sql.starts_with(kDropIndex)
                                                        ? started.sql.substr(kDropIndex.size())
                                                        : std::string());

@@ -32,6 +32,10 @@ std::string OneLine(const Error& error) {
   return out;
 }
 
+std::string WithStatementTimeout(std::string_view sql, std::string_view timeout) {
+  return "SET LOCAL statement_timeout = '" + std::string(timeout) + "'; " + std::string(sql);
+}
+
 }  // namespace executor_support
 
 namespace {
@@ -77,6 +81,10 @@ Result<ApplyOutcome> Executor::Apply(const CheckedRecommendation& checked) {
     outcome = SetConfig(checked);
   } else if (std::holds_alternative<protocol::RewriteSpec>(rec.spec)) {
     outcome = Rewrite(checked);
+  } else if (std::holds_alternative<protocol::SetTableOptionsSpec>(rec.spec)) {
+    outcome = SetTableOptions(checked);
+  } else if (std::holds_alternative<protocol::AnalyzeTableSpec>(rec.spec)) {
+    outcome = AnalyzeTable(checked);
   }
   if (outcome.ok() && outcome->event == protocol::LifecycleEvent::kRejected) {
     if (auto audited = Audit(rec.id, AuditStep::kRejected, outcome->detail); !audited.ok()) {

@@ -3,8 +3,9 @@
 // Executor: runs checked recommendations against one database, over a session opened in
 // SessionMode::kApply, recording every step in the audit log before its effect is reported.
 // Its member functions are defined by kind: executor.cc (dispatch, audit, lock retries, what the
-// kinds share), index_build.cc, index_drop.cc, setting_change.cc, query_rewrite.cc, guard.cc and
-// crash_recovery.cc.
+// kinds share), index_build.cc, index_drop.cc, setting_change.cc, query_rewrite.cc,
+// table_options_change.cc, table_analyze.cc (with table_target.cc, what the two share), guard.cc
+// and crash_recovery.cc.
 //
 // create_index and drop_index with a table_digest: refused ("schema changed since the
 //   recommendation was made") when the table's digest (keyed with ExecutorOptions::digest_key)
@@ -29,6 +30,26 @@
 //   the ALTER SYSTEM (the recorded rollback), so the change is `failed` with nothing left behind.
 //   A postmaster setting is applied with a detail saying it is pending a restart. Rollback: ALTER
 //   SYSTEM SET to the old value or RESET, then reload.
+// set_table_options (table_options_change.cc): every option name and value is checked again
+//   against protocol/table_options_allow_list.h and the value rendered again from the number or
+//   bool read. The relation must be a table or materialized view outside the system schemas
+//   (a partitioned table takes no autovacuum options: refused), the role must own it (or be a
+//   member of its owner role), and toast.* options need a TOAST table; refused otherwise, before
+//   anything changes. The previous value of every option named (pg_class.reloptions of the table,
+//   or of its TOAST table for toast.*), or that it was unset, is recorded in the started and
+//   applied records (detail, and the rollback). Options that already read as the values asked
+//   make it a no-op. ALTER TABLE ... SET (...) under a 1 min statement timeout, lock timeouts
+//   retried. Rollback: one ALTER TABLE that SETs each option back to its exact previous text and
+//   RESETs those that were unset (PostgreSQL appends the options an ALTER TABLE sets, so the
+//   entries of reloptions may come back in another order; their names and values are the same).
+// analyze_table (table_analyze.cc): the relation must be found as above and the role must own it
+//   (or, on PostgreSQL 17+, hold MAINTAIN on it). ANALYZE runs index expressions, partial-index
+//   predicates, expression statistics, the column types' analyze functions and index access
+//   methods' cleanup, so a table (or any partition or inheritance child of it) with an expression
+//   or partial index, extended statistics on expressions, a column of a type that is neither
+//   built in nor an enum, or a table or index access method that is not built in is refused,
+//   nothing run. ANALYZE under a 10 min statement timeout, lock timeouts retried. Rollback is
+//   refused (kInvalidArgument): statistics are not kept, the next ANALYZE replaces them.
 // rewrite (query_rewrite.cc): nothing is changed. Both texts must parse (libpg_query) as one
 //   plain SELECT, the original must be a statement of this database (a pg_stat_statements entry
 //   has its fingerprint), and the rewritten may read only relations the original reads; each is
@@ -110,7 +131,9 @@ class Executor {
 
   // Undoes an applied recommendation with the rollback SQL of its `applied` record; audits
   // rolled_back or rollback_failed. Errors: kInvalidArgument when the recommendation has no
-  // applied change in place, kQueryFailed (and a rollback_failed record) when the rollback fails.
+  // applied change in place, or is an analyze_table ("analyze_table changes nothing that can be
+  // rolled back"; nothing is audited), kQueryFailed (and a rollback_failed record) when the
+  // rollback fails.
   Status Rollback(const std::string& recommendation_id);
 
   // Crash recovery, run at start-up: terminates index builds and drops of the agent's own earlier
@@ -118,8 +141,10 @@ class Executor {
   // name starts with kIndexNamePrefix, and audits each recommendation found in flight as
   // `recovered`, then `applied` or `failed`: create_index is applied when its index was found
   // complete; drop_index when the index was found gone, or INVALID (the drop had begun: it is
-  // completed); set_config is never applied: the previous setting is restored. A recommendation
-  // taken (`received`, `verified`) but not started is audited `recovered` and `failed`.
+  // completed); set_config and set_table_options are never applied: the previous setting or
+  // options are restored; analyze_table is `failed` (statistics need no undoing). A
+  // recommendation taken (`received`, `verified`) but not started is audited `recovered` and
+  // `failed`.
   struct Recovery {
     int dropped = 0;
     std::vector<std::pair<std::string, ApplyOutcome>> outcomes;  // recommendation id, outcome
@@ -167,14 +192,21 @@ class Executor {
   // query_rewrite.cc
   Result<ApplyOutcome> Rewrite(const CheckedRecommendation& checked);
 
+  // table_options_change.cc
+  Result<ApplyOutcome> SetTableOptions(const CheckedRecommendation& checked);
+
+  // table_analyze.cc
+  Result<ApplyOutcome> AnalyzeTable(const CheckedRecommendation& checked);
+
   // guard.cc
   // Sums calls and execution time over the pg_stat_statements rows matching `condition` (a fixed
   // WHERE condition with one parameter, $1 = `parameter`).
   Result<StatementFigures> SumFigures(std::string_view condition, const std::string& parameter);
 
   // crash_recovery.cc
-  // The in-flight drop_index (`dropped_index`: its quoted qualified name) or set_config (empty)
-  // whose `started` record is `started`, judged and audited after a crash.
+  // The in-flight drop_index (`dropped_index`: its quoted qualified name), set_config,
+  // set_table_options or analyze_table (empty) whose `started` record is `started`, judged and
+  // audited after a crash.
   Result<ApplyOutcome> ReconcileInterrupted(const AuditRecord& started,
                                             const std::string& dropped_index);
 

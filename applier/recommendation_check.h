@@ -7,7 +7,9 @@
 // (recommendation_public_key configured), its signature verifies over the bytes received, it is
 // for this agent, it has not expired, it names a configured database with apply = true, it was
 // not applied before (by id), a set_config names a setting on the allow-list
-// (applier/settings_allow_list.h), and for create_index a `where` passes CheckPredicate.
+// (applier/settings_allow_list.h), and for create_index a `where` passes CheckPredicate. The
+// options of a set_table_options are allow-listed and range-checked by the parse itself
+// (protocol/table_options_allow_list.h), so one outside the list never gets this far.
 //
 // The first three (size, strict parse, signature) are CheckAuthenticity: until they pass, the
 // element is untrusted bytes, and nothing but its id, size and verdict may be recorded.

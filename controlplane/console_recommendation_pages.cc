@@ -7,6 +7,7 @@
 #include "controlplane/console_pages.h"
 #include "controlplane/console_recommendation_view.h"
 #include "controlplane/json_members.h"
+#include "controlplane/recommendation_actions.h"
 #include "protocol/recommendation.h"
 
 namespace optischema::controlplane {
@@ -84,7 +85,8 @@ std::string Actions(const PageContext& context, const RecommendationView& r) {
                            "required>",
                            "Reject", "reject");
   }
-  if (status == "applied" || status == "verified" || status == "regressed") {
+  if ((status == "applied" || status == "verified" || status == "regressed") &&
+      MayRollBack(r.kind)) {
     html += RenderPostForm("/recommendation/rollback", csrf, {{"id", id}}, "",
                            "Request rollback", "rollback");
   }

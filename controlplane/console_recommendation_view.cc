@@ -38,6 +38,21 @@ std::string TargetOf(const std::string& kind, const nlohmann::json& spec) {
   if (kind == "drop_index") return StringMember(spec, "schema") + "." + StringMember(spec, "index");
   if (kind == "set_config") return StringMember(spec, "name") + " = '" + StringMember(spec, "value") + "'";
   if (kind == "rewrite") return "statement rewrite";
+  if (kind == "analyze_table") {
+    return "ANALYZE " + StringMember(spec, "schema") + "." + StringMember(spec, "table");
+  }
+  if (kind == "set_table_options") {
+    std::string options;
+    const nlohmann::json& members = AnyMember(spec, "options");
+    if (members.is_object()) {
+      for (const auto& [name, value] : members.items()) {
+        options += (options.empty() ? "" : ", ") + name + " = " +
+                   (value.is_string() ? value.get<std::string>() : "?");
+      }
+    }
+    return StringMember(spec, "schema") + "." + StringMember(spec, "table") + " SET (" + options +
+           ")";
+  }
   return "-";
 }
 

@@ -10,11 +10,14 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "controlplane/admin_commands.h"
 #include "controlplane/recommendation_commands.h"
 #include "controlplane/serve_command.h"
 #include "controlplane/user_commands.h"
+#include "protocol/recommendation.h"
 
 namespace {
 
@@ -32,6 +35,15 @@ void AddIntervalOption(CLI::App& command, const std::string& name, std::optional
                        const std::string& what) {
   command.add_option(name, value, "ask agents to " + what + " every N seconds (default: absent)")
       ->check(CLI::Range(1, kMaxIntervalSeconds));
+}
+
+// Every recommendation kind's name, for --require-second-approver.
+std::vector<std::string> KindNames() {
+  std::vector<std::string> names;
+  for (std::string_view name : optischema::protocol::RecommendationKindNames()) {
+    names.emplace_back(name);
+  }
+  return names;
 }
 
 }  // namespace
@@ -70,11 +82,12 @@ int main(int argc, char** argv) {
                    "keep the console's hourly history of statements and databases for N days; "
                    "0 keeps it (default 14)")
       ->check(CLI::Range(0, kMaxRetentionDays));
-  serve_cmd->add_option("--require-second-approver", serve.console.approval.second_approver_kinds,
-                        "kinds (comma-separated, e.g. drop_index,set_config) signed only after "
-                        "a second, different approver confirms them in the console")
+  serve_cmd
+      ->add_option("--require-second-approver", serve.console.approval.second_approver_kinds,
+                   "kinds (comma-separated, e.g. drop_index,set_config) signed only after "
+                   "a second, different approver confirms them in the console")
       ->delimiter(',')
-      ->check(CLI::IsMember({"create_index", "drop_index", "set_config", "rewrite"}));
+      ->check(CLI::IsMember(KindNames()));
   serve_cmd->add_option("--chart-js", serve.chart_js_path,
                         "Chart.js file the console serves (default: Debian's libjs-chart.js)");
   AddIntervalOption(*serve_cmd, "--snapshot-interval-s", serve.api.snapshot_interval_s,

@@ -44,6 +44,8 @@ Result<std::string> FirstApprover(Store& store, const std::string& id) {
 
 }  // namespace
 
+bool MayRollBack(std::string_view kind) { return kind != "analyze_table"; }
+
 Result<ApproveOutcome> ApproveRecommendation(Store& store, const std::string& data_dir,
                                              const std::string& id, const std::string& user,
                                              const std::string& note, const ApprovalPolicy& policy,
@@ -116,6 +118,11 @@ Result<bool> RequestRollback(Store& store, const std::string& id, const std::str
   auto row = Find(store, id);
   RETURN_IF_ERROR(row);
   if (row->record.status == kStatusRollbackRequested) return true;
+  if (!MayRollBack(KindOf(row->record.body_json))) {
+    return Refusal("recommendation " + id +
+                   " is an analyze_table: analyze_table changes nothing that can be rolled back "
+                   "(the next ANALYZE replaces the statistics again)");
+  }
   const std::vector<std::string> from(kRollbackFrom.begin(), kRollbackFrom.end());
   auto changed = store.TransitionRecommendation(id, from, kStatusRollbackRequested, std::nullopt);
   RETURN_IF_ERROR(changed);

@@ -15,6 +15,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "controlplane/store.h"
 #include "core/clock.h"
@@ -43,8 +44,12 @@ Result<ApproveOutcome> ApproveRecommendation(Store& store, const std::string& da
 Status RejectRecommendation(Store& store, const std::string& id, const std::string& user,
                             const std::string& reason);
 
+// Whether a recommendation of `kind` can be rolled back: every kind but analyze_table, whose
+// new statistics replace the old ones (nothing is kept to restore).
+bool MayRollBack(std::string_view kind);
+
 // Asks the agent to undo an applied, verified or regressed recommendation; true when a rollback
-// was requested already (nothing changes).
+// was requested already (nothing changes). kInvalidArgument for an analyze_table (MayRollBack).
 Result<bool> RequestRollback(Store& store, const std::string& id, const std::string& user);
 
 }  // namespace optischema::controlplane

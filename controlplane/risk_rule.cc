@@ -82,6 +82,16 @@ Risk RiskOf(const nlohmann::json& recommendation, const nlohmann::json& index) {
     return {RiskLevel::kLow, "rewrite is low: nothing changes on the server"};
   }
   if (kind == "drop_index") return DropIndexRisk(index);
+  if (kind == "analyze_table") {
+    return {RiskLevel::kLow,
+            "analyze_table is low: it only refreshes one table's planner statistics, as "
+            "autovacuum does"};
+  }
+  if (kind == "set_table_options") {
+    return {RiskLevel::kMedium,
+            "set_table_options is medium: it changes how autovacuum treats one table; a rollback "
+            "restores the previous options"};
+  }
   if (kind == "set_config") {
     if (SettingNeedsRestart(StringMember(spec, "name"))) {
       return {RiskLevel::kHigh,

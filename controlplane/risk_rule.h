@@ -9,6 +9,8 @@
 //                 table writes heavily (kHeavyWritesPerSecond or more), or when the agent's last
 //                 report says nothing of the index (no evidence either way).
 //   set_config    medium; high when the setting takes effect only after a restart.
+//   set_table_options  medium: it changes how autovacuum treats one table until rolled back.
+//   analyze_table low: it only refreshes one table's planner statistics.
 //
 // Pure functions; thread-safe.
 

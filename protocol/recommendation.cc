@@ -14,6 +14,7 @@
 #include "protocol/json_writer.h"
 #include "protocol/messages.h"
 #include "protocol/snapshot.h"
+#include "protocol/table_options_allow_list.h"
 
 namespace optischema::protocol {
 
@@ -21,11 +22,13 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::pair<RecommendationKind, std::string_view>, 4> kKinds{{
+constexpr std::array<std::pair<RecommendationKind, std::string_view>, 6> kKinds{{
     {RecommendationKind::kCreateIndex, "create_index"},
     {RecommendationKind::kDropIndex, "drop_index"},
     {RecommendationKind::kSetConfig, "set_config"},
     {RecommendationKind::kRewrite, "rewrite"},
+    {RecommendationKind::kSetTableOptions, "set_table_options"},
+    {RecommendationKind::kAnalyzeTable, "analyze_table"},
 }};
 constexpr std::array<std::pair<IndexMethod, std::string_view>, 5> kMethods{{
     {IndexMethod::kBtree, "btree"},
@@ -198,6 +201,53 @@ class FieldReader {
   std::string problem_;
 };
 
+// Whether an option name may be echoed in a field path: short, of the characters option names use.
+bool IsPlainOptionName(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return IsAlpha(c) || IsDigit(c) || c == '_' || c == '.';
+  });
+}
+
+// spec.options of a set_table_options: allow-listed names (table_options_allow_list.h) with
+// string values of the allowed form and range. nlohmann keeps object members sorted by name, and
+// canonical JSON has already refused duplicate names.
+std::vector<std::pair<std::string, std::string>> ReadTableOptions(FieldReader& in,
+                                                                  const json& options) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string path = "spec.options";
+  if (!options.is_object() || options.empty() || options.size() > kMaxTableOptions) {
+    in.Fail(path, "must be an object of 1 to " + std::to_string(kMaxTableOptions) +
+                      " options, each name to a string value");
+    return out;
+  }
+  for (const auto& item : options.items()) {
+    const std::string& name = item.key();
+    const std::optional<TableOptionName> option = FindTableOption(name);
+    if (!option) {
+      if (IsPlainOptionName(name)) {
+        in.Fail(path + "." + name,
+                "not an option set_table_options may change (the autovacuum_* options and "
+                "their toast.* forms listed in docs/protocol-v1.md)");
+      } else {
+        in.Fail(path, "unknown option with an unusual name");
+      }
+      return out;
+    }
+    const std::string field = path + "." + name;
+    if (!item.value().is_string()) {
+      in.Fail(field, "must be a string, " + TableOptionRange(*option->rule));
+      return out;
+    }
+    std::string value = item.value().get<std::string>();
+    if (auto canonical = CanonicalTableOptionValue(*option->rule, value); !canonical.ok()) {
+      in.Fail(field, canonical.error().message);
+      return out;
+    }
+    out.emplace_back(name, std::move(value));
+  }
+  return out;
+}
+
 RecommendationSpec ReadSpec(FieldReader& in, RecommendationKind kind, const json& spec) {
   const std::string p = "spec";
   switch (kind) {
@@ -242,6 +292,20 @@ RecommendationSpec ReadSpec(FieldReader& in, RecommendationKind kind, const json
       in.OnlyKeys(spec, p, {"original", "rewritten"});
       return RewriteSpec{in.String(spec, p, "original", Text::kNonEmpty),
                          in.String(spec, p, "rewritten", Text::kNonEmpty)};
+    case RecommendationKind::kSetTableOptions: {
+      in.OnlyKeys(spec, p, {"schema", "table", "options"});
+      SetTableOptionsSpec s;
+      s.schema = in.String(spec, p, "schema", Text::kIdentifier);
+      s.table = in.String(spec, p, "table", Text::kIdentifier);
+      if (const json* options = in.Find(spec, p, "options", true)) {
+        s.options = ReadTableOptions(in, *options);
+      }
+      return s;
+    }
+    case RecommendationKind::kAnalyzeTable:
+      in.OnlyKeys(spec, p, {"schema", "table"});
+      return AnalyzeTableSpec{in.String(spec, p, "schema", Text::kIdentifier),
+                              in.String(spec, p, "table", Text::kIdentifier)};
   }
   return RewriteSpec{};
 }
@@ -287,6 +351,23 @@ void WriteSpec(JsonWriter& w, const RecommendationSpec& spec) {
     w.String(r->original);
     w.Key("rewritten");
     w.String(r->rewritten);
+  } else if (const auto* t = std::get_if<SetTableOptionsSpec>(&spec)) {
+    w.Key("schema");
+    w.String(t->schema);
+    w.Key("table");
+    w.String(t->table);
+    w.Key("options");
+    w.BeginObject();
+    for (const auto& [name, value] : t->options) {
+      w.Key(name);
+      w.String(value);
+    }
+    w.EndObject();
+  } else if (const auto* a = std::get_if<AnalyzeTableSpec>(&spec)) {
+    w.Key("schema");
+    w.String(a->schema);
+    w.Key("table");
+    w.String(a->table);
   }
   w.EndObject();
 }
@@ -360,6 +441,12 @@ std::optional<std::vector<std::string_view>> RecommendationTexts(std::string_vie
 
 std::string_view RecommendationKindName(RecommendationKind kind) {
   return kKinds[static_cast<std::size_t>(kind)].second;
+}
+
+std::vector<std::string_view> RecommendationKindNames() {
+  std::vector<std::string_view> names;
+  for (const auto& kind : kKinds) names.push_back(kind.second);
+  return names;
 }
 
 std::string_view IndexMethodName(IndexMethod method) {
@@ -464,8 +551,13 @@ Result<Recommendation> ParseRecommendation(std::string_view text) {
   const std::string kind = in.String(j, "", "kind", Text::kNonEmpty);
   const auto k =
       std::find_if(kKinds.begin(), kKinds.end(), [&](const auto& e) { return e.second == kind; });
-  if (k == kKinds.end())
-    in.Fail("kind", "must be one of create_index, drop_index, set_config, rewrite");
+  if (k == kKinds.end()) {
+    std::string kinds;
+    for (const auto& known : kKinds) {
+      kinds += (kinds.empty() ? "" : ", ") + std::string(known.second);
+    }
+    in.Fail("kind", "must be one of " + kinds);
+  }
   if (const json* spec = in.Find(j, "", "spec", true)) {
     if (!spec->is_object()) in.Fail("spec", "must be an object");
     if (!in.failed()) r.spec = ReadSpec(in, k->first, *spec);

@@ -7,7 +7,8 @@
 // Wire form of one recommendation (every field required unless marked optional):
 //   id                 [A-Za-z0-9-]{1,64}
 //   agent_id, database non-empty strings
-//   kind               "create_index" | "drop_index" | "set_config" | "rewrite"
+//   kind               "create_index" | "drop_index" | "set_config" | "rewrite" |
+//                      "set_table_options" | "analyze_table"
 //   spec               object, exactly the keys of its kind (see the *Spec structs)
 //   affected_queryids  array of JSON integers: pg_stat_statements queryids, signed 64-bit, written
 //                      as numbers (not strings) so that they are covered by canonical JSON as is;
@@ -15,9 +16,10 @@
 //   guard              {verify_window_s, max_regression_pct, auto_rollback}, all required
 //   approved_by        non-empty string
 //   approved_at, expires_at  RFC 3339 timestamps, e.g. "2026-11-21T22:30:05Z"
-//   table_digest       optional: create_index / drop_index only; the digest of the table's schema
-//                      (pg/table_schema.h) when the change was proposed. The applier
-//                      refuses the change when the table's digest differs now.
+//   table_digest       optional: create_index / drop_index only (refused for the other kinds);
+//                      the digest of the table's schema (pg/table_schema.h) when the change was
+//                      proposed. The applier refuses the change when the table's digest differs
+//                      now.
 //   reason             optional: why it was proposed, for people (the advisor's evidence)
 //   signature          base64 Ed25519 signature over RecommendationSigningBytes (optional until
 //                      signed; the agent applies only recommendations that verify)
@@ -32,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -39,9 +42,18 @@
 
 namespace optischema::protocol {
 
-enum class RecommendationKind { kCreateIndex, kDropIndex, kSetConfig, kRewrite };
-// "create_index", "drop_index", "set_config", "rewrite".
+enum class RecommendationKind {
+  kCreateIndex,
+  kDropIndex,
+  kSetConfig,
+  kRewrite,
+  kSetTableOptions,
+  kAnalyzeTable,
+};
+// "create_index", "drop_index", "set_config", "rewrite", "set_table_options", "analyze_table".
 std::string_view RecommendationKindName(RecommendationKind kind);
+// Every kind's name, in the order of RecommendationKind.
+std::vector<std::string_view> RecommendationKindNames();
 
 enum class IndexMethod { kBtree, kHash, kGist, kGin, kBrin };
 // "btree", "hash", "gist", "gin", "brin".
@@ -88,8 +100,23 @@ struct RewriteSpec {
   std::string original;   // normalized query text ($n placeholders); non-empty
   std::string rewritten;  // non-empty
 };
+// Storage parameters (reloptions) of one table, materialized view or its TOAST table.
+struct SetTableOptionsSpec {
+  std::string schema;
+  std::string table;
+  // name -> value, sorted by name, names unique: 1 to kMaxTableOptions options, each named and
+  // valued as protocol/table_options_allow_list.h allows (the parser refuses anything else). The
+  // value is the text received; the applier renders it again (CanonicalTableOptionValue).
+  std::vector<std::pair<std::string, std::string>> options;
+};
+// ANALYZE of one table or materialized view.
+struct AnalyzeTableSpec {
+  std::string schema;
+  std::string table;
+};
 // The kind is the alternative held, so kind and spec cannot disagree.
-using RecommendationSpec = std::variant<CreateIndexSpec, DropIndexSpec, SetConfigSpec, RewriteSpec>;
+using RecommendationSpec = std::variant<CreateIndexSpec, DropIndexSpec, SetConfigSpec, RewriteSpec,
+                                        SetTableOptionsSpec, AnalyzeTableSpec>;
 RecommendationKind KindOf(const RecommendationSpec& spec);
 
 struct RecommendationGuard {

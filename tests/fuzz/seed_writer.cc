@@ -109,6 +109,21 @@ void WriteRecommendations(const std::filesystem::path& dir) {
   Write(dir / "mixed_malformed.json",
         Reply({Signed(setting), R"({"id":"rec-broken","kind":"drop_index"})", "17", Signed(drop)}));
   Write(dir / "empty.json", Reply({}));
+
+  Recommendation table_options = BaseRecommendation(
+      "rec-table-options",
+      protocol::SetTableOptionsSpec{"public",
+                                    "orders",
+                                    {{"autovacuum_analyze_threshold", "500"},
+                                     {"autovacuum_enabled", "true"},
+                                     {"autovacuum_vacuum_insert_threshold", "-1"},
+                                     {"autovacuum_vacuum_scale_factor", "0.02"},
+                                     {"toast.autovacuum_vacuum_cost_delay", "2.5"}}});
+  table_options.guard.auto_rollback = false;
+  Write(dir / "set_table_options_signed.json", Reply({Signed(table_options)}));
+  Write(dir / "analyze_table_signed.json",
+        Reply({Signed(
+            BaseRecommendation("rec-analyze", protocol::AnalyzeTableSpec{"app", "Documents"}))}));
 }
 
 protocol::Snapshot BaseSnapshot() {

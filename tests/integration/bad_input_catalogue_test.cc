@@ -476,11 +476,13 @@ PgCluster& SharedCluster() {
 }
 
 // What a refused recommendation must not change, in one text: the user relations and indexes of
-// the database (with validity), the row count, and what ALTER SYSTEM has set.
+// the database (with validity and storage parameters), the row count, and what ALTER SYSTEM has
+// set.
 std::string DatabaseState(PgCluster& cluster, const std::string& db) {
   return cluster.QueryValue(
              "SELECT string_agg(c.relname::text || ':' || c.relkind::text || ':' || "
-             "coalesce(i.indisvalid::text, '-'), ',' ORDER BY c.relname) FROM pg_class c JOIN "
+             "coalesce(i.indisvalid::text, '-') || ':' || coalesce(c.reloptions::text, '-'), ',' "
+             "ORDER BY c.relname) FROM pg_class c JOIN "
              "pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_index i ON i.indexrelid = "
              "c.oid WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname "
              "NOT LIKE 'pg_toast%'",
@@ -664,6 +666,18 @@ json Rewrite(const std::string& id, const std::string& original, const std::stri
   rec["spec"] = {{"original", original}, {"rewritten", rewritten}};
   return rec;
 }
+json TableOptions(const std::string& id, const std::string& table, const json& options) {
+  json rec = RecommendationFixture::Base(id);
+  rec["kind"] = "set_table_options";
+  rec["spec"] = {{"schema", "public"}, {"table", table}, {"options", options}};
+  return rec;
+}
+json AnalyzeTable(const std::string& id, const std::string& table) {
+  json rec = RecommendationFixture::Base(id);
+  rec["kind"] = "analyze_table";
+  rec["spec"] = {{"schema", "public"}, {"table", table}};
+  return rec;
+}
 json DropIndex(const std::string& id, const std::string& index) {
   json rec = RecommendationFixture::Base(id);
   rec["kind"] = "drop_index";
@@ -698,6 +712,16 @@ bool RefusedUnverified(const std::string& name) {
                                                "NulInIdentifier",
                                                "UnknownIndexMethod",
                                                "SettingNameWithSql",
+                                               "TableOptionUnknownName",
+                                               "TableOptionNameWithSql",
+                                               "TableOptionBelowTheRange",
+                                               "TableOptionAboveTheRange",
+                                               "TableOptionMalformedNumber",
+                                               "TableOptionWithExponent",
+                                               "TableOptionBoolSpelledWrong",
+                                               "TableOptionNotAString",
+                                               "TableOptionsEmpty",
+                                               "TableOptionsWithTableDigest",
                                                "ElementOver64KiB"};
   return kNames.contains(name);
 }
@@ -747,7 +771,8 @@ const RecommendationCase kRecommendationCases[] = {
     // Shape.
     {"UnknownKind",
      [](F& f) { return f.Sign(With(F::Base("cat-kind"), P("/kind"), "vacuum_full")); },
-     "recommendation cat-kind: kind: must be one of create_index, drop_index, set_config, rewrite"},
+     "recommendation cat-kind: kind: must be one of create_index, drop_index, set_config, rewrite, "
+     "set_table_options, analyze_table"},
     {"UnknownSpecMember",
      [](F& f) { return f.Sign(With(F::Base("cat-member"), P("/spec/tablespace"), "fast")); },
      "recommendation cat-member: spec.tablespace: unknown field"},
@@ -892,6 +917,100 @@ const RecommendationCase kRecommendationCases[] = {
     {"AllowListInternalSetting",
      [](F& f) { return f.Sign(SetConfig("cat-allow-internal", "block_size", "16384")); },
      AllowList("block_size")},
+    // Table options: only the allow-listed autovacuum options, in range, as plain decimal text
+    // (protocol/table_options_allow_list.h), refused by the strict parse; values never echoed.
+    {"TableOptionUnknownName",
+     [](F& f) {
+       return f.Sign(TableOptions("cat-opt-name", "orders", {{"fillfactor", "50"}}));
+     },
+     "recommendation cat-opt-name: spec.options.fillfactor: not an option set_table_options may "
+     "change (the autovacuum_* options and their toast.* forms listed in docs/protocol-v1.md)"},
+    {"TableOptionNameWithSql",
+     [](F& f) {
+       return f.Sign(TableOptions("cat-opt-sql", "orders",
+                                  {{"autovacuum_enabled = true); DROP TABLE orders; --", "true"}}));
+     },
+     "recommendation cat-opt-sql: spec.options: unknown option with an unusual name"},
+    {"TableOptionBelowTheRange",
+     [](F& f) {
+       return f.Sign(
+           TableOptions("cat-opt-low", "orders", {{"autovacuum_freeze_max_age", "99999"}}));
+     },
+     "recommendation cat-opt-low: spec.options.autovacuum_freeze_max_age: must be an integer from "
+     "100000 to 2000000000"},
+    {"TableOptionAboveTheRange",
+     [](F& f) {
+       return f.Sign(
+           TableOptions("cat-opt-high", "orders", {{"autovacuum_vacuum_scale_factor", "100.01"}}));
+     },
+     "recommendation cat-opt-high: spec.options.autovacuum_vacuum_scale_factor: must be a decimal "
+     "number from 0 to 100 (digits and at most one '.', no exponent)"},
+    {"TableOptionMalformedNumber",
+     [](F& f) {
+       return f.Sign(
+           TableOptions("cat-opt-text", "orders", {{"autovacuum_vacuum_threshold", "50; RESET"}}));
+     },
+     "recommendation cat-opt-text: spec.options.autovacuum_vacuum_threshold: must be an integer "
+     "from 0 to 2147483647"},
+    {"TableOptionWithExponent",
+     [](F& f) {
+       return f.Sign(
+           TableOptions("cat-opt-exp", "orders", {{"toast.autovacuum_vacuum_cost_delay", "1e1"}}));
+     },
+     "recommendation cat-opt-exp: spec.options.toast.autovacuum_vacuum_cost_delay: must be a "
+     "decimal number from 0 to 100 (digits and at most one '.', no exponent)"},
+    {"TableOptionBoolSpelledWrong",
+     [](F& f) {
+       return f.Sign(TableOptions("cat-opt-bool", "orders", {{"autovacuum_enabled", "off"}}));
+     },
+     "recommendation cat-opt-bool: spec.options.autovacuum_enabled: must be true or false"},
+    {"TableOptionNotAString",
+     [](F& f) {
+       return f.Sign(
+           TableOptions("cat-opt-int", "orders", {{"autovacuum_vacuum_cost_limit", 200}}));
+     },
+     "recommendation cat-opt-int: spec.options.autovacuum_vacuum_cost_limit: must be a string, an "
+     "integer from 1 to 10000"},
+    {"TableOptionsEmpty",
+     [](F& f) { return f.Sign(TableOptions("cat-opt-none", "orders", json::object())); },
+     "recommendation cat-opt-none: spec.options: must be an object of 1 to 16 options, each name "
+     "to a string value"},
+    {"TableOptionsWithTableDigest",
+     [](F& f) {
+       return f.Sign(
+           With(TableOptions("cat-opt-digest", "orders", {{"autovacuum_enabled", "true"}}),
+                P("/table_digest"), "0123abcd"));
+     },
+     "recommendation cat-opt-digest: table_digest: only create_index and drop_index carry a table "
+     "digest"},
+    {"TableOptionsOnAPartitionedTable",
+     [](F& f) {
+       return f.Sign(TableOptions("cat-opt-parted", "events", {{"autovacuum_enabled", "false"}}));
+     },
+     "\"public\".\"events\" is a partitioned table: it holds no rows and PostgreSQL takes no "
+     "autovacuum options for it; set them on its partitions"},
+    {"TableOptionsOnAView",
+     [](F& f) {
+       return f.Sign(
+           TableOptions("cat-opt-view", "open_orders", {{"autovacuum_enabled", "false"}}));
+     },
+     "\"public\".\"open_orders\" is not a table or materialized view"},
+    {"TableOptionsInjectionInTableName",
+     [](F& f) {
+       return f.Sign(TableOptions("cat-opt-inject", "orders\" SET (fillfactor = 10); --",
+                                  {{"autovacuum_enabled", "false"}}));
+     },
+     "table does not exist: \"public\".\"orders\"\" SET (fillfactor = 10); --\""},
+    // ANALYZE runs index expressions: a table with one is refused, nothing run.
+    {"AnalyzeOfATableWithAnExpressionIndex",
+     [](F& f) { return f.Sign(AnalyzeTable("cat-analyze-expr", "orders")); },
+     "\"public\".\"orders\" (or a partition or child of it) has an expression or partial index: "
+     "ANALYZE would run code a database user wrote, so the agent does not run it; nothing was run",
+     [](F& f) {
+       f.cluster_->Exec("CREATE INDEX orders_lower_status ON orders (lower(status))", f.db_);
+     }},
+    {"AnalyzeOfAView", [](F& f) { return f.Sign(AnalyzeTable("cat-analyze-view", "open_orders")); },
+     "\"public\".\"open_orders\" is not a table or materialized view"},
     // Elements refused unread: larger than any real recommendation.
     {"ElementOver64KiB",
      [](F& f) {

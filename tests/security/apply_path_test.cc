@@ -200,7 +200,8 @@ class HostileControlPlaneTest : public ApplyPathTest {
   void StartHostile(std::function<std::vector<std::string>()> elements) {
     fake_ = TlsTestServer::Start();
     std::ofstream(dir_ + "/api-key") << "key-for-the-hostile-server\n";
-    public_key_ = protocol::GenerateEd25519KeyPair().value().public_key_b64;
+    signing_keys_ = protocol::GenerateEd25519KeyPair().value();
+    public_key_ = signing_keys_.public_key_b64;
     fake_->SetHandler([this, elements](const RecordedRequest& request) {
       TestResponse response;
       response.body = R"({"protocol":"1"})";
@@ -237,7 +238,122 @@ class HostileControlPlaneTest : public ApplyPathTest {
 
   std::atomic<int> pulls_{0};
   std::atomic<bool> flood_{false};
+  // The key pair whose public key the agent is configured with: what the real control plane's
+  // signing key would be.
+  protocol::Ed25519KeyPair signing_keys_;
 };
+
+// A set_table_options element for this agent, on public.`table`, with `options`.
+json TableOptionsElement(const std::string& id, const std::string& agent_id,
+                         const std::string& table, const json& options) {
+  return {
+      {"id", id},
+      {"agent_id", agent_id},
+      {"database", "shop"},
+      {"kind", "set_table_options"},
+      {"spec", {{"schema", "public"}, {"table", table}, {"options", options}}},
+      {"affected_queryids", json::array()},
+      {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}},
+      {"approved_by", "mallory"},
+      {"approved_at", "2026-12-01T00:00:00Z"},
+      {"expires_at", "2099-01-01T00:00:00Z"}};
+}
+
+// `rec` signed by `private_key` over its signing bytes, whether or not it is a valid
+// recommendation: what a signer that does not validate would serve.
+std::string SignedAnyway(const json& rec, const std::string& private_key) {
+  const std::string bytes = protocol::RecommendationSigningBytes(rec.dump()).value();
+  const std::string signature = protocol::Ed25519Sign(private_key, bytes).value();
+  return bytes.substr(0, bytes.size() - 1) + ",\"signature\":\"" + signature + "\"}";
+}
+
+// Own attack: a set_table_options signed with the configured key, then changed (a scale factor
+// ten times the one signed), and one whose option name carries SQL, signed with the
+// configured key all the same. Neither runs anything: the first fails its signature, the second
+// the strict parse, whose reason names the path and not the text.
+TEST_F(HostileControlPlaneTest, TamperedOrSqlCarryingTableOptionsAreRefusedAndNothingChanges) {
+  cluster_->Exec("CREATE TABLE x (id int, body text); CREATE TABLE orders (id int)");
+  StartHostile([&] {
+    std::string tampered = protocol::SignRecommendationJson(
+                               TableOptionsElement("sec-tampered", agent_id_, "orders",
+                                                   {{"autovacuum_vacuum_scale_factor", "0.05"}})
+                                   .dump(),
+                               signing_keys_.private_key_b64)
+                               .value();
+    tampered.replace(tampered.find("\"0.05\""), 6, "\"0.50\"");
+    return std::vector<std::string>{
+        tampered, SignedAnyway(TableOptionsElement(
+                                   "sec-sql-option", agent_id_, "x",
+                                   {{"autovacuum_enabled = true); DROP TABLE x; --", "true"}}),
+                               signing_keys_.private_key_b64)};
+  });
+  ASSERT_TRUE(FloodFor(3)) << agent_->Log();
+  ASSERT_TRUE(WaitFor([&] { return AuditLines(dir_ + "/state").size() >= 2; }, 30s))
+      << agent_->Log();
+  const std::vector<json> lines = AuditLines(dir_ + "/state");
+  ASSERT_EQ(lines.size(), 2u) << agent_->Log();
+  for (const json& line : lines) {
+    EXPECT_EQ(line["step"], "rejected") << line.dump();
+    const std::string detail = line.value("detail", "");
+    if (line.value("recommendation_id", "") == "sec-tampered") {
+      EXPECT_NE(detail.find("signature does not verify"), std::string::npos) << detail;
+    } else {
+      EXPECT_EQ(line.value("recommendation_id", ""), "sec-sql-option");
+      EXPECT_NE(detail.find("spec.options: unknown option with an unusual name"), std::string::npos)
+          << detail;
+      EXPECT_EQ(detail.find("DROP"), std::string::npos) << detail;
+    }
+  }
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname IN ('x', 'orders') "
+                                 "AND reloptions IS NULL"),
+            "2");
+}
+
+// Own attack: a set_table_options applied and then served again (a replay of the same id, as a
+// pull that races the `applied` event makes it) runs once; a proposal whose option name carries
+// SQL is refused by the control plane before it is stored, so it can never be signed.
+TEST_F(ApplyPathTest, TableOptionsServedAgainRunOnceAndSqlInAnOptionNameIsNeverStored) {
+  cluster_->Exec("CREATE TABLE orders (id bigint PRIMARY KEY, note text)");
+  StartWithControlPlane();
+  const std::string id =
+      Recommend("set_table_options", {{"schema", "public"},
+                                      {"table", "orders"},
+                                      {"options", {{"autovacuum_vacuum_threshold", "500"}}}});
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s)) << agent_->Log();
+  const std::string options = "SELECT reloptions::text FROM pg_class WHERE relname = 'orders'";
+  EXPECT_EQ(cluster_->QueryValue(options), "{autovacuum_vacuum_threshold=500}");
+  const auto started = [&] {
+    std::size_t count = 0;
+    for (const json& line : AuditLines(dir_ + "/state")) {
+      count += line["step"] == "started" && line["recommendation_id"] == id;
+    }
+    return count;
+  };
+  EXPECT_EQ(started(), 1u);
+  cluster_->Exec("ALTER TABLE orders SET (autovacuum_vacuum_threshold = 77)");  // by hand
+  ServeAgain(id);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) != "approved"; }, 30s)) << agent_->Log();
+  EXPECT_EQ(Status(id), "applied") << Detail(id);
+  EXPECT_EQ(started(), 1u);
+  EXPECT_EQ(cluster_->QueryValue(options), "{autovacuum_vacuum_threshold=77}");
+
+  const json proposal = {
+      {"agent_id", agent_id_},
+      {"database", "shop"},
+      {"kind", "set_table_options"},
+      {"spec",
+       {{"schema", "public"},
+        {"table", "orders"},
+        {"options", {{"autovacuum_enabled = true); DROP TABLE orders; --", "true"}}}}},
+      {"affected_queryids", json::array()},
+      {"guard", {{"verify_window_s", 60}, {"max_regression_pct", 10}, {"auto_rollback", false}}}};
+  const auto refused = control_plane_->RunRecommend(proposal.dump());
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("spec.options: unknown option with an unusual name"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM pg_class WHERE relname = 'orders'"), "1");
+}
 
 // Finding 6: 1,150 unsigned elements with fresh ids at every pull used to be written in full to
 // audit.jsonl (34 MB in 30 s) and kept in memory (RSS 22 -> 86 MB).

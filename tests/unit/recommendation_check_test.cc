@@ -147,5 +147,55 @@ TEST(Rfc3339, ParsesUtcOffsetsAndFractionsAndRefusesBadDates) {
   }
 }
 
+// A recommendation of `kind` with the spec text `spec`, for this agent and database "shop".
+std::string TableKind(const std::string& kind, const std::string& spec) {
+  return R"({"id":"rec-t","agent_id":")" + std::string(kAgent) + R"(","database":"shop","kind":")" +
+         kind + R"(","spec":)" + spec +
+         R"(,"affected_queryids":[],"guard":{"verify_window_s":60,"max_regression_pct":10,"auto_rollback":false},"approved_by":"dba","approved_at":"2026-11-22T11:00:00Z","expires_at":"2026-11-29T12:00:00Z"})";
+}
+
+TEST_F(RecommendationCheckTest, SignedTableOptionsAndAnalyzePass) {
+  auto options = CheckRecommendation(
+      Signed(TableKind(
+          "set_table_options",
+          R"({"schema":"public","table":"orders","options":{"autovacuum_vacuum_scale_factor":"0.02","toast.autovacuum_enabled":"false"}})")),
+      context_);
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_EQ(std::get<protocol::SetTableOptionsSpec>(options->recommendation.spec).options.size(),
+            2u);
+  auto analyze = CheckRecommendation(
+      Signed(TableKind("analyze_table", R"({"schema":"public","table":"orders"})")), context_);
+  ASSERT_TRUE(analyze.ok()) << analyze.error().message;
+  EXPECT_TRUE(std::holds_alternative<protocol::AnalyzeTableSpec>(analyze->recommendation.spec));
+}
+
+TEST_F(RecommendationCheckTest, TableOptionOutsideTheAllowListNeverPassesEvenIfSigned) {
+  // The control plane would refuse to sign it; a signature made anyway does not help: the strict
+  // parse refuses it before the signature is even looked at.
+  for (const std::string& options :
+       {std::string(R"({"fillfactor":"50"})"),
+        std::string(R"({"autovacuum_enabled = true); DROP TABLE x; --":"true"})"),
+        std::string(R"({"autovacuum_vacuum_cost_limit":"0"})"),
+        std::string(R"({"autovacuum_enabled":"on"})")}) {
+    const std::string text = TableKind(
+        "set_table_options", R"({"schema":"public","table":"orders","options":)" + options + "}");
+    EXPECT_FALSE(protocol::SignRecommendationJson(text, keys_.private_key_b64).ok()) << options;
+    // Signed as raw bytes (signing bytes + signature), as a rogue signer would.
+    const std::string bytes = protocol::RecommendationSigningBytes(text).value();
+    const std::string signature = protocol::Ed25519Sign(keys_.private_key_b64, bytes).value();
+    std::string raw = bytes;
+    raw.pop_back();
+    raw += R"(,"signature":")" + signature + R"("})";
+    auto list =
+        protocol::ParseRecommendationList(R"({"protocol":"1","recommendations":[)" + raw + "]}");
+    ASSERT_TRUE(list.ok());
+    auto checked = CheckRecommendation(list->at(0), context_);
+    ASSERT_FALSE(checked.ok()) << options;
+    EXPECT_EQ(checked.error().code, ErrorCode::kParseFailed) << checked.error().message;
+    EXPECT_NE(checked.error().message.find("spec.options"), std::string::npos)
+        << checked.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace optischema::applier

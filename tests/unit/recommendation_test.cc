@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/ed25519.h"
+#include "protocol/table_options_allow_list.h"
 
 namespace optischema::protocol {
 namespace {
@@ -126,6 +127,12 @@ TEST(Recommendation, EveryKindRoundTripsThroughJson) {
       SetConfigSpec{"pg_stat_statements.max", "10000"},
       SetConfigSpec{"search_path", ""},
       RewriteSpec{"SELECT * FROM t WHERE a = $1", "SELECT a FROM t WHERE a = $1"},
+      SetTableOptionsSpec{"public",
+                          "orders",
+                          {{"autovacuum_enabled", "false"},
+                           {"autovacuum_vacuum_scale_factor", "0.050"},
+                           {"toast.autovacuum_vacuum_threshold", "-0"}}},
+      AnalyzeTableSpec{"public", "orders"},
   };
   for (const auto& spec : specs) {
     Recommendation r = base;
@@ -534,6 +541,150 @@ TEST(RecommendationList, DeeplyNestedOrHugeReplyIsRefusedBeforeParsing) {
   auto many = ParseRecommendationList(wide, 100);
   ASSERT_FALSE(many.ok());
   EXPECT_NE(many.error().message.find("JSON elements"), std::string::npos) << many.error().message;
+}
+
+// kUnsigned as a recommendation of `kind` with `spec` and no table digest.
+std::string OfKind(const std::string& kind, const json& spec) {
+  json j = json::parse(kUnsigned);
+  j["kind"] = kind;
+  j["spec"] = spec;
+  return j.dump();
+}
+
+json TableOptions(const json& options) {
+  return {{"schema", "public"}, {"table", "orders"}, {"options", options}};
+}
+
+TEST(RecommendationTableKinds, SetTableOptionsParsesOptionsSortedByName) {
+  Result<Recommendation> r = ParseRecommendation(
+      OfKind("set_table_options", TableOptions({{"toast.autovacuum_enabled", "false"},
+                                                {"autovacuum_vacuum_scale_factor", "0.05"},
+                                                {"autovacuum_analyze_threshold", "500"}})));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(KindOf(r->spec), RecommendationKind::kSetTableOptions);
+  EXPECT_EQ(RecommendationKindName(KindOf(r->spec)), "set_table_options");
+  const auto& spec = std::get<SetTableOptionsSpec>(r->spec);
+  EXPECT_EQ(spec.schema, "public");
+  EXPECT_EQ(spec.table, "orders");
+  EXPECT_EQ(spec.options, (std::vector<std::pair<std::string, std::string>>{
+                              {"autovacuum_analyze_threshold", "500"},
+                              {"autovacuum_vacuum_scale_factor", "0.05"},
+                              {"toast.autovacuum_enabled", "false"}}));
+}
+
+TEST(RecommendationTableKinds, AnalyzeTableParsesSchemaAndTableOnly) {
+  Result<Recommendation> r =
+      ParseRecommendation(OfKind("analyze_table", {{"schema", "public"}, {"table", "orders"}}));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(RecommendationKindName(KindOf(r->spec)), "analyze_table");
+  EXPECT_EQ(std::get<AnalyzeTableSpec>(r->spec).table, "orders");
+  const Error extra = ParseError(OfKind(
+      "analyze_table", {{"schema", "public"}, {"table", "orders"}, {"columns", json::array()}}));
+  EXPECT_NE(extra.message.find("spec.columns: unknown field"), std::string::npos) << extra.message;
+  const Error missing = ParseError(OfKind("analyze_table", {{"schema", "public"}}));
+  EXPECT_NE(missing.message.find("spec.table: missing"), std::string::npos) << missing.message;
+  const Error long_name =
+      ParseError(OfKind("analyze_table", {{"schema", "public"}, {"table", std::string(64, 't')}}));
+  EXPECT_NE(long_name.message.find("spec.table: must be an identifier"), std::string::npos);
+}
+
+TEST(RecommendationTableKinds, SetTableOptionsRefusalsNameThePathAndNeverTheValue) {
+  const std::vector<std::tuple<std::string, json, std::string>> cases = {
+      {"unknown option",
+       {{"fillfactor", "70"}},
+       "spec.options.fillfactor: not an option set_table_options may change"},
+      {"toast form of an analyze option",
+       {{"toast.autovacuum_analyze_threshold", "5"}},
+       "spec.options.toast.autovacuum_analyze_threshold: not an option"},
+      {"option name carrying SQL",
+       {{"autovacuum_enabled = true); DROP TABLE x; --", "true"}},
+       "spec.options: unknown option with an unusual name"},
+      {"below the range",
+       {{"autovacuum_vacuum_cost_limit", "0"}},
+       "spec.options.autovacuum_vacuum_cost_limit: must be an integer from 1 to 10000"},
+      {"above the range",
+       {{"autovacuum_freeze_max_age", "2000000001"}},
+       "spec.options.autovacuum_freeze_max_age: must be an integer from 100000 to 2000000000"},
+      {"real above the range",
+       {{"autovacuum_vacuum_scale_factor", "100.5"}},
+       "spec.options.autovacuum_vacuum_scale_factor: must be a decimal number from 0 to 100"},
+      {"malformed number",
+       {{"autovacuum_vacuum_threshold", "12abc"}},
+       "spec.options.autovacuum_vacuum_threshold: must be an integer"},
+      {"exponent",
+       {{"autovacuum_vacuum_scale_factor", "5e-2"}},
+       "spec.options.autovacuum_vacuum_scale_factor: must be a decimal number"},
+      {"bool spelled wrong",
+       {{"autovacuum_enabled", "yes"}},
+       "spec.options.autovacuum_enabled: must be true or false"},
+      {"non-string value",
+       {{"autovacuum_vacuum_threshold", 50}},
+       "spec.options.autovacuum_vacuum_threshold: must be a string"},
+      {"bool value",
+       {{"autovacuum_enabled", true}},
+       "spec.options.autovacuum_enabled: must be a string"},
+      {"empty options", json::object(), "spec.options: must be an object of 1 to 16 options"},
+      {"options not an object", json::array({"autovacuum_enabled"}),
+       "spec.options: must be an object of 1 to 16 options"},
+  };
+  for (const auto& [what, options, expected] : cases) {
+    const Error e = ParseError(OfKind("set_table_options", TableOptions(options)));
+    EXPECT_NE(e.message.find(expected), std::string::npos) << what << ": " << e.message;
+    for (const auto& item : options.items()) {
+      if (item.value().is_string() && item.value().get<std::string>().size() > 2) {
+        EXPECT_EQ(e.message.find(item.value().get<std::string>()), std::string::npos)
+            << what << " echoes the value: " << e.message;
+      }
+    }
+  }
+}
+
+TEST(RecommendationTableKinds, SetTableOptionsRefusesMoreThanSixteenOptions) {
+  json options = json::object();
+  for (const TableOptionRule& rule : kTableOptionRules) {
+    options[std::string(rule.name)] =
+        rule.type == TableOptionType::kBool ? "true" : std::to_string(rule.max);
+    if (rule.toast) options["toast." + std::string(rule.name)] = options[std::string(rule.name)];
+  }
+  ASSERT_GT(options.size(), 16u);
+  const Error e = ParseError(OfKind("set_table_options", TableOptions(options)));
+  EXPECT_NE(e.message.find("spec.options: must be an object of 1 to 16 options"), std::string::npos)
+      << e.message;
+  json sixteen = json::object();
+  for (const auto& item : options.items()) {
+    if (sixteen.size() < 16) sixteen[item.key()] = item.value();
+  }
+  EXPECT_TRUE(ParseRecommendation(OfKind("set_table_options", TableOptions(sixteen))).ok());
+}
+
+TEST(RecommendationTableKinds, DuplicateOptionNamesAreRefused) {
+  std::string text = OfKind("set_table_options", TableOptions({{"autovacuum_enabled", "true"}}));
+  const std::string member = "\"autovacuum_enabled\":\"true\"";
+  const auto at = text.find(member);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.insert(at, "\"autovacuum_enabled\":\"false\",");
+  Result<Recommendation> r = ParseRecommendation(text);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kParseFailed);
+  EXPECT_NE(r.error().message.find("duplicate"), std::string::npos) << r.error().message;
+}
+
+TEST(RecommendationTableKinds, TableDigestIsRefusedForBothKinds) {
+  for (const auto& [kind, spec] : std::vector<std::pair<std::string, json>>{
+           {"set_table_options", TableOptions({{"autovacuum_enabled", "true"}})},
+           {"analyze_table", {{"schema", "public"}, {"table", "orders"}}}}) {
+    json j = json::parse(OfKind(kind, spec));
+    j["table_digest"] = "9f86d081";
+    const Error e = ParseError(j.dump());
+    EXPECT_NE(e.message.find("table_digest: only create_index and drop_index"), std::string::npos)
+        << kind << ": " << e.message;
+  }
+}
+
+TEST(RecommendationTableKinds, KindNamesListEveryKindInOrder) {
+  EXPECT_EQ(RecommendationKindNames(),
+            (std::vector<std::string_view>{"create_index", "drop_index", "set_config", "rewrite",
+                                           "set_table_options", "analyze_table"}));
 }
 
 }  // namespace
