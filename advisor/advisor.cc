@@ -1,6 +1,8 @@
 #include "advisor/advisor.h"
 
 #include "advisor/schema_drift.h"
+#include "advisor/table_health_reader.h"
+#include "advisor/vacuum_findings.h"
 #include "collector/delta.h"
 #include "collector/index_stats_reader.h"
 #include "collector/statement_text.h"
@@ -83,7 +85,9 @@ Result<protocol::Advice> Advisor::Run(pg::PgSession& session) {
 
   auto proposed =
       ProposeIndexes(session, *schema, stats->indexes, advice.schema->digests, options_.proposer);
+  std::map<std::string, std::vector<int64_t>> readers;
   if (proposed.ok()) {
+    readers = std::move(proposed->readers);
     advice.hypopg = proposed->hypopg;
     advice.proposals = std::move(proposed->proposals);
     advice.skipped = std::move(proposed->skipped);
@@ -96,6 +100,10 @@ Result<protocol::Advice> Advisor::Run(pg::PgSession& session) {
                            (e.sqlstate.empty() ? "" : " (SQLSTATE " + e.sqlstate + ")") +
                            "; findings and schema are complete");
   }
+  auto plans = AddStatementPlans(session, *schema, options_.proposer, previous.plan_fingerprints,
+                                 full, advice);
+  RETURN_IF_ERROR(plans);
+  next.plan_fingerprints = std::move(plans).value();
   if (options_.propose_drops) {
     for (const protocol::IndexFinding& f : advice.findings) {
       if (f.kind != protocol::FindingKind::kUnused && f.kind != protocol::FindingKind::kRedundant) {
@@ -114,6 +122,26 @@ Result<protocol::Advice> Advisor::Run(pg::PgSession& session) {
       drop.reason = f.reason;
       advice.proposals.push_back(std::move(drop));
     }
+  }
+  auto health = ReadTableHealth(session);
+  if (health.ok()) {
+    for (TableHealthReading& table : health->tables) {
+      const auto r = readers.find(table.health.schema + "." + table.health.name);
+      if (r != readers.end()) table.health.read_by = r->second;
+    }
+    advice.vacuum_findings = FindVacuumProblems(*health, previous.dead_tuples);
+    advice.table_health = BuildTableHealthReport(*health, advice.vacuum_findings);
+    for (protocol::IndexProposal& p : ProposeTableChanges(advice.vacuum_findings, *health)) {
+      advice.proposals.push_back(std::move(p));
+    }
+    next.dead_tuples = NextDeadTupleHistory(previous.dead_tuples, *health);
+  } else if (health.error().code == ErrorCode::kConnectionLost) {
+    return std::move(health).error();
+  } else {
+    const Error& e = health.error();
+    advice.notes.push_back("no table health this run: " + std::string(ErrorCodeName(e.code)) +
+                           (e.sqlstate.empty() ? "" : " (SQLSTATE " + e.sqlstate + ")"));
+    next.dead_tuples = previous.dead_tuples;
   }
   if (changes_ != nullptr) {
     // The catalog read above may predate a change the apply worker has taken or just finished.

@@ -1,11 +1,14 @@
 #pragma once
 
-// Advisor: the index advisor of one database. Each Run() reads the index statistics and the
-// schema, and returns the advice: index statistics with their window (scans and table writes since
-// the previous run), findings (index_findings.h), the schema report with drift since the previous
-// run (schema_drift.h), and proposals: create_index from HypoPG-verified candidates
-// (index_proposer.h) and drop_index for unused and redundant indexes, each with the digest of its
-// table. Read-only: it runs over a session opened in SessionMode::kReadOnly and writes nothing.
+// Advisor: the index and vacuum advisor of one database. Each Run() reads the index statistics,
+// the schema and the table health, and returns the advice: index statistics with their window
+// (scans and table writes since the previous run), findings (index_findings.h), the schema report
+// with drift since the previous run (schema_drift.h), the table health report with its vacuum
+// findings (table_health_reader.h, vacuum_findings.h), and proposals: create_index from
+// HypoPG-verified candidates (index_proposer.h), drop_index for unused and redundant indexes, each
+// with the digest of its table, set_table_options and analyze_table from the vacuum findings; and the plans of the top statements (statement_plans.h): each fingerprint, and the plan
+// when its fingerprint changed since the last committed run or with the full schema. Read-only: it
+// runs over a session opened in SessionMode::kReadOnly and writes nothing.
 // No proposal repeats a change already under way: an index equal to one on the table in any state
 // (valid, being built, INVALID) is no candidate (index_candidates.h), and a proposal equal to a
 // change the agent's apply worker has in progress or just made (ChangesInProgress, when given) is
@@ -13,7 +16,8 @@
 //
 // The next run compares with the last *committed* run: call Commit() once its advice is safely
 // on its way (the daemon: written to the spool), so that a snapshot lost before that does not
-// lose the full schema or a drift report. The full schema is sent again every kFullSchemaEvery.
+// lose the full schema or a drift report (or a run of the dead tuple history that
+// vacuum_not_keeping_up follows). The full schema is sent again every kFullSchemaEvery.
 //
 // With index watching on (LoadHistory, which the daemon calls with what it persisted), the
 // advisor remembers since when it has seen each index's scan counter without a restart; an index
@@ -30,6 +34,8 @@
 #include "advisor/changes_in_progress.h"
 #include "advisor/index_findings.h"
 #include "advisor/index_proposer.h"
+#include "advisor/vacuum_findings.h"
+#include "advisor/statement_plans.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "pg/pg_session.h"
@@ -62,8 +68,8 @@ class Advisor {
   Advisor(AdvisorOptions options, const Clock& clock, const ChangesInProgress* changes = nullptr);
 
   // One run. Errors: those of PgSession reading the statistics or the schema (kConnectionLost:
-  // reconnect). A failure of the proposals alone is a note in the advice, not an error, unless the
-  // connection was lost.
+  // reconnect). A failure of the proposals or of the table health reading alone is a note in the
+  // advice, not an error, unless the connection was lost.
   Result<protocol::Advice> Run(pg::PgSession& session);
 
   // Makes the last Run() the one the next run compares with.
@@ -83,6 +89,8 @@ class Advisor {
     std::optional<std::vector<protocol::TableSchema>> schema;
     std::optional<std::chrono::steady_clock::time_point> full_schema_at;
     IndexHistory history;
+    DeadTupleHistory dead_tuples;
+    std::map<int64_t, std::string> plan_fingerprints;  // by queryid: the last one sent
   };
 
   AdvisorOptions options_;

@@ -1,5 +1,6 @@
 #include "advisor/changes_in_progress.h"
 
+#include <algorithm>
 #include <utility>
 #include <variant>
 
@@ -33,7 +34,9 @@ ChangesInProgress::ChangesInProgress(const Clock& clock, std::chrono::millisecon
 ChangesInProgress::InProgress ChangesInProgress::Begin(const std::string& database,
                                                        const protocol::RecommendationSpec& spec) {
   if (!std::holds_alternative<protocol::CreateIndexSpec>(spec) &&
-      !std::holds_alternative<protocol::DropIndexSpec>(spec)) {
+      !std::holds_alternative<protocol::DropIndexSpec>(spec) &&
+      !std::holds_alternative<protocol::SetTableOptionsSpec>(spec) &&
+      !std::holds_alternative<protocol::AnalyzeTableSpec>(spec)) {
     return InProgress();
   }
   const auto now = clock_.Monotonic();
@@ -77,6 +80,22 @@ bool ChangesInProgress::Holds(const std::string& database,
     } else if (const auto* drop = std::get_if<protocol::DropIndexSpec>(&entry.spec)) {
       if (proposal.kind == "drop_index" && drop->schema == proposal.schema &&
           drop->index == proposal.index) {
+        return true;
+      }
+    } else if (const auto* set = std::get_if<protocol::SetTableOptionsSpec>(&entry.spec)) {
+      if (proposal.kind == "set_table_options" && set->schema == proposal.schema &&
+          set->table == proposal.table && !proposal.table_options.empty() &&
+          std::all_of(proposal.table_options.begin(), proposal.table_options.end(),
+                      [&](const auto& option) {
+                        return std::find(set->options.begin(), set->options.end(),
+                                         std::pair<std::string, std::string>(option)) !=
+                               set->options.end();
+                      })) {
+        return true;
+      }
+    } else if (const auto* analyze = std::get_if<protocol::AnalyzeTableSpec>(&entry.spec)) {
+      if (proposal.kind == "analyze_table" && analyze->schema == proposal.schema &&
+          analyze->table == proposal.table) {
         return true;
       }
     }

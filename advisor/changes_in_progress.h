@@ -10,7 +10,8 @@
 // A change counts from Begin() until its InProgress handle is destroyed, then for
 // `held_after_end` more (time from the clock's Monotonic()), after which it is forgotten; one
 // discarded (InProgress::Discard) stops counting at once.
-// Only create_index and drop_index changes are recorded; other kinds are ignored.
+// Only create_index, drop_index, set_table_options and analyze_table changes are recorded; other
+// kinds are ignored.
 //
 // Thread safety: every member may be called from any thread. The object must outlive every
 // InProgress handle it gave out and every advisor reading it.
@@ -64,8 +65,9 @@ class ChangesInProgress {
                                  const protocol::RecommendationSpec& spec);
 
   // Whether `proposal` for `database` is equal to a recorded change: a create_index on the same
-  // table with the same key columns, as a plain btree index (no INCLUDE, no predicate), or a
-  // drop_index of the same index.
+  // table with the same key columns, as a plain btree index (no INCLUDE, no predicate), a
+  // drop_index of the same index, a set_table_options on the same table setting every option the
+  // proposal sets to the same value, or an analyze_table of the same table.
   bool Holds(const std::string& database, const protocol::IndexProposal& proposal) const;
 
  private:

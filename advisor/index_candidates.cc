@@ -100,6 +100,17 @@ bool ReadsOnlyKnownTables(const QueryShape& shape, const std::vector<TableSchema
   });
 }
 
+std::vector<std::string> TablesRead(const QueryShape& shape, const std::vector<TableSchema>& schema) {
+  std::vector<std::string> out;
+  for (const TableRef& ref : shape.tables) {
+    const TableSchema* table = FindTable(schema, ref);
+    if (table == nullptr) continue;
+    std::string name = table->schema + "." + table->name;
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+  }
+  return out;
+}
+
 std::vector<IndexCandidate> CandidatesFor(const QueryShape& shape,
                                           const std::vector<TableSchema>& schema,
                                           const std::vector<collector::IndexReading>& indexes,

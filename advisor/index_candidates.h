@@ -40,6 +40,11 @@ bool BtreeFriendlyType(const std::string& type);
 bool ReadsOnlyKnownTables(const QueryShape& shape,
                           const std::vector<protocol::TableSchema>& schema);
 
+// The tables of `schema` the shape reads, as "schema.table", each once, resolved as CandidatesFor
+// resolves them; names that resolve to none are left out.
+std::vector<std::string> TablesRead(const QueryShape& shape,
+                                    const std::vector<protocol::TableSchema>& schema);
+
 // Resolves the shape's tables against `schema` (an unqualified name is taken from "public" when it
 // is there, else from the one schema that has it) and returns the candidates, at most
 // `max_candidates`, single-column ones first. Partitioned tables get none (the applier builds

@@ -140,7 +140,11 @@ Result<ProposerResult> ProposeIndexes(pg::PgSession& session,
     if (!time_left()) break;
     if (!pg::CheckPlainSelect(statement.text).ok()) continue;  // only plain SELECTs
     auto shape = ParseQueryShape(statement.text);
-    if (!shape.ok() || !ReadsOnlyKnownTables(*shape, schema)) continue;
+    if (!shape.ok()) continue;
+    for (const std::string& table : TablesRead(*shape, schema)) {
+      result.readers[table].push_back(statement.queryid);
+    }
+    if (!ReadsOnlyKnownTables(*shape, schema)) continue;
     std::vector<IndexCandidate> mine = CandidatesFor(*shape, schema, indexes);
     if (mine.empty()) continue;
     auto proven = pg::ProveSafeToPlan(session, statement.text, pg::PlanPurpose::kAdvice);

@@ -51,6 +51,9 @@ struct ProposerResult {
   std::vector<protocol::IndexProposal> proposals;  // table_digest filled from `digests`
   std::vector<protocol::SkippedStatement> skipped;
   std::vector<std::string> notes;
+  // "schema.table" -> queryids of the top statements (plain SELECTs) that read it; filled only
+  // when the top statements were read (HypoPG installed).
+  std::map<std::string, std::vector<int64_t>> readers;
 };
 
 // `schema` and `indexes` are this run's readings; `digests` maps "schema.table" to its digest.

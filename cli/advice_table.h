@@ -1,7 +1,7 @@
 #pragma once
 
-// Human-readable view of the index advisor's advice (`optischema-agent advise`): the statistics'
-// age, findings, proposals, notes and skipped statements.
+// Human-readable view of the advisor's advice (`optischema-agent advise`): the statistics' age,
+// index findings, table health with the vacuum findings, proposals, notes and skipped statements.
 
 #include <string>
 

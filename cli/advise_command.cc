@@ -8,6 +8,7 @@
 #include "agent/state_dir.h"
 #include "cli/activity_table.h"
 #include "cli/advice_table.h"
+#include "cli/plan_tree.h"
 #include "collector/activity_window.h"
 #include "core/clock.h"
 #include "protocol/activity_json.h"
@@ -20,6 +21,7 @@ int RunAdvise(const agent::Config& config, const AdviseCommandOptions& options, 
   const SystemClock clock;
   int status = 0;
   bool matched = false;
+  bool plan_found = false;
   std::string json = "[";
   // The daemon's key, so that digests match the ones it sends; made here when missing. Without
   // it no digest is computed (never an unkeyed one).
@@ -48,6 +50,19 @@ int RunAdvise(const agent::Config& config, const AdviseCommandOptions& options, 
     if (!advice.ok()) {
       err << "database \"" << db.name << "\": " << advice.error().ToString() << "\n";
       status = 1;
+      continue;
+    }
+    if (options.plan_queryid) {
+      if (const protocol::StatementPlan* plan = FindPlan(*advice, *options.plan_queryid)) {
+        plan_found = true;
+        if (options.format == OutputFormat::kJson) {
+          json += (json.size() > 1 ? "," : "") + StatementPlanJson(db.name, *plan);
+        } else {
+          out << FormatStatementPlan(db.name, *plan) << "\n";
+        }
+      } else {
+        err << PlanNotFound(db.name, *advice, *options.plan_queryid) << "\n";
+      }
       continue;
     }
     // Blocking chains and long idle transactions right now, from one sample of the sessions.
@@ -82,6 +97,7 @@ int RunAdvise(const agent::Config& config, const AdviseCommandOptions& options, 
     return 2;
   }
   if (options.format == OutputFormat::kJson) out << json << "]\n";
+  if (options.plan_queryid && !plan_found) status = 1;
   return status;
 }
 

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
   advise->add_option("--database", advise_database, "only this configured database");
   advise->add_option("--format", advise_format, "json or table")
       ->check(CLI::IsMember({"json", "table"}));
+  std::optional<int64_t> advise_plan;
+  advise->add_option("--plan", advise_plan,
+                     "print the plan of this statement (its queryid): the generic plan, anonymized");
 
   auto* audit = app.add_subcommand("audit", "the local audit log of applied changes");
   audit->require_subcommand(1);
@@ -121,6 +124,7 @@ int main(int argc, char** argv) {
     cli::AdviseCommandOptions options;
     options.database = advise_database;
     options.format = advise_format == "json" ? cli::OutputFormat::kJson : cli::OutputFormat::kTable;
+    options.plan_queryid = advise_plan;
     return cli::RunAdvise(*config, options, std::cout, std::cerr);
   }
   if (rollback->parsed()) return cli::RunRollback(*config, rollback_id, std::cout, std::cerr);

@@ -58,6 +58,21 @@ Result<std::vector<int64_t>> QueryIds(const json& element) {
   return ids;
 }
 
+// The guard of a kind agents may propose; null for any other kind.
+const protocol::RecommendationGuard* GuardOf(std::string_view kind) {
+  using protocol::RecommendationKind;
+  static constexpr std::pair<RecommendationKind, const protocol::RecommendationGuard*> kGuards[] = {
+      {RecommendationKind::kCreateIndex, &kAgentCreateIndexGuard},
+      {RecommendationKind::kDropIndex, &kAgentDropIndexGuard},
+      {RecommendationKind::kSetTableOptions, &kAgentSetTableOptionsGuard},
+      {RecommendationKind::kAnalyzeTable, &kAgentAnalyzeTableGuard},
+  };
+  for (const auto& [k, guard] : kGuards) {
+    if (kind == protocol::RecommendationKindName(k)) return guard;
+  }
+  return nullptr;
+}
+
 // Compact JSON; strings were valid UTF-8 when parsed, so nothing is replaced in practice.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -102,12 +117,12 @@ Result<Proposal> AgentProposal(const json& element, const std::string& agent_id,
   if (kind == element.end()) return Invalid("kind: missing");
   if (!kind->is_string()) return Invalid("kind: expected a string");
   const std::string& kind_name = kind->get_ref<const std::string&>();
-  const bool create =
-      kind_name == protocol::RecommendationKindName(protocol::RecommendationKind::kCreateIndex);
-  const bool drop =
-      kind_name == protocol::RecommendationKindName(protocol::RecommendationKind::kDropIndex);
-  if (!create && !drop)
-    return Invalid("kind: only create_index and drop_index are proposed by agents");
+  const protocol::RecommendationGuard* guard = GuardOf(kind_name);
+  if (guard == nullptr) {
+    return Invalid(
+        "kind: only create_index, drop_index, set_table_options and analyze_table are proposed "
+        "by agents");
+  }
   const auto spec = element.find("spec");
   if (spec == element.end()) return Invalid("spec: missing");
   if (!spec->is_object()) return Invalid("spec: expected an object");
@@ -123,17 +138,15 @@ Result<Proposal> AgentProposal(const json& element, const std::string& agent_id,
     return Invalid("reason: longer than " + std::to_string(kMaxReasonBytes) + " bytes");
   }
 
-  const protocol::RecommendationGuard& guard =
-      create ? kAgentCreateIndexGuard : kAgentDropIndexGuard;
   json proposal = {{"agent_id", agent_id},
                    {"database", database},
                    {"kind", kind_name},
                    {"spec", *spec},
                    {"affected_queryids", *queryids},
                    {"guard",
-                    {{"verify_window_s", guard.verify_window_s},
-                     {"max_regression_pct", guard.max_regression_pct},
-                     {"auto_rollback", guard.auto_rollback}}}};
+                    {{"verify_window_s", guard->verify_window_s},
+                     {"max_regression_pct", guard->max_regression_pct},
+                     {"auto_rollback", guard->auto_rollback}}}};
   if (!table_digest->empty()) proposal["table_digest"] = *table_digest;
   if (!reason->empty()) proposal["reason"] = *reason;
   auto id = AgentProposalId(agent_id, database, kind_name, *canonical_spec, *table_digest);

@@ -4,7 +4,8 @@
 // on the control plane, for a person to approve like any other (recommendation_workflow.h).
 //
 // One element of a snapshot's `proposals` array, as the agent writes it (advice_json.cc):
-//   kind               "create_index" or "drop_index"; any other kind is refused
+//   kind               "create_index", "drop_index", "set_table_options" or "analyze_table"; any
+//                      other kind is refused
 //   spec               the recommendation spec of that kind (protocol/recommendation.h)
 //   affected_queryids  array of queryids as decimal strings (JSON numbers lose 64-bit precision)
 //   table_digest       the table's schema digest when proposed; "" or absent: none known
@@ -41,6 +42,12 @@ inline constexpr protocol::RecommendationGuard kAgentCreateIndexGuard{
     /*verify_window_s=*/900, /*max_regression_pct=*/20, /*auto_rollback=*/true};
 inline constexpr protocol::RecommendationGuard kAgentDropIndexGuard{
     /*verify_window_s=*/900, /*max_regression_pct=*/20, /*auto_rollback=*/false};
+// Table options (autovacuum reloptions) are set back on their own on a regression, like a new
+// index; an ANALYZE cannot be undone, so it has nothing to roll back.
+inline constexpr protocol::RecommendationGuard kAgentSetTableOptionsGuard{
+    /*verify_window_s=*/900, /*max_regression_pct=*/20, /*auto_rollback=*/true};
+inline constexpr protocol::RecommendationGuard kAgentAnalyzeTableGuard{
+    /*verify_window_s=*/900, /*max_regression_pct=*/20, /*auto_rollback=*/false};
 
 // "adv-" + the first 32 lower-case hex digits of SHA-256 over
 //   agent_id NUL database NUL kind NUL canonical_spec [NUL table_digest]
@@ -54,8 +61,8 @@ Result<std::string> AgentProposalId(std::string_view agent_id, std::string_view 
                                     std::string_view table_digest = {});
 
 // The proposal one element of `proposals` describes (see above). Errors, kInvalidArgument, name
-// the member and never echo values: "kind: only create_index and drop_index are proposed by
-// agents", "affected_queryids[1]: expected a decimal 64-bit integer in a string", or
+// the member and never echo values: "kind: only create_index, drop_index, set_table_options and
+// analyze_table are proposed by agents", "affected_queryids[1]: expected a decimal 64-bit integer in a string", or
 // ParseProposal's ("recommendation adv-…: spec.columns: missing"). Pure; thread-safe.
 Result<Proposal> AgentProposal(const nlohmann::json& element, const std::string& agent_id,
                                const std::string& database,

@@ -8,6 +8,7 @@
 
 #include "controlplane/activity_validation.h"
 #include "controlplane/message_validation.h"
+#include "controlplane/plan_validation.h"
 #include "protocol/snapshot.h"
 
 namespace optischema::controlplane {
@@ -100,6 +101,97 @@ Status CheckRemainder(const nlohmann::json& remainder) {
   return result;
 }
 
+// Table health and vacuum findings (protocol/advice.h): typed and bounded. An agent reads at
+// most 2,000 tables (advisor/table_health_reader.h) and finds at most five problems per table.
+constexpr std::size_t kMaxHealthTables = 2000;
+constexpr std::size_t kMaxVacuumFindings = 5 * kMaxHealthTables;
+
+Status QueryIdStrings(const FieldChecker& fields, const char* key) {
+  auto ids = fields.Array(key);
+  RETURN_IF_ERROR(ids);
+  for (const nlohmann::json& id : **ids) {
+    if (!id.is_string() || !IsDecimalInt64(id.get_ref<const std::string&>())) {
+      return fields.Invalid(key, "expected decimal 64-bit integers in strings");
+    }
+  }
+  return OkStatus();
+}
+
+Status CheckTableHealth(const nlohmann::json& health) {
+  const FieldChecker fields(health, "table_health");
+  if (Status st = fields.Object("settings", true); !st.ok()) return st;
+  if (Status st = fields.NonNegativeInteger("tables_omitted", true); !st.ok()) return st;
+  auto tables = fields.Array("tables");
+  RETURN_IF_ERROR(tables);
+  if ((*tables)->size() > kMaxHealthTables) {
+    return fields.Invalid("tables", "more than " + std::to_string(kMaxHealthTables) + " tables");
+  }
+  for (std::size_t i = 0; i < (*tables)->size(); ++i) {
+    const nlohmann::json& table = (**tables)[i];
+    const std::string where = "table_health.tables[" + std::to_string(i) + "]";
+    if (!table.is_object()) return fields.Invalid("tables", "expected objects");
+    const FieldChecker t(table, where);
+    for (const char* key : {"schema", "table"}) {
+      if (auto name = t.String(key); !name.ok()) return std::move(name).error();
+    }
+    if (Status st = t.Number("reltuples", true); !st.ok()) return st;
+    for (const char* key : {"n_live_tup", "n_dead_tup", "n_mod_since_analyze",
+                            "n_ins_since_vacuum", "vacuum_count", "autovacuum_count",
+                            "table_bytes", "toast_bytes", "xid_age", "mxid_age"}) {
+      if (Status st = t.NonNegativeInteger(key, true); !st.ok()) return st;
+    }
+    for (const char* key : {"last_vacuum_age_s", "last_autovacuum_age_s", "last_analyze_age_s",
+                            "last_autoanalyze_age_s"}) {
+      auto age = t.Get(key, true);
+      RETURN_IF_ERROR(age);
+      if (!(*age)->is_null()) {
+        if (Status st = t.NonNegativeNumber(key, true); !st.ok()) return st;
+      }
+    }
+    if (Status st = t.Object("options", true); !st.ok()) return st;
+    for (const auto& [name, value] : table["options"].items()) {
+      if (!value.is_string()) return t.Invalid("options", "expected string values");
+    }
+    if (Status st = QueryIdStrings(t, "read_by"); !st.ok()) return st;
+  }
+  return OkStatus();
+}
+
+Status CheckVacuumFindings(const nlohmann::json& findings) {
+  if (findings.size() > kMaxVacuumFindings) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "vacuum_findings: more than " + std::to_string(kMaxVacuumFindings));
+  }
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const nlohmann::json& finding = findings[i];
+    const std::string where = "vacuum_findings[" + std::to_string(i) + "]";
+    if (!finding.is_object()) {
+      return MakeError(ErrorCode::kInvalidArgument, where + ": expected an object");
+    }
+    const FieldChecker f(finding, where);
+    auto kind = f.String("kind");
+    RETURN_IF_ERROR(kind);
+    if (*kind != "dead_tuples" && *kind != "wraparound" && *kind != "stale_statistics" &&
+        *kind != "vacuum_not_keeping_up") {
+      return f.Invalid("kind", "expected dead_tuples, wraparound, stale_statistics or "
+                               "vacuum_not_keeping_up");
+    }
+    for (const char* key : {"schema", "table", "severity", "metric", "reason"}) {
+      if (auto text = f.String(key); !text.ok()) return std::move(text).error();
+    }
+    for (const char* key : {"value", "threshold"}) {
+      if (Status st = f.NonNegativeInteger(key, true); !st.ok()) return st;
+    }
+    auto since = f.Get("since_s", true);
+    RETURN_IF_ERROR(since);
+    if (!(*since)->is_null()) {
+      if (Status st = f.NonNegativeNumber("since_s", true); !st.ok()) return st;
+    }
+    if (Status st = QueryIdStrings(f, "queryids"); !st.ok()) return st;
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
@@ -138,6 +230,18 @@ Result<SnapshotRecord> ValidateSnapshot(const nlohmann::json& snapshot,
   }
   for (const char* key : {"indexes", "index_findings", "proposals"}) {
     if (Status st = fields.OptionalArray(key); !st.ok()) return std::move(st).error();
+  }
+  if (Status st = fields.OptionalArray("plans"); !st.ok()) return std::move(st).error();
+  if (const auto plans = snapshot.find("plans"); plans != snapshot.end()) {
+    if (Status st = CheckStatementPlans(*plans); !st.ok()) return std::move(st).error();
+  }
+  if (Status st = fields.Object("table_health", false); !st.ok()) return std::move(st).error();
+  if (const auto health = snapshot.find("table_health"); health != snapshot.end()) {
+    if (Status st = CheckTableHealth(*health); !st.ok()) return std::move(st).error();
+  }
+  if (Status st = fields.OptionalArray("vacuum_findings"); !st.ok()) return std::move(st).error();
+  if (const auto findings = snapshot.find("vacuum_findings"); findings != snapshot.end()) {
+    if (Status st = CheckVacuumFindings(*findings); !st.ok()) return std::move(st).error();
   }
   if (Status st = fields.NonNegativeInteger("excluded_statements", false); !st.ok()) {
     return std::move(st).error();

@@ -12,6 +12,7 @@
 // members, when present, only by type: index_stats, schema and advisor objects; indexes,
 // index_findings and proposals arrays (proposals are checked one by one when stored, and a bad
 // one does not refuse the snapshot).
+// The statement plans, when present, entry by entry (plan_validation.h).
 //
 // Pure functions; thread-safe.
 

@@ -1,5 +1,7 @@
 #include "protocol/advice_json.h"
 
+#include "protocol/statement_plan_json.h"
+
 namespace optischema::protocol {
 
 const char* FindingKindName(FindingKind kind) {
@@ -14,6 +16,20 @@ const char* FindingKindName(FindingKind kind) {
       return "insufficient_history";
   }
   return "unused";
+}
+
+const char* VacuumFindingKindName(VacuumFindingKind kind) {
+  switch (kind) {
+    case VacuumFindingKind::kDeadTuples:
+      return "dead_tuples";
+    case VacuumFindingKind::kWraparound:
+      return "wraparound";
+    case VacuumFindingKind::kStaleStatistics:
+      return "stale_statistics";
+    case VacuumFindingKind::kVacuumNotKeepingUp:
+      return "vacuum_not_keeping_up";
+  }
+  return "dead_tuples";
 }
 
 namespace {
@@ -181,6 +197,18 @@ void PutProposal(JsonWriter& w, const IndexProposal& p) {
     PutStrings(w, p.columns);
     w.Key("method");
     w.String("btree");
+  } else if (p.kind == "set_table_options" || p.kind == "analyze_table") {
+    w.Key("table");
+    w.String(p.table);
+    if (p.kind == "set_table_options") {
+      w.Key("options");
+      w.BeginObject();
+      for (const auto& [name, value] : p.table_options) {
+        w.Key(name);
+        w.String(value);
+      }
+      w.EndObject();
+    }
   } else {
     w.Key("index");
     w.String(p.index);
@@ -193,6 +221,7 @@ void PutProposal(JsonWriter& w, const IndexProposal& p) {
   w.Key("affected_queryids");
   w.BeginArray();
   for (const ProposalStatement& s : p.statements) w.String(std::to_string(s.queryid));
+  for (const int64_t queryid : p.queryids) w.String(std::to_string(queryid));
   w.EndArray();
   w.Key("statements");
   w.BeginArray();
@@ -217,6 +246,102 @@ void PutProposal(JsonWriter& w, const IndexProposal& p) {
   w.Int(p.index_size_bytes);
   w.Key("reason");
   w.String(p.reason);
+  w.EndObject();
+}
+
+void PutQueryIds(JsonWriter& w, const std::vector<int64_t>& queryids) {
+  w.BeginArray();
+  for (const int64_t queryid : queryids) w.String(std::to_string(queryid));
+  w.EndArray();
+}
+
+void PutTableHealth(JsonWriter& w, const TableHealthReport& r) {
+  w.BeginObject();
+  w.Key("settings");
+  w.BeginObject();
+  w.Key("autovacuum");
+  w.Bool(r.settings.autovacuum);
+  w.Key("autovacuum_vacuum_threshold");
+  w.Int(r.settings.vacuum_threshold);
+  w.Key("autovacuum_vacuum_scale_factor");
+  w.Double(r.settings.vacuum_scale_factor);
+  w.Key("autovacuum_analyze_threshold");
+  w.Int(r.settings.analyze_threshold);
+  w.Key("autovacuum_analyze_scale_factor");
+  w.Double(r.settings.analyze_scale_factor);
+  w.Key("autovacuum_freeze_max_age");
+  w.Int(r.settings.freeze_max_age);
+  w.Key("autovacuum_multixact_freeze_max_age");
+  w.Int(r.settings.multixact_freeze_max_age);
+  w.EndObject();
+  w.Key("tables");
+  w.BeginArray();
+  for (const TableHealth& t : r.tables) {
+    w.BeginObject();
+    w.Key("schema");
+    w.String(t.schema);
+    w.Key("table");
+    w.String(t.name);
+    w.Key("reltuples");
+    w.Double(t.reltuples);
+    for (const auto& [key, value] :
+         {std::pair{"n_live_tup", t.live_tuples}, std::pair{"n_dead_tup", t.dead_tuples},
+          std::pair{"n_mod_since_analyze", t.mod_since_analyze},
+          std::pair{"n_ins_since_vacuum", t.ins_since_vacuum},
+          std::pair{"vacuum_count", t.vacuum_count},
+          std::pair{"autovacuum_count", t.autovacuum_count},
+          std::pair{"table_bytes", t.table_bytes}, std::pair{"toast_bytes", t.toast_bytes},
+          std::pair{"xid_age", t.xid_age}, std::pair{"mxid_age", t.mxid_age}}) {
+      w.Key(key);
+      w.Int(value);
+    }
+    for (const auto& [key, value] : {std::pair{"last_vacuum_age_s", &t.last_vacuum_age_s},
+                                     std::pair{"last_autovacuum_age_s", &t.last_autovacuum_age_s},
+                                     std::pair{"last_analyze_age_s", &t.last_analyze_age_s},
+                                     std::pair{"last_autoanalyze_age_s",
+                                               &t.last_autoanalyze_age_s}}) {
+      w.Key(key);
+      w.DoubleOrNull(*value);
+    }
+    w.Key("options");
+    w.BeginObject();
+    for (const auto& [name, value] : t.options) {
+      w.Key(name);
+      w.String(value);
+    }
+    w.EndObject();
+    w.Key("read_by");
+    PutQueryIds(w, t.read_by);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("tables_omitted");
+  w.Int(r.tables_omitted);
+  w.EndObject();
+}
+
+void PutVacuumFinding(JsonWriter& w, const VacuumFinding& f) {
+  w.BeginObject();
+  w.Key("kind");
+  w.String(VacuumFindingKindName(f.kind));
+  w.Key("schema");
+  w.String(f.schema);
+  w.Key("table");
+  w.String(f.table);
+  w.Key("severity");
+  w.String(f.severity);
+  w.Key("metric");
+  w.String(f.metric);
+  w.Key("value");
+  w.Int(f.value);
+  w.Key("threshold");
+  w.Int(f.threshold);
+  w.Key("since_s");
+  w.DoubleOrNull(f.since_s);
+  w.Key("queryids");
+  PutQueryIds(w, f.queryids);
+  w.Key("reason");
+  w.String(f.reason);
   w.EndObject();
 }
 
@@ -259,6 +384,15 @@ void WriteAdviceMembers(JsonWriter& w, const Advice& advice) {
   }
   w.EndArray();
   w.EndObject();
+  WriteStatementPlans(w, advice.plans);
+  if (advice.table_health) {
+    w.Key("table_health");
+    PutTableHealth(w, *advice.table_health);
+  }
+  w.Key("vacuum_findings");
+  w.BeginArray();
+  for (const VacuumFinding& f : advice.vacuum_findings) PutVacuumFinding(w, f);
+  w.EndArray();
 }
 
 std::string AdviceToJson(const std::string& database, const Advice& advice) {

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -236,6 +237,35 @@ TEST_F(AttackTest, AdvisorPlansNothingAsASuperuser) {
   ExpectNoTrapRan();
   EXPECT_NE(SkipReason(advice, plain).find("superuser"), std::string::npos) << advice.dump();
   EXPECT_TRUE(advice.value("proposals", json::array()).empty()) << advice.dump();
+}
+
+// A column default calling mallory's function, and a view over it: the function writes a row
+// when it runs. The statement over the view is not planned (no plan of it is sent); the one over
+// the table is (planning a SELECT never evaluates a column default); the function never ran as
+// the agent.
+TEST_F(AttackTest, AdvisorNeverRunsAUserFunctionOfAColumnDefaultOrAViewWhilePlanning) {
+  AsMallory(
+      "CREATE TABLE ms.ran (who name); GRANT INSERT, SELECT ON ms.ran TO PUBLIC;"
+      "CREATE FUNCTION ms.logged() RETURNS int LANGUAGE plpgsql VOLATILE AS $$"
+      "BEGIN INSERT INTO ms.ran VALUES (current_user); PERFORM ms.mark('default or view');"
+      " RETURN 1; END$$;"
+      "CREATE TABLE ms.d (id int, v int DEFAULT ms.logged()); INSERT INTO ms.d SELECT g, g FROM "
+      "generate_series(1, 20000) g; ANALYZE ms.d; GRANT SELECT ON ms.d TO PUBLIC;"
+      "CREATE VIEW ms.v AS SELECT id, ms.logged() AS x FROM ms.d; GRANT SELECT ON ms.v TO PUBLIC");
+  RunAsMallory("SELECT id FROM ms.d WHERE id = 5");
+  RunAsMallory("SELECT x FROM ms.v WHERE id = 6");
+  const std::string over_default = QueryId("%FROM ms.d WHERE%");
+  const std::string over_view = QueryId("%FROM ms.v WHERE%");
+
+  const json advice = Advise(monitoring_dsn_);
+  ExpectNoTrapRan();
+  EXPECT_EQ(cluster_->QueryValue("SELECT count(*) FROM ms.ran WHERE who <> 'mallory'"), "0");
+  std::set<std::string> planned;
+  for (const json& plan : advice.value("plans", json::array())) {
+    planned.insert(Id(plan.value("queryid", json())));
+  }
+  EXPECT_FALSE(planned.contains(over_view)) << advice.dump();
+  EXPECT_TRUE(planned.contains(over_default)) << advice.dump();
 }
 
 // The agent daemon applying and estimating signed recommendations for database "shop", with the

@@ -240,7 +240,70 @@ TEST(AgentProposal, KindsOtherThanIndexChangesAreRefused) {
   for (const json& element : {set_config, rewrite, no_kind}) {
     EXPECT_TRUE(Contains(Refusal(element), "kind: ")) << element.dump();
   }
-  EXPECT_EQ(Refusal(set_config), "kind: only create_index and drop_index are proposed by agents");
+  EXPECT_EQ(Refusal(set_config),
+            "kind: only create_index, drop_index, set_table_options and analyze_table are "
+            "proposed by agents");
+}
+
+TEST(AgentProposal, TableOptionsAsTheAgentWritesThemGetAGuardWithAutomaticRollback) {
+  protocol::Advice advice;
+  protocol::IndexProposal options;
+  options.kind = "set_table_options";
+  options.schema = "public";
+  options.table = "orders";
+  options.table_options = {{"autovacuum_enabled", "true"},
+                           {"autovacuum_vacuum_scale_factor", "0.05"}};
+  options.queryids = {-7, 8};
+  options.reason = "1000000 dead tuples";
+  advice.proposals = {options};
+  const json written = json::parse(protocol::AdviceToJson(kDatabase, advice));
+
+  const Result<Proposal> proposal = Convert(written["proposals"][0]);
+
+  ASSERT_TRUE(proposal.ok()) << proposal.error().message;
+  const protocol::Recommendation& r = proposal->recommendation;
+  const auto& spec = std::get<protocol::SetTableOptionsSpec>(r.spec);
+  EXPECT_EQ(spec.schema, "public");
+  EXPECT_EQ(spec.table, "orders");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"autovacuum_enabled", "true"}, {"autovacuum_vacuum_scale_factor", "0.05"}};
+  EXPECT_EQ(spec.options, expected);
+  EXPECT_EQ(r.affected_queryids, (std::vector<int64_t>{-7, 8}));
+  EXPECT_EQ(r.guard.verify_window_s, 900);
+  EXPECT_EQ(r.guard.max_regression_pct, 20);
+  EXPECT_TRUE(r.guard.auto_rollback);
+  EXPECT_FALSE(r.table_digest.has_value());
+  EXPECT_EQ(r.reason, "1000000 dead tuples");
+}
+
+TEST(AgentProposal, AnalyzeTableAsTheAgentWritesItGetsAGuardWithoutAutomaticRollback) {
+  protocol::Advice advice;
+  protocol::IndexProposal analyze;
+  analyze.kind = "analyze_table";
+  analyze.schema = "public";
+  analyze.table = "orders";
+  advice.proposals = {analyze};
+  const json written = json::parse(protocol::AdviceToJson(kDatabase, advice));
+
+  const Result<Proposal> proposal = Convert(written["proposals"][0]);
+
+  ASSERT_TRUE(proposal.ok()) << proposal.error().message;
+  const protocol::Recommendation& r = proposal->recommendation;
+  EXPECT_EQ(std::get<protocol::AnalyzeTableSpec>(r.spec).table, "orders");
+  EXPECT_EQ(r.guard.verify_window_s, 900);
+  EXPECT_EQ(r.guard.max_regression_pct, 20);
+  EXPECT_FALSE(r.guard.auto_rollback);
+}
+
+TEST(AgentProposal, TableOptionOutsideTheAllowListIsRefused) {
+  json element = {{"kind", "set_table_options"},
+                  {"spec",
+                   {{"schema", "public"},
+                    {"table", "orders"},
+                    {"options", {{"fillfactor", "50"}}}}},
+                  {"affected_queryids", json::array()}};
+
+  EXPECT_FALSE(Refusal(element).empty());
 }
 
 TEST(AgentProposal, OverlongReasonIsRefused) {

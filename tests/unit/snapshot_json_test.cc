@@ -6,6 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "protocol/advice_json.h"
 #include "protocol/json_writer.h"
 
 namespace optischema::protocol {
@@ -237,6 +238,79 @@ TEST(SnapshotJson, AdviceMembersOnlyInTheSnapshotCarryingAdvice) {
   EXPECT_EQ(j["proposals"][1]["spec"],
             nlohmann::json::parse(R"({"schema":"public","index":"t_a"})"));
   EXPECT_TRUE(j.contains("advisor"));
+}
+
+TEST(SnapshotJson, TableHealthVacuumFindingsAndTableProposalsAreWrittenWithTheirSpecs) {
+  Advice advice;
+  TableHealthReport report;
+  report.settings.autovacuum = false;
+  report.settings.freeze_max_age = 100000;
+  TableHealth table;
+  table.schema = "public";
+  table.name = "t";
+  table.dead_tuples = 1000000;
+  table.xid_age = 90000;
+  table.last_autovacuum_age_s = 7200.5;
+  table.options = {{"autovacuum_enabled", "false"}};
+  table.read_by = {-9007199254740993};
+  report.tables.push_back(table);
+  report.tables_omitted = 3;
+  advice.table_health = report;
+  VacuumFinding finding;
+  finding.kind = VacuumFindingKind::kDeadTuples;
+  finding.schema = "public";
+  finding.table = "t";
+  finding.severity = "critical";
+  finding.metric = "n_dead_tup";
+  finding.value = 1000000;
+  finding.threshold = 50;
+  finding.reason = "dead";
+  advice.vacuum_findings.push_back(finding);
+  IndexProposal options;
+  options.kind = "set_table_options";
+  options.schema = "public";
+  options.table = "t";
+  options.table_options = {{"autovacuum_enabled", "true"}};
+  options.queryids = {5};
+  IndexProposal analyze;
+  analyze.kind = "analyze_table";
+  analyze.schema = "public";
+  analyze.table = "t";
+  advice.proposals = {options, analyze};
+
+  const auto j = nlohmann::json::parse(AdviceToJson("orders", advice));
+
+  const auto& health = j["table_health"];
+  EXPECT_EQ(health["settings"]["autovacuum"], false);
+  EXPECT_EQ(health["settings"]["autovacuum_freeze_max_age"], 100000);
+  EXPECT_EQ(health["tables_omitted"], 3);
+  const auto& t = health["tables"][0];
+  EXPECT_EQ(t["table"], "t");
+  EXPECT_EQ(t["n_dead_tup"], 1000000);
+  EXPECT_EQ(t["xid_age"], 90000);
+  EXPECT_EQ(t["last_autovacuum_age_s"].get<double>(), 7200.5);
+  EXPECT_TRUE(t["last_vacuum_age_s"].is_null());
+  EXPECT_EQ(t["options"]["autovacuum_enabled"], "false");
+  EXPECT_EQ(t["read_by"][0], "-9007199254740993");
+  const auto& f = j["vacuum_findings"][0];
+  EXPECT_EQ(f["kind"], "dead_tuples");
+  EXPECT_EQ(f["severity"], "critical");
+  EXPECT_EQ(f["metric"], "n_dead_tup");
+  EXPECT_EQ(f["value"], 1000000);
+  EXPECT_EQ(f["threshold"], 50);
+  EXPECT_TRUE(f["since_s"].is_null());
+  EXPECT_EQ(j["proposals"][0]["spec"],
+            nlohmann::json::parse(R"({"schema":"public","table":"t",
+                                      "options":{"autovacuum_enabled":"true"}})"));
+  EXPECT_EQ(j["proposals"][0]["affected_queryids"], nlohmann::json::parse(R"(["5"])"));
+  EXPECT_EQ(j["proposals"][1]["kind"], "analyze_table");
+  EXPECT_EQ(j["proposals"][1]["spec"], nlohmann::json::parse(R"({"schema":"public","table":"t"})"));
+}
+
+TEST(SnapshotJson, AdviceWithoutTableHealthHasNoTableHealthMember) {
+  const auto j = nlohmann::json::parse(AdviceToJson("orders", Advice{}));
+  EXPECT_FALSE(j.contains("table_health"));
+  EXPECT_TRUE(j["vacuum_findings"].is_array());
 }
 
 }  // namespace
