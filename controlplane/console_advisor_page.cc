@@ -1,8 +1,10 @@
-// The index advisor: each database's findings and schema drift from the agent's last advice
-// (console_pages.h).
+// The advisor: each database's index findings, schema drift, table health, vacuum findings and
+// the plans of its top statements, from the agent's last advice (console_pages.h).
 
 #include "controlplane/command_output.h"
 #include "controlplane/console_pages.h"
+#include "controlplane/console_plan_view.h"
+#include "controlplane/console_table_health_view.h"
 #include "controlplane/json_members.h"
 
 namespace optischema::controlplane {
@@ -36,6 +38,12 @@ std::string DatabaseAdvice(const DatabaseInfo& db, int64_t now_s) {
     if (note.is_string()) notes += "<li>" + Escape(note.get<std::string>()) + "</li>";
   }
   if (!notes.empty()) html += "<h3>Advisor notes</h3><ul>" + notes + "</ul>";
+  html += RenderTableHealth(advice);
+  html += RenderVacuumFindings(advice);
+  if (AnyMember(advice, "plans").is_array()) {
+    html += "<section id=\"plans\"><h3>Plans of the top statements</h3>" +
+            RenderPlans(advice, db.agent_id, db.database) + "</section>";
+  }
   return html;
 }
 

@@ -1,9 +1,10 @@
 // The overview: every agent's health, every database's KPIs, and for the chosen database its
-// charts and top statements (console_pages.h).
+// charts, its load by wait class and latest activity, and its top statements (console_pages.h).
 
 #include <nlohmann/json.hpp>
 
 #include "controlplane/command_output.h"
+#include "controlplane/console_activity_view.h"
 #include "controlplane/console_pages.h"
 #include "controlplane/json_members.h"
 
@@ -67,6 +68,36 @@ std::string Shorten(const std::string& text) {
   std::size_t cut = kShownTextChars;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
   return text.substr(0, cut) + "…";
+}
+
+std::string StatementLabel(const StatementInfo& info) {
+  return info.text ? Shorten(*info.text) : "fingerprint " + info.fingerprint;
+}
+
+// The chosen database's load by wait class over the range and its latest activity.
+Result<std::string> ActivitySection(const PageContext& context, const std::string& agent_id,
+                                    const std::string& database, const TimeRange& range,
+                                    int64_t since) {
+  auto points = context.store.WaitClassSeries(agent_id, database, range.resolution, since);
+  RETURN_IF_ERROR(points);
+  auto latest = context.store.GetLatestActivity(agent_id, database);
+  RETURN_IF_ERROR(latest);
+  std::string html = "<h2 id=\"activity\">Database load</h2>";
+  if (points->empty() && !*latest) {
+    return html + "<p class=\"notice\">No activity has been reported for this database (the "
+                  "agent's collector.activity_sample_interval is 0, or the agent is older).</p>";
+  }
+  html += "<div class=\"charts\">" +
+          RenderLoadChart(*points, range.resolution == Resolution::kHour) + "</div>";
+  if (!*latest) return html;
+  const nlohmann::json activity = StoredJson((*latest)->json);
+  ActivityPlace place{agent_id, database, {}};
+  for (const std::string& queryid : ActivityQueryids(activity)) {
+    auto info = context.store.GetStatementInfo(agent_id, database, queryid);
+    RETURN_IF_ERROR(info);
+    if (*info) place.statement_labels[queryid] = StatementLabel(**info);
+  }
+  return html + RenderActivitySections(activity, (*latest)->collected_s, context.now_s, place);
 }
 
 Result<std::string> AgentsSection(const PageContext& context) {
@@ -175,6 +206,9 @@ Result<ApiReply> OverviewPage(const PageContext& context) {
           RenderChart("chart-cache-hit", "Cache hit ratio (%)", "line", labels, {hit}) +
           RenderChart("chart-exec", "Statement time (ms per second)", "line", labels, {exec}) +
           "</div>";
+  auto activity = ActivitySection(context, agent_id, database, range, since);
+  RETURN_IF_ERROR(activity);
+  body += *activity;
 
   const int64_t hour_since = since - since % 3600;
   auto top = context.store.TopStatements(agent_id, database, hour_since, kTopStatements);
@@ -185,10 +219,8 @@ Result<ApiReply> OverviewPage(const PageContext& context) {
   for (const DatabasePoint& p : *hours) database_ms += p.total_exec_ms;
   std::vector<std::vector<std::string>> top_rows;
   for (const StatementTotals& s : *top) {
-    const std::string label =
-        s.info.text ? Shorten(*s.info.text) : "fingerprint " + s.info.fingerprint;
     top_rows.push_back(
-        {StatementLink(agent_id, database, s.info.queryid, label),
+        {StatementLink(agent_id, database, s.info.queryid, StatementLabel(s.info)),
          database_ms > 0 ? FormatPercent(s.total_exec_ms / database_ms) : "-",
          FormatMs(s.total_exec_ms), s.calls > 0 ? FormatMs(s.total_exec_ms / s.calls) : "-",
          FormatNumber(s.calls), FormatNumber(s.info.score), Escape(s.info.duration_class)});

@@ -1,9 +1,12 @@
-// One statement: its anonymized text, its history and the recommendations that name it
-// (console_pages.h).
+// One statement: its anonymized text, its history, its latest plan and load by wait class, and
+// the recommendations that name it (console_pages.h).
 
 #include <algorithm>
 
+#include "controlplane/command_output.h"
+#include "controlplane/console_activity_view.h"
 #include "controlplane/console_pages.h"
+#include "controlplane/console_plan_view.h"
 #include "controlplane/console_recommendation_view.h"
 
 namespace optischema::controlplane {
@@ -14,6 +17,35 @@ std::string Fact(const std::string& name, const std::string& html) {
 }
 
 std::string OptionalMs(const std::optional<double>& ms) { return ms ? FormatMs(*ms) : "-"; }
+
+// The statement's plan in its database's latest advice and its load in the latest activity.
+Result<std::string> PlanAndLoad(const PageContext& context, const std::string& agent_id,
+                                const std::string& database, const std::string& queryid) {
+  auto databases = context.store.ListDatabases();
+  RETURN_IF_ERROR(databases);
+  std::string html;
+  for (const DatabaseInfo& db : *databases) {
+    if (db.agent_id != agent_id || db.database != database || !db.advice_json) continue;
+    const nlohmann::json advice = StoredJson(*db.advice_json);
+    const nlohmann::json& entry = PlanEntry(advice, queryid);
+    if (!entry.is_null()) {
+      html += "<section id=\"plan\"><h2>Plan (generic, from the latest advice, " +
+              Escape(FormatAgo(db.advice_collected_s.value_or(0), context.now_s)) + ")</h2>" +
+              RenderPlanEntry(entry) + "</section>";
+    }
+  }
+  auto activity = context.store.GetLatestActivity(agent_id, database);
+  RETURN_IF_ERROR(activity);
+  if (*activity) {
+    const std::string load = RenderStatementLoad(StoredJson((*activity)->json), queryid);
+    if (!load.empty()) {
+      html += "<section id=\"statement-load\"><h2>Load by wait class (latest window, " +
+              Escape(FormatAgo((*activity)->collected_s, context.now_s)) + ")</h2>" + load +
+              "</section>";
+    }
+  }
+  return html;
+}
 
 }  // namespace
 
@@ -68,6 +100,9 @@ Result<ApiReply> StatementPage(const PageContext& context) {
           RenderChart("chart-share", "Share of the database's statement time (%)", "line", labels,
                       {share}) +
           "</div>";
+  auto plan_and_load = PlanAndLoad(context, agent_id, database, queryid);
+  RETURN_IF_ERROR(plan_and_load);
+  body += *plan_and_load;
 
   auto recommendations = LoadRecommendations(context.store, agent_id);
   RETURN_IF_ERROR(recommendations);

@@ -3,6 +3,29 @@
 #include "controlplane/json_members.h"
 
 namespace optischema::controlplane {
+namespace {
+
+// The advice members kept as the database's latest advice (docs/protocol-v1.md, "Advice
+// members"); schema.drift is kept as `drift`.
+constexpr const char* kAdviceMembers[] = {"index_stats", "indexes",      "index_findings",
+                                          "proposals",   "advisor",      "plans",
+                                          "table_health", "vacuum_findings"};
+
+std::optional<ActivitySample> ExtractActivity(const nlohmann::json& snapshot) {
+  const nlohmann::json& activity = AnyMember(snapshot, "activity");
+  if (!activity.is_object()) return std::nullopt;
+  ActivitySample sample;
+  for (const nlohmann::json& c : ArrayMember(activity, "by_wait_class")) {
+    WaitClassLoad load{StringMember(c, "wait_class"), NumberMember(c, "load").value_or(0)};
+    if (load.wait_class.empty() || !(load.load >= 0)) continue;
+    sample.by_wait_class.push_back(std::move(load));
+  }
+  sample.json = activity.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return sample;
+}
+
+}  // namespace
+
 SnapshotSeries ExtractSeries(const nlohmann::json& snapshot, const std::string& agent_id,
                              int64_t collected_s) {
   SnapshotSeries out;
@@ -18,6 +41,7 @@ SnapshotSeries ExtractSeries(const nlohmann::json& snapshot, const std::string& 
   const nlohmann::json& remainder = AnyMember(snapshot, "remainder");
   db.total_exec_ms = NumberMember(remainder, "total_exec_time_ms").value_or(0);
   db.calls = NumberMember(remainder, "calls").value_or(0);
+  db.activity = ExtractActivity(snapshot);
 
   const nlohmann::json& statements = AnyMember(snapshot, "statements");
   if (statements.is_array()) {
@@ -47,8 +71,7 @@ SnapshotSeries ExtractSeries(const nlohmann::json& snapshot, const std::string& 
   }
 
   nlohmann::json advice = nlohmann::json::object();
-  for (const char* key :
-       {"index_stats", "indexes", "index_findings", "proposals", "advisor"}) {
+  for (const char* key : kAdviceMembers) {
     if (const auto it = snapshot.find(key); it != snapshot.end()) advice[key] = *it;
   }
   if (const nlohmann::json& drift = AnyMember(AnyMember(snapshot, "schema"), "drift"); !drift.is_null()) {

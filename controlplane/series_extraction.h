@@ -1,7 +1,8 @@
 #pragma once
 
 // What the console's history keeps of one stored snapshot (series_records.h): the database's
-// figures, each sent statement's figures, and the advice members when the snapshot has any.
+// figures (with its load by wait class and its `activity` member when it carried one), each sent
+// statement's figures, and the advice members when the snapshot has any.
 // The snapshot has passed ValidateSnapshot; members of the wrong type or missing are read as
 // absent (a figure of 0, a text of none), never as an error, so that a snapshot the API accepted
 // always reaches the history.
@@ -21,8 +22,9 @@ namespace optischema::controlplane {
 struct SnapshotSeries {
   DatabaseSample database;
   std::vector<StatementSample> statements;
-  // The snapshot's index_stats, indexes, index_findings, schema.drift, proposals and advisor
-  // members as one JSON object, or none when it has none of them.
+  // The snapshot's index_stats, indexes, index_findings, schema.drift, proposals, advisor, plans,
+  // table_health and vacuum_findings members as one JSON object, or none when it has none of
+  // them.
   std::optional<std::string> advice_json;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The history the console charts, rolled up from snapshots as they arrive (series_extraction.h):
-// per database and per statement, one row per minute and one per hour (Resolution). Minute rows
+// per database, per statement and per wait class of a database's load, one row per minute and
+// one per hour (Resolution). Minute rows
 // are kept for kMinuteSeriesRetention, hour rows for the history retention (`serve
 // --history-days`); Store::PruneSeries deletes older ones.
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace optischema::controlplane {
 
@@ -16,6 +18,18 @@ enum class Resolution : int64_t { kMinute = 60, kHour = 3600 };
 
 inline constexpr std::chrono::hours kMinuteSeriesRetention{24};
 inline constexpr int kDefaultHistoryDays = 14;
+
+// A wait class's load in one snapshot: average active sessions (protocol/activity.h).
+struct WaitClassLoad {
+  std::string wait_class;  // never empty
+  double load = 0;
+};
+
+// What a snapshot's `activity` member gives the history.
+struct ActivitySample {
+  std::vector<WaitClassLoad> by_wait_class;
+  std::string json;  // the member as received: the database's latest activity
+};
 
 // One snapshot's figures for its database.
 struct DatabaseSample {
@@ -28,6 +42,7 @@ struct DatabaseSample {
   std::optional<double> connections;
   std::optional<double> cache_hit_ratio;
   std::optional<double> tps;
+  std::optional<ActivitySample> activity;  // none when the snapshot carried no activity
 };
 
 // One statement of that snapshot.
@@ -65,6 +80,23 @@ struct StatementPoint {
   double rows = 0;
   double window_s = 0;           // of the database's snapshots in the bucket
   double database_exec_ms = 0;   // the database's time in the bucket (time %)
+};
+
+// A bucket of a database's load by wait class: `active_s` is the sum over the bucket's snapshots
+// of load × window_s (active-session-seconds), `window_s` the sum of the windows of the bucket's
+// snapshots that carried activity, so that active_s / window_s is the bucket's average active
+// sessions in the class.
+struct WaitClassPoint {
+  int64_t bucket_s = 0;
+  std::string wait_class;
+  double active_s = 0;
+  double window_s = 0;
+};
+
+// The latest `activity` member a database's snapshots carried.
+struct LatestActivity {
+  std::string json;
+  int64_t collected_s = 0;  // of the snapshot that carried it
 };
 
 // What the store knows of a statement beyond its series.

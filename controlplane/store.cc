@@ -14,7 +14,7 @@
 namespace optischema::controlplane {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -108,6 +108,8 @@ CREATE TABLE IF NOT EXISTS databases (
   last_collected_s INTEGER NOT NULL,
   advice TEXT,
   advice_collected_s INTEGER,
+  activity TEXT,
+  activity_collected_s INTEGER,
   PRIMARY KEY (agent_id, database));
 CREATE TABLE IF NOT EXISTS database_series (
   agent_id TEXT NOT NULL,
@@ -147,7 +149,17 @@ CREATE TABLE IF NOT EXISTS statement_series (
   PRIMARY KEY (agent_id, database, queryid, resolution, bucket_s)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS statement_series_by_bucket
   ON statement_series (agent_id, database, resolution, bucket_s);
-PRAGMA user_version = 4;
+-- seconds: for a wait class, its active-session-seconds in the bucket; for wait_class '', the
+-- window seconds of the bucket's snapshots that carried activity (series_records.h).
+CREATE TABLE IF NOT EXISTS wait_class_series (
+  agent_id TEXT NOT NULL,
+  database TEXT NOT NULL,
+  resolution INTEGER NOT NULL,
+  bucket_s INTEGER NOT NULL,
+  wait_class TEXT NOT NULL,
+  seconds REAL NOT NULL,
+  PRIMARY KEY (agent_id, database, resolution, bucket_s, wait_class)) WITHOUT ROWID;
+PRAGMA user_version = 5;
 )sql";
 
 // Schema 1 to 2: recommendations may name an agent that has not registered yet (no foreign key)
@@ -173,6 +185,13 @@ constexpr char kMigrateFrom3[] = R"sql(
 ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Schema 4 to 5: each database keeps its latest activity (wait_class_series is new, kSchema
+// makes it).
+constexpr char kMigrateFrom4[] = R"sql(
+ALTER TABLE databases ADD COLUMN activity TEXT;
+ALTER TABLE databases ADD COLUMN activity_collected_s INTEGER;
+)sql";
+
 // Creates `dir` with mode 0700 unless it exists.
 Status EnsureDirectory(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return OkStatus();
@@ -187,6 +206,18 @@ Result<int64_t> SchemaVersion(sqlite3* db) {
   auto row = version->Step();
   RETURN_IF_ERROR(row);
   return *row ? version->ColumnInt(0) : 0;
+}
+
+// Whether a databases table exists without the activity columns (schemas before 4 may have no
+// databases table yet: kSchema then makes it whole). Finished on return, like SchemaVersion.
+Result<bool> LacksActivityColumns(sqlite3* db) {
+  auto columns = SqliteStatement::Prepare(
+      db, "SELECT count(*), coalesce(sum(name = 'activity'), 0) "
+          "FROM pragma_table_info('databases')");
+  RETURN_IF_ERROR(columns);
+  auto row = columns->Step();
+  RETURN_IF_ERROR(row);
+  return *row && columns->ColumnInt(0) > 0 && columns->ColumnInt(1) == 0;
 }
 
 Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
@@ -211,6 +242,13 @@ Status CreateOrCheckSchema(sqlite3* db, const std::string& path) {
     RETURN_IF_ERROR(present);
     if (!*present) {
       if (Status st = ExecSql(db, kMigrateFrom3); !st.ok()) return st;
+    }
+  }
+  if (found >= 1) {
+    auto migrate = LacksActivityColumns(db);
+    RETURN_IF_ERROR(migrate);
+    if (*migrate) {
+      if (Status st = ExecSql(db, kMigrateFrom4); !st.ok()) return st;
     }
   }
   if (Status st = ExecSql(db, kSchema); !st.ok()) return st;

@@ -224,9 +224,10 @@ class Store {
 
   // ---- History for the console's charts (store_series.cc, series_records.h) ----
 
-  // Adds the snapshot's figures to the minute and hour buckets it falls in, and records the
-  // statements' fingerprints, texts (the first one sent is kept) and latest figures; one
-  // transaction. `advice_json`, when given, replaces the database's latest advice.
+  // Adds the snapshot's figures to the minute and hour buckets it falls in (its load by wait
+  // class too when it carried activity), and records the statements' fingerprints, texts (the
+  // first one sent is kept) and latest figures; one transaction. `advice_json`, when given,
+  // replaces the database's latest advice; `database.activity`, when given, its latest activity.
   Status AddSeriesSamples(const DatabaseSample& database,
                           const std::vector<StatementSample>& statements,
                           const std::optional<std::string>& advice_json);
@@ -236,6 +237,13 @@ class Store {
   Result<std::vector<DatabasePoint>> DatabaseSeries(const std::string& agent_id,
                                                     const std::string& database,
                                                     Resolution resolution, int64_t since_s);
+  // Load by wait class: the buckets from `since_s` on, oldest first, by wait class within one.
+  Result<std::vector<WaitClassPoint>> WaitClassSeries(const std::string& agent_id,
+                                                      const std::string& database,
+                                                      Resolution resolution, int64_t since_s);
+  // The `activity` member of the database's last snapshot that carried one, or nullopt.
+  Result<std::optional<LatestActivity>> GetLatestActivity(const std::string& agent_id,
+                                                          const std::string& database);
   Result<std::vector<StatementPoint>> StatementSeries(const std::string& agent_id,
                                                       const std::string& database,
                                                       const std::string& queryid,

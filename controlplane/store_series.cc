@@ -53,6 +53,44 @@ ON CONFLICT (agent_id, database, resolution, bucket_s) DO UPDATE SET
   return upsert->Run();
 }
 
+// The database's latest activity, and its load by wait class in the minute and hour buckets.
+Status AddActivity(sqlite3* db, const DatabaseSample& sample, const ActivitySample& activity) {
+  auto latest = SqliteStatement::Prepare(db, R"sql(
+UPDATE databases SET activity = ?3, activity_collected_s = ?4
+WHERE agent_id = ?1 AND database = ?2)sql");
+  RETURN_IF_ERROR(latest);
+  latest->Bind(1, sample.agent_id);
+  latest->Bind(2, sample.database);
+  latest->Bind(3, activity.json);
+  latest->Bind(4, sample.collected_s);
+  if (Status st = latest->Run(); !st.ok()) return st;
+  auto upsert = SqliteStatement::Prepare(db, R"sql(
+INSERT INTO wait_class_series (agent_id, database, resolution, bucket_s, wait_class, seconds)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (agent_id, database, resolution, bucket_s, wait_class) DO UPDATE SET
+  seconds = seconds + excluded.seconds)sql");
+  RETURN_IF_ERROR(upsert);
+  const auto add = [&](Resolution resolution, const std::string& wait_class, double seconds) {
+    upsert->Bind(1, sample.agent_id);
+    upsert->Bind(2, sample.database);
+    upsert->Bind(3, static_cast<int64_t>(resolution));
+    upsert->Bind(4, BucketOf(sample.collected_s, resolution));
+    upsert->Bind(5, wait_class);
+    upsert->BindDouble(6, seconds);
+    Status st = upsert->Run();
+    upsert->Reset();
+    return st;
+  };
+  for (const Resolution resolution : kResolutions) {
+    if (Status st = add(resolution, "", sample.window_s); !st.ok()) return st;
+    for (const WaitClassLoad& c : activity.by_wait_class) {
+      if (c.wait_class.empty()) continue;  // '' is the bucket's window
+      if (Status st = add(resolution, c.wait_class, c.load * sample.window_s); !st.ok()) return st;
+    }
+  }
+  return OkStatus();
+}
+
 StatementInfo InfoFrom(const SqliteStatement& row) {
   StatementInfo info;
   info.agent_id = row.ColumnText(0);
@@ -95,6 +133,9 @@ ON CONFLICT (agent_id, database) DO UPDATE SET
   if (Status st = known->Run(); !st.ok()) return st;
   for (const Resolution resolution : kResolutions) {
     if (Status st = AddDatabaseBucket(db_.get(), database, resolution); !st.ok()) return st;
+  }
+  if (database.activity) {
+    if (Status st = AddActivity(db_.get(), database, *database.activity); !st.ok()) return st;
   }
 
   auto info = SqliteStatement::Prepare(db_.get(), R"sql(
@@ -190,6 +231,49 @@ ORDER BY bucket_s)sql");
   }
 }
 
+Result<std::vector<WaitClassPoint>> Store::WaitClassSeries(const std::string& agent_id,
+                                                           const std::string& database,
+                                                           Resolution resolution,
+                                                           int64_t since_s) {
+  std::lock_guard lock(mutex_);
+  auto query = SqliteStatement::Prepare(db_.get(), R"sql(
+SELECT c.bucket_s, c.wait_class, c.seconds, w.seconds
+FROM wait_class_series c
+JOIN wait_class_series w ON w.agent_id = c.agent_id AND w.database = c.database
+  AND w.resolution = c.resolution AND w.bucket_s = c.bucket_s AND w.wait_class = ''
+WHERE c.agent_id = ?1 AND c.database = ?2 AND c.resolution = ?3 AND c.bucket_s >= ?4
+  AND c.wait_class <> ''
+ORDER BY c.bucket_s, c.wait_class)sql");
+  RETURN_IF_ERROR(query);
+  query->Bind(1, agent_id);
+  query->Bind(2, database);
+  query->Bind(3, static_cast<int64_t>(resolution));
+  query->Bind(4, since_s);
+  std::vector<WaitClassPoint> points;
+  for (;;) {
+    auto row = query->Step();
+    RETURN_IF_ERROR(row);
+    if (!*row) return points;
+    points.push_back({query->ColumnInt(0), query->ColumnText(1), query->ColumnDouble(2),
+                      query->ColumnDouble(3)});
+  }
+}
+
+Result<std::optional<LatestActivity>> Store::GetLatestActivity(const std::string& agent_id,
+                                                               const std::string& database) {
+  std::lock_guard lock(mutex_);
+  auto query = SqliteStatement::Prepare(db_.get(), R"sql(
+SELECT activity, activity_collected_s FROM databases
+WHERE agent_id = ?1 AND database = ?2 AND activity IS NOT NULL)sql");
+  RETURN_IF_ERROR(query);
+  query->Bind(1, agent_id);
+  query->Bind(2, database);
+  auto row = query->Step();
+  RETURN_IF_ERROR(row);
+  if (!*row) return std::optional<LatestActivity>();
+  return std::optional<LatestActivity>(LatestActivity{query->ColumnText(0), query->ColumnInt(1)});
+}
+
 Result<std::vector<StatementPoint>> Store::StatementSeries(const std::string& agent_id,
                                                            const std::string& database,
                                                            const std::string& queryid,
@@ -274,7 +358,7 @@ Result<int64_t> Store::PruneSeries(int64_t minute_cutoff_s, int64_t hour_cutoff_
   auto tx = SqliteTransaction::Begin(db_.get());
   RETURN_IF_ERROR(tx);
   int64_t deleted = 0;
-  for (const char* table : {"statement_series", "database_series"}) {
+  for (const char* table : {"statement_series", "database_series", "wait_class_series"}) {
     auto remove = SqliteStatement::Prepare(
         db_.get(), std::string("DELETE FROM ") + table +
                        " WHERE (resolution = ?1 AND bucket_s < ?2) OR "

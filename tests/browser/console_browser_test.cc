@@ -14,7 +14,9 @@
 #include <string>
 
 #include "controlplane/store.h"
+#include "core/time_format.h"
 #include "protocol/sha256.h"
+#include "protocol/snapshot_json.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/controlplane_process.h"
 #include "tests/support/manual_clock.h"
@@ -480,6 +482,90 @@ TEST_F(ConsoleBrowserTest, FiveWrongPasswordsLockTheAccountAndTheRightOneIsThenR
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["failed_login_attempts"], 5);
   EXPECT_TRUE(listed[0]["locked_until_s"].is_number());
+}
+
+// A snapshot of database orders collected `ago` before now, with activity (CPU and Lock, one
+// blocking chain) and advice (one table with dead tuples and its finding).
+protocol::Snapshot ActivitySnapshot(const std::string& agent_id, const std::string& id,
+                                    std::chrono::seconds ago) {
+  protocol::Snapshot snapshot;
+  snapshot.snapshot_id = id;
+  snapshot.agent_id = agent_id;
+  snapshot.database = "orders";
+  snapshot.collected_at = FormatRfc3339(std::chrono::system_clock::now() - ago);
+  snapshot.window_s = 30;
+  protocol::Activity& activity = snapshot.activity.emplace();
+  activity.samples = 30;
+  activity.sample_interval_s = 1;
+  activity.statement_attribution = true;
+  activity.load = 3;
+  activity.max_active = 4;
+  activity.by_wait_class = {{"Lock", 2}, {"CPU", 1}};
+  activity.lock_wait_samples = 20;
+  protocol::ChainSession root{4242, 0, std::nullopt, "idle in transaction", "client backend",
+                              std::nullopt, std::nullopt, 25.0, 26.0};
+  protocol::ChainSession blocked{4343, 1, 42, "active", "client backend", "Lock",
+                                 "transactionid", 20.0, 20.5};
+  activity.blocking = {{root, {blocked}, 1, 20.0, 20}};
+  protocol::Advice& advice = snapshot.advice.emplace();
+  protocol::TableHealth table;
+  table.schema = "public";
+  table.name = "orders";
+  table.live_tuples = 1000;
+  table.dead_tuples = 900;
+  advice.table_health = protocol::TableHealthReport{{}, {table}, 0};
+  protocol::VacuumFinding finding;
+  finding.schema = "public";
+  finding.table = "orders";
+  finding.severity = "warning";
+  finding.metric = "n_dead_tup";
+  finding.reason = "900 dead tuples wait for a vacuum";
+  advice.vacuum_findings = {finding};
+  return snapshot;
+}
+
+TEST_F(ConsoleBrowserTest, OverviewChartsLoadByWaitClassAndBlockingAdvisorShowsTableHealth) {
+  const std::string agent = "0b8a3c1e-1111-4222-8333-444455556666";
+  const std::string key = control_plane_->CreateApiKey();
+  EXPECT_EQ(LogIn("bob", CreateUser("bob", "viewer")), "/overview");
+  // The agent's requests, made from the page with fetch() and the API key.
+  const auto post = [&](const std::string& path, const std::string& body) {
+    return browser_
+        ->ExecuteScript("return fetch(arguments[0], {method: 'POST', headers: {'Authorization': "
+                        "'Bearer ' + arguments[2], 'Content-Type': 'application/json'}, "
+                        "body: arguments[1]}).then(r => r.status)",
+                        json::array({path, body, key}))
+        .get<int>();
+  };
+  EXPECT_EQ(post("/v1/agents/register", json{{"protocol", "1.0"},
+                                             {"agent_id", agent},
+                                             {"hostname", "h"},
+                                             {"version", "0.1.0"},
+                                             {"databases", json::array()}}
+                                            .dump()),
+            200);
+  for (const auto& [id, ago] : {std::pair{"s-1", 150s}, std::pair{"s-2", 30s}}) {
+    EXPECT_EQ(post("/v1/agents/" + agent + "/snapshots",
+                   protocol::SnapshotToJson(ActivitySnapshot(agent, id, ago))),
+              202)
+        << id;
+  }
+
+  Open("/overview?agent=" + agent + "&database=orders");
+  ExpectChartDrawn("chart-load");
+  EXPECT_EQ(browser_->ExecuteScript("return document.getElementById('chart-load').chart.data"
+                                    ".datasets.map(d => d.label)"),
+            json::array({"CPU", "Lock"}));
+  const auto sessions = browser_->FindElements("#blocking-chains tr.chain-session");
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_NE(browser_->ElementText(sessions[0]).find("pid 4242 (root)"), std::string::npos);
+  EXPECT_NE(browser_->ElementText(sessions[1]).find("Lock: transactionid"), std::string::npos);
+  Screenshot("overview-activity");
+
+  Open("/advisor");
+  EXPECT_NE(Text("#table-health tbody").find("public.orders"), std::string::npos);
+  EXPECT_NE(Text("#vacuum-findings tbody").find("900 dead tuples wait"), std::string::npos);
+  Screenshot("advisor-table-health");
 }
 
 }  // namespace

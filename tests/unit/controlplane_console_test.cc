@@ -277,6 +277,140 @@ TEST_F(ConsoleTest, TextsFromAgentsAreEscaped) {
   EXPECT_NE(statement.body.find("&lt;script&gt;alert(1)"), std::string::npos);
 }
 
+// A snapshot with activity (one blocking chain) and advice (table health, a vacuum finding, a
+// plan) whose every name is hostile.
+nlohmann::json ActivityAndAdviceSnapshot(bool attribution) {
+  const std::string evil = "<img src=x onerror=alert(1)>";
+  const nlohmann::json session = {{"pid", 4242},        {"level", 0},
+                                  {"queryid", "42"},    {"state", "idle in transaction"},
+                                  {"backend_type", evil}, {"wait_class", nullptr},
+                                  {"wait_event", nullptr}, {"state_age_s", 30.5},
+                                  {"xact_age_s", 31.0}};
+  nlohmann::json blocked = session;
+  blocked["pid"] = 4343;
+  blocked["level"] = 1;
+  blocked["state"] = "active";
+  blocked["wait_class"] = "Lock";
+  blocked["wait_event"] = evil;
+  nlohmann::json activity = {
+      {"samples", 30},
+      {"sample_interval_s", 1},
+      {"statement_attribution", attribution},
+      {"load", 2.5},
+      {"max_active", 3},
+      {"by_wait_class", {{{"wait_class", "Lock"}, {"load", 1.5}}, {{"wait_class", "CPU"}, {"load", 1}}}},
+      {"top_waits", {{{"wait_class", "Lock"}, {"wait_event", evil}, {"load", 1.5}}}},
+      {"by_statement", {{{"queryid", "42"}, {"wait_class", "Lock"}, {"load", 1.5}}}},
+      {"by_backend_type", nlohmann::json::array()},
+      {"lock_wait_samples", 12},
+      {"blocking",
+       {{{"root", session}, {"blocked", nlohmann::json::array({blocked})}, {"depth", 1}, {"longest_wait_s", 30.5},
+         {"samples", 12}}}},
+      {"idle_in_transaction_warn_s", 10},
+      {"idle_in_transaction",
+       {{{"pid", 4242}, {"queryid", nullptr}, {"state", evil}, {"idle_s", 30.5},
+         {"xact_age_s", 31.0}, {"locks_held", 2}, {"blocking", 1}}}}};
+  if (!attribution) activity["attribution_note"] = "PostgreSQL 13 " + evil;
+  nlohmann::json plan = {{"Node Type", "Nested Loop"},
+                         {"Total Cost", 12.5},
+                         {"Plans",
+                          {{{"Node Type", "Index Scan"},
+                            {"Index Name", evil},
+                            {"Relation Name", "orders"},
+                            {"Schema", "public"},
+                            {"Startup Cost", 0.29},
+                            {"Total Cost", 8.31},
+                            {"Plan Rows", 1}}}}};
+  return {{"database", "orders"},
+          {"window_s", 30},
+          {"statements",
+           {{{"queryid", "42"},
+             {"fingerprint", "aa"},
+             {"text", "SELECT 1 /* " + evil + " */"},
+             {"calls", 1},
+             {"total_exec_time_ms", 1.0}}}},
+          {"activity", activity},
+          {"table_health",
+           {{"settings", {{"autovacuum_freeze_max_age", 200000000}}},
+            {"tables_omitted", 0},
+            {"tables",
+             {{{"schema", "public"}, {"table", "quiet"}, {"n_live_tup", 10}, {"n_dead_tup", 0}},
+              {{"schema", "public"},
+               {"table", evil},
+               {"n_live_tup", 1000},
+               {"n_dead_tup", 900},
+               {"xid_age", 150000000},
+               {"last_autovacuum_age_s", nullptr},
+               {"table_bytes", 8192}}}}}},
+          {"vacuum_findings",
+           {{{"kind", "dead_tuples"}, {"schema", "public"}, {"table", evil},
+             {"severity", "warning"}, {"reason", "dead tuples " + evil}}}},
+          {"plans",
+           {{{"queryid", "42"},
+             {"fingerprint", "1111222233334444"},
+             {"previous_fingerprint", "5555666677778888"},
+             {"total_cost", 12.5},
+             {"plan", plan}}}}};
+}
+
+TEST_F(ConsoleTest, ActivityTableHealthAndPlansAreShownEscaped) {
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  const SnapshotSeries series = ExtractSeries(ActivityAndAdviceSnapshot(true), kAgent, now_s - 60);
+  ASSERT_TRUE(
+      store_->AddSeriesSamples(series.database, series.statements, series.advice_json).ok());
+  const Browser bob = LogIn("bob");
+  const ApiReply overview = Get("/overview", bob, {{"agent", kAgent}, {"database", "orders"}});
+  const ApiReply advisor = Get("/advisor", bob);
+  const ApiReply statement =
+      Get("/statement", bob, {{"agent", kAgent}, {"database", "orders"}, {"queryid", "42"}});
+  for (const ApiReply* page : {&overview, &advisor, &statement}) {
+    ASSERT_EQ(page->status, 200);
+    EXPECT_EQ(page->body.find("<img"), std::string::npos);
+  }
+  EXPECT_NE(overview.body.find("id=\"chart-load\""), std::string::npos);
+  // CPU first, then by load.
+  const std::size_t cpu = overview.body.find("&quot;label&quot;:&quot;CPU&quot;");
+  const std::size_t lock = overview.body.find("&quot;label&quot;:&quot;Lock&quot;");
+  ASSERT_NE(cpu, std::string::npos);
+  EXPECT_LT(cpu, lock);
+  for (const char* section : {"top-waits", "load-by-statement", "blocking-chains",
+                              "idle-in-transaction"}) {
+    EXPECT_NE(overview.body.find(std::string("id=\"") + section + "\""), std::string::npos)
+        << section;
+  }
+  EXPECT_NE(overview.body.find("pid 4242 (root)"), std::string::npos);
+  EXPECT_NE(overview.body.find("↳ pid 4343"), std::string::npos);
+  EXPECT_NE(overview.body.find("Lock: &lt;img src=x"), std::string::npos);
+  EXPECT_NE(overview.body.find("/statement?agent="), std::string::npos);
+  EXPECT_EQ(overview.body.find("attribution-note"), std::string::npos);
+
+  EXPECT_NE(advisor.body.find("id=\"table-health\""), std::string::npos);
+  EXPECT_LT(advisor.body.find("public.&lt;img"), advisor.body.find("public.quiet"))
+      << "tables with findings first";
+  EXPECT_NE(advisor.body.find("150.0 M / 200.0 M (75.0 %)"), std::string::npos);
+  EXPECT_NE(advisor.body.find("dead tuples &lt;img"), std::string::npos);
+  EXPECT_NE(advisor.body.find("Index Scan</span> using <code>&lt;img"), std::string::npos);
+  EXPECT_NE(statement.body.find("id=\"plan\""), std::string::npos);
+  EXPECT_NE(statement.body.find("id=\"statement-load\""), std::string::npos);
+}
+
+TEST_F(ConsoleTest, WithoutStatementAttributionTheOverviewShowsTheNote) {
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  nlohmann::json snapshot = ActivityAndAdviceSnapshot(false);
+  snapshot["activity"]["blocking"] = nlohmann::json::array();
+  snapshot["activity"]["top_waits"] = "not a list";
+  const SnapshotSeries series = ExtractSeries(snapshot, kAgent, now_s - 60);
+  ASSERT_TRUE(store_->AddSeriesSamples(series.database, series.statements, std::nullopt).ok());
+  const ApiReply overview =
+      Get("/overview", LogIn("bob"), {{"agent", kAgent}, {"database", "orders"}});
+  ASSERT_EQ(overview.status, 200);
+  EXPECT_NE(overview.body.find("id=\"attribution-note\">PostgreSQL 13 &lt;img"),
+            std::string::npos);
+  EXPECT_NE(overview.body.find("No blocking in the last window."), std::string::npos);
+}
+
 TEST_F(ConsoleTest, ExportsAStatementsHistoryAsCsvAndJson) {
   const auto now_s =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();

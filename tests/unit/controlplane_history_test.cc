@@ -68,6 +68,34 @@ TEST(SeriesExtraction, CountsSampledStatementsByTheirWeightInTheDatabaseTotal) {
   EXPECT_NE(series.advice_json->find("unused"), std::string::npos);
 }
 
+nlohmann::json Activity(double cpu_load, double lock_load) {
+  return {{"samples", 30},
+          {"load", cpu_load + lock_load},
+          {"by_wait_class",
+           {{{"wait_class", "Lock"}, {"load", lock_load}}, {{"wait_class", "CPU"}, {"load", cpu_load}}}},
+          {"blocking", nlohmann::json::array()}};
+}
+
+TEST(SeriesExtraction, KeepsTheActivityAndItsLoadByWaitClass) {
+  nlohmann::json snapshot = Snapshot(30, 100);
+  snapshot["activity"] = Activity(0.5, 2);
+  snapshot["activity"]["by_wait_class"].push_back({{"wait_class", 7}, {"load", 1}});
+  snapshot["table_health"] = {{"tables", nlohmann::json::array()}};
+  snapshot["vacuum_findings"] = nlohmann::json::array();
+  snapshot["plans"] = nlohmann::json::array();
+  const SnapshotSeries series = ExtractSeries(snapshot, kAgent, kHourStart);
+  ASSERT_TRUE(series.database.activity.has_value());
+  ASSERT_EQ(series.database.activity->by_wait_class.size(), 2u) << "a nameless class is skipped";
+  EXPECT_EQ(series.database.activity->by_wait_class[0].wait_class, "Lock");
+  EXPECT_DOUBLE_EQ(series.database.activity->by_wait_class[0].load, 2);
+  EXPECT_EQ(nlohmann::json::parse(series.database.activity->json), snapshot["activity"]);
+  const nlohmann::json advice = nlohmann::json::parse(*series.advice_json);
+  for (const char* member : {"table_health", "vacuum_findings", "plans"}) {
+    EXPECT_TRUE(advice.contains(member)) << member;
+  }
+  EXPECT_FALSE(ExtractSeries(Snapshot(30, 100), kAgent, kHourStart).database.activity);
+}
+
 TEST(SeriesExtraction, ReadsMissingOrMistypedMembersAsAbsent) {
   nlohmann::json odd = {{"database", "orders"},
                         {"kpis", "not an object"},
@@ -159,13 +187,41 @@ TEST_F(HistoryTest, TopStatementsRankByTimeInThePeriod) {
   EXPECT_TRUE(later->empty()) << "nothing after the period starts";
 }
 
+TEST_F(HistoryTest, LoadByWaitClassSumsActiveSecondsOverTheWindowsWithActivity) {
+  nlohmann::json first = Snapshot(30, 100);
+  first["activity"] = Activity(1, 2);
+  nlohmann::json second = Snapshot(30, 100);
+  second["activity"] = Activity(3, 0);
+  second["activity"]["by_wait_class"].erase(0);
+  Add(kHourStart + 10, first);
+  Add(kHourStart + 40, second);
+  Add(kHourStart + 50);  // no activity: counts in no wait class bucket
+  auto minutes = store_->WaitClassSeries(kAgent, "orders", Resolution::kMinute, 0);
+  ASSERT_TRUE(minutes.ok()) << minutes.error().message;
+  ASSERT_EQ(minutes->size(), 2u);
+  EXPECT_EQ((*minutes)[0].wait_class, "CPU");
+  EXPECT_EQ((*minutes)[0].bucket_s, kHourStart);
+  EXPECT_DOUBLE_EQ((*minutes)[0].active_s, 1 * 30 + 3 * 30);
+  EXPECT_DOUBLE_EQ((*minutes)[0].window_s, 60);
+  EXPECT_EQ((*minutes)[1].wait_class, "Lock");
+  EXPECT_DOUBLE_EQ((*minutes)[1].active_s / (*minutes)[1].window_s, 1) << "2 for half the time";
+  EXPECT_EQ(store_->WaitClassSeries(kAgent, "orders", Resolution::kHour, 0)->size(), 2u);
+
+  const auto latest = store_->GetLatestActivity(kAgent, "orders").value();
+  ASSERT_TRUE(latest.has_value()) << "a snapshot without activity keeps the latest one";
+  EXPECT_EQ(latest->collected_s, kHourStart + 40);
+  EXPECT_EQ(nlohmann::json::parse(latest->json), second["activity"]);
+}
+
 TEST_F(HistoryTest, RetentionDeletesMinutesAfterADayAndHoursAfterTheHistoryDays) {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           clock_.Now().time_since_epoch())
                           .count();
-  Add(now - 15 * 86400);  // past 14 days: both go
-  Add(now - 2 * 86400);   // minute bucket goes, hour bucket stays
-  Add(now - 600);         // both stay
+  nlohmann::json with_activity = Snapshot(30, 100);
+  with_activity["activity"] = Activity(1, 1);
+  Add(now - 15 * 86400, with_activity);  // past 14 days: both go
+  Add(now - 2 * 86400, with_activity);   // minute bucket goes, hour bucket stays
+  Add(now - 600, with_activity);         // both stay
   auto counts = SweepRetention(*store_, clock_, {0, 14});
   ASSERT_TRUE(counts.ok());
   EXPECT_GT(counts->series_rows, 0);
@@ -175,6 +231,9 @@ TEST_F(HistoryTest, RetentionDeletesMinutesAfterADayAndHoursAfterTheHistoryDays)
   ASSERT_EQ(hours->size(), 2u);
   auto statement_hours = store_->StatementSeries(kAgent, "orders", "7", Resolution::kHour, 0);
   EXPECT_EQ(statement_hours->size(), 2u);
+  EXPECT_EQ(store_->WaitClassSeries(kAgent, "orders", Resolution::kMinute, 0)->size(), 2u)
+      << "CPU and Lock of the last minute";
+  EXPECT_EQ(store_->WaitClassSeries(kAgent, "orders", Resolution::kHour, 0)->size(), 4u);
   EXPECT_TRUE(store_->GetStatementInfo(kAgent, "orders", "7")->has_value());
 
   auto kept = SweepRetention(*store_, clock_, {0, 0});

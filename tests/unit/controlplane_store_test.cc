@@ -44,6 +44,16 @@ INSERT INTO users VALUES ('alice', 'approver', '$argon2id$x', NULL, 0, 2, NULL,
 PRAGMA user_version = 3;
 )sql";
 
+// The databases table as schema 4 created it, with one database and its advice.
+constexpr char kSchema4Databases[] = R"sql(
+CREATE TABLE databases (agent_id TEXT NOT NULL, database TEXT NOT NULL,
+  last_collected_s INTEGER NOT NULL, advice TEXT, advice_collected_s INTEGER,
+  PRIMARY KEY (agent_id, database));
+INSERT INTO databases VALUES ('0b8a3c1e-1111-4222-8333-444455556666', 'orders', 1790000000,
+  '{"index_findings":[]}', 1789990000);
+PRAGMA user_version = 4;
+)sql";
+
 class ControlPlaneStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -106,6 +116,36 @@ TEST_F(ControlPlaneStoreTest, Schema3DatabaseIsUpgradedKeepingItsUsers) {
   bob.must_change_password = true;
   ASSERT_TRUE(store->AddUser(bob).ok());
   EXPECT_TRUE((*store->GetUser("bob"))->must_change_password);
+}
+
+TEST_F(ControlPlaneStoreTest, Schema4DatabaseIsUpgradedKeepingItsAdviceAndStoresActivity) {
+  {
+    auto db = OpenSqlite(dir_ + "/" + kDatabaseFileName, /*create=*/true);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(ExecSql(db->get(), kSchema4Databases).ok());
+  }
+  std::unique_ptr<Store> store = Open();
+  auto databases = store->ListDatabases();
+  ASSERT_TRUE(databases.ok()) << databases.error().message;
+  ASSERT_EQ(databases->size(), 1u);
+  EXPECT_EQ((*databases)[0].advice_json, R"({"index_findings":[]})");
+  EXPECT_EQ((*databases)[0].advice_collected_s, 1789990000);
+  EXPECT_FALSE(store->GetLatestActivity(kAgent, "orders").value().has_value());
+
+  DatabaseSample sample;
+  sample.agent_id = kAgent;
+  sample.database = "orders";
+  sample.collected_s = 1790000060;
+  sample.window_s = 60;
+  sample.activity = ActivitySample{{{"CPU", 1.5}}, R"({"load":1.5})"};
+  ASSERT_TRUE(store->AddSeriesSamples(sample, {}, std::nullopt).ok());
+  const auto latest = store->GetLatestActivity(kAgent, "orders").value();
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->json, R"({"load":1.5})");
+  EXPECT_EQ(latest->collected_s, 1790000060);
+  EXPECT_EQ(store->WaitClassSeries(kAgent, "orders", Resolution::kHour, 0).value().size(), 1u);
+  store.reset();
+  EXPECT_TRUE(Open() != nullptr) << "opening an upgraded database again changes nothing";
 }
 
 TEST_F(ControlPlaneStoreTest, RecommendationIdIsNeverReused) {
