@@ -1,12 +1,12 @@
 #include "advisor/index_proposer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <optional>
 
 #include "advisor/index_candidates.h"
 #include "advisor/query_shape.h"
+#include "advisor/top_statements.h"
 #include "collector/stat_reader.h"
 #include "core/human_units.h"
 #include "pg/plan_probe.h"
@@ -23,44 +23,12 @@ constexpr char kHypopgNote[] =
     "package (Debian: postgresql-<major>-hypopg) and run CREATE EXTENSION hypopg; it only adds "
     "functions, and hypothetical indexes live in the agent's session memory";
 
-struct TopStatement {
-  int64_t queryid = 0;
-  std::string text;
-};
-
 struct Planned {
   int64_t queryid = 0;
   pg::ProvenStatement statement;
   double cost = 0;
   std::vector<IndexCandidate> candidates;
 };
-
-Result<std::vector<TopStatement>> ReadTopStatements(pg::PgSession& session,
-                                                    const ProposerOptions& options) {
-  auto extension = pg::DetectExtension(session, options.database);
-  RETURN_IF_ERROR(extension);
-  const std::string view = pg::QuoteIdentifier(extension->schema) + ".pg_stat_statements(true)";
-  const std::string toplevel = extension->AtLeast(1, 9) ? " AND s.toplevel" : "";
-  auto rows = pg::QueryRows(
-      session,
-      "SELECT s.queryid::text, min(s.query) FROM " + view +
-          " s WHERE s.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
-          "pg_catalog.current_database()) AND s.queryid IS NOT NULL AND s.calls > 0" +
-          toplevel +
-          " AND NOT " + pg::MarkedStatementCondition("s.query") + " GROUP BY s.queryid ORDER BY "
-          "sum(s.total_exec_time) DESC LIMIT $1",
-      {std::to_string(options.max_statements)});
-  RETURN_IF_ERROR(rows);
-  std::vector<TopStatement> out;
-  for (const pg::Row& row : *rows) {
-    if (!row[0] || !row[1]) continue;
-    TopStatement s;
-    std::from_chars(row[0]->data(), row[0]->data() + row[0]->size(), s.queryid);
-    s.text = *row[1];
-    out.push_back(std::move(s));
-  }
-  return out;
-}
 
 std::string IndexSql(const IndexCandidate& c) {
   std::string columns;
@@ -119,7 +87,7 @@ Result<ProposerResult> ProposeIndexes(pg::PgSession& session,
     result.notes.push_back(kHypopgNote);
     return result;
   }
-  auto top = ReadTopStatements(session, options);
+  auto top = ReadTopStatements(session, options.database, options.max_statements);
   RETURN_IF_ERROR(top);
   const auto deadline = std::chrono::steady_clock::now() + options.budget;
   bool out_of_time = false;

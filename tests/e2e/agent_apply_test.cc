@@ -574,3 +574,60 @@ TEST_F(AgentAdvisorTest, ProposalIsListedApprovedAppliedAndAudited) {
 
 }  // namespace
 }  // namespace optischema::testing
+
+namespace optischema::testing {
+namespace {
+
+// The vacuum advisor's loop: a table with a million dead tuples and autovacuum off for it gives a
+// set_table_options proposal; approved and signed, it is applied and audited, and a rollback
+// requested on the control plane restores the table's exact previous options.
+TEST_F(AgentAdvisorTest, DeadTupleProposalIsAppliedAuditedAndRolledBackToThePreviousOptions) {
+  cluster_->Exec(
+      "CREATE TABLE events (id bigint, payload text) WITH (autovacuum_enabled = false, "
+      "fillfactor = 90); ALTER TABLE events OWNER TO shop_owner; "
+      "INSERT INTO events SELECT g, 'x' FROM generate_series(1, 1000000) g; DELETE FROM events; "
+      "SELECT pg_stat_force_next_flush()");
+  const std::string before = cluster_->QueryValue(
+      "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'events'");
+  ASSERT_EQ(before, "autovacuum_enabled=false,fillfactor=90");
+  json proposal;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const json& rec : control_plane_->ListRecommendations()) {
+          if (rec.value("source", "") == "agent" && rec.value("kind", "") == "set_table_options") {
+            proposal = rec;
+            return true;
+          }
+        }
+        return false;
+      },
+      90s, 500ms))
+      << agent_->Log();
+  EXPECT_EQ(proposal["status"], "proposed");
+  const std::string id = proposal["id"];
+
+  control_plane_->Approve(id);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "applied"; }, 60s, 500ms))
+      << Status(id) << "\n"
+      << agent_->Log();
+  const std::string applied = cluster_->QueryValue(
+      "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'events'");
+  EXPECT_NE(applied.find("autovacuum_enabled=true"), std::string::npos) << applied;
+  EXPECT_NE(applied.find("fillfactor=90"), std::string::npos) << applied;
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").status, 0);
+
+  ASSERT_EQ(control_plane_->Run({"rollback", "--data", control_plane_->data_dir(), id}).exit_code,
+            0);
+  ASSERT_TRUE(WaitFor([&] { return Status(id) == "rolled_back"; }, 60s, 500ms))
+      << Status(id) << "\n"
+      << agent_->Log();
+  // The same options, each with its previous value (PostgreSQL keeps them in the order set).
+  const std::string after = cluster_->QueryValue(
+      "SELECT string_agg(o, ',' ORDER BY o) FROM pg_class, unnest(reloptions) o WHERE relname = "
+      "'events'");
+  EXPECT_EQ(after, "autovacuum_enabled=false,fillfactor=90");
+  EXPECT_EQ(RunAgentCommand(dir_, "audit verify").status, 0);
+}
+
+}  // namespace
+}  // namespace optischema::testing
