@@ -51,7 +51,11 @@ std::string ActivitySql(const ActivityQuery& query) {
       "l.granted AND l.locktype = 'relation') END "
       "FROM pg_catalog.pg_stat_activity a WHERE a.datid = ";
   sql += std::to_string(query.database_oid);
-  sql += "::pg_catalog.oid AND a.pid <> pg_catalog.pg_backend_pid()";
+  // Idle sessions (most connections of a pooled application) are neither load nor waiting: not
+  // read. One that blocks (a session-level advisory lock) is a chain root in state "unknown".
+  sql +=
+      "::pg_catalog.oid AND a.pid <> pg_catalog.pg_backend_pid() AND a.state IS DISTINCT FROM "
+      "'idle'";
   return sql;
 }
 
