@@ -11,8 +11,9 @@
 // objects when present. The remainder's counters may be negative: it is a correction. The advice
 // members, when present, only by type: index_stats, schema and advisor objects; indexes,
 // index_findings and proposals arrays (proposals are checked one by one when stored, and a bad
-// one does not refuse the snapshot).
-// The statement plans, when present, entry by entry (plan_validation.h).
+// one does not refuse the snapshot). table_health and vacuum_findings, when present, typed and
+// bounded field by field; the statement plans entry by entry (plan_validation.h); activity field
+// by field (activity_validation.h).
 //
 // Pure functions; thread-safe.
 

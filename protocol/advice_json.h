@@ -11,8 +11,8 @@
 
 namespace optischema::protocol {
 
-// Writes index_stats, indexes, index_findings, schema (when present), proposals and advisor as
-// members of the object `w` is inside.
+// Writes index_stats, indexes, index_findings, schema (when present), proposals, advisor,
+// table_health, vacuum_findings and plans as members of the object `w` is inside.
 void WriteAdviceMembers(JsonWriter& w, const Advice& advice);
 
 // {"database": database, <the members above>}, compact.
